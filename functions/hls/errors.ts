@@ -1,0 +1,42 @@
+/**
+ * Typed errors of the HLS domain. Each class's `name` is the error name the state machine's
+ * `ErrorEquals` uses, so the names are a contract: rename one and the ASL must follow.
+ */
+import type { Violation } from './violations';
+
+/** Base class: sets `name` from the subclass and keeps `cause`. */
+export abstract class HlsFailoverError extends Error {
+  protected constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name.replace(/Error$/, '');
+  }
+}
+
+/** A playlist broke one or more rules; `violations` lists every one, not just the first. */
+export class PlaylistInvalidError extends HlsFailoverError {
+  readonly violations: readonly Violation[];
+  constructor(violations: readonly Violation[], subject = 'playlist') {
+    const first = violations[0];
+    const more = violations.length > 1 ? ` (and ${violations.length - 1} more)` : '';
+    super(`${subject} is invalid: ${first ? `${first.rule}: ${first.message}` : 'no reason given'}${more}`);
+    this.violations = violations;
+  }
+}
+
+/** The two encoders' masters do not describe the same ladder. */
+export class LadderMismatchError extends HlsFailoverError {
+  readonly differences: readonly string[];
+  constructor(differences: readonly string[]) {
+    super(`the encoders' master playlists describe different ladders: ${differences.join('; ')}`);
+    this.differences = differences;
+  }
+}
+
+/** Options or configuration that cannot work; `problems` lists every one. */
+export class ConfigInvalidError extends HlsFailoverError {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}

@@ -1,0 +1,432 @@
+/**
+ * Freshness: a pure state machine per channel that turns what the encoders' media playlists
+ * say (and when they said it) into per-encoder health and explicit transitions the workflow acts
+ * and alerts on exactly once.
+ *
+ * Two signals (DESIGN.md): the lag in media sequence numbers between the two encoders (output
+ * locking gives both the same numbering, so the lag is exact) and the age of a playlist against
+ * its target duration (rfc8216bis §6.2.1: a server makes a new version available within 1.5 ×
+ * the target duration; S3 LastModified has 1 s resolution).
+ */
+import { ConfigInvalidError } from './errors';
+import { DEFAULT_ENCODERS } from './merge';
+
+export type EncoderStatus = 'healthy' | 'stalled' | 'ended' | 'unknown';
+
+/** What one media playlist of one encoder looks like right now. */
+export interface PlaylistObservation {
+  readonly mediaSequence: number;
+  /** Media sequence number of the last segment. */
+  readonly lastSequence: number;
+  readonly targetDuration: number;
+  readonly endlist: boolean;
+  /** When the playlist was last written (epoch ms; S3 LastModified). */
+  readonly lastModified: number;
+}
+
+export interface RenditionObservation {
+  readonly encoder: string;
+  /** The media playlist's path inside the encoder folder, e.g. `720p/index.m3u8`. */
+  readonly rendition: string;
+  readonly playlist: PlaylistObservation;
+}
+
+/** One look at a channel: the clock, and whatever playlists were read (none for a watchdog tick). */
+export interface Observation {
+  /** Epoch ms. */
+  readonly now: number;
+  readonly renditions: readonly RenditionObservation[];
+}
+
+export interface RenditionHealth extends PlaylistObservation {
+  readonly status: EncoderStatus;
+  readonly reason: string;
+}
+
+export interface EncoderHealth {
+  readonly status: EncoderStatus;
+  /** When the current status began (epoch ms). */
+  readonly since: number;
+  readonly reason: string;
+  /** Fresh updates seen in a row while not healthy (hysteresis for recovery). */
+  readonly freshStreak: number;
+  /** Set while the encoder is not healthy: identifies the incident in alerts and audit. */
+  readonly incidentId?: string;
+  readonly renditions: Readonly<Record<string, RenditionHealth>>;
+}
+
+export interface ChannelHealth {
+  readonly version: 1;
+  /** The encoder listed first and first in steering. */
+  readonly preferred: string;
+  readonly encoders: Readonly<Record<string, EncoderHealth>>;
+  /** Encoders whose media playlists are withdrawn (answer 404) so players fail over. */
+  readonly withdrawn: readonly string[];
+  /** Every encoder stalled at once. */
+  readonly channelDown: boolean;
+  /** Every encoder ended its playlists: the event is over. */
+  readonly ended: boolean;
+  readonly updatedAt: number;
+}
+
+/** Per-rendition evidence carried by transitions, for people and machines. */
+export interface RenditionEvidence {
+  readonly rendition: string;
+  readonly lastSequence: number;
+  readonly counterpartLastSequence?: number;
+  readonly ageSeconds: number;
+  readonly ageTargetDurations: number;
+  readonly reason: string;
+}
+
+export type Transition =
+  | {
+      readonly kind: 'encoder-stalled' | 'encoder-stopped';
+      readonly encoder: string;
+      readonly incidentId: string;
+      readonly reason: string;
+      readonly evidence: readonly RenditionEvidence[];
+    }
+  | {
+      readonly kind: 'encoder-recovered';
+      readonly encoder: string;
+      readonly incidentId: string;
+      readonly incidentStart: number;
+      readonly durationMs: number;
+    }
+  | {
+      readonly kind: 'preferred-changed';
+      readonly from: string;
+      readonly to: string;
+      readonly reason: string;
+    }
+  | {
+      readonly kind: 'withdrawal-changed';
+      readonly withdrawn: readonly string[];
+      readonly restored: readonly string[];
+    }
+  | { readonly kind: 'channel-down'; readonly incidentId: string; readonly reason: string }
+  | { readonly kind: 'channel-up' }
+  | { readonly kind: 'channel-ended' };
+
+export interface FreshnessOptions {
+  /** Encoder names; the first is home (preferred when healthy). @default ['primary', 'failover'] */
+  readonly encoders?: readonly [string, string];
+  /** A playlist older than this many target durations is stalled (rfc8216bis §6.2.1). @default 1.5 */
+  readonly stallAfterTargetDurations?: number;
+  /** An encoder this many segments behind its counterpart is stalled. @default 2 */
+  readonly maxLagSegments?: number;
+  /** Fresh updates in a row before a stalled encoder counts as healthy again. @default 3 */
+  readonly recoverAfterUpdates?: number;
+  /** After the home encoder recovers: move back to it (`auto`) or stay (`manual`). @default 'auto' */
+  readonly failback?: 'auto' | 'manual';
+  /** Withdraw the media playlists of an encoder that stalled while the other is healthy. @default true */
+  readonly withdraw?: boolean;
+}
+
+type ResolvedOptions = Required<FreshnessOptions>;
+
+export const DEFAULT_FRESHNESS_OPTIONS: ResolvedOptions = {
+  encoders: DEFAULT_ENCODERS,
+  stallAfterTargetDurations: 1.5,
+  maxLagSegments: 2,
+  recoverAfterUpdates: 3,
+  failback: 'auto',
+  withdraw: true,
+};
+
+/** Checks freshness options, reporting every problem at once. */
+export function resolveFreshnessOptions(options: FreshnessOptions = {}): ResolvedOptions {
+  const o = { ...DEFAULT_FRESHNESS_OPTIONS, ...options };
+  const problems: string[] = [];
+  if (!(o.stallAfterTargetDurations > 0)) problems.push('stallAfterTargetDurations must be above 0');
+  if (!Number.isInteger(o.maxLagSegments) || o.maxLagSegments < 1)
+    problems.push('maxLagSegments must be a whole number >= 1');
+  if (!Number.isInteger(o.recoverAfterUpdates) || o.recoverAfterUpdates < 1) {
+    problems.push('recoverAfterUpdates must be a whole number >= 1');
+  }
+  if (o.failback !== 'auto' && o.failback !== 'manual')
+    problems.push(`failback must be auto or manual (got ${String(o.failback)})`);
+  if (o.encoders[0] === o.encoders[1]) problems.push('the two encoders need different names');
+  if (problems.length > 0) throw new ConfigInvalidError(problems);
+  return o;
+}
+
+/** The state of a channel nobody has seen yet. */
+export function initialChannelHealth(options: FreshnessOptions = {}, now = 0): ChannelHealth {
+  const { encoders } = resolveFreshnessOptions(options);
+  const unknown: EncoderHealth = {
+    status: 'unknown',
+    since: now,
+    reason: 'no playlist seen yet',
+    freshStreak: 0,
+    renditions: {},
+  };
+  return {
+    version: 1,
+    preferred: encoders[0],
+    encoders: Object.fromEntries(encoders.map((e) => [e, unknown])),
+    withdrawn: [],
+    channelDown: false,
+    ended: false,
+    updatedAt: now,
+  };
+}
+
+/**
+ * Folds one observation into the channel's health. Pure and deterministic: the same previous
+ * state and observation give the same result, so a retried execution decides the same way, and
+ * an observation older than the state (a duplicate or out-of-order event) changes nothing.
+ *
+ * @example
+ * const { state, transitions } = assessFreshness(previous, { now: Date.now(), renditions }, {});
+ * for (const t of transitions) act(t); // alert, steer, withdraw — once, by the execution that stores `state`
+ */
+export function assessFreshness(
+  previous: ChannelHealth | undefined,
+  observation: Observation,
+  options: FreshnessOptions = {},
+): { state: ChannelHealth; transitions: Transition[] } {
+  const o = resolveFreshnessOptions(options);
+  const [home, away] = o.encoders;
+  const before = previous ?? initialChannelHealth(o, observation.now);
+  const now = Math.max(observation.now, before.updatedAt);
+
+  // 1. Take in what is newer than what we know; remember which encoders moved forward.
+  const renditions: Record<string, Record<string, PlaylistObservation>> = {};
+  const progressed = new Set<string>();
+  for (const encoder of o.encoders) renditions[encoder] = { ...(before.encoders[encoder]?.renditions ?? {}) };
+  for (const r of observation.renditions) {
+    const known = renditions[r.encoder];
+    if (known === undefined) continue;
+    const stored = known[r.rendition];
+    if (stored === undefined || isNewer(r.playlist, stored)) {
+      known[r.rendition] = r.playlist;
+      if (
+        stored === undefined ||
+        r.playlist.lastSequence > stored.lastSequence ||
+        (stored.endlist && !r.playlist.endlist)
+      ) {
+        progressed.add(r.encoder);
+      }
+    }
+  }
+
+  // 2. Each rendition against the clock and its counterpart; each encoder from its renditions.
+  const transitions: Transition[] = [];
+  const encoders: Record<string, EncoderHealth> = {};
+  for (const encoder of o.encoders) {
+    const counterpart = encoder === home ? away : home;
+    const assessed: Record<string, RenditionHealth> = {};
+    for (const [name, p] of Object.entries(renditions[encoder] ?? {})) {
+      assessed[name] = assessRendition(p, renditions[counterpart]?.[name], now, o);
+    }
+    const was = before.encoders[encoder] ?? (initialChannelHealth(o, now).encoders[encoder] as EncoderHealth);
+    encoders[encoder] = nextEncoderHealth(
+      encoder,
+      was,
+      assessed,
+      progressed.has(encoder),
+      now,
+      o,
+      transitions,
+    );
+  }
+
+  // 3. Channel-level decisions: stop vs end, preference, withdrawal, channel down.
+  const statusOf = (e: string) => encoders[e]?.status ?? 'unknown';
+  const allEnded = o.encoders.every((e) => statusOf(e) === 'ended');
+  const anyHealthy = o.encoders.some((e) => statusOf(e) === 'healthy');
+  for (let i = 0; i < transitions.length; i++) {
+    const t = transitions[i] as Transition;
+    // One encoder's ENDLIST while the other is live is an encoder stop, not the end of the event.
+    if (t.kind === 'encoder-stopped' && allEnded) transitions.splice(i--, 1);
+  }
+  let ended = before.ended;
+  if (allEnded && !before.ended) {
+    ended = true;
+    transitions.push({ kind: 'channel-ended' });
+  } else if (!allEnded && anyHealthy) {
+    ended = false;
+  }
+
+  let preferred = o.encoders.includes(before.preferred) ? before.preferred : home;
+  const other = preferred === home ? away : home;
+  if (!allEnded && isDown(statusOf(preferred)) && statusOf(other) === 'healthy') {
+    transitions.push({
+      kind: 'preferred-changed',
+      from: preferred,
+      to: other,
+      reason: `${preferred} is ${statusOf(preferred)}`,
+    });
+    preferred = other;
+  } else if (o.failback === 'auto' && preferred !== home && statusOf(home) === 'healthy') {
+    transitions.push({
+      kind: 'preferred-changed',
+      from: preferred,
+      to: home,
+      reason: `${home} recovered (failback)`,
+    });
+    preferred = home;
+  }
+
+  const withdrawn =
+    o.withdraw && anyHealthy && !allEnded ? o.encoders.filter((e) => isDown(statusOf(e))) : [];
+  const newlyWithdrawn = withdrawn.filter((e) => !before.withdrawn.includes(e));
+  const restored = before.withdrawn.filter((e) => !withdrawn.includes(e));
+  if (newlyWithdrawn.length > 0 || restored.length > 0) {
+    transitions.push({ kind: 'withdrawal-changed', withdrawn: newlyWithdrawn, restored });
+  }
+
+  const channelDown = o.encoders.every((e) => statusOf(e) === 'stalled');
+  if (channelDown && !before.channelDown) {
+    const since = Math.max(...o.encoders.map((e) => encoders[e]?.since ?? now));
+    transitions.push({
+      kind: 'channel-down',
+      incidentId: `channel-${new Date(since).toISOString()}`,
+      reason: o.encoders.map((e) => `${e}: ${encoders[e]?.reason ?? ''}`).join('; '),
+    });
+  } else if (!channelDown && before.channelDown && anyHealthy) {
+    transitions.push({ kind: 'channel-up' });
+  }
+
+  return {
+    state: {
+      version: 1,
+      preferred,
+      encoders,
+      withdrawn,
+      channelDown: channelDown || (before.channelDown && !anyHealthy),
+      ended,
+      updatedAt: now,
+    },
+    transitions,
+  };
+}
+
+function isDown(status: EncoderStatus): boolean {
+  return status === 'stalled' || status === 'ended';
+}
+
+/** Newer: later segments, or the same segments written later (ENDLIST added), or a restart after ENDLIST. */
+function isNewer(next: PlaylistObservation, stored: PlaylistObservation): boolean {
+  if (stored.endlist && !next.endlist) return next.lastModified > stored.lastModified;
+  if (next.lastSequence !== stored.lastSequence) return next.lastSequence > stored.lastSequence;
+  return next.lastModified > stored.lastModified || (next.endlist && !stored.endlist);
+}
+
+function assessRendition(
+  p: PlaylistObservation,
+  counterpart: PlaylistObservation | undefined,
+  now: number,
+  o: ResolvedOptions,
+): RenditionHealth {
+  if (p.endlist) return { ...p, status: 'ended', reason: 'playlist ends with EXT-X-ENDLIST' };
+  const ageSeconds = Math.max(0, now - p.lastModified) / 1000;
+  const td = p.targetDuration > 0 ? p.targetDuration : 1;
+  if (ageSeconds > o.stallAfterTargetDurations * td) {
+    return {
+      ...p,
+      status: 'stalled',
+      reason: `no update for ${round(ageSeconds)} s (${round(ageSeconds / td)} × target duration ${td} s; limit ${o.stallAfterTargetDurations} ×)`,
+    };
+  }
+  if (counterpart !== undefined && !counterpart.endlist) {
+    const lag = counterpart.lastSequence - p.lastSequence;
+    if (lag >= o.maxLagSegments) {
+      return {
+        ...p,
+        status: 'stalled',
+        reason: `${lag} segments behind the other encoder (limit ${o.maxLagSegments})`,
+      };
+    }
+  }
+  return { ...p, status: 'healthy', reason: `updated ${round(ageSeconds)} s ago` };
+}
+
+function nextEncoderHealth(
+  encoder: string,
+  was: EncoderHealth,
+  renditions: Record<string, RenditionHealth>,
+  progressed: boolean,
+  now: number,
+  o: ResolvedOptions,
+  transitions: Transition[],
+): EncoderHealth {
+  const list = Object.values(renditions);
+  const stalled = Object.entries(renditions).filter(([, r]) => r.status === 'stalled');
+  const endedCount = list.filter((r) => r.status === 'ended').length;
+  let raw: EncoderStatus;
+  let reason: string;
+  if (list.length === 0) {
+    [raw, reason] = ['unknown', 'no playlist seen yet'];
+  } else if (stalled.length > 0) {
+    raw = 'stalled';
+    reason = stalled.map(([name, r]) => `${name}: ${r.reason}`).join('; ');
+  } else if (endedCount === list.length) {
+    [raw, reason] = ['ended', 'every media playlist ends with EXT-X-ENDLIST'];
+  } else if (endedCount > 0) {
+    raw = 'stalled';
+    reason = `${endedCount} of ${list.length} renditions ended while the others are live`;
+  } else {
+    [raw, reason] = ['healthy', 'every media playlist is fresh'];
+  }
+
+  const evidence = (): RenditionEvidence[] =>
+    Object.entries(renditions)
+      .filter(([, r]) => r.status !== 'healthy')
+      .map(([rendition, r]) => {
+        const ageSeconds = round(Math.max(0, now - r.lastModified) / 1000);
+        return {
+          rendition,
+          lastSequence: r.lastSequence,
+          ageSeconds,
+          ageTargetDurations: round(ageSeconds / (r.targetDuration || 1)),
+          reason: r.reason,
+        };
+      });
+
+  if (raw === 'healthy' && isDown(was.status)) {
+    // Hysteresis: only updates that move forward count, and they must come in a row.
+    const freshStreak = progressed ? was.freshStreak + 1 : was.freshStreak;
+    if (freshStreak < o.recoverAfterUpdates) {
+      return {
+        ...was,
+        freshStreak,
+        renditions,
+        reason: `recovering: ${freshStreak} of ${o.recoverAfterUpdates} fresh updates`,
+      };
+    }
+    const incidentId = was.incidentId ?? `${encoder}-${new Date(was.since).toISOString()}`;
+    transitions.push({
+      kind: 'encoder-recovered',
+      encoder,
+      incidentId,
+      incidentStart: was.since,
+      durationMs: now - was.since,
+    });
+    return { status: 'healthy', since: now, reason, freshStreak: 0, renditions };
+  }
+  if (isDown(raw) && !isDown(was.status)) {
+    const incidentId = `${encoder}-${new Date(now).toISOString()}`;
+    transitions.push({
+      kind: raw === 'ended' ? 'encoder-stopped' : 'encoder-stalled',
+      encoder,
+      incidentId,
+      reason,
+      evidence: evidence(),
+    });
+    return { status: raw, since: now, reason, freshStreak: 0, incidentId, renditions };
+  }
+  if (raw === was.status || (isDown(raw) && isDown(was.status))) {
+    // Same incident (a stalled encoder that then ends stays in it): keep its start and id.
+    const base = { ...was, status: raw, reason, freshStreak: 0, renditions };
+    return raw === was.status ? { ...base, freshStreak: isDown(raw) ? 0 : was.freshStreak } : base;
+  }
+  // unknown ↔ healthy, or back to unknown: no incident involved.
+  return { status: raw, since: now, reason, freshStreak: 0, renditions };
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}

@@ -1,0 +1,293 @@
+/**
+ * Merging the encoders' masters into the channel's `index.m3u8` (DESIGN.md, "Merge rules").
+ */
+import { ConfigInvalidError, LadderMismatchError, PlaylistInvalidError } from './errors';
+import { type Attribute, attributeValue, formatAttributes, quoted } from './scan';
+import { PATHWAY_ID } from './steering';
+import { joinUri } from './uris';
+import {
+  type MasterModel,
+  type MasterRendition,
+  type MasterValidationOptions,
+  type MasterVariant,
+  validateMasterPlaylist,
+} from './validate-master';
+
+/** A media playlist of an encoder that writes no master, with the segment sizes that give its bandwidth. */
+export interface MediaOnlyRendition {
+  /** The media playlist, relative to the encoder folder. */
+  readonly uri: string;
+  readonly segments: readonly { readonly bytes: number; readonly duration: number }[];
+  readonly codecs?: string;
+  /** `<width>x<height>`. */
+  readonly resolution?: string;
+}
+
+/** What one encoder offers: its master as text, an already validated model, or media playlists only. */
+export type MasterSource = string | MasterModel | { readonly mediaOnly: readonly MediaOnlyRendition[] };
+
+export interface MergeOptions extends MasterValidationOptions {
+  /** Encoder folder names, which are also the PATHWAY-IDs. @default ['primary', 'failover'] */
+  readonly encoders?: readonly [string, string];
+  /** The encoder listed first and first in steering. @default encoders[0] */
+  readonly prefer?: string;
+  /** Emit `#EXT-X-CONTENT-STEERING` and a PATHWAY-ID per variant. @default true */
+  readonly steering?: boolean;
+  /** SERVER-URI of the steering manifest, relative to index.m3u8. @default 'steering.json' */
+  readonly steeringUri?: string;
+  /** Absolute base URL per encoder (CDN per encoder); default: relative `<encoder>/`. */
+  readonly baseUrls?: Readonly<Partial<Record<string, string>>>;
+  /** Folder of each encoder's master inside its encoder folder. @default '' */
+  readonly masterDirs?: Readonly<Partial<Record<string, string>>>;
+  /** Report a ladder mismatch as a warning instead of throwing. @default false */
+  readonly lenient?: boolean;
+}
+
+export interface MergeResult {
+  /** The merged master, byte-stable for the same input. */
+  readonly text: string;
+  /** Encoders in the order the index lists them (preferred first): the steering priority. */
+  readonly order: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+export const DEFAULT_ENCODERS = ['primary', 'failover'] as const;
+
+const RENAMED_GROUP_TYPES: ReadonlySet<string> = new Set(['AUDIO', 'VIDEO', 'SUBTITLES']);
+const GROUP_ATTRIBUTE_OF_TYPE: Readonly<Record<string, string>> = {
+  AUDIO: 'AUDIO',
+  VIDEO: 'VIDEO',
+  SUBTITLES: 'SUBTITLES',
+};
+
+/**
+ * Merges the primary's and (optionally) the failover's master into one index: every variant once
+ * per encoder with identical attributes and its own PATHWAY-ID, EXT-X-MEDIA groups duplicated per
+ * encoder, CLOSED-CAPTIONS groups shared, session tags once, preferred encoder first.
+ *
+ * Throws {@link PlaylistInvalidError} for an invalid input master, {@link LadderMismatchError}
+ * when the ladders differ (unless `lenient`), {@link ConfigInvalidError} for bad options.
+ *
+ * @example
+ * const { text } = mergeMasters(primaryText, failoverText, { prefer: 'failover' });
+ */
+export function mergeMasters(
+  primary: MasterSource | undefined,
+  failover?: MasterSource,
+  options: MergeOptions = {},
+): MergeResult {
+  const encoders = options.encoders ?? DEFAULT_ENCODERS;
+  const preferred = options.prefer ?? encoders[0];
+  checkOptions(encoders, preferred, options, primary, failover);
+
+  const present: { encoder: string; model: MasterModel }[] = [];
+  [primary, failover].forEach((source, i) => {
+    const encoder = encoders[i] as string;
+    if (source !== undefined) present.push({ encoder, model: toModel(source, encoder, options) });
+  });
+
+  const warnings: string[] = [];
+  const [first, second] = present as [(typeof present)[0], (typeof present)[0] | undefined];
+  if (second !== undefined) {
+    const differences = compareLadders(first, second);
+    if (differences.length > 0) {
+      if (!options.lenient) throw new LadderMismatchError(differences);
+      warnings.push(...differences.map((d) => `ladder mismatch: ${d}`));
+    }
+    if (sessionSignature(first.model) !== sessionSignature(second.model)) {
+      warnings.push(`session tags differ between encoders; the index uses ${first.encoder}'s`);
+    }
+  }
+  const ordered = [...present].sort(
+    (a, b) => Number(b.encoder === preferred) - Number(a.encoder === preferred),
+  );
+  const steering = options.steering ?? true;
+
+  const out: string[] = ['#EXTM3U'];
+  const versions = present.map((p) => p.model.version).filter((v): v is number => v !== undefined && v > 0);
+  if (versions.length > 0) out.push(`#EXT-X-VERSION:${Math.max(...versions)}`);
+  for (const tag of first.model.sessionTags)
+    out.push(tag.value === undefined ? `#${tag.name}` : `#${tag.name}:${tag.value}`);
+  if (steering) {
+    out.push(
+      `#EXT-X-CONTENT-STEERING:SERVER-URI=${quoted(options.steeringUri ?? 'steering.json')},PATHWAY-ID=${quoted(ordered[0]?.encoder ?? preferred)}`,
+    );
+  }
+
+  // CLOSED-CAPTIONS travel inside the video, so both encoders share one group (first listed wins).
+  const sharedCaptions = new Map<string, MasterRendition>();
+  for (const { model } of ordered) {
+    for (const r of model.renditions) {
+      const key = `${r.type}\u0000${r.groupId}\u0000${attributeValue(r.attributes, 'NAME') ?? ''}`;
+      if (!RENAMED_GROUP_TYPES.has(r.type) && !sharedCaptions.has(key)) sharedCaptions.set(key, r);
+    }
+  }
+  for (const { encoder, model } of ordered) {
+    for (const r of model.renditions) {
+      if (RENAMED_GROUP_TYPES.has(r.type))
+        out.push(`#EXT-X-MEDIA:${formatAttributes(rewriteRendition(r, encoder, options))}`);
+    }
+  }
+  for (const r of sharedCaptions.values()) out.push(`#EXT-X-MEDIA:${formatAttributes(r.attributes)}`);
+
+  for (const iframe of [false, true]) {
+    for (const { encoder, model } of ordered) {
+      for (const v of model.variants) {
+        if (v.iframe !== iframe) continue;
+        const attributes = rewriteVariant(v, encoder, steering, options);
+        if (iframe) out.push(`#EXT-X-I-FRAME-STREAM-INF:${formatAttributes(attributes)}`);
+        else
+          out.push(`#EXT-X-STREAM-INF:${formatAttributes(attributes)}`, encoderUri(encoder, v.uri, options));
+      }
+    }
+  }
+  return { text: `${out.join('\n')}\n`, order: ordered.map((p) => p.encoder), warnings };
+}
+
+function checkOptions(
+  encoders: readonly [string, string],
+  preferred: string,
+  options: MergeOptions,
+  primary: MasterSource | undefined,
+  failover: MasterSource | undefined,
+): void {
+  const problems: string[] = [];
+  if (primary === undefined && failover === undefined)
+    problems.push('no encoder master to merge: give at least one');
+  if (encoders[0] === encoders[1])
+    problems.push(`the two encoders need different names (both are "${encoders[0]}")`);
+  for (const e of encoders) {
+    if (!PATHWAY_ID.test(e))
+      problems.push(`encoder name "${e}" may use only letters, digits, '.', '-' and '_'`);
+  }
+  if (!encoders.includes(preferred))
+    problems.push(`prefer must be one of ${encoders.join(', ')} (got "${preferred}")`);
+  for (const [encoder, base] of Object.entries(options.baseUrls ?? {})) {
+    if (base === undefined) continue;
+    if (!encoders.includes(encoder)) problems.push(`baseUrls names an unknown encoder "${encoder}"`);
+    if (!/^https?:\/\/[^/\s"]+\/?[^\s"]*$/.test(base))
+      problems.push(`base URL for ${encoder} must be an http(s) URL (got "${base}")`);
+  }
+  if (problems.length > 0) throw new ConfigInvalidError(problems);
+}
+
+function toModel(source: MasterSource, encoder: string, options: MergeOptions): MasterModel {
+  if (typeof source === 'string') {
+    const result = validateMasterPlaylist(source, options);
+    if (!result.valid || result.snapshot === undefined)
+      throw new PlaylistInvalidError(result.errors, `${encoder} master`);
+    return result.snapshot;
+  }
+  return 'mediaOnly' in source ? synthesizeMaster(source.mediaOnly) : source;
+}
+
+/**
+ * A master for an encoder that writes only media playlists: BANDWIDTH is the peak segment bit
+ * rate and AVERAGE-BANDWIDTH the mean (RFC 8216 §4.3.4.2), both from the sizes the caller gives.
+ */
+export function synthesizeMaster(renditions: readonly MediaOnlyRendition[]): MasterModel {
+  const problems: string[] = [];
+  if (renditions.length === 0) problems.push('no media playlist to build a master from');
+  const variants = renditions.map((r, i): MasterVariant => {
+    const timed = r.segments.filter((s) => s.duration > 0 && s.bytes >= 0);
+    if (timed.length === 0)
+      problems.push(`${r.uri}: needs at least one segment with a duration above 0 to derive BANDWIDTH`);
+    const peak = Math.max(0, ...timed.map((s) => (s.bytes * 8) / s.duration));
+    const seconds = timed.reduce((n, s) => n + s.duration, 0);
+    const average = seconds > 0 ? (timed.reduce((n, s) => n + s.bytes, 0) * 8) / seconds : 0;
+    const attributes: Attribute[] = [
+      { name: 'BANDWIDTH', raw: String(Math.ceil(peak)) },
+      { name: 'AVERAGE-BANDWIDTH', raw: String(Math.ceil(average)) },
+    ];
+    if (r.codecs !== undefined) attributes.push({ name: 'CODECS', raw: quoted(r.codecs) });
+    if (r.resolution !== undefined) {
+      if (/^\d+x\d+$/.test(r.resolution)) attributes.push({ name: 'RESOLUTION', raw: r.resolution });
+      else problems.push(`${r.uri}: resolution "${r.resolution}" is not <width>x<height>`);
+    }
+    return { line: i + 1, iframe: false, uri: r.uri, uriLine: i + 1, attributes };
+  });
+  if (problems.length > 0) throw new ConfigInvalidError(problems);
+  return { version: undefined, sessionTags: [], renditions: [], variants };
+}
+
+function encoderUri(encoder: string, uri: string, options: MergeOptions): string {
+  const dir = options.masterDirs?.[encoder] ?? '';
+  const base = options.baseUrls?.[encoder];
+  const prefix = base === undefined ? `${encoder}/` : base.endsWith('/') ? base : `${base}/`;
+  return joinUri(prefix, dir === '' ? uri : `${dir.replace(/\/?$/, '/')}${uri}`);
+}
+
+function groupName(encoder: string, groupId: string): string {
+  return `${encoder}-${groupId}`;
+}
+
+function rewriteRendition(r: MasterRendition, encoder: string, options: MergeOptions): Attribute[] {
+  return r.attributes.map((a) => {
+    if (a.name === 'GROUP-ID') return { name: a.name, raw: quoted(groupName(encoder, r.groupId)) };
+    if (a.name === 'URI')
+      return {
+        name: a.name,
+        raw: quoted(encoderUri(encoder, attributeValue([a], 'URI') as string, options)),
+      };
+    return a;
+  });
+}
+
+function rewriteVariant(
+  v: MasterVariant,
+  encoder: string,
+  steering: boolean,
+  options: MergeOptions,
+): Attribute[] {
+  const attributes: Attribute[] = [];
+  for (const a of v.attributes) {
+    if (a.name === 'PATHWAY-ID') continue;
+    const renamed = Object.values(GROUP_ATTRIBUTE_OF_TYPE).includes(a.name);
+    attributes.push(
+      renamed ? { name: a.name, raw: quoted(groupName(encoder, attributeValue([a], a.name) as string)) } : a,
+    );
+  }
+  if (v.iframe) attributes.push({ name: 'URI', raw: quoted(encoderUri(encoder, v.uri, options)) });
+  if (steering) attributes.push({ name: 'PATHWAY-ID', raw: quoted(encoder) });
+  return attributes;
+}
+
+/** What must be equal between the encoders: variants and renditions, URIs and PATHWAY-IDs aside. */
+function ladderEntries(model: MasterModel): string[] {
+  const describe = (kind: string, attributes: readonly Attribute[]) =>
+    `${kind} ${attributes
+      .filter((a) => a.name !== 'URI' && a.name !== 'PATHWAY-ID')
+      .map((a) => `${a.name}=${a.raw}`)
+      .sort()
+      .join(',')}`;
+  return [
+    ...model.renditions.map((r) => describe('EXT-X-MEDIA', r.attributes)),
+    ...model.variants.map((v) =>
+      describe(v.iframe ? 'EXT-X-I-FRAME-STREAM-INF' : 'EXT-X-STREAM-INF', v.attributes),
+    ),
+  ];
+}
+
+function compareLadders(
+  a: { encoder: string; model: MasterModel },
+  b: { encoder: string; model: MasterModel },
+): string[] {
+  const left = ladderEntries(a.model);
+  const right = ladderEntries(b.model);
+  const differences: string[] = [];
+  const onlyIn = (mine: string[], theirs: string[], encoder: string) => {
+    const pool = [...theirs];
+    for (const entry of mine) {
+      const i = pool.indexOf(entry);
+      if (i >= 0) pool.splice(i, 1);
+      else differences.push(`only ${encoder} has ${entry}`);
+    }
+  };
+  onlyIn(left, right, a.encoder);
+  onlyIn(right, left, b.encoder);
+  return differences;
+}
+
+function sessionSignature(model: MasterModel): string {
+  return model.sessionTags.map((t) => `${t.name}:${t.value ?? ''}`).join('\n');
+}
