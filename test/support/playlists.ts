@@ -1,0 +1,40 @@
+/** Test helpers that build playlists and read fixtures. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function fixture(name: string): string {
+  return readFileSync(join(__dirname, '..', 'unit', 'hls', 'fixtures', name), 'utf8');
+}
+
+export interface MediaSpec {
+  readonly sequence?: number;
+  readonly count?: number;
+  readonly targetDuration?: number;
+  readonly duration?: number;
+  readonly discontinuitySequence?: number;
+  /** Media sequence numbers preceded by EXT-X-DISCONTINUITY. */
+  readonly discontinuities?: readonly number[];
+  readonly endlist?: boolean;
+  readonly playlistType?: 'EVENT' | 'VOD';
+  readonly uri?: (n: number) => string;
+}
+
+/** A live media playlist whose segment n is `seg_<n>.ts`, like an output-locked encoder writes. */
+export function mediaPlaylist(spec: MediaSpec = {}): string {
+  const { sequence = 100, count = 4, targetDuration = 2, duration = 2, discontinuitySequence } = spec;
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:3',
+    `#EXT-X-TARGETDURATION:${targetDuration}`,
+    `#EXT-X-MEDIA-SEQUENCE:${sequence}`,
+  ];
+  if (discontinuitySequence !== undefined)
+    lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${discontinuitySequence}`);
+  if (spec.playlistType !== undefined) lines.push(`#EXT-X-PLAYLIST-TYPE:${spec.playlistType}`);
+  for (let n = sequence; n < sequence + count; n++) {
+    if (spec.discontinuities?.includes(n)) lines.push('#EXT-X-DISCONTINUITY');
+    lines.push(`#EXTINF:${duration.toFixed(3)},`, spec.uri ? spec.uri(n) : `seg_${n}.ts`);
+  }
+  if (spec.endlist) lines.push('#EXT-X-ENDLIST');
+  return `${lines.join('\n')}\n`;
+}

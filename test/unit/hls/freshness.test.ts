@@ -1,0 +1,225 @@
+import {
+  assessFreshness,
+  type ChannelHealth,
+  ConfigInvalidError,
+  type FreshnessOptions,
+  type PlaylistObservation,
+  type RenditionObservation,
+  type Transition,
+} from '../../../functions/hls';
+
+const TD = 2; // target duration, seconds
+const T0 = Date.parse('2026-11-24T10:00:00Z');
+const at = (seconds: number) => T0 + seconds * 1000;
+
+/** Both encoders output-locked: segment n is written at n × TD seconds. */
+function playlist(lastSequence: number, writtenAt: number, endlist = false): PlaylistObservation {
+  return {
+    mediaSequence: lastSequence - 5,
+    lastSequence,
+    targetDuration: TD,
+    endlist,
+    lastModified: writtenAt,
+  };
+}
+function seen(encoder: string, p: PlaylistObservation, rendition = '720p/index.m3u8'): RenditionObservation {
+  return { encoder, rendition, playlist: p };
+}
+
+/** Replays a timeline of observations; returns the final state and every transition in order. */
+function run(
+  steps: { now: number; renditions: RenditionObservation[] }[],
+  options: FreshnessOptions = {},
+  start?: ChannelHealth,
+): { state: ChannelHealth; transitions: Transition[] } {
+  let state = start;
+  const transitions: Transition[] = [];
+  for (const step of steps) {
+    const next = assessFreshness(state, step, options);
+    state = next.state;
+    transitions.push(...next.transitions);
+  }
+  return { state: state as ChannelHealth, transitions };
+}
+
+/** Both encoders healthy from second 0 to `until`, one upload each per segment. */
+function healthyUntil(until: number, from = 0) {
+  const steps = [];
+  for (let s = from; s <= until; s += TD) {
+    const n = s / TD;
+    steps.push({
+      now: at(s),
+      renditions: [seen('primary', playlist(n, at(s))), seen('failover', playlist(n, at(s)))],
+    });
+  }
+  return steps;
+}
+
+/** Only the failover keeps uploading from `from` to `until`. */
+function failoverOnly(from: number, until: number) {
+  const steps = [];
+  for (let s = from; s <= until; s += TD)
+    steps.push({ now: at(s), renditions: [seen('failover', playlist(s / TD, at(s)))] });
+  return steps;
+}
+
+const kinds = (ts: Transition[]) => ts.map((t) => t.kind);
+
+describe('assessFreshness', () => {
+  it('marks both encoders healthy when both update in lock step, with no transitions', () => {
+    const { state, transitions } = run(healthyUntil(20));
+    expect(state.encoders.primary?.status).toBe('healthy');
+    expect(state.encoders.failover?.status).toBe('healthy');
+    expect(state.preferred).toBe('primary');
+    expect(transitions).toEqual([]);
+  });
+
+  it('detects a stall once the playlist is older than 1.5 × target duration (rfc8216bis §6.2.1)', () => {
+    // primary's last upload at 20 s; failover goes on. At 22 s: age 2 s ≤ 3 s; at 24 s: age 4 s > 3 s.
+    const base = run(healthyUntil(20));
+    const at22 = run(failoverOnly(22, 22), {}, base.state);
+    expect(at22.state.encoders.primary?.status).toBe('healthy');
+    const at24 = run(failoverOnly(24, 24), {}, at22.state);
+    expect(at24.state.encoders.primary?.status).toBe('stalled');
+    expect(kinds(at24.transitions)).toEqual(['encoder-stalled', 'preferred-changed', 'withdrawal-changed']);
+    expect(at24.transitions[0]).toMatchObject({
+      encoder: 'primary',
+      incidentId: 'primary-2026-11-24T10:00:24.000Z',
+      evidence: [{ rendition: '720p/index.m3u8', lastSequence: 10, ageSeconds: 4, ageTargetDurations: 2 }],
+    });
+    expect(at24.state).toMatchObject({ preferred: 'failover', withdrawn: ['primary'] });
+  });
+
+  it('detects a stall by media-sequence lag before the age limit (output locking: equal numbering)', () => {
+    const base = run(healthyUntil(20));
+    // The failover is two segments ahead while the primary's playlist is still young.
+    const { state } = run(
+      [{ now: at(21), renditions: [seen('failover', playlist(12, at(21)))] }],
+      {},
+      base.state,
+    );
+    expect(state.encoders.primary?.status).toBe('stalled');
+    expect(state.encoders.primary?.reason).toMatch(/2 segments behind/);
+  });
+
+  it('emits each transition exactly once however many observations follow', () => {
+    const { transitions } = run([...healthyUntil(20), ...failoverOnly(22, 60)]);
+    expect(kinds(transitions)).toEqual(['encoder-stalled', 'preferred-changed', 'withdrawal-changed']);
+  });
+
+  it('recovers only after the configured number of fresh updates in a row (hysteresis), then fails back', () => {
+    const stalled = run([...healthyUntil(20), ...failoverOnly(22, 40)]);
+    const back = run(healthyUntil(48, 42), { recoverAfterUpdates: 3 }, stalled.state);
+    expect(kinds(back.transitions)).toEqual(['encoder-recovered', 'preferred-changed', 'withdrawal-changed']);
+    expect(back.transitions[0]).toMatchObject({
+      encoder: 'primary',
+      incidentId: 'primary-2026-11-24T10:00:24.000Z',
+      durationMs: 22_000,
+    });
+    expect(back.state).toMatchObject({ preferred: 'primary', withdrawn: [] });
+  });
+
+  it('holds back flapping: a stall during recovery restarts the count and raises no new alert', () => {
+    const stalled = run([...healthyUntil(20), ...failoverOnly(22, 40)]);
+    const flap = run(
+      [...healthyUntil(44, 42), ...failoverOnly(46, 52), ...healthyUntil(60, 54)],
+      { recoverAfterUpdates: 3 },
+      stalled.state,
+    );
+    expect(kinds(flap.transitions)).toEqual(['encoder-recovered', 'preferred-changed', 'withdrawal-changed']);
+    expect(flap.transitions[0]).toMatchObject({ incidentId: 'primary-2026-11-24T10:00:24.000Z' });
+  });
+
+  it('stays on the failover after recovery when failback is manual', () => {
+    const stalled = run([...healthyUntil(20), ...failoverOnly(22, 40)]);
+    const back = run(healthyUntil(50, 42), { failback: 'manual' }, stalled.state);
+    expect(kinds(back.transitions)).toEqual(['encoder-recovered', 'withdrawal-changed']);
+    expect(back.state.preferred).toBe('failover');
+  });
+
+  it('treats EXT-X-ENDLIST as ended, never stalled', () => {
+    const base = run(healthyUntil(20));
+    const { state } = run(
+      [
+        {
+          now: at(60),
+          renditions: [
+            seen('primary', playlist(10, at(21), true)),
+            seen('failover', playlist(10, at(21), true)),
+          ],
+        },
+      ],
+      {},
+      base.state,
+    );
+    expect(state.encoders.primary?.status).toBe('ended');
+    expect(state.encoders.failover?.status).toBe('ended');
+  });
+
+  it('both encoders ended: the event is over, no failover, no withdrawal', () => {
+    const base = run(healthyUntil(20));
+    const { state, transitions } = run(
+      [
+        {
+          now: at(21),
+          renditions: [
+            seen('primary', playlist(10, at(21), true)),
+            seen('failover', playlist(10, at(21), true)),
+          ],
+        },
+      ],
+      {},
+      base.state,
+    );
+    expect(kinds(transitions)).toEqual(['channel-ended']);
+    expect(state).toMatchObject({ ended: true, preferred: 'primary', withdrawn: [] });
+  });
+
+  it('one encoder ended while the other is live is an encoder stop: fail over at once', () => {
+    const base = run(healthyUntil(20));
+    const { state, transitions } = run(
+      [{ now: at(21), renditions: [seen('primary', playlist(10, at(21), true))] }],
+      {},
+      base.state,
+    );
+    expect(kinds(transitions)).toEqual(['encoder-stopped', 'preferred-changed', 'withdrawal-changed']);
+    expect(state).toMatchObject({ preferred: 'failover', withdrawn: ['primary'] });
+  });
+
+  it('never withdraws the last healthy encoder, and raises channel down when both stall', () => {
+    const base = run(healthyUntil(20));
+    const { state, transitions } = run([{ now: at(30), renditions: [] }], {}, base.state);
+    expect(kinds(transitions)).toEqual(['encoder-stalled', 'encoder-stalled', 'channel-down']);
+    expect(state).toMatchObject({ withdrawn: [], channelDown: true, preferred: 'primary' });
+  });
+
+  it('ignores an observation older than the state (duplicate or out-of-order event)', () => {
+    const base = run(healthyUntil(20));
+    const old = assessFreshness(base.state, {
+      now: at(20),
+      renditions: [seen('primary', playlist(4, at(8)))],
+    });
+    expect(old.transitions).toEqual([]);
+    expect(old.state.encoders.primary?.renditions['720p/index.m3u8']?.lastSequence).toBe(10);
+  });
+
+  it('is pure: the same inputs give the same output, so a retried execution decides the same', () => {
+    const base = run(healthyUntil(20));
+    const step = { now: at(24), renditions: [seen('failover', playlist(12, at(24)))] };
+    expect(assessFreshness(base.state, step)).toEqual(assessFreshness(base.state, step));
+  });
+
+  it('rejects bad options all at once', () => {
+    try {
+      assessFreshness(
+        undefined,
+        { now: 0, renditions: [] },
+        { stallAfterTargetDurations: 0, maxLagSegments: 0.5, recoverAfterUpdates: 0 },
+      );
+      throw new Error('expected ConfigInvalidError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigInvalidError);
+      expect((e as ConfigInvalidError).problems).toHaveLength(3);
+    }
+  });
+});
