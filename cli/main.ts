@@ -1,0 +1,65 @@
+/** The hls-failover command line: one entry point, one function per command. */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type CliIo, processIo, UsageError } from './io';
+import { MERGE_HELP, mergeCommand } from './merge';
+import { VALIDATE_HELP, validateCommand } from './validate';
+
+export const HELP = `Usage: hls-failover <command> [options]
+
+Keeps a live HLS stream playing when one of two redundant encoders stalls or dies.
+
+Commands:
+  validate <file|->     check a playlist (RFC 8216, live-update rules)
+  merge                 merge the encoders' masters into index.m3u8
+
+Options:
+  -h, --help            show help (also: hls-failover <command> --help)
+  -v, --version         print the version
+
+Exit codes: 0 success, 1 the input is invalid, 2 usage or I/O error.
+`;
+
+const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string }> = {
+  validate: { run: validateCommand, help: VALIDATE_HELP },
+  merge: { run: mergeCommand, help: MERGE_HELP },
+};
+
+/** The package version; package.json sits one folder up from cli/, two from dist/cli/. */
+export function version(): string {
+  const path = [join(__dirname, '..', 'package.json'), join(__dirname, '..', '..', 'package.json')].find(
+    (p) => existsSync(p),
+  );
+  if (path === undefined) return 'unknown';
+  return (JSON.parse(readFileSync(path, 'utf8')) as { version: string }).version;
+}
+
+/** Runs the CLI; returns the exit code and never throws for a user's mistake. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '-h' || command === '--help' || command === 'help') {
+    io.out(HELP);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === '-v' || command === '--version') {
+    io.out(`${version()}\n`);
+    return 0;
+  }
+  const entry = COMMANDS[command];
+  if (entry === undefined) {
+    io.err(`hls-failover: unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
+  try {
+    return await entry.run(rest, io);
+  } catch (e) {
+    if (
+      e instanceof UsageError ||
+      (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
+      io.err(`hls-failover ${command}: ${e.message}\nRun "hls-failover ${command} --help" for usage.\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
