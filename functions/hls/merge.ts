@@ -53,12 +53,8 @@ export interface MergeResult {
 
 export const DEFAULT_ENCODERS = ['primary', 'failover'] as const;
 
+/** Rendition types duplicated per encoder; a variant's attribute of the same name follows the rename. */
 const RENAMED_GROUP_TYPES: ReadonlySet<string> = new Set(['AUDIO', 'VIDEO', 'SUBTITLES']);
-const GROUP_ATTRIBUTE_OF_TYPE: Readonly<Record<string, string>> = {
-  AUDIO: 'AUDIO',
-  VIDEO: 'VIDEO',
-  SUBTITLES: 'SUBTITLES',
-};
 
 /**
  * Merges the primary's and (optionally) the failover's master into one index: every variant once
@@ -189,12 +185,19 @@ export function synthesizeMaster(renditions: readonly MediaOnlyRendition[]): Mas
   const problems: string[] = [];
   if (renditions.length === 0) problems.push('no media playlist to build a master from');
   const variants = renditions.map((r, i): MasterVariant => {
-    const timed = r.segments.filter((s) => s.duration > 0 && s.bytes >= 0);
-    if (timed.length === 0)
+    // One loop: a media-only encoder's playlist can hold thousands of segments.
+    let peak = 0;
+    let bits = 0;
+    let seconds = 0;
+    for (const segment of r.segments) {
+      if (!(segment.duration > 0 && segment.bytes >= 0)) continue;
+      peak = Math.max(peak, (segment.bytes * 8) / segment.duration);
+      bits += segment.bytes * 8;
+      seconds += segment.duration;
+    }
+    if (seconds === 0)
       problems.push(`${r.uri}: needs at least one segment with a duration above 0 to derive BANDWIDTH`);
-    const peak = Math.max(0, ...timed.map((s) => (s.bytes * 8) / s.duration));
-    const seconds = timed.reduce((n, s) => n + s.duration, 0);
-    const average = seconds > 0 ? (timed.reduce((n, s) => n + s.bytes, 0) * 8) / seconds : 0;
+    const average = seconds > 0 ? bits / seconds : 0;
     const attributes: Attribute[] = [
       { name: 'BANDWIDTH', raw: String(Math.ceil(peak)) },
       { name: 'AVERAGE-BANDWIDTH', raw: String(Math.ceil(average)) },
@@ -204,7 +207,14 @@ export function synthesizeMaster(renditions: readonly MediaOnlyRendition[]): Mas
       if (/^\d+x\d+$/.test(r.resolution)) attributes.push({ name: 'RESOLUTION', raw: r.resolution });
       else problems.push(`${r.uri}: resolution "${r.resolution}" is not <width>x<height>`);
     }
-    return { line: i + 1, iframe: false, uri: r.uri, uriLine: i + 1, attributes };
+    return {
+      line: i + 1,
+      iframe: false,
+      uri: r.uri,
+      uriLine: i + 1,
+      attributes,
+      text: formatAttributes(attributes),
+    };
   });
   if (problems.length > 0) throw new ConfigInvalidError(problems);
   return { version: undefined, sessionTags: [], renditions: [], variants };
@@ -242,7 +252,7 @@ function rewriteVariant(
   const attributes: Attribute[] = [];
   for (const a of v.attributes) {
     if (a.name === 'PATHWAY-ID') continue;
-    const renamed = Object.values(GROUP_ATTRIBUTE_OF_TYPE).includes(a.name);
+    const renamed = RENAMED_GROUP_TYPES.has(a.name);
     attributes.push(
       renamed ? { name: a.name, raw: quoted(groupName(encoder, attributeValue([a], a.name) as string)) } : a,
     );
@@ -272,6 +282,8 @@ function compareLadders(
   a: { encoder: string; model: MasterModel },
   b: { encoder: string; model: MasterModel },
 ): string[] {
+  // Output-locked encoders write the same master: equal entries in the same order need no multiset compare.
+  if (sameInOrder(a.model, b.model)) return [];
   const left = ladderEntries(a.model);
   const right = ladderEntries(b.model);
   const differences: string[] = [];
@@ -286,6 +298,28 @@ function compareLadders(
   onlyIn(left, right, a.encoder);
   onlyIn(right, left, b.encoder);
   return differences;
+}
+
+function sameInOrder(a: MasterModel, b: MasterModel): boolean {
+  const sameAttributes = (x: readonly Attribute[], y: readonly Attribute[]) =>
+    x.length === y.length &&
+    x.every(
+      (attribute, i) =>
+        attribute.name === y[i]?.name &&
+        (attribute.raw === y[i]?.raw || attribute.name === 'URI' || attribute.name === 'PATHWAY-ID'),
+    );
+  return (
+    a.renditions.length === b.renditions.length &&
+    a.variants.length === b.variants.length &&
+    a.renditions.every((r, i) =>
+      sameAttributes(r.attributes, (b.renditions[i] as MasterRendition).attributes),
+    ) &&
+    a.variants.every(
+      (v, i) =>
+        v.iframe === b.variants[i]?.iframe &&
+        sameAttributes(v.attributes, (b.variants[i] as MasterVariant).attributes),
+    )
+  );
 }
 
 function sessionSignature(model: MasterModel): string {

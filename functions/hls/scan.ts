@@ -3,7 +3,6 @@
  * the typed playlist but no line numbers and drops what it does not know; this pass keeps both,
  * so violations can point at a line and the merge can carry attributes through byte for byte.
  */
-import { splitByCommaWithPreservingQuotes } from 'hls-parser/utils';
 import { error, type Violation, warning } from './violations';
 
 export type PlaylistLine =
@@ -30,8 +29,26 @@ export const DEFAULT_MAX_PLAYLIST_CHARS = 5_000_000;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this regex's purpose.
 const NOT_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFD]/;
 
-/** Reads playlist text into lines; never throws. */
-export function scanPlaylist(text: string, limits: ScanLimits = {}): ScannedPlaylist {
+/** Receives each tag and URI line of a playlist, in order, with its 1-based line number. */
+export interface LineVisitor {
+  tag(name: string, value: string | undefined, line: number): void;
+  uri(uri: string, line: number): void;
+  /**
+   * An EXTINF line, given whole (`#EXTINF:<duration>,<title>`): half of a media playlist's lines,
+   * so the visitor reads the duration in place. Without it, EXTINF goes to `tag` like any tag.
+   */
+  extinf?(raw: string, line: number): void;
+}
+
+/**
+ * Reads playlist text line by line into a visitor (no per-line objects: this is the hot path of
+ * validation); returns what it found wrong with the text itself. Never throws.
+ */
+export function readLines(
+  text: string,
+  limits: ScanLimits,
+  visitor: LineVisitor,
+): { readonly violations: Violation[]; readonly readable: boolean } {
   const max = limits.maxPlaylistChars ?? DEFAULT_MAX_PLAYLIST_CHARS;
   if (text.length > max) {
     return unreadable(
@@ -41,7 +58,7 @@ export function scanPlaylist(text: string, limits: ScanLimits = {}): ScannedPlay
       ),
     );
   }
-  if (text.trim() === '') {
+  if (!/\S/.test(text)) {
     return unreadable(error('playlist-empty', 'playlist is empty; it must start with #EXTM3U', 1));
   }
   const notText = NOT_TEXT.exec(text);
@@ -62,40 +79,52 @@ export function scanPlaylist(text: string, limits: ScanLimits = {}): ScannedPlay
     body = body.slice(1);
     violations.push(warning('bom-present', 'remove the UTF-8 byte order mark before #EXTM3U', 1));
   }
-  const rawLines = body.split(/\r\n|\r|\n/);
-  if (rawLines[0]?.trimEnd() !== '#EXTM3U') {
+  // Split on LF and drop a CR before it; a file with CR alone (classic Mac) splits on CR.
+  const rawLines = body.indexOf('\n') >= 0 ? body.split('\n') : body.split('\r');
+  if (rawLines[0]?.trim() !== '#EXTM3U') {
     violations.push(error('extm3u-first', 'the first line must be exactly #EXTM3U', 1));
   }
 
-  const lines: PlaylistLine[] = [];
   for (let i = 0; i < rawLines.length; i++) {
-    const raw = (rawLines[i] as string).trim();
-    if (raw === '') continue;
-    const line = i + 1;
+    let raw = rawLines[i] as string;
+    // trim() only when an end holds white space: most lines have none.
+    if (raw.length > 0 && (raw.charCodeAt(raw.length - 1) <= 0x20 || raw.charCodeAt(0) <= 0x20))
+      raw = raw.trim();
+    if (raw.length === 0) continue;
     if (raw.charCodeAt(0) !== 0x23 /* # */) {
-      lines.push({ kind: 'uri', line, uri: raw });
+      visitor.uri(raw, i + 1);
+    } else if (raw.startsWith('#EXTINF:')) {
+      if (visitor.extinf) visitor.extinf(raw, i + 1);
+      else visitor.tag('EXTINF', raw.slice(8), i + 1);
     } else if (raw.startsWith('#EXT')) {
       const colon = raw.indexOf(':');
-      lines.push(
-        colon < 0
-          ? { kind: 'tag', line, name: raw.slice(1), value: undefined }
-          : { kind: 'tag', line, name: raw.slice(1, colon), value: raw.slice(colon + 1) },
-      );
-    } else if (/^#ext/i.test(raw)) {
+      if (colon < 0) visitor.tag(raw.slice(1), undefined, i + 1);
+      else visitor.tag(raw.slice(1, colon), raw.slice(colon + 1), i + 1);
+    } else if ((raw.charCodeAt(1) | 0x20) === 0x65 /* e or E */ && /^#ext/i.test(raw)) {
       violations.push(
         warning(
           'tag-lowercase',
           `"${raw.slice(0, 40)}" looks like a tag but tags are case-sensitive; write it in upper case (it is ignored as a comment)`,
-          line,
+          i + 1,
         ),
       );
     }
   }
-  return { lines, violations, readable: true };
+  return { violations, readable: true };
 }
 
-function unreadable(violation: Violation): ScannedPlaylist {
-  return { lines: [], violations: [violation], readable: false };
+/** Reads playlist text into a list of lines; never throws. */
+export function scanPlaylist(text: string, limits: ScanLimits = {}): ScannedPlaylist {
+  const lines: PlaylistLine[] = [];
+  const { violations, readable } = readLines(text, limits, {
+    tag: (name, value, line) => lines.push({ kind: 'tag', line, name, value }),
+    uri: (uri, line) => lines.push({ kind: 'uri', line, uri }),
+  });
+  return { lines, violations, readable };
+}
+
+function unreadable(violation: Violation): { violations: Violation[]; readable: false } {
+  return { violations: [violation], readable: false };
 }
 
 function lineOf(text: string, index: number): number {
@@ -110,15 +139,33 @@ export interface Attribute {
   readonly raw: string;
 }
 
-/** Splits an attribute list (RFC 8216 §4.2), keeping order and each value as written. */
+/**
+ * Splits an attribute list (RFC 8216 §4.2: `NAME=value` pairs, commas inside quoted-strings kept),
+ * keeping order and each value as written. One pass, no intermediate list.
+ */
 export function parseAttributes(value: string | undefined): Attribute[] {
-  if (value === undefined || value.trim() === '') return [];
-  return splitByCommaWithPreservingQuotes(value).map((pair) => {
-    const eq = pair.indexOf('=');
-    return eq < 0
-      ? { name: pair.trim(), raw: '' }
-      : { name: pair.slice(0, eq).trim(), raw: pair.slice(eq + 1).trim() };
-  });
+  const attributes: Attribute[] = [];
+  if (value === undefined) return attributes;
+  let i = 0;
+  while (i < value.length) {
+    let end = i;
+    let quoted = false;
+    while (end < value.length) {
+      const c = value.charCodeAt(end);
+      if (c === 0x22 /* " */) quoted = !quoted;
+      else if (c === 0x2c /* , */ && !quoted) break;
+      end++;
+    }
+    const eq = value.indexOf('=', i);
+    if (eq < 0 || eq > end) {
+      const name = value.slice(i, end).trim();
+      if (name !== '') attributes.push({ name, raw: '' });
+    } else {
+      attributes.push({ name: value.slice(i, eq).trim(), raw: value.slice(eq + 1, end).trim() });
+    }
+    i = end + 1;
+  }
+  return attributes;
 }
 
 /** The value of an attribute, unquoted; undefined when absent. */

@@ -12,6 +12,9 @@ export interface UriPolicy {
 }
 
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
+/** Path characters that URL resolution leaves unchanged, with no '.' or '..' segment. */
+const PLAIN_PATH =
+  /^(?!\.{1,2}(?:\/|$))(?:[A-Za-z0-9_~!$&'()*+,;=:@%-]|\.(?!\.?(?:\/|$))|\/(?!\.{1,2}(?:\/|$)))+$/;
 
 /** Checks one URI found on `line`; returns the violations (none when it is fine). */
 export function checkUri(uri: string, line: number, policy: UriPolicy): Violation[] {
@@ -61,6 +64,7 @@ export function checkUri(uri: string, line: number, policy: UriPolicy): Violatio
 
 /** True when a relative reference climbs above its base folder ('..', also percent-encoded or with backslashes). */
 export function escapesFolder(uri: string): boolean {
+  if (!uri.includes('..') && !uri.includes('%')) return false;
   const path = uri.split(/[?#]/, 1)[0] ?? '';
   let decoded: string;
   try {
@@ -83,6 +87,8 @@ export function escapesFolder(uri: string): boolean {
  */
 export function joinUri(prefix: string, relative: string): string {
   if (SCHEME.test(relative)) return relative;
+  // The common case, a plain path under a relative prefix, needs no URL parsing.
+  if (!SCHEME.test(prefix) && PLAIN_PATH.test(relative)) return prefix + relative;
   const base = new URL(prefix, 'http://relative.invalid/');
   const resolved = new URL(relative, base);
   if (resolved.origin === 'http://relative.invalid')

@@ -9,6 +9,7 @@ import {
   parseAttributes,
   type ScanLimits,
   scanPlaylist,
+  unquote,
 } from './scan';
 import { isKnownTag, MEDIA_TAGS } from './tags';
 import { checkUri, type UriPolicy } from './uris';
@@ -34,6 +35,8 @@ export interface MasterVariant {
   readonly uriLine: number;
   /** Attributes as written; for I-frame variants without URI. */
   readonly attributes: readonly Attribute[];
+  /** The attribute list as written (identifies duplicates). */
+  readonly text: string;
 }
 
 /** A session-level tag (VERSION excluded), kept as written: INDEPENDENT-SEGMENTS, START, DEFINE, SESSION-*, unknown. */
@@ -53,12 +56,13 @@ export interface MasterModel {
 
 export interface MasterValidationOptions extends ScanLimits, UriPolicy {}
 
-const GROUP_ATTRIBUTES: readonly (readonly [string, RenditionType])[] = [
-  ['AUDIO', 'AUDIO'],
-  ['VIDEO', 'VIDEO'],
-  ['SUBTITLES', 'SUBTITLES'],
-  ['CLOSED-CAPTIONS', 'CLOSED-CAPTIONS'],
-];
+/** Variant attributes that name an EXT-X-MEDIA group of the TYPE of the same name. */
+const GROUP_ATTRIBUTES: ReadonlySet<string> = new Set<RenditionType>([
+  'AUDIO',
+  'VIDEO',
+  'SUBTITLES',
+  'CLOSED-CAPTIONS',
+]);
 
 /**
  * Validates a master playlist: BANDWIDTH on every variant, group references, duplicate
@@ -138,6 +142,7 @@ function readMasterLines(lines: readonly PlaylistLine[], violations: Violation[]
           uri: next.uri,
           uriLine: next.line,
           attributes: parseAttributes(value),
+          text: value ?? '',
         });
         i++;
         break;
@@ -157,6 +162,7 @@ function readMasterLines(lines: readonly PlaylistLine[], violations: Violation[]
           uri,
           uriLine: line,
           attributes: all.filter((a) => a.name !== 'URI'),
+          text: value ?? '',
         });
         break;
       }
@@ -193,20 +199,25 @@ function checkMasterModel(model: MasterModel, policy: UriPolicy): Violation[] {
   const found: Violation[] = [];
   const groups = new Set<string>();
   for (const r of model.renditions) {
-    const missing = ['TYPE', 'GROUP-ID', 'NAME'].filter((n) => attributeValue(r.attributes, n) === undefined);
-    if (missing.length > 0) {
-      found.push(error('media-attribute-missing', `EXT-X-MEDIA lacks ${missing.join(', ')}`, r.line));
+    let uri: string | undefined;
+    let hasInstreamId = false;
+    const missing = new Set(['TYPE', 'GROUP-ID', 'NAME']);
+    for (const a of r.attributes) {
+      missing.delete(a.name);
+      if (a.name === 'URI') uri = unquote(a.raw);
+      else if (a.name === 'INSTREAM-ID') hasInstreamId = true;
     }
-    const uri = attributeValue(r.attributes, 'URI');
+    if (missing.size > 0) {
+      found.push(error('media-attribute-missing', `EXT-X-MEDIA lacks ${[...missing].join(', ')}`, r.line));
+    }
     if (r.type === 'SUBTITLES' && uri === undefined) {
       found.push(error('media-uri-rules', 'a SUBTITLES rendition needs URI="<media playlist>"', r.line));
     }
     if (r.type === 'CLOSED-CAPTIONS') {
       if (uri !== undefined)
         found.push(error('media-uri-rules', 'a CLOSED-CAPTIONS rendition must not have a URI', r.line));
-      if (attributeValue(r.attributes, 'INSTREAM-ID') === undefined) {
+      if (!hasInstreamId)
         found.push(error('media-uri-rules', 'a CLOSED-CAPTIONS rendition needs INSTREAM-ID', r.line));
-      }
     }
     if (uri !== undefined) found.push(...checkUri(uri, r.line, policy));
     groups.add(`${r.type}\u0000${r.groupId}`);
@@ -215,7 +226,24 @@ function checkMasterModel(model: MasterModel, policy: UriPolicy): Violation[] {
   const seen = new Map<string, number>();
   for (const v of model.variants) {
     const tag = v.iframe ? 'EXT-X-I-FRAME-STREAM-INF' : 'EXT-X-STREAM-INF';
-    const bandwidth = attributeValue(v.attributes, 'BANDWIDTH');
+    let bandwidth: string | undefined;
+    for (const a of v.attributes) {
+      if (a.name === 'BANDWIDTH') {
+        bandwidth = a.raw;
+        continue;
+      }
+      if (!GROUP_ATTRIBUTES.has(a.name) || (a.name === 'CLOSED-CAPTIONS' && a.raw === 'NONE')) continue;
+      const group = unquote(a.raw);
+      if (!groups.has(`${a.name}\u0000${group}`)) {
+        found.push(
+          error(
+            'group-not-found',
+            `${a.name}="${group}" names no EXT-X-MEDIA group of TYPE=${a.name}`,
+            v.line,
+          ),
+        );
+      }
+    }
     if (bandwidth === undefined || !/^\d+$/.test(bandwidth)) {
       found.push(
         error(
@@ -225,22 +253,8 @@ function checkMasterModel(model: MasterModel, policy: UriPolicy): Violation[] {
         ),
       );
     }
-    for (const [attribute, type] of GROUP_ATTRIBUTES) {
-      const raw = v.attributes.find((a) => a.name === attribute)?.raw;
-      if (raw === undefined || (type === 'CLOSED-CAPTIONS' && raw === 'NONE')) continue;
-      const group = attributeValue(v.attributes, attribute) as string;
-      if (!groups.has(`${type}\u0000${group}`)) {
-        found.push(
-          error(
-            'group-not-found',
-            `${attribute}="${group}" names no EXT-X-MEDIA group of TYPE=${type}`,
-            v.line,
-          ),
-        );
-      }
-    }
     found.push(...checkUri(v.uri, v.uriLine, policy));
-    const key = `${tag}\u0000${v.uri}\u0000${v.attributes.map((a) => `${a.name}=${a.raw}`).join(',')}`;
+    const key = `${tag}\u0000${v.uri}\u0000${v.text}`;
     const first = seen.get(key);
     if (first === undefined) seen.set(key, v.line);
     else

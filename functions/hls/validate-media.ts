@@ -3,7 +3,7 @@
  * draft-pantos-hls-rfc8216bis §6.2.1–6.2.2 against the previously accepted version.
  */
 import { parseWithHlsParser } from './parser';
-import { type PlaylistLine, type ScanLimits, scanPlaylist } from './scan';
+import { type LineVisitor, readLines, type ScanLimits } from './scan';
 import { isKnownTag, MASTER_TAGS, ONCE_PER_MEDIA_PLAYLIST } from './tags';
 import { error, type Violation, warning } from './violations';
 
@@ -46,11 +46,10 @@ export interface ValidationResult<S> {
 
 export type MediaValidationOptions = ScanLimits;
 
-interface LocatedSegment extends SnapshotSegment {
-  /** Line of the segment's URI. */
-  readonly line: number;
-  /** Line of its EXTINF (the URI line when it has none). */
-  readonly extinfLine: number;
+/** Where segment i of a snapshot sits in the text: its URI line and its EXTINF line. */
+interface SegmentLines {
+  readonly uri: number[];
+  readonly extinf: number[];
 }
 
 /**
@@ -66,11 +65,10 @@ export function validateMediaPlaylist(
   previous?: string | MediaSnapshot,
   options: MediaValidationOptions = {},
 ): ValidationResult<MediaSnapshot> {
-  const scanned = scanPlaylist(text, options);
-  const violations = [...scanned.violations];
-  if (!scanned.readable) return result(violations);
-
-  const { snapshot, segments } = readMediaLines(scanned.lines, violations);
+  const violations: Violation[] = [];
+  const read = readMedia(text, options, violations);
+  if (read === undefined) return result(violations);
+  const { snapshot, segmentLines } = read;
   if (!violations.some((v) => v.severity === 'error')) {
     // hls-parser's strict mode knows the long tail (LL-HLS parts, DATERANGE, BYTERANGE, version
     // compatibility); it stops at its first finding, so it runs only when ours found nothing.
@@ -88,7 +86,7 @@ export function validateMediaPlaylist(
         ),
       );
     } else {
-      violations.push(...checkLiveUpdate(before, snapshot, segments));
+      violations.push(...checkLiveUpdate(before, snapshot, segmentLines));
     }
   }
   return result(violations, snapshot);
@@ -96,8 +94,7 @@ export function validateMediaPlaylist(
 
 /** The snapshot of a media playlist, or undefined when it cannot be read at all. */
 export function snapshotMediaPlaylist(text: string, options: ScanLimits = {}): MediaSnapshot | undefined {
-  const scanned = scanPlaylist(text, options);
-  return scanned.readable ? readMediaLines(scanned.lines, []).snapshot : undefined;
+  return readMedia(text, options, [])?.snapshot;
 }
 
 function result<S>(violations: readonly Violation[], snapshot?: S): ValidationResult<S> {
@@ -108,87 +105,114 @@ function result<S>(violations: readonly Violation[], snapshot?: S): ValidationRe
 }
 
 const DECIMAL_INTEGER = /^\d+$/;
-const DECIMAL_FLOAT = /^\d+(\.\d+)?$/;
 
-/** One pass over the lines: builds the snapshot and reports the single-playlist rules. */
-function readMediaLines(
-  lines: readonly PlaylistLine[],
-  violations: Violation[],
-): { snapshot: MediaSnapshot; segments: LocatedSegment[] } {
-  const segments: LocatedSegment[] = [];
-  const seen = new Map<string, number>();
-  const unknownReported = new Set<string>();
-  let targetDuration: number | undefined;
-  let mediaSequence = 0;
-  let discontinuitySequence = 0;
-  let playlistType: 'EVENT' | 'VOD' | undefined;
-  let endlistLine: number | undefined;
-  let pendingDuration: number | undefined;
-  let pendingLine: number | undefined;
-  let pendingDiscontinuity = false;
-  let mixedReported = false;
+/**
+ * Reads the EXTINF duration of `#EXTINF:<duration>,<title>` in place: a decimal-floating-point
+ * (RFC 8216 §4.2: digits, optionally '.' and digits) up to the comma, else NaN. This runs once
+ * per segment, so it builds no substring.
+ */
+export function extinfDuration(raw: string): number {
+  const start = 8; // '#EXTINF:'.length
+  let end = raw.indexOf(',', start);
+  if (end < 0) end = raw.length;
+  while (end > start && raw.charCodeAt(end - 1) <= 0x20) end--;
+  let whole = 0;
+  let fraction = 0;
+  let scale = 1;
+  let dot = -1;
+  for (let i = start; i < end; i++) {
+    const c = raw.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      if (dot < 0) whole = whole * 10 + (c - 0x30);
+      else {
+        fraction = fraction * 10 + (c - 0x30);
+        scale *= 10;
+      }
+    } else if (c === 0x2e /* . */ && dot < 0 && i > start) dot = i;
+    else return Number.NaN;
+  }
+  if (end === start || dot === end - 1) return Number.NaN;
+  return scale === 1 ? whole : whole + fraction / scale;
+}
 
-  for (const l of lines) {
-    if (l.kind === 'uri') {
-      if (endlistLine !== undefined) {
-        violations.push(
-          error(
-            'content-after-endlist',
-            `segment "${l.uri}" follows EXT-X-ENDLIST (line ${endlistLine})`,
-            l.line,
-          ),
-        );
-      }
-      if (pendingLine === undefined) {
-        violations.push(
-          error(
-            'segment-without-extinf',
-            `segment "${l.uri}" has no EXTINF tag before it; add #EXTINF:<duration>,`,
-            l.line,
-          ),
-        );
-      }
-      segments.push({
-        uri: l.uri,
-        duration: pendingDuration ?? 0,
-        discontinuity: pendingDiscontinuity,
-        line: l.line,
-        extinfLine: pendingLine ?? l.line,
-      });
-      pendingDuration = undefined;
-      pendingLine = undefined;
-      pendingDiscontinuity = false;
-      continue;
+/**
+ * One pass over the lines (a visitor of {@link readLines}): builds the snapshot and reports the
+ * single-playlist rules into `violations`.
+ */
+class MediaReader implements LineVisitor {
+  readonly segments: SnapshotSegment[] = [];
+  readonly segmentLines: SegmentLines = { uri: [], extinf: [] };
+  private readonly seen = new Map<string, number>();
+  private readonly unknownReported = new Set<string>();
+  private targetDuration: number | undefined;
+  private mediaSequence = 0;
+  private discontinuitySequence = 0;
+  private playlistType: 'EVENT' | 'VOD' | undefined;
+  private endlistLine: number | undefined;
+  private pendingDuration = 0;
+  private pendingLine: number | undefined;
+  private pendingDiscontinuity = false;
+  private mixedReported = false;
+
+  constructor(private readonly violations: Violation[]) {}
+
+  uri(uri: string, line: number): void {
+    if (this.endlistLine !== undefined) {
+      this.violations.push(
+        error(
+          'content-after-endlist',
+          `segment "${uri}" follows EXT-X-ENDLIST (line ${this.endlistLine})`,
+          line,
+        ),
+      );
     }
-    const { name, value, line } = l;
+    if (this.pendingLine === undefined) {
+      this.violations.push(
+        error(
+          'segment-without-extinf',
+          `segment "${uri}" has no EXTINF tag before it; add #EXTINF:<duration>,`,
+          line,
+        ),
+      );
+    }
+    this.segments.push({ uri, duration: this.pendingDuration, discontinuity: this.pendingDiscontinuity });
+    this.segmentLines.uri.push(line);
+    this.segmentLines.extinf.push(this.pendingLine ?? line);
+    this.pendingDuration = 0;
+    this.pendingLine = undefined;
+    this.pendingDiscontinuity = false;
+  }
+
+  extinf(raw: string, line: number): void {
+    const duration = extinfDuration(raw);
+    if (Number.isNaN(duration)) {
+      const written = raw.slice(8).split(',', 1)[0];
+      this.violations.push(
+        error('extinf-invalid', `EXTINF duration "${written}" is not a decimal number of seconds`, line),
+      );
+    }
+    this.pendingDuration = Number.isNaN(duration) ? 0 : duration;
+    this.pendingLine = line;
+  }
+
+  tag(name: string, value: string | undefined, line: number): void {
     if (ONCE_PER_MEDIA_PLAYLIST.has(name)) {
-      const first = seen.get(name);
+      const first = this.seen.get(name);
       if (first !== undefined) {
-        violations.push(
+        this.violations.push(
           error('tag-duplicate', `${name} already appears on line ${first}; keep only one`, line),
         );
-        continue;
+        return;
       }
-      seen.set(name, line);
+      this.seen.set(name, line);
     }
     switch (name) {
-      case 'EXTINF': {
-        const duration = (value ?? '').split(',', 1)[0]?.trim() ?? '';
-        if (!DECIMAL_FLOAT.test(duration)) {
-          violations.push(
-            error('extinf-invalid', `EXTINF duration "${duration}" is not a decimal number of seconds`, line),
-          );
-        }
-        pendingDuration = Number.parseFloat(duration) || 0;
-        pendingLine = line;
-        break;
-      }
       case 'EXT-X-DISCONTINUITY':
-        pendingDiscontinuity = true;
+        this.pendingDiscontinuity = true;
         break;
       case 'EXT-X-TARGETDURATION':
         if (value === undefined || !DECIMAL_INTEGER.test(value)) {
-          violations.push(
+          this.violations.push(
             error(
               'targetduration-invalid',
               `EXT-X-TARGETDURATION "${value ?? ''}" must be a whole number of seconds`,
@@ -196,17 +220,17 @@ function readMediaLines(
             ),
           );
         } else {
-          targetDuration = Number(value);
+          this.targetDuration = Number(value);
         }
         break;
       case 'EXT-X-MEDIA-SEQUENCE':
-        if (segments.length > 0) {
-          violations.push(
+        if (this.segments.length > 0) {
+          this.violations.push(
             error('media-sequence-late', 'move EXT-X-MEDIA-SEQUENCE above the first segment', line),
           );
         }
         if (value === undefined || !DECIMAL_INTEGER.test(value)) {
-          violations.push(
+          this.violations.push(
             error(
               'media-sequence-invalid',
               `EXT-X-MEDIA-SEQUENCE "${value ?? ''}" must be a whole number`,
@@ -214,81 +238,95 @@ function readMediaLines(
             ),
           );
         } else {
-          mediaSequence = Number(value);
+          this.mediaSequence = Number(value);
         }
         break;
       case 'EXT-X-DISCONTINUITY-SEQUENCE':
-        if (value !== undefined && DECIMAL_INTEGER.test(value)) discontinuitySequence = Number(value);
+        if (value !== undefined && DECIMAL_INTEGER.test(value)) this.discontinuitySequence = Number(value);
         break;
       case 'EXT-X-PLAYLIST-TYPE':
-        if (value === 'EVENT' || value === 'VOD') playlistType = value;
+        if (value === 'EVENT' || value === 'VOD') this.playlistType = value;
         break;
       case 'EXT-X-ENDLIST':
-        endlistLine = line;
+        this.endlistLine = line;
         break;
       default:
         if (MASTER_TAGS.has(name)) {
-          if (!mixedReported) {
-            violations.push(
+          if (!this.mixedReported) {
+            this.violations.push(
               error(
                 'mixed-playlist',
                 `${name} is a master playlist tag; a media playlist cannot carry it`,
                 line,
               ),
             );
-            mixedReported = true;
+            this.mixedReported = true;
           }
-        } else if (!isKnownTag(name) && !unknownReported.has(name)) {
-          unknownReported.add(name);
-          violations.push(
+        } else if (!isKnownTag(name) && !this.unknownReported.has(name)) {
+          this.unknownReported.add(name);
+          this.violations.push(
             warning('tag-unknown', `${name} is not an HLS tag; it is kept and players ignore it`, line),
           );
         }
     }
   }
 
-  if (pendingLine !== undefined) {
-    violations.push(error('extinf-without-uri', 'EXTINF is not followed by a segment URI', pendingLine));
-  }
-  if (targetDuration === undefined) {
-    if (!seen.has('EXT-X-TARGETDURATION')) {
-      violations.push(
-        error('targetduration-missing', 'add #EXT-X-TARGETDURATION:<seconds> to the header', 1),
+  /** Closes the pass: the rules that need the whole playlist, and the snapshot. */
+  finish(): MediaSnapshot {
+    if (this.pendingLine !== undefined) {
+      this.violations.push(
+        error('extinf-without-uri', 'EXTINF is not followed by a segment URI', this.pendingLine),
       );
     }
-  } else {
-    for (const s of segments) {
-      if (Math.round(s.duration) > targetDuration) {
-        violations.push(
-          error(
-            'extinf-exceeds-targetduration',
-            `segment "${s.uri}" lasts ${s.duration} s, more than EXT-X-TARGETDURATION ${targetDuration} s once rounded`,
-            s.extinfLine,
-          ),
+    const targetDuration = this.targetDuration;
+    if (targetDuration === undefined) {
+      if (!this.seen.has('EXT-X-TARGETDURATION')) {
+        this.violations.push(
+          error('targetduration-missing', 'add #EXT-X-TARGETDURATION:<seconds> to the header', 1),
         );
       }
+    } else {
+      for (let i = 0; i < this.segments.length; i++) {
+        const s = this.segments[i] as SnapshotSegment;
+        if (Math.round(s.duration) > targetDuration) {
+          this.violations.push(
+            error(
+              'extinf-exceeds-targetduration',
+              `segment "${s.uri}" lasts ${s.duration} s, more than EXT-X-TARGETDURATION ${targetDuration} s once rounded`,
+              this.segmentLines.extinf[i],
+            ),
+          );
+        }
+      }
     }
+    return {
+      targetDuration: targetDuration ?? 0,
+      mediaSequence: this.mediaSequence,
+      discontinuitySequence: this.discontinuitySequence,
+      ...(this.playlistType === undefined ? {} : { playlistType: this.playlistType }),
+      endlist: this.endlistLine !== undefined,
+      segments: this.segments,
+    };
   }
+}
 
-  const snapshot: MediaSnapshot = {
-    targetDuration: targetDuration ?? 0,
-    mediaSequence,
-    discontinuitySequence,
-    ...(playlistType === undefined ? {} : { playlistType }),
-    endlist: endlistLine !== undefined,
-    segments: segments.map(({ uri, duration, discontinuity }) => ({ uri, duration, discontinuity })),
-  };
-  return { snapshot, segments };
+/** Reads a media playlist: its snapshot and segment lines, or undefined when the text is unreadable. */
+function readMedia(
+  text: string,
+  limits: ScanLimits,
+  violations: Violation[],
+): { snapshot: MediaSnapshot; segmentLines: SegmentLines } | undefined {
+  const reader = new MediaReader(violations);
+  const read = readLines(text, limits, reader);
+  // The text-level findings (BOM, first line) come first, as they do in the text.
+  violations.unshift(...read.violations);
+  return read.readable ? { snapshot: reader.finish(), segmentLines: reader.segmentLines } : undefined;
 }
 
 /** rfc8216bis §6.2.1–6.2.2: how a live media playlist may change between two versions. */
-function checkLiveUpdate(
-  before: MediaSnapshot,
-  after: MediaSnapshot,
-  located: readonly LocatedSegment[],
-): Violation[] {
+function checkLiveUpdate(before: MediaSnapshot, after: MediaSnapshot, lines: SegmentLines): Violation[] {
   const found: Violation[] = [];
-  const lineOfSequence = (n: number) => located[n - after.mediaSequence]?.line;
+  const lineOfSequence = (n: number) => lines.uri[n - after.mediaSequence];
 
   if (before.endlist) {
     if (!sameSegments(before, after) || !after.endlist) {

@@ -1,0 +1,459 @@
+/**
+ * Performance bench: validate+merge time as a ratio to hls-parser's bare parse of the same input,
+ * both measured in the same run (interleaved rounds), so the ratio does not depend on the machine.
+ *
+ *   npx tsx bench/run.ts            readable table
+ *   npx tsx bench/run.ts --json     one JSON document on stdout
+ *   npx tsx bench/run.ts --quick    fewer, shorter rounds (CI smoke)
+ *
+ * Exit code 0 even when a ratio misses the target (this is a report; misses print MISS), 2 on bad
+ * arguments, 1 when a case cannot run (e.g. the candidate reports its input invalid).
+ */
+
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import * as hlsParser from 'hls-parser';
+import { mergeMasters, validateMasterPlaylist, validateMediaPlaylist } from '../functions/hls';
+
+const TARGET_RATIO = 1.5;
+
+const USAGE = `Usage: npx tsx bench/run.ts [--json] [--quick] [--help]
+
+Measures validate+merge time of hls-failover against the bare parse time of hls-parser
+(its default, non-strict parse) of the same input, in the same run, and reports the ratio
+of the median per-op times. Target: ratio <= ${TARGET_RATIO}.
+
+  --json    print one JSON document on stdout instead of a table
+  --quick   fewer and shorter rounds (CI smoke; numbers are noisier)
+  --help    print this help
+
+Exit code: 0 (also when a ratio misses the target: the report says MISS), 2 on bad arguments,
+1 when a case cannot run.
+`;
+
+interface Options {
+  readonly json: boolean;
+  readonly quick: boolean;
+}
+
+interface Settings {
+  /** Warm-up: at least this many iterations per side, and at least warmupMs in all (so the JIT settles). */
+  readonly warmup: number;
+  readonly warmupMs: number;
+  readonly rounds: number;
+  /** Wall time a round's candidate batch should take, in ms (sizes the iterations per round). */
+  readonly roundMs: number;
+}
+
+const FULL: Settings = { warmup: 200, warmupMs: 500, rounds: 15, roundMs: 100 };
+const QUICK: Settings = { warmup: 20, warmupMs: 200, rounds: 5, roundMs: 25 };
+
+interface Case {
+  readonly name: string;
+  readonly definition: string;
+  /** One baseline op; returns something derived from the result so the work cannot be optimised away. */
+  readonly baseline: () => number;
+  /** One candidate op; throws when the candidate reports its input invalid. */
+  readonly candidate: () => number;
+}
+
+interface CaseResult {
+  readonly name: string;
+  readonly definition: string;
+  readonly baselineUs: number;
+  readonly candidateUs: number;
+  readonly ratio: number;
+  readonly target: number;
+  readonly pass: boolean;
+  /** Lowest and highest per-round ratio: how noisy the run was. */
+  readonly ratioRange: readonly [number, number];
+  readonly rounds: number;
+  readonly iterationsPerRound: number;
+  /** Rough heap growth over one op (largest of a few samples after a full GC), KiB; undefined without GC access. */
+  readonly baselineHeapKiB: number | undefined;
+  readonly candidateHeapKiB: number | undefined;
+}
+
+function parseArgs(argv: readonly string[]): Options | 'help' {
+  let json = false;
+  let quick = false;
+  for (const arg of argv) {
+    if (arg === '--help' || arg === '-h') return 'help';
+    if (arg === '--json') json = true;
+    else if (arg === '--quick') quick = true;
+    else throw new UsageError(`unknown argument "${arg}"`);
+  }
+  return { json, quick };
+}
+
+class UsageError extends Error {}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+// ---------------------------------------------------------------------------------------------
+
+const MEDIA_SEGMENTS = 3600;
+const MEDIA_SEQUENCE = 100000;
+
+/** A live media playlist as an encoder writes it: 3,600 two-second segments, no ENDLIST. */
+function liveMediaPlaylist(): string {
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:3',
+    '#EXT-X-TARGETDURATION:2',
+    `#EXT-X-MEDIA-SEQUENCE:${MEDIA_SEQUENCE}`,
+  ];
+  const start = Date.UTC(2025, 0, 1, 12, 0, 0);
+  for (let i = 0; i < MEDIA_SEGMENTS; i++) {
+    if (i === 0) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(start).toISOString()}`);
+    lines.push('#EXTINF:2.000,', `seg_${MEDIA_SEQUENCE + i}.ts`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const LADDER: readonly (readonly [width: number, height: number, bandwidth: number, codecs: string])[] = [
+  [416, 234, 145_000, 'avc1.42c00d'],
+  [480, 270, 365_000, 'avc1.42c015'],
+  [640, 360, 730_000, 'avc1.4d401e'],
+  [768, 432, 1_100_000, 'avc1.4d401e'],
+  [960, 540, 2_000_000, 'avc1.4d401f'],
+  [1280, 720, 3_000_000, 'avc1.4d401f'],
+  [1280, 720, 4_500_000, 'avc1.640020'],
+  [1920, 1080, 6_000_000, 'avc1.640028'],
+  [1920, 1080, 7_800_000, 'avc1.640028'],
+  [2560, 1440, 12_000_000, 'avc1.640032'],
+];
+const IFRAME_VARIANTS = 3;
+
+/** A 10-variant master with one AUDIO group (2 languages), one SUBTITLES group (2 languages) and 3 I-frame variants. */
+function tenVariantMaster(): string {
+  const lines = [
+    '#EXTM3U',
+    '#EXT-X-VERSION:6',
+    '#EXT-X-INDEPENDENT-SEGMENTS',
+    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/en/index.m3u8"',
+    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="Deutsch",LANGUAGE="de",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",URI="audio/de/index.m3u8"',
+    '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,FORCED=NO,URI="subs/en/index.m3u8"',
+    '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="Deutsch",LANGUAGE="de",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="subs/de/index.m3u8"',
+  ];
+  LADDER.forEach(([width, height, bandwidth, codecs], i) => {
+    lines.push(
+      `#EXT-X-STREAM-INF:BANDWIDTH=${bandwidth},AVERAGE-BANDWIDTH=${Math.round(bandwidth * 0.9)},CODECS="${codecs},mp4a.40.2",RESOLUTION=${width}x${height},FRAME-RATE=${i < 5 ? '25.000' : '50.000'},AUDIO="aac",SUBTITLES="subs"`,
+      `v${i}/index.m3u8`,
+    );
+  });
+  for (const [width, height, bandwidth, codecs] of LADDER.slice(-IFRAME_VARIANTS)) {
+    lines.push(
+      `#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=${Math.round(bandwidth / 10)},CODECS="${codecs}",RESOLUTION=${width}x${height},URI="iframe_${height}p/index.m3u8"`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+// ---------------------------------------------------------------------------------------------
+
+/** hls-parser's bare parse with its default (non-strict) options, silenced. */
+function bareParse(text: string): ReturnType<typeof hlsParser.parse> {
+  return hlsParser.parse(text);
+}
+
+function mediaCase(): Case {
+  const text = liveMediaPlaylist();
+  return {
+    name: 'media-3600',
+    definition:
+      `live media playlist, ${MEDIA_SEGMENTS} segments (VERSION 3, TARGETDURATION 2, MEDIA-SEQUENCE ${MEDIA_SEQUENCE}, ` +
+      `one PROGRAM-DATE-TIME, #EXTINF:2.000 + seg_N.ts, no ENDLIST; ${text.length} chars). ` +
+      'candidate = validateMediaPlaylist(text) + mergeMasters({ mediaOnly: [720p/index.m3u8, 500000 bytes/segment] }); ' +
+      'baseline = 1x hls-parser parse(text)',
+    baseline: () => {
+      const playlist = bareParse(text);
+      if (playlist.isMasterPlaylist || playlist.segments.length !== MEDIA_SEGMENTS) {
+        throw new Error('baseline: hls-parser did not read the media playlist');
+      }
+      return playlist.segments.length;
+    },
+    candidate: () => {
+      const result = validateMediaPlaylist(text);
+      if (!result.valid || result.snapshot === undefined)
+        throw new CaseError('validateMediaPlaylist', result.errors);
+      const merged = mergeMasters(
+        {
+          mediaOnly: [
+            {
+              uri: '720p/index.m3u8',
+              segments: result.snapshot.segments.map((s) => ({ bytes: 500000, duration: s.duration })),
+            },
+          ],
+        },
+        undefined,
+      );
+      return merged.text.length;
+    },
+  };
+}
+
+function masterCase(): Case {
+  const primary = tenVariantMaster();
+  const failover = tenVariantMaster();
+  const variants = LADDER.length + IFRAME_VARIANTS;
+  return {
+    name: 'master-10',
+    definition:
+      `master with ${LADDER.length} variants (CODECS, RESOLUTION, FRAME-RATE, AUDIO, SUBTITLES) + ${IFRAME_VARIANTS} I-frame variants, ` +
+      `AUDIO group x2 languages, SUBTITLES group x2 languages (${primary.length} chars), same text from both encoders. ` +
+      'candidate = validateMasterPlaylist(primary) + validateMasterPlaylist(failover) + mergeMasters(primaryModel, failoverModel); ' +
+      'baseline = 2x hls-parser parse (primary, failover)',
+    baseline: () => {
+      const a = bareParse(primary);
+      const b = bareParse(failover);
+      if (
+        !a.isMasterPlaylist ||
+        !b.isMasterPlaylist ||
+        a.variants.length + b.variants.length !== 2 * variants
+      ) {
+        throw new Error('baseline: hls-parser did not read the masters');
+      }
+      return a.variants.length + b.variants.length;
+    },
+    candidate: () => {
+      const a = validateMasterPlaylist(primary);
+      if (!a.valid || a.snapshot === undefined)
+        throw new CaseError('validateMasterPlaylist(primary)', a.errors);
+      const b = validateMasterPlaylist(failover);
+      if (!b.valid || b.snapshot === undefined)
+        throw new CaseError('validateMasterPlaylist(failover)', b.errors);
+      const merged = mergeMasters(a.snapshot, b.snapshot);
+      if (merged.warnings.length > 0) throw new Error(`mergeMasters warned: ${merged.warnings.join('; ')}`);
+      return merged.text.length;
+    },
+  };
+}
+
+class CaseError extends Error {
+  constructor(step: string, errors: readonly { readonly message: string }[]) {
+    super(`${step} reported the bench input invalid: ${errors.map((e) => e.message).join('; ')}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurement
+// ---------------------------------------------------------------------------------------------
+
+/** Keeps results alive so no op is optimised away. */
+let sink = 0;
+
+/** Runs `op` `n` times; returns the wall time in ns. */
+function timeBatch(op: () => number, n: number): number {
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) sink += op();
+  return Number(process.hrtime.bigint() - start);
+}
+
+/** hls-parser's options are process-global: silence it for the baseline and restore them after. */
+function withSilentParser<T>(run: () => T): T {
+  const saved = hlsParser.getOptions();
+  hlsParser.setOptions({ silent: true });
+  try {
+    return run();
+  } finally {
+    hlsParser.setOptions(saved);
+  }
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** A full GC when it can be had (--expose-gc, enabled at run time here); otherwise undefined. */
+function exposeGc(): (() => void) | undefined {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (typeof existing === 'function') return existing;
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc: unknown = runInNewContext('gc');
+    return typeof gc === 'function' ? (gc as () => void) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Rough heap growth of one op: the largest of a few samples (a scavenge during the op only lowers it). */
+function heapPerOpKiB(op: () => number, gc: (() => void) | undefined): number | undefined {
+  if (gc === undefined) return undefined;
+  let largest = 0;
+  for (let i = 0; i < 5; i++) {
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    sink += op();
+    largest = Math.max(largest, process.memoryUsage().heapUsed - before);
+  }
+  return Math.round(largest / 1024);
+}
+
+function measure(c: Case, settings: Settings, gc: (() => void) | undefined): CaseResult {
+  const baseline = () => withSilentParser(() => c.baseline());
+  // Warm-up: both sides, so the JIT has seen every path that is timed.
+  const warmupEnd = process.hrtime.bigint() + BigInt(settings.warmupMs * 1e6);
+  for (let i = 0; i < settings.warmup || process.hrtime.bigint() < warmupEnd; i++) {
+    sink += baseline();
+    sink += c.candidate();
+  }
+  // Size a round so the candidate batch takes about roundMs: time the candidate for half that long.
+  let probed = 0;
+  let probeNs = 0;
+  while (probeNs < (settings.roundMs * 1e6) / 2) {
+    probeNs += timeBatch(c.candidate, 1);
+    probed++;
+  }
+  const iterations = Math.max(1, Math.round((settings.roundMs * 1e6) / (probeNs / probed)));
+
+  const baselineNs: number[] = [];
+  const candidateNs: number[] = [];
+  const ratios: number[] = [];
+  for (let round = 0; round < settings.rounds; round++) {
+    // Alternate which side goes first, so neither always runs on the other's garbage.
+    let b: number;
+    let k: number;
+    if (round % 2 === 0) {
+      b = withSilentParser(() => timeBatch(c.baseline, iterations)) / iterations;
+      k = timeBatch(c.candidate, iterations) / iterations;
+    } else {
+      k = timeBatch(c.candidate, iterations) / iterations;
+      b = withSilentParser(() => timeBatch(c.baseline, iterations)) / iterations;
+    }
+    baselineNs.push(b);
+    candidateNs.push(k);
+    ratios.push(k / b);
+  }
+
+  const baselineUs = median(baselineNs) / 1000;
+  const candidateUs = median(candidateNs) / 1000;
+  const ratio = candidateUs / baselineUs;
+  return {
+    name: c.name,
+    definition: c.definition,
+    baselineUs: round2(baselineUs),
+    candidateUs: round2(candidateUs),
+    ratio: round3(ratio),
+    target: TARGET_RATIO,
+    pass: ratio <= TARGET_RATIO,
+    ratioRange: [round3(Math.min(...ratios)), round3(Math.max(...ratios))],
+    rounds: settings.rounds,
+    iterationsPerRound: iterations,
+    baselineHeapKiB: withSilentParser(() => heapPerOpKiB(c.baseline, gc)),
+    candidateHeapKiB: heapPerOpKiB(c.candidate, gc),
+  };
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+// ---------------------------------------------------------------------------------------------
+
+function table(results: readonly CaseResult[], settings: Settings, elapsedMs: number): string {
+  const header = [
+    'case',
+    'baseline µs/op',
+    'candidate µs/op',
+    'ratio',
+    'round ratios',
+    'target',
+    'result',
+    'heap Δ/op (base/cand)',
+  ];
+  const rows = results.map((r) => [
+    r.name,
+    r.baselineUs.toFixed(1),
+    r.candidateUs.toFixed(1),
+    `${r.ratio.toFixed(2)}×`,
+    `${r.ratioRange[0].toFixed(2)}–${r.ratioRange[1].toFixed(2)}`,
+    `≤ ${r.target}×`,
+    r.pass ? 'pass' : 'MISS',
+    r.baselineHeapKiB === undefined || r.candidateHeapKiB === undefined
+      ? 'n/a'
+      : `~${r.baselineHeapKiB} / ~${r.candidateHeapKiB} KiB`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number)))
+      .join('  ');
+  const out = [
+    `hls-failover bench (node ${process.version}, ${new Date().toISOString()})`,
+    `method: warm-up (>= ${settings.warmup} iterations per side and >= ${settings.warmupMs} ms), then ${settings.rounds} interleaved rounds ` +
+      `(baseline batch, candidate batch, order alternating; candidate batch ~${settings.roundMs} ms); ` +
+      'median per-op time per side; ratio = candidate median / baseline median',
+    '',
+    'cases:',
+    ...results.map((r) => `  ${r.name} (${r.iterationsPerRound} iterations/round): ${r.definition}`),
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+  ];
+  const misses = results.filter((r) => !r.pass);
+  out.push(
+    misses.length === 0
+      ? `all ${results.length} cases within ${TARGET_RATIO}× of the bare parse`
+      : `MISS: ${misses.map((r) => `${r.name} at ${r.ratio.toFixed(2)}×`).join(', ')} (target ≤ ${TARGET_RATIO}×)`,
+  );
+  out.push(`run took ${(elapsedMs / 1000).toFixed(1)} s`);
+  return `${out.join('\n')}\n`;
+}
+
+function main(argv: readonly string[]): number {
+  let options: Options | 'help';
+  try {
+    options = parseArgs(argv);
+  } catch (cause) {
+    if (!(cause instanceof UsageError)) throw cause;
+    process.stderr.write(`bench: ${cause.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const settings = options.quick ? QUICK : FULL;
+  const gc = exposeGc();
+  const started = process.hrtime.bigint();
+  const results = [mediaCase(), masterCase()].map((c) => measure(c, settings, gc));
+  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+  if (sink === -1) process.stderr.write('\n'); // reads the sink, so no op is dead code
+
+  if (options.json) {
+    const doc = {
+      node: process.version,
+      date: new Date().toISOString(),
+      quick: options.quick,
+      elapsedMs: Math.round(elapsedMs),
+      cases: results,
+    };
+    process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  } else {
+    process.stdout.write(table(results, settings, elapsedMs));
+  }
+  return 0;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (cause) {
+  process.stderr.write(`bench: ${cause instanceof Error ? cause.message : String(cause)}\n`);
+  process.exitCode = 1;
+}
