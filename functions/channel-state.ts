@@ -1,0 +1,83 @@
+/**
+ * A channel's state in S3 (under the state prefix, never served): the freshness health, each
+ * encoder's master, and what the index was last built from. Every change goes through
+ * {@link updateChannelState}: read, compute, conditional write (If-Match / If-None-Match). The
+ * execution whose write succeeds owns the transitions it computed; the others see 412, re-read,
+ * recompute against the winner's state, and find nothing left to own.
+ */
+import { StateContentionError } from './errors';
+import type { ChannelHealth } from './hls';
+import { stateKey } from './keys';
+import type { ObjectStore } from './store';
+
+export interface ChannelState {
+  readonly version: 1;
+  readonly channel: string;
+  readonly health: ChannelHealth | undefined;
+  /** Each encoder's master playlist: its path inside the encoder folder and the ETag accepted. */
+  readonly masters: Readonly<Record<string, { readonly rest: string; readonly etag: string }>>;
+  /** What index.m3u8 / steering.json were last written from. */
+  readonly index?: { readonly preferred: string; readonly masters: string; readonly writtenAt: number };
+}
+
+export function emptyChannelState(channel: string): ChannelState {
+  return { version: 1, channel, health: undefined, masters: {} };
+}
+
+/** A fingerprint of the masters an index is built from (which encoder, which file, which ETag). */
+export function mastersFingerprint(state: ChannelState): string {
+  return Object.entries(state.masters)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([e, m]) => `${e}:${m.rest}:${m.etag}`)
+    .join('|');
+}
+
+/** True when index.m3u8 must be (re)built: missing, built from other masters, or for another preferred encoder. */
+export function indexIsStale(state: ChannelState): boolean {
+  if (state.health === undefined) return false;
+  return (
+    state.index === undefined ||
+    state.index.preferred !== state.health.preferred ||
+    state.index.masters !== mastersFingerprint(state)
+  );
+}
+
+export async function readChannelState(
+  store: ObjectStore,
+  bucket: string,
+  statePrefix: string,
+  channel: string,
+): Promise<{ state: ChannelState; etag: string | undefined }> {
+  const found = await store.get(bucket, stateKey(statePrefix, channel));
+  if (found === undefined) return { state: emptyChannelState(channel), etag: undefined };
+  return { state: JSON.parse(found.body) as ChannelState, etag: found.etag };
+}
+
+const MAX_ATTEMPTS = 6;
+
+/**
+ * Applies `change` to the channel's state with a conditional write, re-reading and re-applying
+ * on contention. `change` must be pure: it may run several times, and only the result of the run
+ * whose write succeeded is returned (`written` false when it changed nothing).
+ */
+export async function updateChannelState<R>(
+  store: ObjectStore,
+  bucket: string,
+  statePrefix: string,
+  channel: string,
+  change: (state: ChannelState) => { state: ChannelState; result: R },
+): Promise<{ state: ChannelState; result: R; written: boolean }> {
+  const key = stateKey(statePrefix, channel);
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    const { state, etag } = await readChannelState(store, bucket, statePrefix, channel);
+    const next = change(state);
+    const body = `${JSON.stringify(next.state)}\n`;
+    if (etag !== undefined && body === `${JSON.stringify(state)}\n`) return { ...next, written: false };
+    const written = await store.put(bucket, key, body, {
+      contentType: 'application/json',
+      ...(etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: etag }),
+    });
+    if (written !== 'precondition-failed') return { ...next, written: true };
+  }
+  throw new StateContentionError(key, MAX_ATTEMPTS);
+}

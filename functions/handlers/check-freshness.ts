@@ -1,0 +1,117 @@
+/**
+ * CheckCounterpartFreshness: reads the other encoder's playlist of the same rendition, folds both
+ * into the channel's health, and stores it with a conditional write. Only the execution whose
+ * write succeeds gets the transitions, so each alert is sent once.
+ */
+import { alertsFor } from '../alerts';
+import { indexIsStale, updateChannelState } from '../channel-state';
+import {
+  assessFreshness,
+  lastSequenceOf,
+  type RenditionObservation,
+  snapshotMediaPlaylist,
+  type Transition,
+} from '../hls';
+import { encoderPrefix } from '../keys';
+import { healthMetrics } from '../metrics';
+import type { ObjectStore } from '../store';
+import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
+import type { ValidateOutput } from './validate-playlist';
+
+export interface ChannelActions {
+  readonly bucket: string;
+  readonly channel: string;
+  /** index.m3u8 / steering.json must be rebuilt. */
+  readonly mergeNeeded: boolean;
+  /** Encoders whose media playlists this execution must withdraw. */
+  readonly withdraw: readonly string[];
+}
+
+export interface HealthOutput {
+  readonly channels: readonly ChannelActions[];
+  readonly alerts: ReturnType<typeof alertsFor>;
+  readonly metrics: ReturnType<typeof healthMetrics>;
+  /** The transitions this execution owns (its state write succeeded), for the audit trail. */
+  readonly transitions: readonly Transition[];
+}
+
+/** Reads one encoder playlist and describes it for the freshness assessment; undefined when absent. */
+export async function observePlaylist(
+  store: ObjectStore,
+  bucket: string,
+  channel: string,
+  encoder: string,
+  rendition: string,
+  maxPlaylistChars: number,
+): Promise<RenditionObservation | undefined> {
+  const object = await store.get(bucket, `${encoderPrefix(channel, encoder)}${rendition}`);
+  if (object === undefined) return undefined;
+  const snapshot = snapshotMediaPlaylist(object.body, { maxPlaylistChars });
+  if (snapshot === undefined || snapshot.targetDuration === 0) return undefined;
+  return {
+    encoder,
+    rendition,
+    playlist: {
+      mediaSequence: snapshot.mediaSequence,
+      lastSequence: lastSequenceOf(snapshot),
+      targetDuration: snapshot.targetDuration,
+      endlist: snapshot.endlist,
+      lastModified: object.lastModified,
+    },
+  };
+}
+
+/** Withdrawals this execution must apply: encoders it just marked withdrawn. */
+export function withdrawalsOwned(transitions: readonly Transition[]): string[] {
+  return transitions.flatMap((t) => (t.kind === 'withdrawal-changed' ? [...t.withdrawn] : []));
+}
+
+export function createCheckFreshness(deps: HandlerDeps) {
+  const { store, settings, now } = deps;
+  return async (input: { playlist: ValidateOutput }): Promise<HealthOutput> => {
+    const p = input.playlist;
+    if (p.action !== 'process') throw new TypeError('CheckCounterpartFreshness needs a processed playlist');
+    const at = now();
+    const renditions: RenditionObservation[] = [];
+    if (p.kind === 'media' && p.playlist !== undefined) {
+      renditions.push({ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist });
+      for (const counterpart of settings.encoders.filter((e) => e !== p.encoder)) {
+        const seen = await observePlaylist(
+          store,
+          p.bucket,
+          p.channel,
+          counterpart,
+          p.rendition,
+          settings.maxPlaylistChars,
+        );
+        if (seen !== undefined) renditions.push(seen);
+      }
+    }
+    const update = await updateChannelState(store, p.bucket, settings.statePrefix, p.channel, (state) => {
+      const assessed = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings));
+      const masters =
+        p.kind === 'master'
+          ? { ...state.masters, [p.encoder]: { rest: p.rendition, etag: p.etag } }
+          : state.masters;
+      return { state: { ...state, health: assessed.state, masters }, result: assessed.transitions };
+    });
+    const health = update.state.health;
+    const transitions = update.written ? update.result : [];
+    if (health === undefined) return { channels: [], alerts: [], metrics: [], transitions };
+    return {
+      channels: [
+        {
+          bucket: p.bucket,
+          channel: p.channel,
+          mergeNeeded: indexIsStale(update.state),
+          withdraw: withdrawalsOwned(transitions),
+        },
+      ],
+      alerts: alertsFor(p.channel, transitions, health, at),
+      metrics: healthMetrics(p.channel, health, at),
+      transitions,
+    };
+  };
+}
+
+export const handler = createCheckFreshness(createDeps({ functionName: 'CheckCounterpartFreshness' }));

@@ -1,0 +1,156 @@
+/**
+ * MergeIndex: builds `<channel>/index.m3u8` from the encoders' masters (or media playlists, for
+ * an encoder without a master) and `steering.json` from the preferred order; writes each only
+ * when its bytes change.
+ */
+import { createHash } from 'node:crypto';
+import { dirname, posix } from 'node:path';
+import { mastersFingerprint, readChannelState, updateChannelState } from '../channel-state';
+import {
+  buildSteeringManifest,
+  type MasterSource,
+  type MediaOnlyRendition,
+  mergeMasters,
+  snapshotMediaPlaylist,
+  stringifySteeringManifest,
+} from '../hls';
+import { encoderPrefix, indexKey, steeringKey } from '../keys';
+import type { ObjectStore } from '../store';
+import type { ChannelActions } from './check-freshness';
+import { createDeps, type HandlerDeps } from './deps';
+
+export interface WriteOutcome {
+  readonly key: string;
+  readonly written: boolean;
+  readonly hashBefore?: string;
+  readonly hashAfter: string;
+}
+
+export interface MergeOutput {
+  readonly index?: WriteOutcome;
+  readonly steering?: WriteOutcome;
+  readonly order: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
+
+export function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Writes `body` at `key` only when the stored bytes differ. */
+export async function writeIfChanged(
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+  body: string,
+  contentType: string,
+  cacheControl: string,
+): Promise<WriteOutcome> {
+  const current = await store.get(bucket, key);
+  const hashAfter = sha256(body);
+  const hashBefore = current === undefined ? undefined : sha256(current.body);
+  const written = hashBefore !== hashAfter;
+  if (written) await store.put(bucket, key, body, { contentType, cacheControl });
+  return { key, written, hashAfter, ...(hashBefore === undefined ? {} : { hashBefore }) };
+}
+
+/** A media-only encoder: every media playlist in its folder, BANDWIDTH from the listed segment sizes. */
+async function mediaOnlySource(
+  store: ObjectStore,
+  bucket: string,
+  channel: string,
+  encoder: string,
+  maxPlaylistChars: number,
+) {
+  const prefix = encoderPrefix(channel, encoder);
+  const listed = await store.list(bucket, prefix);
+  const sizes = new Map(listed.map((o) => [o.key, o.size]));
+  const renditions: MediaOnlyRendition[] = [];
+  for (const { key } of listed
+    .filter((o) => o.key.endsWith('.m3u8'))
+    .sort((a, b) => a.key.localeCompare(b.key))) {
+    const object = await store.get(bucket, key);
+    const snapshot =
+      object === undefined ? undefined : snapshotMediaPlaylist(object.body, { maxPlaylistChars });
+    if (snapshot === undefined) continue;
+    const folder = dirname(key);
+    const segments = snapshot.segments.flatMap((s) => {
+      const bytes = sizes.get(posix.normalize(`${folder}/${s.uri.split('?', 1)[0]}`));
+      return bytes === undefined ? [] : [{ bytes, duration: s.duration }];
+    });
+    if (segments.length > 0) renditions.push({ uri: key.slice(prefix.length), segments });
+  }
+  return renditions.length === 0 ? undefined : { mediaOnly: renditions };
+}
+
+export function createMergeIndex(deps: HandlerDeps) {
+  const { store, settings, now } = deps;
+  return async (input: ChannelActions): Promise<MergeOutput> => {
+    const { bucket, channel } = input;
+    const { state } = await readChannelState(store, bucket, settings.statePrefix, channel);
+    if (state.health === undefined)
+      return { order: [], warnings: ['no health recorded yet for this channel'] };
+
+    const sources: (MasterSource | undefined)[] = [];
+    const masterDirs: Record<string, string> = {};
+    for (const encoder of settings.encoders) {
+      const master = state.masters[encoder];
+      const object =
+        master === undefined
+          ? undefined
+          : await store.get(bucket, `${encoderPrefix(channel, encoder)}${master.rest}`);
+      if (master !== undefined && object !== undefined) {
+        sources.push(object.body);
+        const dir = posix.dirname(master.rest);
+        if (dir !== '.') masterDirs[encoder] = dir;
+      } else {
+        sources.push(await mediaOnlySource(store, bucket, channel, encoder, settings.maxPlaylistChars));
+      }
+    }
+    if (sources.every((s) => s === undefined))
+      return { order: [], warnings: ['no encoder playlists to build an index from'] };
+
+    const merged = mergeMasters(sources[0], sources[1], {
+      encoders: settings.encoders as unknown as readonly [string, string],
+      prefer: state.health.preferred,
+      steering: settings.steering,
+      allowedHosts: settings.allowedHosts,
+      lenient: settings.lenientLadder,
+      masterDirs,
+      maxPlaylistChars: settings.maxPlaylistChars,
+    });
+    const index = await writeIfChanged(
+      store,
+      bucket,
+      indexKey(channel),
+      merged.text,
+      PLAYLIST_CONTENT_TYPE,
+      `max-age=${settings.playlistMaxAgeSeconds}`,
+    );
+    const steering = settings.steering
+      ? await writeIfChanged(
+          store,
+          bucket,
+          steeringKey(channel),
+          stringifySteeringManifest(buildSteeringManifest(merged.order, settings.steeringTtlSeconds)),
+          'application/json',
+          `max-age=${settings.steeringTtlSeconds}`,
+        )
+      : undefined;
+    const preferred = state.health.preferred;
+    await updateChannelState(store, bucket, settings.statePrefix, channel, (current) => ({
+      state: { ...current, index: { preferred, masters: mastersFingerprint(state), writtenAt: now() } },
+      result: undefined,
+    }));
+    return {
+      index,
+      ...(steering === undefined ? {} : { steering }),
+      order: merged.order,
+      warnings: merged.warnings,
+    };
+  };
+}
+
+export const handler = createMergeIndex(createDeps({ functionName: 'MergeIndex' }));

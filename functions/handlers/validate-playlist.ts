@@ -1,0 +1,170 @@
+/**
+ * ValidatePlaylist: reads the playlist an event names, validates it (RFC 8216; the live-update
+ * rules against the last accepted version), and records it as accepted. Duplicate and
+ * out-of-order events, and keys outside encoder folders, end in `action: 'skip'`.
+ */
+
+import {
+  classifyPlaylist,
+  lastSequenceOf,
+  type MediaSnapshot,
+  PlaylistInvalidError,
+  type PlaylistObservation,
+  type Violation,
+  validateMasterPlaylist,
+  validateMediaPlaylist,
+} from '../hls';
+import { acceptedKey, keyCandidates, parseEncoderKey } from '../keys';
+import type { StoredObject } from '../store';
+import { createDeps, type HandlerDeps } from './deps';
+
+export interface ValidateInput {
+  readonly bucket: string;
+  /** As the event gives it: may be URL-encoded. */
+  readonly key: string;
+  readonly object?: { readonly etag?: string; readonly sequencer?: string; readonly size?: number };
+  readonly eventTime?: string;
+}
+
+export type ValidateOutput =
+  | { readonly action: 'skip'; readonly key: string; readonly reason: string }
+  | {
+      readonly action: 'process';
+      readonly bucket: string;
+      readonly key: string;
+      readonly channel: string;
+      readonly encoder: string;
+      /** Path inside the encoder folder; for media playlists, the rendition. */
+      readonly rendition: string;
+      readonly kind: 'master' | 'media';
+      readonly etag: string;
+      readonly sequencer?: string;
+      readonly playlist?: PlaylistObservation;
+      readonly warnings: readonly Violation[];
+    };
+
+/** What is kept of an accepted media playlist. */
+interface AcceptedRecord {
+  readonly etag: string;
+  readonly lastModified: number;
+  readonly snapshot: MediaSnapshot;
+}
+
+/** A previous version older than this many target durations means the encoder restarted: a new generation. */
+const RESTART_AFTER_TARGET_DURATIONS = 6;
+const MAX_ATTEMPTS = 6;
+
+export function createValidatePlaylist(deps: HandlerDeps) {
+  const { store, settings, log } = deps;
+  return async (input: ValidateInput): Promise<ValidateOutput> => {
+    let found:
+      | { key: string; parsed: NonNullable<ReturnType<typeof parseEncoderKey>>; object: StoredObject }
+      | undefined;
+    let underEncoder = false;
+    for (const key of keyCandidates(input.key)) {
+      const parsed = parseEncoderKey(key, settings.encoders);
+      if (parsed === undefined) continue;
+      underEncoder = true;
+      const object = await store.get(input.bucket, key);
+      if (object !== undefined) {
+        found = { key, parsed, object };
+        break;
+      }
+    }
+    if (!underEncoder)
+      return {
+        action: 'skip',
+        key: input.key,
+        reason: `not under an encoder folder (${settings.encoders.join(', ')})`,
+      };
+    if (found === undefined)
+      return {
+        action: 'skip',
+        key: input.key,
+        reason: 'the object no longer exists (deleted or withdrawn after the event)',
+      };
+
+    const { key, parsed, object } = found;
+    const limits = { maxPlaylistChars: settings.maxPlaylistChars };
+    const base = {
+      action: 'process' as const,
+      bucket: input.bucket,
+      key,
+      channel: parsed.channel,
+      encoder: parsed.encoder,
+      rendition: parsed.rest,
+      etag: object.etag,
+      ...(input.object?.sequencer === undefined ? {} : { sequencer: input.object.sequencer }),
+    };
+
+    if (classifyPlaylist(object.body) === 'master') {
+      const result = validateMasterPlaylist(object.body, { ...limits, allowedHosts: settings.allowedHosts });
+      if (!result.valid) throw new PlaylistInvalidError(result.errors, key);
+      return { ...base, kind: 'master', warnings: result.warnings };
+    }
+
+    const recordKey = acceptedKey(settings.statePrefix, parsed.channel, parsed.encoder, parsed.rest);
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const stored = await store.get(input.bucket, recordKey);
+      const accepted = stored === undefined ? undefined : (JSON.parse(stored.body) as AcceptedRecord);
+      if (accepted?.etag === object.etag) {
+        return {
+          action: 'skip',
+          key,
+          reason: 'this version is already accepted (duplicate or out-of-order event)',
+        };
+      }
+      let result = validateMediaPlaylist(object.body, accepted?.snapshot, limits);
+      const previous = accepted?.snapshot;
+      if (
+        !result.valid &&
+        previous !== undefined &&
+        result.snapshot !== undefined &&
+        isNewGeneration(previous, accepted, object)
+      ) {
+        // The encoder restarted (after ENDLIST, or after a long silence): its numbering may start over.
+        log.warn('new generation of a media playlist: live-update rules not applied against the old one', {
+          key,
+        });
+        result = validateMediaPlaylist(object.body, undefined, limits);
+      }
+      if (!result.valid || result.snapshot === undefined) throw new PlaylistInvalidError(result.errors, key);
+      const snapshot = result.snapshot;
+      const record: AcceptedRecord = { etag: object.etag, lastModified: object.lastModified, snapshot };
+      const written = await store.put(input.bucket, recordKey, JSON.stringify(record), {
+        contentType: 'application/json',
+        ...(stored === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: stored.etag }),
+      });
+      if (written === 'precondition-failed') continue; // a concurrent execution accepted a version: compare again
+      return {
+        ...base,
+        kind: 'media',
+        warnings: result.warnings,
+        playlist: {
+          mediaSequence: snapshot.mediaSequence,
+          lastSequence: lastSequenceOf(snapshot),
+          targetDuration: snapshot.targetDuration,
+          endlist: snapshot.endlist,
+          lastModified: object.lastModified,
+        },
+      };
+    }
+    return {
+      action: 'skip',
+      key,
+      reason: 'concurrent executions kept accepting newer versions; the newest one decides',
+    };
+  };
+}
+
+function isNewGeneration(
+  previous: MediaSnapshot,
+  accepted: AcceptedRecord | undefined,
+  object: StoredObject,
+): boolean {
+  if (previous.endlist) return true;
+  const silenceMs = object.lastModified - (accepted?.lastModified ?? object.lastModified);
+  return silenceMs > RESTART_AFTER_TARGET_DURATIONS * previous.targetDuration * 1000;
+}
+
+export const handler = createValidatePlaylist(createDeps({ functionName: 'ValidatePlaylist' }));

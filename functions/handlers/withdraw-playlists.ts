@@ -1,0 +1,46 @@
+/**
+ * WithdrawStalePlaylists: deletes a stalled encoder's media playlists so they answer 404 and
+ * every redundant-stream player fails over. Checks again, against the stored state, that the
+ * encoder is still withdrawn and another encoder is healthy: never the last healthy encoder.
+ * The bucket keeps versions, and the encoder's next upload brings its playlists back.
+ */
+import { readChannelState } from '../channel-state';
+import { encoderPrefix } from '../keys';
+import type { ChannelActions } from './check-freshness';
+import { createDeps, type HandlerDeps } from './deps';
+
+export interface WithdrawOutput {
+  readonly deleted: Readonly<Record<string, readonly string[]>>;
+  readonly skipped: readonly string[];
+}
+
+export function createWithdrawPlaylists(deps: HandlerDeps) {
+  const { store, settings, log } = deps;
+  return async (input: ChannelActions): Promise<WithdrawOutput> => {
+    const { bucket, channel } = input;
+    const { state } = await readChannelState(store, bucket, settings.statePrefix, channel);
+    const deleted: Record<string, string[]> = {};
+    const skipped: string[] = [];
+    for (const encoder of input.withdraw) {
+      const health = state.health;
+      const othersHealthy = settings.encoders.some(
+        (e) => e !== encoder && health?.encoders[e]?.status === 'healthy',
+      );
+      if (!health?.withdrawn.includes(encoder) || !othersHealthy) {
+        skipped.push(`${encoder}: not withdrawn now, or no other encoder is healthy`);
+        continue;
+      }
+      const prefix = encoderPrefix(channel, encoder);
+      const master = state.masters[encoder];
+      const keys = (await store.list(bucket, prefix))
+        .map((o) => o.key)
+        .filter((k) => k.endsWith('.m3u8') && k !== `${prefix}${master?.rest ?? ''}`);
+      for (const key of keys) await store.delete(bucket, key);
+      deleted[encoder] = keys;
+      log.info('withdrew media playlists', { channel, encoder, count: keys.length });
+    }
+    return { deleted, skipped };
+  };
+}
+
+export const handler = createWithdrawPlaylists(createDeps({ functionName: 'WithdrawStalePlaylists' }));

@@ -1,0 +1,85 @@
+/**
+ * The bucket's key layout (DESIGN.md "Key layout"): `<channel>/<encoder>/<rest>` for what the
+ * encoders write, `<channel>/index.m3u8` and `<channel>/steering.json` for what viewers load,
+ * and health state under a prefix viewers cannot read. Pure: no SDK.
+ */
+
+export interface EncoderKey {
+  /** Everything before the encoder folder, without the trailing '/'; '' for the single-channel layout. */
+  readonly channel: string;
+  readonly encoder: string;
+  /** The path inside the encoder folder, e.g. `720p/index.m3u8`. */
+  readonly rest: string;
+}
+
+/**
+ * Splits an object key at the first path segment that is an encoder folder name; undefined when
+ * the key is not under an encoder folder or has nothing after it.
+ */
+export function parseEncoderKey(key: string, encoders: readonly string[]): EncoderKey | undefined {
+  const parts = key.split('/');
+  const at = parts.findIndex((p) => encoders.includes(p));
+  if (at < 0 || at === parts.length - 1) return undefined;
+  const rest = parts.slice(at + 1).join('/');
+  if (rest === '' || parts.slice(at + 1).some((p) => p === '..' || p === '.')) return undefined;
+  return { channel: parts.slice(0, at).join('/'), encoder: parts[at] as string, rest };
+}
+
+/**
+ * The object key an event names. S3 event keys can arrive URL-encoded (`+` for space, `%xx`):
+ * returns the key as given first and, when it differs, its decoded form, for the caller to try
+ * in that order.
+ */
+export function keyCandidates(eventKey: string): string[] {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(eventKey.replace(/\+/g, ' '));
+  } catch {
+    return [eventKey];
+  }
+  return decoded === eventKey ? [eventKey] : [eventKey, decoded];
+}
+
+export function channelPrefix(channel: string): string {
+  return channel === '' ? '' : `${channel}/`;
+}
+
+export function encoderPrefix(channel: string, encoder: string): string {
+  return `${channelPrefix(channel)}${encoder}/`;
+}
+
+export function indexKey(channel: string): string {
+  return `${channelPrefix(channel)}index.m3u8`;
+}
+
+export function steeringKey(channel: string): string {
+  return `${channelPrefix(channel)}steering.json`;
+}
+
+/** One path segment per channel (channels may hold '/'); '~' stands for the single-channel layout. */
+function channelId(channel: string): string {
+  return channel === '' ? '~' : encodeURIComponent(channel);
+}
+
+export function channelFromId(id: string): string {
+  return id === '~' ? '' : decodeURIComponent(id);
+}
+
+export function stateKey(statePrefix: string, channel: string): string {
+  return `${statePrefix}channels/${channelId(channel)}/health.json`;
+}
+
+/** Where the last accepted version of one encoder playlist is summarised (for the live-update rules). */
+export function acceptedKey(statePrefix: string, channel: string, encoder: string, rest: string): string {
+  return `${statePrefix}channels/${channelId(channel)}/accepted/${encoder}/${rest}.json`;
+}
+
+/** The channel of a state key, or undefined when the key is not a channel's health state. */
+export function channelOfStateKey(statePrefix: string, key: string): string | undefined {
+  const match = new RegExp(`^${escapeRegExp(statePrefix)}channels/([^/]+)/health\\.json$`).exec(key);
+  return match ? channelFromId(match[1] as string) : undefined;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

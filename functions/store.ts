@@ -1,0 +1,153 @@
+/**
+ * The one small interface the handlers reach storage through, and its S3 implementation (which
+ * the local runtime points at its embedded S3-compatible endpoint).
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { StorageUnavailableError } from './errors';
+
+export interface StoredObject {
+  readonly body: string;
+  readonly etag: string;
+  readonly lastModified: number;
+}
+
+export interface PutOptions {
+  readonly contentType: string;
+  readonly cacheControl?: string;
+  /** Write only if the current object has this ETag (412 otherwise). */
+  readonly ifMatch?: string;
+  /** Write only if no object exists (412 otherwise). */
+  readonly ifNoneMatch?: '*';
+}
+
+export interface ListedObject {
+  readonly key: string;
+  readonly size: number;
+}
+
+export interface ObjectStore {
+  get(bucket: string, key: string): Promise<StoredObject | undefined>;
+  /** Returns the new ETag, or `'precondition-failed'` when ifMatch / ifNoneMatch did not hold. */
+  put(
+    bucket: string,
+    key: string,
+    body: string,
+    options: PutOptions,
+  ): Promise<string | 'precondition-failed'>;
+  delete(bucket: string, key: string): Promise<void>;
+  list(bucket: string, prefix: string): Promise<ListedObject[]>;
+}
+
+const TRANSIENT = new Set([
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'RequestTimeout',
+  'ThrottlingException',
+]);
+
+function isTransient(error: unknown): boolean {
+  if (error instanceof S3ServiceException)
+    return TRANSIENT.has(error.name) || (error.$metadata.httpStatusCode ?? 0) >= 500;
+  // Network failures (no response) are transient too.
+  return (
+    error instanceof Error && /ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up|EPIPE/.test(error.message)
+  );
+}
+
+function statusOf(error: unknown): number | undefined {
+  return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+}
+
+async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (isTransient(error)) throw new StorageUnavailableError(operation, error);
+    throw error;
+  }
+}
+
+/** ObjectStore over S3 (or any S3-compatible endpoint the client is configured for). */
+export class S3ObjectStore implements ObjectStore {
+  constructor(private readonly s3: S3Client) {}
+
+  get(bucket: string, key: string): Promise<StoredObject | undefined> {
+    return call(`GetObject ${key}`, async () => {
+      try {
+        const out = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return {
+          body: (await out.Body?.transformToString('utf-8')) ?? '',
+          etag: out.ETag ?? '',
+          lastModified: out.LastModified?.getTime() ?? 0,
+        };
+      } catch (error) {
+        if (statusOf(error) === 404 || (error instanceof Error && error.name === 'NoSuchKey'))
+          return undefined;
+        throw error;
+      }
+    });
+  }
+
+  put(
+    bucket: string,
+    key: string,
+    body: string,
+    options: PutOptions,
+  ): Promise<string | 'precondition-failed'> {
+    return call(`PutObject ${key}`, async () => {
+      try {
+        const out = await this.s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentType: options.contentType,
+            ...(options.cacheControl === undefined ? {} : { CacheControl: options.cacheControl }),
+            ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
+            ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
+          }),
+        );
+        return out.ETag ?? '';
+      } catch (error) {
+        // 412: the condition failed; 409 ConditionalRequestConflict: a concurrent conditional write won.
+        const status = statusOf(error);
+        if (status === 412 || status === 409) return 'precondition-failed';
+        throw error;
+      }
+    });
+  }
+
+  delete(bucket: string, key: string): Promise<void> {
+    return call(`DeleteObject ${key}`, async () => {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    });
+  }
+
+  list(bucket: string, prefix: string): Promise<ListedObject[]> {
+    return call(`ListObjectsV2 ${prefix}`, async () => {
+      const found: ListedObject[] = [];
+      let token: string | undefined;
+      do {
+        const out = await this.s3.send(
+          new ListObjectsV2Command({
+            Bucket: bucket,
+            Prefix: prefix,
+            ...(token === undefined ? {} : { ContinuationToken: token }),
+          }),
+        );
+        for (const o of out.Contents ?? [])
+          if (o.Key !== undefined) found.push({ key: o.Key, size: o.Size ?? 0 });
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token !== undefined);
+      return found;
+    });
+  }
+}

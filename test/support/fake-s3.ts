@@ -1,0 +1,113 @@
+/**
+ * An in-memory S3 behind aws-sdk-client-mock: GetObject, PutObject (honouring IfMatch and
+ * IfNoneMatch with 412, as S3 does), DeleteObject and ListObjectsV2. The handlers run with the
+ * real S3ObjectStore over a mocked S3Client.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+
+export interface FakeObject {
+  body: string;
+  etag: string;
+  lastModified: Date;
+  contentType?: string | undefined;
+  cacheControl?: string | undefined;
+}
+
+function s3Error(name: string, status: number): S3ServiceException {
+  return new S3ServiceException({
+    name,
+    $fault: 'client',
+    $metadata: { httpStatusCode: status },
+    message: name,
+  });
+}
+
+export class FakeS3 {
+  readonly objects = new Map<string, FakeObject>();
+  readonly client = new S3Client({
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  readonly mock = mockClient(this.client);
+  /** Clock for LastModified (ms), whole seconds like S3. */
+  now = Date.parse('2026-11-24T10:00:00Z');
+  private counter = 0;
+  puts: string[] = [];
+  /** Conditional writes refused with 412. */
+  preconditionFailures = 0;
+
+  constructor() {
+    this.mock.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
+      await Promise.resolve();
+      const o = this.objects.get(input.Key);
+      if (o === undefined) throw s3Error('NoSuchKey', 404);
+      const body = o.body;
+      return {
+        Body: { transformToString: async () => body },
+        ETag: o.etag,
+        LastModified: o.lastModified,
+        ContentType: o.contentType,
+      };
+    });
+    this.mock
+      .on(PutObjectCommand)
+      .callsFake(
+        async (input: {
+          Key: string;
+          Body: string;
+          IfMatch?: string;
+          IfNoneMatch?: string;
+          ContentType?: string;
+          CacheControl?: string;
+        }) => {
+          await Promise.resolve();
+          const current = this.objects.get(input.Key);
+          if (
+            (input.IfNoneMatch === '*' && current !== undefined) ||
+            (input.IfMatch !== undefined && current?.etag !== input.IfMatch)
+          ) {
+            this.preconditionFailures++;
+            throw s3Error('PreconditionFailed', 412);
+          }
+          this.write(input.Key, String(input.Body), input.ContentType, input.CacheControl);
+          this.puts.push(input.Key);
+          return { ETag: this.objects.get(input.Key)?.etag };
+        },
+      );
+    this.mock.on(DeleteObjectCommand).callsFake(async (input: { Key: string }) => {
+      this.objects.delete(input.Key);
+      return {};
+    });
+    this.mock.on(ListObjectsV2Command).callsFake(async (input: { Prefix?: string }) => ({
+      Contents: [...this.objects.entries()]
+        .filter(([k]) => k.startsWith(input.Prefix ?? ''))
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([Key, o]) => ({ Key, Size: Buffer.byteLength(o.body) })),
+      IsTruncated: false,
+    }));
+  }
+
+  /** Writes an object directly (as an encoder would), LastModified = the fake clock. */
+  write(key: string, body: string, contentType?: string, cacheControl?: string): void {
+    this.counter++;
+    this.objects.set(key, {
+      body,
+      etag: `"etag-${this.counter}"`,
+      lastModified: new Date(Math.floor(this.now / 1000) * 1000),
+      contentType,
+      cacheControl,
+    });
+  }
+
+  body(key: string): string | undefined {
+    return this.objects.get(key)?.body;
+  }
+}

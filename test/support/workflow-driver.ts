@@ -1,0 +1,68 @@
+/**
+ * Runs the workflow's handlers in the order the ASL runs them (ValidatePlaylist →
+ * CheckCounterpartFreshness → per channel MergeIndex / WithdrawStalePlaylists → metrics), over
+ * the fake S3. The ASL file itself is checked separately and executed by the local runtime's
+ * engine; this exercises the handlers' decisions.
+ */
+import { parseSettings, type Settings } from '../../functions/config';
+import { createCheckFreshness, type HealthOutput } from '../../functions/handlers/check-freshness';
+import { createDeps, type HandlerDeps } from '../../functions/handlers/deps';
+import { createMergeIndex } from '../../functions/handlers/merge-index';
+import { createPublishMetrics } from '../../functions/handlers/publish-metrics';
+import { createValidatePlaylist, type ValidateOutput } from '../../functions/handlers/validate-playlist';
+import { createWatchdog } from '../../functions/handlers/watchdog';
+import { createWithdrawPlaylists } from '../../functions/handlers/withdraw-playlists';
+import { S3ObjectStore } from '../../functions/store';
+import type { FakeS3 } from './fake-s3';
+
+export const BUCKET = 'live-bucket';
+
+export function workflow(s3: FakeS3, settings: Partial<Record<string, unknown>> = {}) {
+  const metricLines: string[] = [];
+  const logs: string[] = [];
+  const deps: HandlerDeps = createDeps({
+    functionName: 'test',
+    store: new S3ObjectStore(s3.client),
+    settings: parseSettings(settings) as Settings,
+    now: () => s3.now,
+    log: { info: (m) => logs.push(m), warn: (m) => logs.push(m) },
+    emitMetricLine: (l) => metricLines.push(l),
+  });
+  const validate = createValidatePlaylist(deps);
+  const check = createCheckFreshness(deps);
+  const merge = createMergeIndex(deps);
+  const withdraw = createWithdrawPlaylists(deps);
+  const metrics = createPublishMetrics(deps);
+  const watchdog = createWatchdog(deps);
+
+  async function applyActions(health: HealthOutput) {
+    for (const channel of health.channels) {
+      if (channel.mergeNeeded) await merge(channel);
+      if (channel.withdraw.length > 0) await withdraw(channel);
+    }
+    await metrics({ metrics: health.metrics });
+  }
+
+  return {
+    deps,
+    metricLines,
+    logs,
+    handlers: { validate, check, merge, withdraw, metrics, watchdog },
+    /** One execution for an S3 event on `key`; returns what it decided. */
+    async event(
+      key: string,
+      object: { etag?: string } = {},
+    ): Promise<{ playlist: ValidateOutput; health?: HealthOutput }> {
+      const playlist = await validate({ bucket: BUCKET, key, object });
+      if (playlist.action === 'skip') return { playlist };
+      const health = await check({ playlist });
+      await applyActions(health);
+      return { playlist, health };
+    },
+    async tick(): Promise<HealthOutput> {
+      const health = await watchdog({ bucket: BUCKET });
+      await applyActions(health);
+      return health;
+    },
+  };
+}

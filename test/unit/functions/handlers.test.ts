@@ -1,0 +1,307 @@
+import { PlaylistInvalidError, StateContentionError } from '../../../functions/errors';
+import type { ValidateOutput } from '../../../functions/handlers/validate-playlist';
+import { FakeS3 } from '../../support/fake-s3';
+import { fixture, mediaPlaylist } from '../../support/playlists';
+import { BUCKET, workflow } from '../../support/workflow-driver';
+
+const MASTER = fixture('master-simple.m3u8'); // variants 720p.m3u8 and 360p.m3u8
+const TD = 2;
+
+/** Both encoders upload segment n of every rendition (and their masters once) at n × TD seconds. */
+function setUp(channel = 'ch1') {
+  const s3 = new FakeS3();
+  const run = workflow(s3);
+  const key = (encoder: string, rest: string) => `${channel}/${encoder}/${rest}`;
+  const upload = async (encoder: string, n: number) => {
+    const results = [];
+    for (const rendition of ['720p.m3u8', '360p.m3u8']) {
+      s3.write(key(encoder, rendition), mediaPlaylist({ sequence: n - 3, count: 4 }));
+      results.push(await run.event(key(encoder, rendition)));
+    }
+    return results;
+  };
+  const start = async () => {
+    for (const encoder of ['primary', 'failover']) {
+      s3.write(key(encoder, 'master.m3u8'), MASTER);
+      await run.event(key(encoder, 'master.m3u8'));
+    }
+  };
+  const tickBoth = async (n: number) => {
+    s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+    await upload('primary', n);
+    await upload('failover', n);
+  };
+  return { s3, run, key, upload, start, tickBoth, channel };
+}
+
+const alertsOf = (results: { health?: { alerts: readonly { subject: string }[] } }[]) =>
+  results.flatMap((r) => r.health?.alerts ?? []).map((a) => a.subject);
+
+describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
+  it('healthy pair: writes index.m3u8 and steering.json with live Content-Type and Cache-Control', async () => {
+    const { s3, start, tickBoth } = setUp();
+    await start();
+    for (let n = 10; n < 14; n++) await tickBoth(n);
+    const index = s3.objects.get('ch1/index.m3u8');
+    expect(index?.contentType).toBe('application/vnd.apple.mpegurl');
+    expect(index?.cacheControl).toBe('max-age=1');
+    expect(index?.body).toContain('#EXT-X-CONTENT-STEERING:SERVER-URI="steering.json",PATHWAY-ID="primary"');
+    expect(index?.body).toContain('\nprimary/720p.m3u8\n');
+    expect(index?.body).toContain('\nfailover/360p.m3u8\n');
+    expect(s3.objects.get('ch1/steering.json')).toMatchObject({
+      body: '{"VERSION":1,"TTL":2,"PATHWAY-PRIORITY":["primary","failover"]}\n',
+      contentType: 'application/json',
+      cacheControl: 'max-age=2',
+    });
+  });
+
+  it('does not rewrite an unchanged index', async () => {
+    const { s3, start, tickBoth } = setUp();
+    await start();
+    await tickBoth(10);
+    s3.puts = [];
+    for (let n = 11; n < 15; n++) await tickBoth(n);
+    expect(s3.puts.filter((k) => k === 'ch1/index.m3u8' || k === 'ch1/steering.json')).toEqual([]);
+  });
+
+  it('handles URL-encoded keys with spaces and non-ASCII characters', async () => {
+    const s3 = new FakeS3();
+    const run = workflow(s3);
+    s3.write('live ch/primary/720p ü/index.m3u8', mediaPlaylist());
+    const { playlist } = await run.event('live+ch/primary/720p+%C3%BC/index.m3u8');
+    expect(playlist).toMatchObject({
+      action: 'process',
+      channel: 'live ch',
+      encoder: 'primary',
+      rendition: '720p ü/index.m3u8',
+    });
+  });
+
+  it('skips keys outside encoder folders and objects already gone', async () => {
+    const s3 = new FakeS3();
+    const run = workflow(s3);
+    expect((await run.event('ch1/other/x.m3u8')).playlist).toMatchObject({
+      action: 'skip',
+      reason: expect.stringMatching(/not under an encoder folder/),
+    });
+    expect((await run.event('ch1/primary/gone.m3u8')).playlist).toMatchObject({
+      action: 'skip',
+      reason: expect.stringMatching(/no longer exists/),
+    });
+  });
+
+  it('works with the counterpart missing: the other encoder stays unknown, nothing alerts', async () => {
+    const s3 = new FakeS3();
+    const run = workflow(s3);
+    for (let n = 100; n < 104; n++) s3.write(`ch1/primary/seg_${n}.ts`, 'x'.repeat(250_000));
+    s3.write('ch1/primary/720p.m3u8', mediaPlaylist());
+    const { health } = await run.event('ch1/primary/720p.m3u8');
+    expect(health?.alerts).toEqual([]);
+    expect(health?.channels[0]).toMatchObject({ channel: 'ch1', mergeNeeded: true });
+    // No master: the index is synthesized, BANDWIDTH from the segment sizes (250 kB per 2 s).
+    expect(s3.body('ch1/index.m3u8')).toContain(
+      '#EXT-X-STREAM-INF:BANDWIDTH=1000000,AVERAGE-BANDWIDTH=1000000,PATHWAY-ID="primary"\nprimary/720p.m3u8\n',
+    );
+  });
+
+  it('changes nothing for a duplicate or out-of-order event', async () => {
+    const { s3, run, start, tickBoth } = setUp();
+    await start();
+    await tickBoth(10);
+    await tickBoth(11);
+    const state = s3.body('_hls-failover/channels/ch1/health.json');
+    // The event for n=10 arrives again (duplicate), and late (the object already holds n=11).
+    const again = await run.event('ch1/primary/720p.m3u8');
+    expect(again.playlist).toMatchObject({
+      action: 'skip',
+      reason: expect.stringMatching(/already accepted/),
+    });
+    expect(s3.body('_hls-failover/channels/ch1/health.json')).toBe(state);
+  });
+
+  it('rejects an invalid playlist with PlaylistInvalid and every violation, and records nothing', async () => {
+    const s3 = new FakeS3();
+    const run = workflow(s3);
+    s3.write('ch1/primary/720p.m3u8', '#EXTM3U\n#EXTINF:9,\na.ts\n');
+    const failure = run.handlers.validate({ bucket: BUCKET, key: 'ch1/primary/720p.m3u8' });
+    await expect(failure).rejects.toBeInstanceOf(PlaylistInvalidError);
+    await expect(failure).rejects.toMatchObject({
+      name: 'PlaylistInvalid',
+      violations: [expect.objectContaining({ rule: 'targetduration-missing' })],
+    });
+    expect([...s3.objects.keys()].filter((k) => k.startsWith('_hls-failover/'))).toEqual([]);
+  });
+
+  it('rejects a live update that breaks rfc8216bis §6.2.2 against the accepted version', async () => {
+    const s3 = new FakeS3();
+    const run = workflow(s3);
+    s3.write('ch1/primary/720p.m3u8', mediaPlaylist({ sequence: 100 }));
+    await run.event('ch1/primary/720p.m3u8');
+    s3.write('ch1/primary/720p.m3u8', mediaPlaylist({ sequence: 99 }));
+    await expect(
+      run.handlers.validate({ bucket: BUCKET, key: 'ch1/primary/720p.m3u8' }),
+    ).rejects.toMatchObject({
+      violations: [expect.objectContaining({ rule: 'live-media-sequence-decreased' })],
+    });
+  });
+
+  it('primary stalls: one STALLED alert, steering and index prefer failover, primary media playlists withdrawn (master kept)', async () => {
+    const { s3, start, tickBoth, upload } = setUp();
+    await start();
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    const results = [];
+    for (let n = 13; n <= 18; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      results.push(...(await upload('failover', n)));
+    }
+    expect(alertsOf(results)).toEqual(['[hls-failover] ch1: primary STALLED']);
+    expect(s3.body('ch1/steering.json')).toContain('"PATHWAY-PRIORITY":["failover","primary"]');
+    expect(s3.body('ch1/index.m3u8')).toContain('PATHWAY-ID="failover"');
+    expect(s3.body('ch1/index.m3u8')?.indexOf('failover/720p.m3u8')).toBeLessThan(
+      s3.body('ch1/index.m3u8')?.indexOf('primary/720p.m3u8') ?? 0,
+    );
+    expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(false);
+    expect(s3.objects.has('ch1/primary/360p.m3u8')).toBe(false);
+    expect(s3.objects.has('ch1/primary/master.m3u8')).toBe(true);
+  });
+
+  it('primary recovers: one RECOVERED alert after the hysteresis, then failback to primary', async () => {
+    const { s3, start, tickBoth, upload } = setUp();
+    await start();
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    for (let n = 13; n <= 16; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      await upload('failover', n);
+    }
+    const results = [];
+    for (let n = 17; n <= 22; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      results.push(...(await upload('primary', n)), ...(await upload('failover', n)));
+    }
+    expect(alertsOf(results)).toEqual(['[hls-failover] ch1: primary RECOVERED']);
+    expect(s3.body('ch1/steering.json')).toContain('"PATHWAY-PRIORITY":["primary","failover"]');
+  });
+
+  it('two executions racing one transition: exactly one owns it and alerts', async () => {
+    const { s3, run, start, tickBoth, upload } = setUp();
+    await start();
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    s3.now = Date.parse('2026-11-24T10:00:00Z') + 13 * TD * 1000;
+    await upload('failover', 13);
+    // n = 14: the primary's playlists are 4 s old (> 1.5 × TD); both failover renditions land at once.
+    s3.now = Date.parse('2026-11-24T10:00:00Z') + 14 * TD * 1000;
+    s3.write('ch1/failover/720p.m3u8', mediaPlaylist({ sequence: 11, count: 4 }));
+    s3.write('ch1/failover/360p.m3u8', mediaPlaylist({ sequence: 11, count: 4 }));
+    const validated = await Promise.all(
+      ['720p.m3u8', '360p.m3u8'].map((r) =>
+        run.handlers.validate({ bucket: BUCKET, key: `ch1/failover/${r}` }),
+      ),
+    );
+    s3.preconditionFailures = 0;
+    const outcomes = await Promise.all(
+      validated.map((playlist: ValidateOutput) => run.handlers.check({ playlist })),
+    );
+    expect(s3.preconditionFailures).toBeGreaterThan(0); // they did race: one conditional write lost
+    expect(outcomes.flatMap((o) => o.alerts).map((a) => a.subject)).toEqual([
+      '[hls-failover] ch1: primary STALLED',
+    ]);
+    expect(outcomes.flatMap((o) => o.transitions).filter((t) => t.kind === 'encoder-stalled')).toHaveLength(
+      1,
+    );
+  });
+
+  it('withdrawal guard: never withdraws when no other encoder is healthy', async () => {
+    const { s3, run, start, tickBoth } = setUp();
+    await start();
+    await tickBoth(10);
+    const out = await run.handlers.withdraw({
+      bucket: BUCKET,
+      channel: 'ch1',
+      mergeNeeded: false,
+      withdraw: ['primary'],
+    });
+    expect(out).toEqual({ deleted: {}, skipped: [expect.stringMatching(/^primary: not withdrawn now/)] });
+    expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(true);
+  });
+
+  it('watchdog: both encoders silent gives one CHANNEL DOWN alert, and no withdrawal', async () => {
+    const { s3, run, start, tickBoth } = setUp();
+    await start();
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    s3.now += 60_000;
+    const first = await run.tick();
+    const second = await run.tick();
+    expect(first.alerts.map((a) => a.subject)).toEqual([
+      '[hls-failover] ch1: primary STALLED',
+      '[hls-failover] ch1: failover STALLED',
+      '[hls-failover] ch1: CHANNEL DOWN',
+    ]);
+    expect(second.alerts).toEqual([]);
+    expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(true);
+    expect(run.metricLines.some((l) => l.includes('"WatchdogRuns":1'))).toBe(true);
+  });
+
+  it('alerts carry message attributes for filter policies and the evidence in the body', async () => {
+    const { s3, start, tickBoth, upload } = setUp();
+    await start();
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    const results = [];
+    for (let n = 13; n <= 15; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      results.push(...(await upload('failover', n)));
+    }
+    const alert = results.flatMap((r) => r.health?.alerts ?? [])[0];
+    expect(alert?.attributes).toEqual({
+      channel: { DataType: 'String', StringValue: 'ch1' },
+      kind: { DataType: 'String', StringValue: 'STALLED' },
+      severity: { DataType: 'String', StringValue: 'critical' },
+      encoder: { DataType: 'String', StringValue: 'primary' },
+    });
+    expect(alert?.message).toMatch(
+      /720p\.m3u8: last segment 12, updated \d+ s ago \([\d.]+ × target duration\)/,
+    );
+    expect(alert?.message).toMatch(/withdrew primary's media playlists/);
+  });
+
+  it('metrics go out as CloudWatch embedded metric format lines', async () => {
+    const { run, start, tickBoth } = setUp();
+    await start();
+    await tickBoth(10);
+    const emf = run.metricLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(emf).toContainEqual(
+      expect.objectContaining({
+        _aws: expect.objectContaining({
+          CloudWatchMetrics: [
+            expect.objectContaining({ Namespace: 'HlsFailover', Dimensions: [['Channel', 'Encoder']] }),
+          ],
+        }),
+        Channel: 'ch1',
+        Encoder: 'primary',
+        EncoderDown: 0,
+      }),
+    );
+  });
+
+  it('gives up with StateContention after losing every conditional write', async () => {
+    const { s3, run, start, tickBoth } = setUp();
+    await start();
+    await tickBoth(10);
+    const state = '_hls-failover/channels/ch1/health.json';
+    const realPut = s3.objects.set.bind(s3.objects);
+    // Every state write races a competitor that changes the ETag first.
+    s3.objects.set = (key, value) => {
+      if (key === state) value.etag = `"changed-${Math.random()}"`;
+      return realPut(key, value);
+    };
+    const original = s3.objects.get.bind(s3.objects);
+    let reads = 0;
+    s3.objects.get = (key) => {
+      const o = original(key);
+      if (key === state && o) return { ...o, etag: `"stale-${reads++}"` };
+      return o;
+    };
+    s3.write('ch1/primary/720p.m3u8', mediaPlaylist({ sequence: 8, count: 4 }));
+    const playlist = await run.handlers.validate({ bucket: BUCKET, key: 'ch1/primary/720p.m3u8' });
+    await expect(run.handlers.check({ playlist })).rejects.toBeInstanceOf(StateContentionError);
+  });
+});
