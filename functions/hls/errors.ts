@@ -15,10 +15,13 @@ export abstract class HlsFailoverError extends Error {
 /** A playlist broke one or more rules; `violations` lists every one, not just the first. */
 export class PlaylistInvalidError extends HlsFailoverError {
   readonly violations: readonly Violation[];
+  /** The message lists every violation (up to 20), so an execution's Cause carries them all. */
   constructor(violations: readonly Violation[], subject = 'playlist') {
-    const first = violations[0];
-    const more = violations.length > 1 ? ` (and ${violations.length - 1} more)` : '';
-    super(`${subject} is invalid: ${first ? `${first.rule}: ${first.message}` : 'no reason given'}${more}`);
+    const shown = violations.slice(0, 20).map((v) => `line ${v.line ?? 0} ${v.rule}: ${v.message}`);
+    if (violations.length > shown.length) shown.push(`… and ${violations.length - shown.length} more`);
+    super(
+      `${subject} is invalid (${violations.length} violation${violations.length === 1 ? '' : 's'}): ${shown.join('; ') || 'no reason given'}`,
+    );
     this.violations = violations;
   }
 }

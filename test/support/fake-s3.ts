@@ -21,7 +21,7 @@ export interface FakeObject {
   cacheControl?: string | undefined;
 }
 
-function s3Error(name: string, status: number): S3ServiceException {
+export function s3Error(name: string, status: number): S3ServiceException {
   return new S3ServiceException({
     name,
     $fault: 'client',
@@ -41,12 +41,16 @@ export class FakeS3 {
   now = Date.parse('2026-11-24T10:00:00Z');
   private counter = 0;
   puts: string[] = [];
+  /** Errors the next GetObject calls throw, in order (a transient-failure injector). */
+  readonly failGets: Error[] = [];
   /** Conditional writes refused with 412. */
   preconditionFailures = 0;
 
   constructor() {
     this.mock.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
       await Promise.resolve();
+      const failure = this.failGets.shift();
+      if (failure !== undefined) throw failure;
       const o = this.objects.get(input.Key);
       if (o === undefined) throw s3Error('NoSuchKey', 404);
       const body = o.body;

@@ -1,0 +1,148 @@
+/**
+ * The local engine: the same ASL file as AWS, filled by the same substitution function, executed
+ * by aws-local-stepfunctions, with every Task bound to the same handler code (by state name).
+ */
+import { readFileSync } from 'node:fs';
+import type { Alert } from '../functions/alerts';
+import { createCheckFreshness } from '../functions/handlers/check-freshness';
+import type { HandlerDeps } from '../functions/handlers/deps';
+import { createMergeIndex } from '../functions/handlers/merge-index';
+import { createPublishMetrics } from '../functions/handlers/publish-metrics';
+import { createValidatePlaylist } from '../functions/handlers/validate-playlist';
+import { createWatchdog } from '../functions/handlers/watchdog';
+import { createWithdrawPlaylists } from '../functions/handlers/withdraw-playlists';
+import {
+  buildSubstitutions,
+  STATE_MACHINE_FILE,
+  substitute,
+  WORKFLOW_FUNCTIONS,
+  type WorkflowFunction,
+} from '../functions/workflow';
+import { installPromiseWithResolvers } from './polyfills';
+
+installPromiseWithResolvers();
+// Loaded after the polyfill is in place.
+const { StateMachine } = require('aws-local-stepfunctions') as {
+  StateMachine: new (
+    definition: unknown,
+    options: unknown,
+  ) => {
+    run(
+      input: unknown,
+      options: unknown,
+    ): { result: Promise<unknown>; eventLogs: AsyncGenerator<unknown>; abort: () => void };
+  };
+};
+type TaskHandler = (input: never) => Promise<unknown>;
+
+export interface ExecutionRecord {
+  readonly name: string;
+  readonly input: unknown;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly startedAt: number;
+  readonly durationMs: number;
+  /** The execution's event history (state entered / exited / retried / caught / failed). */
+  readonly events: readonly unknown[];
+}
+
+export interface LocalWorkflowOptions {
+  readonly deps: HandlerDeps;
+  /** Receives what NotifyOnCall publishes (the local stand-in for SNS). */
+  readonly publishAlert: (alert: Alert) => Promise<void>;
+  /** Faster retries locally (ms between attempts instead of seconds). @default false */
+  readonly fastRetries?: boolean;
+}
+
+/** ARNs for the local run: they only have to be well-formed; every Task runs in-process. */
+const LOCAL_ARN = (name: string) => `arn:aws:lambda:local:000000000000:function:hls-failover-${name}`;
+
+export function createLocalWorkflow(options: LocalWorkflowOptions) {
+  const { deps } = options;
+  const arns = Object.fromEntries(Object.keys(WORKFLOW_FUNCTIONS).map((f) => [f, LOCAL_ARN(f)])) as Record<
+    WorkflowFunction,
+    string
+  >;
+  const definition = JSON.parse(
+    substitute(
+      readFileSync(STATE_MACHINE_FILE, 'utf8'),
+      buildSubstitutions(arns, 'arn:aws:sns:local:000000000000:hls-failover-alerts'),
+    ),
+  );
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const metrics = createPublishMetrics(deps);
+  const handlers: Record<string, TaskHandler> = {
+    ValidatePlaylist: createValidatePlaylist(deps) as TaskHandler,
+    CheckCounterpartFreshness: createCheckFreshness(deps) as TaskHandler,
+    Watchdog: createWatchdog(deps) as TaskHandler,
+    MergeIndex: createMergeIndex(deps) as TaskHandler,
+    WithdrawStalePlaylists: createWithdrawPlaylists(deps) as TaskHandler,
+    PublishHealthMetrics: metrics as TaskHandler,
+    RecordInvalidPlaylist: metrics as TaskHandler,
+    RecordWorkflowFailure: metrics as TaskHandler,
+    PublishAlert: (async (input: {
+      Subject: string;
+      Message: string;
+      MessageAttributes: Alert['attributes'];
+    }) => {
+      await options.publishAlert({
+        subject: input.Subject,
+        message: input.Message,
+        attributes: input.MessageAttributes,
+      });
+      return { MessageId: `local-${Date.now()}` };
+    }) as TaskHandler,
+  };
+  let counter = 0;
+
+  return {
+    /** Runs one execution to its end; never throws for a failed execution (that is a record). */
+    async run(input: unknown): Promise<ExecutionRecord> {
+      const name = `local-${Date.now()}-${++counter}`;
+      const startedAt = Date.now();
+      const execution = machine.run(input, {
+        overrides: {
+          taskResourceLocalHandlers: handlers as never,
+          ...(options.fastRetries
+            ? { retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((s) => [s, 10])) }
+            : {}),
+        },
+      });
+      const events: unknown[] = [];
+      const collecting = (async () => {
+        for await (const event of execution.eventLogs) events.push(event);
+      })();
+      try {
+        const output = await execution.result;
+        await collecting;
+        return {
+          name,
+          input,
+          status: 'SUCCEEDED',
+          output,
+          startedAt,
+          durationMs: Date.now() - startedAt,
+          events,
+        };
+      } catch (error) {
+        await collecting.catch(() => undefined);
+        // The engine wraps the failure; the ExecutionFailed event has the Fail state's Error and Cause.
+        const failed = events.findLast((e) => (e as { type?: string }).type === 'ExecutionFailed') as
+          | { Error?: string; Cause?: string }
+          | undefined;
+        return {
+          name,
+          input,
+          status: 'FAILED',
+          error: failed?.Error ?? (error as Error).name,
+          cause: failed?.Cause ?? String((error as Error).message),
+          startedAt,
+          durationMs: Date.now() - startedAt,
+          events,
+        };
+      }
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The ASL file itself, executed by a real ASL interpreter (aws-local-stepfunctions) with every
+ * Task bound to the real handler code, over S3 mocked with aws-sdk-client-mock.
+ */
+import { createLocalWorkflow, type ExecutionRecord } from '../../local/engine';
+import { FakeS3, s3Error } from '../support/fake-s3';
+import { fixture, mediaPlaylist } from '../support/playlists';
+import { BUCKET, workflow } from '../support/workflow-driver';
+
+const T0 = Date.parse('2026-11-24T10:00:00Z');
+const TD = 2;
+
+function s3Event(key: string) {
+  return {
+    version: '0',
+    source: 'aws.s3',
+    'detail-type': 'Object Created',
+    time: new Date().toISOString(),
+    detail: {
+      version: '0',
+      bucket: { name: BUCKET },
+      object: { key, size: 100, etag: 'e', sequencer: '00' },
+      reason: 'PutObject',
+    },
+  };
+}
+const watchdogEvent = {
+  source: 'hls-failover.watchdog',
+  'detail-type': 'Scheduled Event',
+  detail: { bucket: { name: BUCKET } },
+};
+
+function setUp() {
+  const s3 = new FakeS3();
+  const run = workflow(s3);
+  const alerts: string[] = [];
+  const engine = createLocalWorkflow({
+    deps: run.deps,
+    publishAlert: async (a) => void alerts.push(a.subject),
+    fastRetries: true,
+  });
+  const executions: ExecutionRecord[] = [];
+  const put = async (key: string, body: string) => {
+    s3.write(key, body);
+    const record = await engine.run(s3Event(key));
+    executions.push(record);
+    return record;
+  };
+  const upload = async (encoder: string, n: number) => {
+    s3.now = T0 + n * TD * 1000;
+    for (const r of ['720p.m3u8', '360p.m3u8'])
+      await put(`ch1/${encoder}/${r}`, mediaPlaylist({ sequence: n - 3, count: 4 }));
+  };
+  const start = async () => {
+    for (const e of ['primary', 'failover']) await put(`ch1/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+    for (let n = 10; n <= 12; n++) {
+      await upload('primary', n);
+      await upload('failover', n);
+    }
+  };
+  return { s3, run, engine, alerts, executions, put, upload, start };
+}
+
+const statesEntered = (r: ExecutionRecord) =>
+  r.events
+    .filter((e) => (e as { type: string }).type === 'StateEntered')
+    .map((e) => (e as { state: { name: string } }).state.name);
+
+describe('the state machine on a real ASL engine', () => {
+  it('healthy pair: every execution succeeds and the index lists both encoders', async () => {
+    const { s3, executions, start, alerts } = setUp();
+    await start();
+    expect(executions.map((e) => e.status)).toEqual(executions.map(() => 'SUCCEEDED'));
+    expect(statesEntered(executions[0] as ExecutionRecord)).toEqual([
+      'RouteInput',
+      'ValidatePlaylist',
+      'IsPlaylistNew',
+      'CheckCounterpartFreshness',
+      'ApplyChannelActions',
+      'NeedsIndexUpdate',
+      'MergeIndex',
+      'NeedsWithdrawal',
+      'ChannelDone',
+      'PublishHealthMetrics',
+      'HasAlerts',
+      'CheckOutcome',
+      'Done',
+    ]);
+    expect(s3.body('ch1/index.m3u8')).toMatch(/primary\/720p\.m3u8[\s\S]*failover\/720p\.m3u8/);
+    expect(alerts).toEqual([]);
+  });
+
+  it('primary stalls: NotifyOnCall publishes one alert; steering flips; primary playlists withdrawn', async () => {
+    const { s3, executions, start, upload, alerts } = setUp();
+    await start();
+    for (let n = 13; n <= 16; n++) await upload('failover', n);
+    expect(alerts).toEqual(['[hls-failover] ch1: primary STALLED']);
+    const notified = executions.filter((e) => statesEntered(e).includes('NotifyOnCall'));
+    expect(notified).toHaveLength(1);
+    expect(statesEntered(notified[0] as ExecutionRecord)).toEqual(
+      expect.arrayContaining(['MergeIndex', 'WithdrawStalePlaylists', 'PublishAlert']),
+    );
+    expect(s3.body('ch1/steering.json')).toContain('["failover","primary"]');
+    expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(false);
+  });
+
+  it('invalid playlist: the execution fails as PlaylistInvalid after its metric, every violation in the cause', async () => {
+    const { run, put } = setUp();
+    const record = await put('ch1/primary/720p.m3u8', '#EXTM3U\n#EXTINF:x,\na.ts\n');
+    expect(record).toMatchObject({ status: 'FAILED', error: 'PlaylistInvalid' });
+    expect(record.cause).toContain('line 2 extinf-invalid');
+    expect(record.cause).toContain('line 1 targetduration-missing');
+    expect(statesEntered(record)).toEqual([
+      'RouteInput',
+      'ValidatePlaylist',
+      'RecordInvalidPlaylist',
+      'PlaylistInvalid',
+    ]);
+    expect(run.metricLines.some((l) => l.includes('"InvalidPlaylists":1'))).toBe(true);
+  });
+
+  it('a duplicate event ends in NothingToDo', async () => {
+    const { s3, engine, start } = setUp();
+    await start();
+    const again = await engine.run(s3Event('ch1/primary/720p.m3u8'));
+    expect(again.status).toBe('SUCCEEDED');
+    expect(statesEntered(again)).toEqual(['RouteInput', 'ValidatePlaylist', 'IsPlaylistNew', 'NothingToDo']);
+    expect(s3.objects.size).toBeGreaterThan(0);
+  });
+
+  it('watchdog: both encoders silent gives one CHANNEL DOWN alert across ticks', async () => {
+    const { s3, engine, start, alerts } = setUp();
+    await start();
+    s3.now += 60_000;
+    const first = await engine.run(watchdogEvent);
+    await engine.run(watchdogEvent);
+    expect(first.status).toBe('SUCCEEDED');
+    expect(alerts).toEqual([
+      '[hls-failover] ch1: primary STALLED',
+      '[hls-failover] ch1: failover STALLED',
+      '[hls-failover] ch1: CHANNEL DOWN',
+    ]);
+  });
+
+  it('retries a transient S3 failure (SlowDown) with backoff and then succeeds', async () => {
+    const { s3, put } = setUp();
+    s3.failGets.push(s3Error('SlowDown', 503));
+    const record = await put('ch1/primary/720p.m3u8', mediaPlaylist());
+    expect(record.events.some((e) => (e as { type: string }).type === 'StateRetried')).toBe(true);
+    expect(record.status).toBe('SUCCEEDED');
+  });
+});
