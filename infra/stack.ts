@@ -1,0 +1,334 @@
+/**
+ * The hls-failover stack: media bucket → EventBridge → Express state machine (the ASL file in
+ * statemachine/) with its Lambdas → index.m3u8 / steering.json; a watchdog schedule; SNS alerts,
+ * alarms and a dashboard; CloudFront for the viewers.
+ */
+import { Annotations, Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { parseSettings, type Settings, settingsToEnv } from '../functions/config';
+import { ConfigInvalidError } from '../functions/hls/errors';
+import {
+  buildSubstitutions,
+  playlistEventPattern,
+  STATE_MACHINE_FILE,
+  WORKFLOW_FUNCTIONS,
+  type WorkflowFunction,
+  watchdogInput,
+} from '../functions/workflow';
+import { FailoverFunction } from './constructs/failover-function';
+import { HealthMonitoring } from './constructs/health-monitoring';
+import { MediaStorage } from './constructs/media-storage';
+import { PlaybackDistribution } from './constructs/playback-distribution';
+import { acknowledge, acknowledgeWildcardResources } from './nag';
+import { workflowGrants } from './permissions';
+import { relatedSettingProblems } from './settings';
+
+export interface HlsFailoverStackProps extends StackProps {
+  /**
+   * Validated settings (read them from context with `settingsFromContext`).
+   * @default - the default of every setting
+   */
+  readonly settings?: Settings;
+}
+
+/** How often EventBridge retries starting the workflow, and for how long. */
+export const EVENT_DELIVERY = { retryAttempts: 8, maxEventAge: Duration.hours(1) } as const;
+
+const LOG_LEVELS: Readonly<Record<string, sfn.LogLevel>> = {
+  ALL: sfn.LogLevel.ALL,
+  ERROR: sfn.LogLevel.ERROR,
+  FATAL: sfn.LogLevel.FATAL,
+  OFF: sfn.LogLevel.OFF,
+};
+
+const FUNCTION_DESCRIPTIONS: Readonly<Record<WorkflowFunction, string>> = {
+  validatePlaylist:
+    'hls-failover: validates a new encoder playlist against RFC 8216 and the last accepted one',
+  checkFreshness: "hls-failover: assesses both encoders' freshness and records the channel health",
+  mergeIndex: "hls-failover: merges the encoders' masters into index.m3u8 and writes steering.json",
+  withdrawPlaylists: "hls-failover: deletes a stalled encoder's media playlists so players fail over",
+  publishMetrics: 'hls-failover: writes health metrics in the CloudWatch embedded metric format',
+  watchdog: 'hls-failover: checks every channel against the clock on a schedule',
+};
+
+/** The whole deployment of hls-failover in one stack. */
+export class HlsFailoverStack extends Stack {
+  /** The settings the stack was built with. */
+  readonly settings: Settings;
+  /** The media bucket. */
+  readonly bucket: MediaStorage['bucket'];
+  /** The workflow's Lambdas. */
+  readonly functions: Readonly<Record<WorkflowFunction, FailoverFunction>>;
+  /** The Express state machine. */
+  readonly stateMachine: sfn.StateMachine;
+  /** Log group of the state machine: the execution history. */
+  readonly stateMachineLogGroup: logs.LogGroup;
+  /** The alert topic. */
+  readonly alertTopic: sns.Topic;
+  /** Events EventBridge could not deliver to the state machine. */
+  readonly deadLetterQueue: sqs.Queue;
+  /** The CloudFront distribution for viewers. */
+  readonly playback: PlaybackDistribution;
+  /** Alarms and dashboard. */
+  readonly monitoring: HealthMonitoring;
+
+  constructor(scope: Construct, id: string, props: HlsFailoverStackProps = {}) {
+    const settings = props.settings ?? parseSettings({});
+    const problems = relatedSettingProblems(settings, 'setting');
+    if (problems.length > 0) throw new ConfigInvalidError(problems);
+    super(scope, id, {
+      description: 'hls-failover: keeps a live HLS channel playing when one of two redundant encoders stalls',
+      ...props,
+      stackName: props.stackName ?? settings.stackName,
+    });
+    this.settings = settings;
+    const retention = settings.logRetentionDays as logs.RetentionDays;
+
+    // Storage
+    const storage = new MediaStorage(this, 'Storage', {
+      ...(settings.bucketName === undefined ? {} : { existingBucketName: settings.bucketName }),
+      noncurrentVersionDays: settings.noncurrentVersionDays,
+      accessLogDays: settings.logRetentionDays,
+    });
+    this.bucket = storage.bucket;
+
+    // Lambdas, each with exactly the bucket access its Task needs
+    const grants = workflowGrants({
+      bucketArn: this.bucket.bucketArn,
+      encoders: settings.encoders,
+      statePrefix: settings.statePrefix,
+    });
+    const environment = settingsToEnv(settings);
+    const functions = {} as Record<WorkflowFunction, FailoverFunction>;
+    for (const [name, { module }] of Object.entries(WORKFLOW_FUNCTIONS) as [
+      WorkflowFunction,
+      (typeof WORKFLOW_FUNCTIONS)[WorkflowFunction],
+    ][]) {
+      const fn = new FailoverFunction(this, pascal(name), {
+        module,
+        environment,
+        logRetention: retention,
+        description: FUNCTION_DESCRIPTIONS[name],
+      });
+      for (const statement of grants[name].statements) fn.addToRolePolicy(statement);
+      acknowledgeWildcardResources(fn, grants[name].wildcards);
+      functions[name] = fn;
+    }
+    this.functions = functions;
+
+    // Alerts
+    const alertKey = new kms.Key(this, 'AlertKey', {
+      description: 'Encrypts the hls-failover alert topic',
+      enableKeyRotation: true,
+    });
+    // CloudWatch alarms publish to the encrypted topic with the service's own identity.
+    alertKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToUseTheKey',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.alertTopic = new sns.Topic(this, 'AlertTopic', {
+      displayName: 'hls-failover alerts',
+      masterKey: alertKey,
+      enforceSSL: true,
+    });
+    this.alertTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alertTopic.topicArn],
+        conditions: {
+          ArnLike: {
+            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
+          },
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        },
+      }),
+    );
+    for (const email of settings.alertEmails) {
+      this.alertTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+
+    // The workflow: the one ASL file, with substitutions
+    this.stateMachineLogGroup = new logs.LogGroup(this, 'StateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${this.stackName}`,
+      retention,
+    });
+    const functionArns = Object.fromEntries(
+      Object.entries(functions).map(([name, fn]) => [name, fn.functionArn]),
+    ) as Record<WorkflowFunction, string>;
+    const logLevel = LOG_LEVELS[settings.logLevel] ?? sfn.LogLevel.ALL;
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineType: sfn.StateMachineType.EXPRESS,
+      definitionBody: sfn.DefinitionBody.fromFile(STATE_MACHINE_FILE),
+      definitionSubstitutions: buildSubstitutions(functionArns, this.alertTopic.topicArn),
+      logs: {
+        destination: this.stateMachineLogGroup,
+        level: logLevel,
+        includeExecutionData: settings.logExecutionData,
+      },
+      tracingEnabled: true,
+    });
+    // CDK cannot see the Tasks inside a definition file: every grant is explicit. The ASL calls the
+    // unqualified function ARNs, so no version or alias (`:*`) is granted.
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'InvokeWorkflowFunctions',
+        actions: ['lambda:InvokeFunction'],
+        resources: Object.values(functionArns),
+      }),
+    );
+    // What topic.grantPublish gives, with exact actions (it grants kms:GenerateDataKey*).
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishAlerts',
+        actions: ['sns:Publish'],
+        resources: [this.alertTopic.topicArn],
+      }),
+    );
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'EncryptAlerts',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [alertKey.keyArn],
+      }),
+    );
+    acknowledge(
+      this.stateMachine.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no resource-level permissions',
+    );
+    if (logLevel !== sfn.LogLevel.ALL) {
+      acknowledge(
+        this.stateMachine,
+        'AwsSolutions-SF1',
+        `The operator chose logLevel=${settings.logLevel}; the default ALL keeps the full audit trail`,
+      );
+    }
+
+    // Starting the workflow: playlist events and the watchdog schedule
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(
+      this.deadLetterQueue,
+      'AwsSolutions-SQS3',
+      'This queue is itself the dead-letter queue of the EventBridge targets',
+    );
+    const eventsRole = new iam.Role(this, 'EventsRole', {
+      assumedBy: new iam.ServicePrincipal('events.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+      }),
+      description: 'Lets EventBridge start the hls-failover state machine, and nothing else',
+    });
+    const target = (input?: events.RuleTargetInput) =>
+      new targets.SfnStateMachine(this.stateMachine, {
+        role: eventsRole,
+        deadLetterQueue: this.deadLetterQueue,
+        ...EVENT_DELIVERY,
+        ...(input === undefined ? {} : { input }),
+      });
+    const pattern = playlistEventPattern(this.bucket.bucketName, settings.encoders);
+    new events.Rule(this, 'PlaylistRule', {
+      description: 'A new .m3u8 under an encoder folder of any channel starts the failover workflow',
+      eventPattern: { source: pattern.source, detailType: pattern['detail-type'], detail: pattern.detail },
+      targets: [target()],
+    });
+    new events.Rule(this, 'WatchdogRule', {
+      description: 'Runs the failover workflow on every channel against the clock',
+      schedule: events.Schedule.rate(Duration.minutes(settings.watchdogRateMinutes)),
+      // The ASL reads `$.time` (the schedule's firing time) besides the watchdog input.
+      targets: [
+        target(
+          events.RuleTargetInput.fromObject({
+            ...watchdogInput(this.bucket.bucketName),
+            time: events.EventField.time,
+          }),
+        ),
+      ],
+    });
+
+    // Viewers
+    this.playback = new PlaybackDistribution(this, 'Playback', {
+      bucket: this.bucket,
+      accessLogBucket: storage.accessLogBucket,
+      statePrefix: settings.statePrefix,
+      segmentCacheSeconds: settings.segmentCacheSeconds,
+      ...(settings.domainName === ''
+        ? {}
+        : { customDomain: { domainName: settings.domainName, certificateArn: settings.certificateArn } }),
+    });
+
+    // Operations
+    this.monitoring = new HealthMonitoring(this, 'Monitoring', {
+      namespace: settings.metricsNamespace,
+      channels: settings.channels,
+      encoders: settings.encoders,
+      topic: this.alertTopic,
+      stateMachine: this.stateMachine,
+      deadLetterQueue: this.deadLetterQueue,
+      watchdogRateMinutes: settings.watchdogRateMinutes,
+      functions: Object.values(functions),
+    });
+
+    this.addOutputs(storage.imported);
+  }
+
+  private addOutputs(bucketImported: boolean): void {
+    const domain = this.playback.domainName;
+    new CfnOutput(this, 'PlaybackUrlPattern', {
+      description:
+        'Playback URL of a channel: replace <channel> (drop "<channel>/" for the single-channel layout)',
+      value: `https://${domain}/<channel>/index.m3u8`,
+    });
+    new CfnOutput(this, 'DistributionDomainName', {
+      description: 'CloudFront domain; point a custom domainName at it (CNAME or alias record)',
+      value: this.playback.distribution.distributionDomainName,
+    });
+    new CfnOutput(this, 'BucketName', {
+      description: 'Encoders write to <channel>/<encoder>/ in this bucket',
+      value: this.bucket.bucketName,
+    });
+    new CfnOutput(this, 'AlertTopicArn', {
+      description: 'SNS topic of failover alerts and alarms (subscribe more endpoints here)',
+      value: this.alertTopic.topicArn,
+    });
+    new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'StateMachineLogGroup', {
+      description: 'Execution history (the audit trail) of the workflow',
+      value: this.stateMachineLogGroup.logGroupName,
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,
+    });
+    if (bucketImported) {
+      const message =
+        'Existing bucket: turn on "Send notifications to Amazon EventBridge" in its properties, and add to its ' +
+        'policy (1) the CloudFront OAC grant (s3:GetObject on <bucket>/* for cloudfront.amazonaws.com with ' +
+        'AWS:SourceArn = this distribution) and (2) a Deny of s3:GetObject on <bucket>/<statePrefix>* for ' +
+        'cloudfront.amazonaws.com. This stack cannot change a bucket it does not own.';
+      new CfnOutput(this, 'ExistingBucketSetup', { description: 'Manual steps', value: message });
+      Annotations.of(this).addWarningV2('hls-failover:existing-bucket', message);
+    }
+  }
+}
+
+/** `validatePlaylist` → `ValidatePlaylist`. */
+function pascal(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

@@ -1,0 +1,182 @@
+/**
+ * Least privilege: every action named, object ARNs scoped to the key layout, and each Lambda holding
+ * only what its Task needs.
+ */
+import type { Template } from 'aws-cdk-lib/assertions';
+import type { WorkflowFunction } from '../../../functions/workflow';
+import type { HlsFailoverApp } from '../../../infra/create-app';
+import { workflowGrants } from '../../../infra/permissions';
+import { asList, logicalId, type PolicyStatementJson, policyStatements, synthesize } from './support';
+
+let built: HlsFailoverApp;
+let template: Template;
+
+beforeAll(() => {
+  ({ template, ...built } = synthesize());
+});
+
+/** The statements of one function's role. */
+function statementsOf(name: WorkflowFunction): PolicyStatementJson[] {
+  const role = logicalId(built, built.stack.functions[name].role);
+  return policyStatements(template)
+    .filter(({ roles }) => roles.includes(role))
+    .map(({ statement }) => statement);
+}
+
+/** Action → the bucket suffixes it is allowed on ('' for the bucket itself), for one function. */
+function s3Access(name: WorkflowFunction): Record<string, string[]> {
+  const bucketId = logicalId(built, built.stack.bucket);
+  const suffix = (resource: unknown): string => {
+    const json = JSON.stringify(resource);
+    if (json === JSON.stringify({ 'Fn::GetAtt': [bucketId, 'Arn'] })) return '';
+    const join = (resource as { 'Fn::Join': [string, [unknown, string]] })['Fn::Join'];
+    expect(join[1][0]).toEqual({ 'Fn::GetAtt': [bucketId, 'Arn'] });
+    return join[1][1];
+  };
+  const access: Record<string, string[]> = {};
+  for (const statement of statementsOf(name)) {
+    for (const action of asList(statement.Action).filter((a) => a.startsWith('s3:'))) {
+      access[action] = [...(access[action] ?? []), ...asList(statement.Resource).map(suffix)].sort();
+    }
+  }
+  return access;
+}
+
+const ENCODER_OBJECTS = ['/*/failover/*', '/*/primary/*', '/failover/*', '/primary/*'];
+const STATE = ['/_hls-failover/*'];
+const OUTPUTS = ['/*/index.m3u8', '/*/steering.json', '/index.m3u8', '/steering.json'];
+const sorted = (...lists: string[][]) => lists.flat().sort();
+
+describe('no wildcard actions', () => {
+  it('holds for every statement of every IAM policy in the template', () => {
+    const wildcards = policyStatements(template).flatMap(({ policy, statement }) =>
+      asList(statement.Action)
+        .filter((action) => action.includes('*'))
+        .map((action) => `${policy}: ${action}`),
+    );
+    expect(wildcards).toEqual([]);
+  });
+
+  it('leaves Resource "*" only to X-Ray and Step Functions log delivery, which have no resource-level permissions', () => {
+    const unscoped = policyStatements(template)
+      .filter(({ statement }) => asList(statement.Resource).includes('*'))
+      .flatMap(({ statement }) => asList(statement.Action));
+    expect(
+      unscoped.every((a) =>
+        /^xray:|^logs:(\w*LogDelivery|\w*LogDeliveries|DescribeLogGroups|DescribeResourcePolicies|PutResourcePolicy)$/.test(
+          a,
+        ),
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('bucket access per function (E = encoder folders, P = state prefix)', () => {
+  it('ValidatePlaylist reads encoder objects and state, writes state', () => {
+    expect(s3Access('validatePlaylist')).toEqual({
+      's3:GetObject': sorted(ENCODER_OBJECTS, STATE),
+      's3:PutObject': STATE,
+      's3:ListBucket': [''],
+    });
+  });
+
+  it('CheckFreshness reads encoder objects and state, writes state', () => {
+    expect(s3Access('checkFreshness')).toEqual({
+      's3:GetObject': sorted(ENCODER_OBJECTS, STATE),
+      's3:PutObject': STATE,
+      's3:ListBucket': [''],
+    });
+  });
+
+  it('MergeIndex reads encoder objects, state, index and steering; writes index, steering and state', () => {
+    expect(s3Access('mergeIndex')).toEqual({
+      's3:GetObject': sorted(ENCODER_OBJECTS, STATE, OUTPUTS),
+      's3:PutObject': sorted(OUTPUTS, STATE),
+      's3:ListBucket': [''],
+    });
+  });
+
+  it('WithdrawPlaylists reads state and deletes nothing but encoder media playlists', () => {
+    expect(s3Access('withdrawPlaylists')).toEqual({
+      's3:GetObject': STATE,
+      's3:DeleteObject': ['/*/failover/*.m3u8', '/*/primary/*.m3u8', '/failover/*.m3u8', '/primary/*.m3u8'],
+      's3:ListBucket': [''],
+    });
+  });
+
+  it('PublishMetrics has no bucket access (it only writes EMF log lines)', () => {
+    expect(s3Access('publishMetrics')).toEqual({});
+  });
+
+  it('Watchdog reads encoder objects and state, writes state', () => {
+    expect(s3Access('watchdog')).toEqual({
+      's3:GetObject': sorted(ENCODER_OBJECTS, STATE),
+      's3:PutObject': STATE,
+      's3:ListBucket': [''],
+    });
+  });
+
+  it('no function may delete anything outside the encoder playlists, or touch object versions or ACLs', () => {
+    const all = policyStatements(template).flatMap(({ statement }) => asList(statement.Action));
+    expect(
+      all.filter((a) => /^s3:/.test(a) && !/^s3:(GetObject|PutObject|ListBucket|DeleteObject)$/.test(a)),
+    ).toEqual([]);
+  });
+
+  it('each function writes only to its own log group', () => {
+    for (const [name, fn] of Object.entries(built.stack.functions)) {
+      const logs = statementsOf(name as WorkflowFunction).filter((s) =>
+        asList(s.Action).some((a) => a.startsWith('logs:')),
+      );
+      expect(logs).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [logicalId(built, fn.logGroup), 'Arn'] },
+        },
+      ]);
+    }
+  });
+});
+
+describe('workflowGrants', () => {
+  const grants = workflowGrants({
+    bucketArn: 'arn:aws:s3:::origin',
+    encoders: ['cam-a', 'cam-b'],
+    statePrefix: 'state/',
+  });
+
+  it('follows the configured encoder folders and state prefix', () => {
+    const resources = grants.mergeIndex.statements.flatMap((s) => s.resources);
+    expect(resources).toEqual(
+      expect.arrayContaining([
+        'arn:aws:s3:::origin/cam-a/*',
+        'arn:aws:s3:::origin/*/cam-a/*',
+        'arn:aws:s3:::origin/cam-b/*',
+        'arn:aws:s3:::origin/*/cam-b/*',
+        'arn:aws:s3:::origin/state/*',
+        'arn:aws:s3:::origin/*/index.m3u8',
+      ]),
+    );
+    expect(resources.some((r) => r.includes('primary'))).toBe(false);
+  });
+
+  it('lists every wildcard resource with a reason, for the IAM5 acknowledgements', () => {
+    for (const { statements, wildcards } of Object.values(grants)) {
+      const withWildcard = new Set(statements.flatMap((s) => s.resources).filter((r) => r.includes('*')));
+      expect(new Set(wildcards.map((w) => w.arn))).toEqual(withWildcard);
+      for (const w of wildcards) expect(w.reason.length).toBeGreaterThan(30);
+    }
+  });
+
+  it('never grants ListBucket on objects, nor any action on "*"', () => {
+    for (const { statements } of Object.values(grants)) {
+      for (const s of statements) {
+        const json = s.toStatementJson() as { Action: string | string[]; Resource: string | string[] };
+        if (asList(json.Action).includes('s3:ListBucket'))
+          expect(asList(json.Resource)).toEqual(['arn:aws:s3:::origin']);
+        expect(asList(json.Resource)).not.toContain('*');
+      }
+    }
+  });
+});

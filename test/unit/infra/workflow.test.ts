@@ -1,0 +1,258 @@
+/**
+ * The workflow on AWS: what starts it (playlist events, the watchdog schedule), the Express state
+ * machine built from the one ASL file, and the Lambdas its Tasks call.
+ */
+import { readFileSync } from 'node:fs';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { parseSettings, settingsToEnv } from '../../../functions/config';
+import { placeholdersOf, STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS } from '../../../functions/workflow';
+import type { HlsFailoverApp } from '../../../infra/create-app';
+import { asList, logicalId, policyStatements, synthesize } from './support';
+
+let built: HlsFailoverApp;
+let template: Template;
+let bucketId: string;
+
+beforeAll(() => {
+  ({ template, ...built } = synthesize());
+  bucketId = logicalId(built, built.stack.bucket);
+});
+
+describe('playlist events start the workflow', () => {
+  it('matches S3 "Object Created" for a .m3u8 under each encoder folder, with or without a channel', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: {
+          bucket: { name: [{ Ref: bucketId }] },
+          object: {
+            key: [
+              { wildcard: 'primary/*.m3u8' },
+              { wildcard: '*/primary/*.m3u8' },
+              { wildcard: 'failover/*.m3u8' },
+              { wildcard: '*/failover/*.m3u8' },
+            ],
+          },
+        },
+      },
+    });
+  });
+
+  it('follows the configured encoder folder names', () => {
+    const { template: custom } = synthesize({ encoders: 'cam-a,cam-b' });
+    custom.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({
+        detail: Match.objectLike({
+          object: {
+            key: [
+              { wildcard: 'cam-a/*.m3u8' },
+              { wildcard: '*/cam-a/*.m3u8' },
+              { wildcard: 'cam-b/*.m3u8' },
+              { wildcard: '*/cam-b/*.m3u8' },
+            ],
+          },
+        }),
+      }),
+    });
+  });
+
+  it('delivers to the state machine with a dedicated role, retries for an hour and keeps undeliverable events in the DLQ', () => {
+    const stateMachineId = logicalId(built, built.stack.stateMachine);
+    const dlqId = logicalId(built, built.stack.deadLetterQueue);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.anyValue(),
+      Targets: [
+        Match.objectLike({
+          Arn: { Ref: stateMachineId },
+          RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsRole'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
+        }),
+      ],
+    });
+  });
+
+  it('lets the EventBridge role start this state machine and nothing else', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^EventsRole') }],
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Allow',
+            Action: 'states:StartExecution',
+            Resource: { Ref: logicalId(built, built.stack.stateMachine) },
+          },
+        ],
+      },
+    });
+  });
+
+  it('keeps undeliverable events 14 days in an SSE, SSL-only dead-letter queue', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('the watchdog schedule', () => {
+  it('runs every watchdogRateMinutes with the watchdog input plus the firing time the ASL reads as $.time', () => {
+    const watchdog = Object.values(template.findResources('AWS::Events::Rule')).find(
+      (r) => r.Properties.ScheduleExpression !== undefined,
+    );
+    expect(watchdog?.Properties.ScheduleExpression).toBe('rate(1 minute)');
+    const target = watchdog?.Properties.Targets[0];
+    expect(target.Arn).toEqual({ Ref: logicalId(built, built.stack.stateMachine) });
+    expect(target.DeadLetterConfig).toEqual({
+      Arn: { 'Fn::GetAtt': [logicalId(built, built.stack.deadLetterQueue), 'Arn'] },
+    });
+    expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 });
+    expect(target.InputTransformer.InputPathsMap).toEqual({ time: '$.time' });
+    const inputTemplate = JSON.stringify(target.InputTransformer.InputTemplate);
+    expect(inputTemplate).toContain('hls-failover.watchdog');
+    expect(inputTemplate).toContain(bucketId);
+  });
+
+  it('uses the configured rate', () => {
+    const { template: custom } = synthesize({ watchdogRateMinutes: '5' });
+    custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+  });
+});
+
+describe('the state machine', () => {
+  it('is an EXPRESS machine that logs every event with execution data and traces with X-Ray', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'EXPRESS',
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [
+          {
+            CloudWatchLogsLogGroup: {
+              LogGroupArn: { 'Fn::GetAtt': [logicalId(built, built.stack.stateMachineLogGroup), 'Arn'] },
+            },
+          },
+        ],
+      },
+      TracingConfiguration: { Enabled: true },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: '/aws/vendedlogs/states/hls-failover',
+      RetentionInDays: 365,
+    });
+  });
+
+  it('takes the log level and execution data from the settings', () => {
+    const { template: custom } = synthesize({
+      logLevel: 'ERROR',
+      logExecutionData: 'false',
+      logRetentionDays: 30,
+    });
+    custom.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: false }),
+    });
+    custom.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'),
+      RetentionInDays: 30,
+    });
+  });
+
+  it('deploys the ASL file itself (an S3 asset), not a definition rebuilt in code', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      DefinitionS3Location: Match.objectLike({ Key: Match.stringLikeRegexp('\\.json$') }),
+      DefinitionString: Match.absent(),
+    });
+  });
+
+  it('has exactly one substitution per placeholder of the ASL file', () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    const substitutions = machine?.Properties.DefinitionSubstitutions as Record<string, unknown>;
+    const placeholders = placeholdersOf(readFileSync(STATE_MACHINE_FILE, 'utf8'));
+    expect(new Set(Object.keys(substitutions))).toEqual(placeholders);
+  });
+
+  it('fills each function placeholder with that function and the topic placeholder with the alert topic', () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    const substitutions = machine?.Properties.DefinitionSubstitutions as Record<string, unknown>;
+    for (const [name, { placeholder }] of Object.entries(WORKFLOW_FUNCTIONS)) {
+      const fn = built.stack.functions[name as keyof typeof WORKFLOW_FUNCTIONS].function;
+      expect(substitutions[placeholder]).toEqual({ 'Fn::GetAtt': [logicalId(built, fn), 'Arn'] });
+    }
+    expect(substitutions.AlertTopicArn).toEqual({ Ref: logicalId(built, built.stack.alertTopic) });
+  });
+
+  it('may invoke the six workflow functions (unqualified ARNs only) and publish encrypted alerts', () => {
+    const role = logicalId(built, built.stack.stateMachine.role);
+    const statements = policyStatements(template)
+      .filter(({ roles }) => roles.includes(role))
+      .map(({ statement }) => statement);
+    const bySid = (sid: string) => statements.find((s) => s.Sid === sid);
+    const functionArns = Object.values(built.stack.functions).map((f) => ({
+      'Fn::GetAtt': [logicalId(built, f.function), 'Arn'],
+    }));
+    expect(bySid('InvokeWorkflowFunctions')?.Action).toBe('lambda:InvokeFunction');
+    expect(asList(bySid('InvokeWorkflowFunctions')?.Resource)).toEqual(expect.arrayContaining(functionArns));
+    expect(asList(bySid('InvokeWorkflowFunctions')?.Resource)).toHaveLength(functionArns.length);
+    expect(bySid('PublishAlerts')).toMatchObject({
+      Action: 'sns:Publish',
+      Resource: { Ref: logicalId(built, built.stack.alertTopic) },
+    });
+    expect(bySid('EncryptAlerts')).toMatchObject({
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AlertKey/), 'Arn'] },
+    });
+  });
+});
+
+describe('the workflow Lambdas', () => {
+  it('are one function per workflow Task', () => {
+    template.resourceCountIs('AWS::Lambda::Function', Object.keys(WORKFLOW_FUNCTIONS).length);
+  });
+
+  it('run Node.js 24 on arm64 with X-Ray, 256 MB, 30 s, source maps and every handler setting', () => {
+    const environment = settingsToEnv(parseSettings({}));
+    const lambdas = template.findResources('AWS::Lambda::Function');
+    for (const fn of Object.values(built.stack.functions)) {
+      expect(lambdas[logicalId(built, fn.function)]?.Properties).toEqual(
+        expect.objectContaining({
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          Handler: 'index.handler',
+          MemorySize: 256,
+          Timeout: 30,
+          TracingConfig: { Mode: 'Active' },
+          Environment: { Variables: { ...environment, NODE_OPTIONS: '--enable-source-maps' } },
+          LoggingConfig: { LogGroup: { Ref: logicalId(built, fn.logGroup) } },
+          Role: { 'Fn::GetAtt': [logicalId(built, fn.role), 'Arn'] },
+        }),
+      );
+    }
+  });
+
+  it('log to their own log groups, kept logRetentionDays', () => {
+    for (const fn of Object.values(built.stack.functions)) {
+      const id = logicalId(built, fn.logGroup);
+      expect(template.findResources('AWS::Logs::LogGroup')[id]?.Properties).toEqual({ RetentionInDays: 365 });
+    }
+  });
+
+  it('use roles without managed policies', () => {
+    const roles = template.findResources('AWS::IAM::Role');
+    for (const [id, role] of Object.entries(roles)) {
+      expect({ id, managed: role.Properties.ManagedPolicyArns }).toEqual({ id, managed: undefined });
+    }
+  });
+});
