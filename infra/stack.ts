@@ -252,15 +252,7 @@ export class HlsFailoverStack extends Stack {
     new events.Rule(this, 'WatchdogRule', {
       description: 'Runs the failover workflow on every channel against the clock',
       schedule: events.Schedule.rate(Duration.minutes(settings.watchdogRateMinutes)),
-      // The ASL reads `$.time` (the schedule's firing time) besides the watchdog input.
-      targets: [
-        target(
-          events.RuleTargetInput.fromObject({
-            ...watchdogInput(this.bucket.bucketName),
-            time: events.EventField.time,
-          }),
-        ),
-      ],
+      targets: [target(events.RuleTargetInput.fromObject(watchdogInput(this.bucket.bucketName)))],
     });
 
     // Viewers
