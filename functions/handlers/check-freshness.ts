@@ -7,7 +7,7 @@ import { alertsFor } from '../alerts';
 import { indexIsStale, updateChannelState } from '../channel-state';
 import {
   assessFreshness,
-  lastSequenceOf,
+  observeSnapshot,
   type RenditionObservation,
   snapshotMediaPlaylist,
   type Transition,
@@ -48,17 +48,7 @@ export async function observePlaylist(
   if (object === undefined) return undefined;
   const snapshot = snapshotMediaPlaylist(object.body, { maxPlaylistChars });
   if (snapshot === undefined || snapshot.targetDuration === 0) return undefined;
-  return {
-    encoder,
-    rendition,
-    playlist: {
-      mediaSequence: snapshot.mediaSequence,
-      lastSequence: lastSequenceOf(snapshot),
-      targetDuration: snapshot.targetDuration,
-      endlist: snapshot.endlist,
-      lastModified: object.lastModified,
-    },
-  };
+  return { encoder, rendition, playlist: observeSnapshot(snapshot, object.lastModified) };
 }
 
 /** Withdrawals this execution must apply: encoders it just marked withdrawn. */

@@ -6,8 +6,8 @@
 
 import {
   classifyPlaylist,
-  lastSequenceOf,
   type MediaSnapshot,
+  observeSnapshot,
   PlaylistInvalidError,
   type PlaylistObservation,
   type Violation,
@@ -140,13 +140,7 @@ export function createValidatePlaylist(deps: HandlerDeps) {
         ...base,
         kind: 'media',
         warnings: result.warnings,
-        playlist: {
-          mediaSequence: snapshot.mediaSequence,
-          lastSequence: lastSequenceOf(snapshot),
-          targetDuration: snapshot.targetDuration,
-          endlist: snapshot.endlist,
-          lastModified: object.lastModified,
-        },
+        playlist: observeSnapshot(snapshot, object.lastModified),
       };
     }
     return {

@@ -24,6 +24,25 @@ export interface PlaylistObservation {
   readonly lastModified: number;
 }
 
+/** What freshness needs of a media playlist: its snapshot, and when it was written (epoch ms). */
+export function observeSnapshot(
+  snapshot: {
+    readonly mediaSequence: number;
+    readonly targetDuration: number;
+    readonly endlist: boolean;
+    readonly segments: readonly unknown[];
+  },
+  lastModified: number,
+): PlaylistObservation {
+  return {
+    mediaSequence: snapshot.mediaSequence,
+    lastSequence: snapshot.mediaSequence + snapshot.segments.length - 1,
+    targetDuration: snapshot.targetDuration,
+    endlist: snapshot.endlist,
+    lastModified,
+  };
+}
+
 export interface RenditionObservation {
   readonly encoder: string;
   /** The media playlist's path inside the encoder folder, e.g. `720p/index.m3u8`. */
@@ -419,9 +438,9 @@ function nextEncoderHealth(
     return { status: raw, since: now, reason, freshStreak: 0, incidentId, renditions };
   }
   if (raw === was.status || (isDown(raw) && isDown(was.status))) {
-    // Same incident (a stalled encoder that then ends stays in it): keep its start and id.
-    const base = { ...was, status: raw, reason, freshStreak: 0, renditions };
-    return raw === was.status ? { ...base, freshStreak: isDown(raw) ? 0 : was.freshStreak } : base;
+    // Same status, or the same incident (a stalled encoder that then ends stays in it): keep its
+    // start and id. A stall while recovering resets the streak (hysteresis: fresh updates in a row).
+    return { ...was, status: raw, reason, freshStreak: 0, renditions };
   }
   // unknown ↔ healthy, or back to unknown: no incident involved.
   return { status: raw, since: now, reason, freshStreak: 0, renditions };
