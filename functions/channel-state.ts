@@ -78,6 +78,8 @@ export async function updateChannelState<R>(
       ...(etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: etag }),
     });
     if (written !== 'precondition-failed') return { ...next, written: true };
+    // Lost to a concurrent execution: back off with full jitter before re-reading.
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
   }
   throw new StateContentionError(key, MAX_ATTEMPTS);
 }

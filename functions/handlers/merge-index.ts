@@ -8,6 +8,7 @@ import { dirname, posix } from 'node:path';
 import { mastersFingerprint, readChannelState, updateChannelState } from '../channel-state';
 import {
   buildSteeringManifest,
+  classifyPlaylist,
   type MasterSource,
   type MediaOnlyRendition,
   mergeMasters,
@@ -56,14 +57,17 @@ export async function writeIfChanged(
   return { key, written, hashAfter, ...(hashBefore === undefined ? {} : { hashBefore }) };
 }
 
-/** A media-only encoder: every media playlist in its folder, BANDWIDTH from the listed segment sizes. */
-async function mediaOnlySource(
+/**
+ * An encoder whose master is not recorded (yet): a master found in its folder is used as is;
+ * otherwise every media playlist there, BANDWIDTH from the listed segment sizes.
+ */
+async function sourceFromFolder(
   store: ObjectStore,
   bucket: string,
   channel: string,
   encoder: string,
   maxPlaylistChars: number,
-) {
+): Promise<MasterSource | undefined> {
   const prefix = encoderPrefix(channel, encoder);
   const listed = await store.list(bucket, prefix);
   const sizes = new Map(listed.map((o) => [o.key, o.size]));
@@ -72,11 +76,13 @@ async function mediaOnlySource(
     .filter((o) => o.key.endsWith('.m3u8'))
     .sort((a, b) => a.key.localeCompare(b.key))) {
     const object = await store.get(bucket, key);
-    const snapshot =
-      object === undefined ? undefined : snapshotMediaPlaylist(object.body, { maxPlaylistChars });
+    if (object === undefined) continue;
+    if (classifyPlaylist(object.body) === 'master') return object.body;
+    const snapshot = snapshotMediaPlaylist(object.body, { maxPlaylistChars });
     if (snapshot === undefined) continue;
     const folder = dirname(key);
     const segments = snapshot.segments.flatMap((s) => {
+      if (!(s.duration > 0)) return [];
       const bytes = sizes.get(posix.normalize(`${folder}/${s.uri.split('?', 1)[0]}`));
       return bytes === undefined ? [] : [{ bytes, duration: s.duration }];
     });
@@ -106,7 +112,7 @@ export function createMergeIndex(deps: HandlerDeps) {
         const dir = posix.dirname(master.rest);
         if (dir !== '.') masterDirs[encoder] = dir;
       } else {
-        sources.push(await mediaOnlySource(store, bucket, channel, encoder, settings.maxPlaylistChars));
+        sources.push(await sourceFromFolder(store, bucket, channel, encoder, settings.maxPlaylistChars));
       }
     }
     if (sources.every((s) => s === undefined))

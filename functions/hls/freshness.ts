@@ -141,6 +141,12 @@ export interface FreshnessOptions {
   readonly failback?: 'auto' | 'manual';
   /** Withdraw the media playlists of an encoder that stalled while the other is healthy. @default true */
   readonly withdraw?: boolean;
+  /**
+   * Resolution of `lastModified`: S3 stamps whole seconds, so a playlist can look up to this much
+   * older than it is. Ages are reduced by it before the stall comparison (no false stalls; a real
+   * stall is seen at most this much later). @default 1000
+   */
+  readonly lastModifiedResolutionMs?: number;
 }
 
 type ResolvedOptions = Required<FreshnessOptions>;
@@ -152,6 +158,7 @@ export const DEFAULT_FRESHNESS_OPTIONS: ResolvedOptions = {
   recoverAfterUpdates: 3,
   failback: 'auto',
   withdraw: true,
+  lastModifiedResolutionMs: 1000,
 };
 
 /** Checks freshness options, reporting every problem at once. */
@@ -164,6 +171,7 @@ export function resolveFreshnessOptions(options: FreshnessOptions = {}): Resolve
   if (!Number.isInteger(o.recoverAfterUpdates) || o.recoverAfterUpdates < 1) {
     problems.push('recoverAfterUpdates must be a whole number >= 1');
   }
+  if (!(o.lastModifiedResolutionMs >= 0)) problems.push('lastModifiedResolutionMs must be 0 or more');
   if (o.failback !== 'auto' && o.failback !== 'manual')
     problems.push(`failback must be auto or manual (got ${String(o.failback)})`);
   if (o.encoders[0] === o.encoders[1]) problems.push('the two encoders need different names');
@@ -343,7 +351,8 @@ function assessRendition(
   if (p.endlist) return { ...p, status: 'ended', reason: 'playlist ends with EXT-X-ENDLIST' };
   const ageSeconds = Math.max(0, now - p.lastModified) / 1000;
   const td = p.targetDuration > 0 ? p.targetDuration : 1;
-  if (ageSeconds > o.stallAfterTargetDurations * td) {
+  const surelyOlderThan = Math.max(0, ageSeconds - o.lastModifiedResolutionMs / 1000);
+  if (surelyOlderThan > o.stallAfterTargetDurations * td) {
     return {
       ...p,
       status: 'stalled',

@@ -90,6 +90,23 @@ describe('assessFreshness', () => {
     expect(at24.state).toMatchObject({ preferred: 'failover', withdrawn: ['primary'] });
   });
 
+  it("allows for S3's whole-second LastModified: no stall until the age exceeds 1.5 × TD plus the resolution", () => {
+    // Written at 20.9 s, stamped 20 s. At 23.9 s the stamp says 3.9 s old, but it may be only 3.0 s.
+    const written = {
+      now: at(20),
+      renditions: [seen('primary', playlist(10, at(20))), seen('failover', playlist(10, at(20)))],
+    };
+    const check = (seconds: number, options: FreshnessOptions = {}) =>
+      assessFreshness(
+        assessFreshness(undefined, written).state,
+        { now: at(seconds), renditions: [] },
+        options,
+      ).state.encoders.primary?.status;
+    expect(check(3.9 + 20)).toBe('healthy');
+    expect(check(4.1 + 20)).toBe('stalled');
+    expect(check(3.9 + 20, { lastModifiedResolutionMs: 0 })).toBe('stalled');
+  });
+
   it('detects a stall by media-sequence lag before the age limit (output locking: equal numbering)', () => {
     const base = run(healthyUntil(20));
     // The failover is two segments ahead while the primary's playlist is still young.
