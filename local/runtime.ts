@@ -1,0 +1,169 @@
+/**
+ * The local runtime: everything the AWS deployment does, on 127.0.0.1 with no AWS account. The
+ * embedded S3 endpoint's object events become EventBridge-shaped events, filtered by the same
+ * pattern the CDK rule uses, and start executions of the same ASL file on the local engine with
+ * the same handlers. Alerts, metrics and every execution's history go to JSON-lines files (the
+ * local audit trail); the watchdog runs on a timer.
+ */
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Alert } from '../functions/alerts';
+import type { Settings } from '../functions/config';
+import { createDeps, jsonLogger } from '../functions/handlers/deps';
+import { S3ObjectStore } from '../functions/store';
+import { playlistEventPattern, watchdogInput } from '../functions/workflow';
+import { createLocalWorkflow, type ExecutionRecord } from './engine';
+import { matchesEventPattern } from './event-pattern';
+import { startOrigin } from './origin';
+import { type S3rverEvent, startS3Endpoint } from './s3-endpoint';
+
+export interface LocalRuntimeOptions {
+  readonly dataDir: string;
+  readonly bucket: string;
+  readonly settings: Settings;
+  /** 0 picks a free port. */
+  readonly s3Port: number;
+  readonly originPort: number;
+  readonly watchdogSeconds: number;
+  /** POSTs every alert as JSON here too. */
+  readonly webhookUrl?: string;
+  /** One line per alert and execution outcome; default: stdout. */
+  readonly print?: (line: string) => void;
+}
+
+export interface LocalRuntime {
+  readonly endpoints: {
+    readonly s3: string;
+    readonly bucket: string;
+    readonly origin: string;
+    readonly dataDir: string;
+  };
+  /** Resolves when every execution started so far has finished. */
+  idle(): Promise<void>;
+  /** Runs the watchdog once, now. */
+  watchdog(): Promise<ExecutionRecord>;
+  readonly executions: ExecutionRecord[];
+  readonly alerts: Alert[];
+  close(): Promise<void>;
+}
+
+/** An S3 (s3rver) event record as the EventBridge event AWS sends for it. */
+export function toEventBridgeEvent(record: S3rverEvent['Records'][number]) {
+  const created = record.eventName.startsWith('ObjectCreated');
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': created ? 'Object Created' : 'Object Deleted',
+    source: 'aws.s3',
+    account: '000000000000',
+    time: record.eventTime.replace(/\.\d+Z$/, 'Z'),
+    region: 'local',
+    resources: [`arn:aws:s3:::${record.s3.bucket.name}`],
+    detail: {
+      version: '0',
+      bucket: { name: record.s3.bucket.name },
+      object: {
+        key: record.s3.object.key,
+        ...(record.s3.object.size === undefined ? {} : { size: record.s3.object.size }),
+        ...(record.s3.object.eTag === undefined ? {} : { etag: record.s3.object.eTag }),
+        sequencer: record.s3.object.sequencer,
+      },
+      'request-id': randomUUID(),
+      requester: '000000000000',
+      reason: created ? 'PutObject' : 'DeleteObject',
+    },
+  };
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const { settings, bucket, dataDir } = options;
+  const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  mkdirSync(join(dataDir, 's3'), { recursive: true });
+  const appendJsonl = (file: string, value: unknown) =>
+    appendFileSync(join(dataDir, file), `${JSON.stringify(value)}\n`);
+
+  const s3Endpoint = await startS3Endpoint({ directory: join(dataDir, 's3'), bucket, port: options.s3Port });
+  const s3 = new S3Client({
+    endpoint: s3Endpoint.url,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: s3Endpoint.credentials,
+  });
+  let origin: Awaited<ReturnType<typeof startOrigin>>;
+  try {
+    origin = await startOrigin({ s3, bucket, statePrefix: settings.statePrefix, port: options.originPort });
+  } catch (error) {
+    await s3Endpoint.close();
+    throw error;
+  }
+
+  const alerts: Alert[] = [];
+  const executions: ExecutionRecord[] = [];
+  const deps = createDeps({
+    functionName: 'local',
+    store: new S3ObjectStore(s3),
+    settings,
+    log: jsonLogger('local', () => undefined),
+    emitMetricLine: (line) => appendFileSync(join(dataDir, 'metrics.jsonl'), `${line}\n`),
+  });
+  const engine = createLocalWorkflow({
+    deps,
+    publishAlert: async (alert) => {
+      alerts.push(alert);
+      appendJsonl('alerts.jsonl', { at: new Date().toISOString(), ...alert });
+      print(`ALERT ${alert.subject}`);
+      if (options.webhookUrl !== undefined) {
+        await fetch(options.webhookUrl, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(alert),
+        }).catch((error: Error) => print(`webhook ${options.webhookUrl} failed: ${error.message}`));
+      }
+    },
+  });
+
+  const inFlight = new Set<Promise<unknown>>();
+  const start = (input: unknown): Promise<ExecutionRecord> => {
+    const run = engine.run(input).then((record) => {
+      executions.push(record);
+      appendJsonl('executions.jsonl', record);
+      if (record.status === 'FAILED')
+        print(`execution ${record.name} FAILED ${record.error}: ${(record.cause ?? '').slice(0, 300)}`);
+      return record;
+    });
+    inFlight.add(run);
+    void run.finally(() => inFlight.delete(run));
+    return run;
+  };
+
+  const pattern = playlistEventPattern(bucket, settings.encoders);
+  s3Endpoint.onEvent((event) => {
+    for (const record of event.Records) {
+      const input = toEventBridgeEvent(record);
+      if (matchesEventPattern(pattern, input)) void start(input);
+    }
+  });
+  const watchdog = () => start({ ...watchdogInput(bucket), time: new Date().toISOString() });
+  const timer = setInterval(() => void watchdog(), options.watchdogSeconds * 1000);
+  timer.unref();
+
+  const idle = async () => {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  };
+  return {
+    endpoints: { s3: s3Endpoint.url, bucket, origin: origin.url, dataDir },
+    idle,
+    watchdog,
+    executions,
+    alerts,
+    close: async () => {
+      clearInterval(timer);
+      await origin.close();
+      await idle(); // no half-written data dir: running executions finish first
+      await s3Endpoint.close();
+      s3.destroy();
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * The embedded S3-compatible endpoint: s3rver (a data directory on disk) behind a thin layer that
+ * honours `If-Match` / `If-None-Match` on PutObject, atomically per key, as S3 does. s3rver
+ * ignores both headers, and the workflow's race handling depends on them. Requests on one key run
+ * one at a time, so a read never sees a write half done (S3 is strongly consistent).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+// s3rver ships CommonJS without types.
+const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
+
+interface S3rverInstance {
+  callback(): (req: IncomingMessage, res: ServerResponse) => void;
+  configureBuckets(): Promise<void>;
+  on(event: 'event', listener: (event: S3rverEvent) => void): void;
+  store: { getMetadata(bucket: string, key: string): Promise<Record<string, string>> };
+}
+
+/** The S3 event record s3rver emits for every object write and delete. */
+export interface S3rverEvent {
+  readonly Records: readonly {
+    readonly eventName: string;
+    readonly eventTime: string;
+    readonly s3: {
+      readonly bucket: { readonly name: string };
+      readonly object: {
+        readonly key: string;
+        readonly size?: number;
+        readonly eTag?: string;
+        readonly sequencer: string;
+      };
+    };
+  }[];
+}
+
+export interface S3Endpoint {
+  readonly url: string;
+  readonly port: number;
+  /** Credentials s3rver accepts. */
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  onEvent(listener: (event: S3rverEvent) => void): void;
+  close(): Promise<void>;
+}
+
+/** Per-key mutual exclusion: a conditional check and the write it guards happen as one step. */
+class KeyLocks {
+  private readonly tails = new Map<string, Promise<void>>();
+  async acquire(key: string): Promise<() => void> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const current = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const tail = previous.then(() => current);
+    this.tails.set(key, tail);
+    await previous;
+    return () => {
+      release();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    };
+  }
+}
+
+const unquote = (etag: string | undefined) => etag?.replace(/^W\//, '').replace(/"/g, '');
+
+function preconditionFailed(res: ServerResponse, key: string): void {
+  res.writeHead(412, { 'content-type': 'application/xml' });
+  res.end(
+    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-Match</Condition><Key>${key.replace(/[<&]/g, '')}</Key></Error>`,
+  );
+}
+
+export async function startS3Endpoint(options: {
+  directory: string;
+  bucket: string;
+  port: number;
+  host?: string;
+}): Promise<S3Endpoint> {
+  const host = options.host ?? '127.0.0.1';
+  const s3rver = new S3rver({
+    directory: options.directory,
+    silent: true,
+    allowMismatchedSignatures: true,
+    configureBuckets: [{ name: options.bucket, configs: [] }],
+  });
+  await s3rver.configureBuckets();
+  const handle = s3rver.callback();
+  const locks = new KeyLocks();
+
+  const server: Server = createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://local');
+    const [, bucket = '', ...rest] = url.pathname.split('/');
+    const key = decodeURIComponent(rest.join('/'));
+    // Object reads take the key's lock too: s3rver writes files in place, and S3 never serves half an object.
+    const objectRequest =
+      key !== '' &&
+      !url.searchParams.has('uploadId') &&
+      ['PUT', 'DELETE', 'GET', 'HEAD'].includes(req.method ?? '');
+    if (!objectRequest) return handle(req, res);
+    const release = await locks.acquire(`${bucket}/${key}`);
+    res.on('close', release);
+    const ifMatch = req.headers['if-match'];
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (req.method === 'PUT' && (ifMatch !== undefined || ifNoneMatch !== undefined)) {
+      const current = await s3rver.store.getMetadata(decodeURIComponent(bucket), key).catch(() => undefined);
+      const etag = unquote(current?.etag);
+      if (
+        (ifNoneMatch === '*' && current !== undefined) ||
+        (ifMatch !== undefined && (current === undefined || unquote(String(ifMatch)) !== etag))
+      ) {
+        return preconditionFailed(res, key);
+      }
+    }
+    handle(req, res);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    onEvent: (listener) => s3rver.on('event', listener),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

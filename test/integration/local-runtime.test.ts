@@ -1,0 +1,178 @@
+/**
+ * The local runtime with real parts on loopback: s3rver behind the conditional-write layer,
+ * events filtered by the CDK rule's pattern, the ASL on aws-local-stepfunctions, the same
+ * handlers, the HTTP origin with PUT ingest. Real clock: target duration 1 s.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { parseSettings } from '../../functions/config';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { startS3Endpoint } from '../../local/s3-endpoint';
+import { fixture, mediaPlaylist } from '../support/playlists';
+
+jest.setTimeout(60_000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('embedded S3 endpoint', () => {
+  it('honours If-None-Match and If-Match atomically per key (s3rver alone ignores them)', async () => {
+    const endpoint = await startS3Endpoint({
+      directory: mkdtempSync(join(tmpdir(), 'hlsf-s3-')),
+      bucket: 'b',
+      port: 0,
+    });
+    const s3 = new S3Client({
+      endpoint: endpoint.url,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: endpoint.credentials,
+    });
+    try {
+      const put = (body: string, condition: { IfMatch?: string; IfNoneMatch?: string }) =>
+        s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: body, ...condition })).then(
+          (out) => out.ETag,
+          (error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode,
+        );
+      const first = await put('one', { IfNoneMatch: '*' });
+      expect(first).toMatch(/^"/);
+      expect(await put('two', { IfNoneMatch: '*' })).toBe(412);
+      expect(await put('two', { IfMatch: '"not-the-etag"' })).toBe(412);
+      // Ten writers race with the same ETag: exactly one wins.
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => put(`racer ${i}`, { IfMatch: first as string })),
+      );
+      expect(results.filter((r) => typeof r === 'string')).toHaveLength(1);
+      expect(results.filter((r) => r === 412)).toHaveLength(9);
+      const stored = await s3.send(new GetObjectCommand({ Bucket: 'b', Key: 'k' }));
+      expect(await stored.Body?.transformToString()).toMatch(/^racer \d$/);
+    } finally {
+      s3.destroy();
+      await endpoint.close();
+    }
+  });
+});
+
+describe('local runtime (real s3rver + real engine + real handlers)', () => {
+  let runtime: LocalRuntime;
+  let dataDir: string;
+  const origin = (path: string, init?: RequestInit) => fetch(`${runtime.endpoints.origin}/${path}`, init);
+  const ingest = async (path: string, body: string) => {
+    const res = await origin(path, { method: 'PUT', body });
+    expect(res.status).toBe(201);
+  };
+  const upload = async (channel: string, encoder: string, n: number) => {
+    for (const r of ['720p.m3u8', '360p.m3u8'])
+      await ingest(
+        `${channel}/${encoder}/${r}`,
+        mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1 }),
+      );
+  };
+  const startChannel = async (channel: string) => {
+    for (const e of ['primary', 'failover'])
+      await ingest(`${channel}/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+    for (let n = 10; n <= 11; n++) {
+      await upload(channel, 'primary', n);
+      await upload(channel, 'failover', n);
+    }
+    await runtime.idle();
+  };
+
+  beforeEach(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'hlsf-local-'));
+    runtime = await startLocalRuntime({
+      dataDir,
+      bucket: 'live',
+      settings: parseSettings({ recoverAfterUpdates: 2 }),
+      s3Port: 0,
+      originPort: 0,
+      watchdogSeconds: 3600,
+      print: () => undefined,
+    });
+  });
+  afterEach(async () => {
+    await runtime.close();
+  });
+
+  it('healthy pair: the origin serves index.m3u8 and steering.json with live Content-Type and Cache-Control', async () => {
+    await startChannel('ch1');
+    const index = await origin('ch1/index.m3u8');
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
+    expect(index.headers.get('cache-control')).toBe('max-age=1');
+    expect(index.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await index.text()).toMatch(
+      /PATHWAY-ID="primary"\nprimary\/720p\.m3u8[\s\S]*failover\/720p\.m3u8/,
+    );
+    expect(await (await origin('ch1/steering.json')).json()).toEqual({
+      VERSION: 1,
+      TTL: 2,
+      'PATHWAY-PRIORITY': ['primary', 'failover'],
+    });
+    expect(
+      runtime.executions.filter((e) => e.status !== 'SUCCEEDED').map((e) => `${e.error}: ${e.cause}`),
+    ).toEqual([]);
+  });
+
+  it('primary stalls: one alert, steering prefers failover, primary media playlists answer 404; recovery after the hysteresis', async () => {
+    await startChannel('ch1');
+    for (let n = 12; n <= 15; n++) {
+      await sleep(1000);
+      await upload('ch1', 'failover', n);
+    }
+    await runtime.idle();
+    expect(runtime.alerts.map((a) => a.subject)).toEqual(['[hls-failover] ch1: primary STALLED']);
+    expect(
+      ((await (await origin('ch1/steering.json')).json()) as { 'PATHWAY-PRIORITY': string[] })[
+        'PATHWAY-PRIORITY'
+      ],
+    ).toEqual(['failover', 'primary']);
+    expect((await origin('ch1/primary/720p.m3u8')).status).toBe(404);
+    expect((await origin('ch1/primary/master.m3u8')).status).toBe(200);
+    for (let n = 16; n <= 18; n++) {
+      await upload('ch1', 'primary', n);
+      await upload('ch1', 'failover', n);
+      await runtime.idle();
+    }
+    expect(runtime.alerts.map((a) => a.subject)).toEqual([
+      '[hls-failover] ch1: primary STALLED',
+      '[hls-failover] ch1: primary RECOVERED',
+    ]);
+    const alertsFile = readFileSync(join(dataDir, 'alerts.jsonl'), 'utf8').trim().split('\n');
+    expect(alertsFile).toHaveLength(2);
+  });
+
+  it('invalid playlist: not used; the execution fails as PlaylistInvalid with the reason; the metric is recorded', async () => {
+    await ingest('ch1/primary/720p.m3u8', '#EXTM3U\n#EXTINF:3,\nseg.ts\n');
+    await runtime.idle();
+    expect(runtime.executions).toEqual([
+      expect.objectContaining({
+        status: 'FAILED',
+        error: 'PlaylistInvalid',
+        cause: expect.stringContaining('targetduration-missing'),
+      }),
+    ]);
+    expect(readFileSync(join(dataDir, 'metrics.jsonl'), 'utf8')).toContain('"InvalidPlaylists":1');
+    expect(readFileSync(join(dataDir, 'executions.jsonl'), 'utf8')).toContain('"PlaylistInvalid"');
+    expect((await origin('ch1/index.m3u8')).status).toBe(404);
+  });
+
+  it('both encoders silent: the watchdog raises one CHANNEL DOWN alert', async () => {
+    await startChannel('ch1');
+    await sleep(2500);
+    await runtime.watchdog();
+    await runtime.watchdog();
+    expect(runtime.alerts.map((a) => a.subject)).toEqual([
+      '[hls-failover] ch1: primary STALLED',
+      '[hls-failover] ch1: failover STALLED',
+      '[hls-failover] ch1: CHANNEL DOWN',
+    ]);
+  });
+
+  it('two channels at once, one with spaces and non-ASCII characters; health state is never served', async () => {
+    await Promise.all([startChannel('news'), startChannel('sport ü')]);
+    expect((await origin('news/index.m3u8')).status).toBe(200);
+    expect((await origin(`${encodeURIComponent('sport ü')}/index.m3u8`)).status).toBe(200);
+    expect((await origin('_hls-failover/channels/news/health.json')).status).toBe(404);
+  });
+});
