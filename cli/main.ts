@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CliIo, processIo, UsageError } from './io';
+import { LOCAL_HELP, localCommand } from './local';
 import { MERGE_HELP, mergeCommand } from './merge';
 import { VALIDATE_HELP, validateCommand } from './validate';
 
@@ -12,6 +13,7 @@ Keeps a live HLS stream playing when one of two redundant encoders stalls or die
 Commands:
   validate <file|->     check a playlist (RFC 8216, live-update rules)
   merge                 merge the encoders' masters into index.m3u8
+  local                 run the whole workflow on this machine (npm start)
 
 Options:
   -h, --help            show help (also: hls-failover <command> --help)
@@ -23,6 +25,7 @@ Exit codes: 0 success, 1 the input is invalid, 2 usage or I/O error.
 const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string }> = {
   validate: { run: validateCommand, help: VALIDATE_HELP },
   merge: { run: mergeCommand, help: MERGE_HELP },
+  local: { run: localCommand, help: LOCAL_HELP },
 };
 
 /** The package version; package.json sits one folder up from cli/, two from dist/cli/. */

@@ -1,0 +1,147 @@
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseSettings, type Settings } from '../functions/config';
+import { ConfigInvalidError } from '../functions/errors';
+import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
+import { type CliIo, UsageError } from './io';
+import { parsePositiveInteger } from './validate';
+
+export const LOCAL_HELP = `Usage: hls-failover local [options]      (npm start)
+
+Runs the whole workflow on this machine, no AWS account: an embedded S3-compatible endpoint
+(s3rver, honouring If-Match / If-None-Match), S3 events filtered by the same rule pattern as on
+AWS, the same ASL file on aws-local-stepfunctions with the same handlers, an HTTP origin with
+PUT/DELETE ingest, JSON-lines sinks for alerts, metrics and executions, and the watchdog.
+
+Options:
+  --data-dir <dir>          where objects and sinks live (default .hls-failover)
+  --bucket <name>           bucket name (default live)
+  --s3-port <port>          S3 endpoint port; 0 picks a free one (default 4569)
+  --origin-port <port>      HTTP origin port; 0 picks a free one (default 8080)
+  --config <file>           JSON file of settings (the README's configuration table)
+  --watchdog-seconds <n>    watchdog period (default 5)
+  --webhook <url>           also POST every alert as JSON to this URL
+  --json                    print the endpoints as one JSON line instead of words
+  -h, --help                show this help
+
+Encoders push HLS into the origin, e.g.
+  ffmpeg ... -f hls -method PUT http://127.0.0.1:8080/<channel>/primary/index.m3u8
+and players load http://127.0.0.1:8080/<channel>/index.m3u8. Stop with Ctrl+C (SIGINT/SIGTERM):
+running executions finish before the data dir is closed.
+`;
+
+function port(value: string | undefined, fallback: number, option: string): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) > 65535)
+    throw new UsageError(`${option} takes a port from 0 to 65535 (got "${value}")`);
+  return Number(value);
+}
+
+function readSettings(file: string | undefined): Settings {
+  if (file === undefined) return parseSettings({});
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new UsageError(`config file ${file} must hold a JSON object of settings`);
+  try {
+    return parseSettings(raw as Record<string, unknown>, `config file ${file}: setting`);
+  } catch (e) {
+    if (e instanceof ConfigInvalidError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** Runs until SIGINT/SIGTERM (or `stop` resolves); returns the exit code. */
+export async function localCommand(args: string[], io: CliIo, stop?: Promise<void>): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      'data-dir': { type: 'string' },
+      bucket: { type: 'string' },
+      's3-port': { type: 'string' },
+      'origin-port': { type: 'string' },
+      config: { type: 'string' },
+      'watchdog-seconds': { type: 'string' },
+      webhook: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    io.out(LOCAL_HELP);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const bucket = values.bucket ?? 'live';
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw new UsageError(`--bucket "${bucket}" is not a valid S3 bucket name`);
+  const dataDir = resolve(values['data-dir'] ?? '.hls-failover');
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    accessSync(dataDir, constants.W_OK);
+  } catch (e) {
+    throw new UsageError(`data dir ${dataDir} is not writable: ${(e as Error).message}`);
+  }
+  const settings = readSettings(values.config);
+  const watchdogSeconds =
+    values['watchdog-seconds'] === undefined
+      ? 5
+      : parsePositiveInteger(values['watchdog-seconds'], '--watchdog-seconds');
+  if (values.webhook !== undefined && !/^https?:\/\//.test(values.webhook))
+    throw new UsageError('--webhook takes an http(s) URL');
+
+  let runtime: LocalRuntime;
+  try {
+    runtime = await startLocalRuntime({
+      dataDir,
+      bucket,
+      settings,
+      s3Port: port(values['s3-port'], 4569, '--s3-port'),
+      originPort: port(values['origin-port'], 8080, '--origin-port'),
+      watchdogSeconds,
+      ...(values.webhook === undefined ? {} : { webhookUrl: values.webhook }),
+      print: (line) => io.out(`${line}\n`),
+    });
+  } catch (e) {
+    const error = e as NodeJS.ErrnoException & { port?: number };
+    if (error.code === 'EADDRINUSE')
+      throw new UsageError(
+        `port ${error.port ?? ''} is in use; pick another with --s3-port / --origin-port (0 picks a free one)`,
+      );
+    throw e;
+  }
+  const { endpoints } = runtime;
+  if (values.json) {
+    io.out(
+      `${JSON.stringify({ s3Endpoint: endpoints.s3, bucket, originUrl: endpoints.origin, dataDir, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } })}\n`,
+    );
+  } else {
+    io.out(
+      [
+        'hls-failover local runtime is up',
+        `  S3 endpoint  ${endpoints.s3}  (bucket "${bucket}", path-style, credentials S3RVER / S3RVER)`,
+        `  origin       ${endpoints.origin}  (ingest: PUT ${endpoints.origin}/<channel>/primary/...; play ${endpoints.origin}/<channel>/index.m3u8)`,
+        `  data dir     ${dataDir}  (alerts.jsonl, metrics.jsonl, executions.jsonl)`,
+        `  watchdog     every ${watchdogSeconds} s`,
+        'Press Ctrl+C to stop.',
+        '',
+      ].join('\n'),
+    );
+  }
+  await new Promise<void>((done) => {
+    const finish = () => done();
+    process.once('SIGINT', finish);
+    process.once('SIGTERM', finish);
+    void stop?.then(finish);
+  });
+  io.err('stopping: waiting for running executions...\n');
+  await runtime.close();
+  io.err('stopped.\n');
+  return 0;
+}
