@@ -77,7 +77,8 @@ export function mergeMasters(
   checkOptions(encoders, preferred, options, primary, failover);
 
   const present: { encoder: string; model: MasterModel }[] = [];
-  [primary, failover].forEach((source, i) => {
+  const [sharedPrimary, sharedFailover] = shareMeasuredLadder(primary, failover);
+  [sharedPrimary, sharedFailover].forEach((source, i) => {
     const encoder = encoders[i] as string;
     if (source !== undefined) present.push({ encoder, model: toModel(source, encoder, options) });
   });
@@ -165,6 +166,32 @@ function checkOptions(
       problems.push(`base URL for ${encoder} must be an http(s) URL (got "${base}")`);
   }
   if (problems.length > 0) throw new ConfigInvalidError(problems);
+}
+
+type MediaOnlySource = { readonly mediaOnly: readonly MediaOnlyRendition[] };
+
+function isMediaOnly(source: MasterSource | undefined): source is MediaOnlySource {
+  return source !== undefined && typeof source !== 'string' && 'mediaOnly' in source;
+}
+
+/**
+ * Two media-only encoders measure slightly different segment sizes (their bytes are not
+ * identical), so each rendition gets one BANDWIDTH from both encoders' segments: the redundant
+ * variants then carry identical attributes, as players expect, and the ladders compare equal.
+ */
+function shareMeasuredLadder(
+  primary: MasterSource | undefined,
+  failover: MasterSource | undefined,
+): [MasterSource | undefined, MasterSource | undefined] {
+  if (!isMediaOnly(primary) || !isMediaOnly(failover)) return [primary, failover];
+  const segmentsByUri = new Map<string, MediaOnlyRendition['segments'][number][]>();
+  for (const r of [...primary.mediaOnly, ...failover.mediaOnly]) {
+    segmentsByUri.set(r.uri, [...(segmentsByUri.get(r.uri) ?? []), ...r.segments]);
+  }
+  const shared = (source: MediaOnlySource): MediaOnlySource => ({
+    mediaOnly: source.mediaOnly.map((r) => ({ ...r, segments: segmentsByUri.get(r.uri) ?? r.segments })),
+  });
+  return [shared(primary), shared(failover)];
 }
 
 function toModel(source: MasterSource, encoder: string, options: MergeOptions): MasterModel {

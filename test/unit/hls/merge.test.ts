@@ -180,6 +180,18 @@ describe('mergeMasters (DESIGN.md merge rules)', () => {
     await expectAcceptedEverywhere(text);
   });
 
+  it('gives two media-only encoders one measured BANDWIDTH per rendition (their segment sizes differ slightly)', async () => {
+    const primary = { mediaOnly: [{ uri: '180p.m3u8', segments: [{ bytes: 100_000, duration: 2 }] }] };
+    const failover = { mediaOnly: [{ uri: '180p.m3u8', segments: [{ bytes: 95_000, duration: 2 }] }] };
+    const { text, warnings } = mergeMasters(primary, failover);
+    expect(warnings).toEqual([]);
+    expect(linesOf(text, '#EXT-X-STREAM-INF')).toEqual([
+      '#EXT-X-STREAM-INF:BANDWIDTH=400000,AVERAGE-BANDWIDTH=390000,PATHWAY-ID="primary"',
+      '#EXT-X-STREAM-INF:BANDWIDTH=400000,AVERAGE-BANDWIDTH=390000,PATHWAY-ID="failover"',
+    ]);
+    await expectAcceptedEverywhere(text);
+  });
+
   it('builds an index from one encoder alone, and from the failover alone', () => {
     expect(linesOf(mergeMasters(simple).text, '#EXT-X-STREAM-INF')).toHaveLength(2);
     const { text, order } = mergeMasters(undefined, simple);
