@@ -5,8 +5,8 @@
  * `ffmpeg -f hls -method PUT http://127.0.0.1:PORT/<channel>/primary/index.m3u8` works (chunked
  * transfer encoding included). Ingest writes to the bucket and so raises the same events.
  */
+
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -14,6 +14,7 @@ import {
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { listen } from './listen';
 
 const CORS = {
   'access-control-allow-origin': '*',
@@ -113,11 +114,7 @@ export async function startOrigin(options: {
       res.writeHead(502, CORS).end(`storage error: ${(error as Error).message}\n`);
     }
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port, host);
   return {
     url: `http://${host}:${port}`,
     port,

@@ -4,8 +4,9 @@
  * ignores both headers, and the workflow's race handling depends on them. Requests on one key run
  * one at a time, so a read never sees a write half done (S3 is strongly consistent).
  */
+
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen } from './listen';
 
 // s3rver ships CommonJS without types.
 const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
@@ -114,11 +115,7 @@ export async function startS3Endpoint(options: {
     }
     handle(req, res);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port, host);
   return {
     url: `http://${host}:${port}`,
     port,
