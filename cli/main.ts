@@ -2,9 +2,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CliIo, processIo, UsageError } from './io';
-import { LOCAL_HELP, localCommand } from './local';
-import { MERGE_HELP, mergeCommand } from './merge';
-import { VALIDATE_HELP, validateCommand } from './validate';
+import { localCommand } from './local';
+import { mergeCommand } from './merge';
+import { validateCommand } from './validate';
 
 export const HELP = `Usage: hls-failover <command> [options]
 
@@ -22,10 +22,11 @@ Options:
 Exit codes: 0 success, 1 the input is invalid, 2 usage or I/O error.
 `;
 
-const COMMANDS: Record<string, { run: (args: string[], io: CliIo) => Promise<number>; help: string }> = {
-  validate: { run: validateCommand, help: VALIDATE_HELP },
-  merge: { run: mergeCommand, help: MERGE_HELP },
-  local: { run: localCommand, help: LOCAL_HELP },
+/** Each command prints its own --help. */
+const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
+  validate: validateCommand,
+  merge: mergeCommand,
+  local: localCommand,
 };
 
 /** The package version; package.json sits one folder up from cli/, two from dist/cli/. */
@@ -54,7 +55,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     return 2;
   }
   try {
-    return await entry.run(rest, io);
+    return await entry(rest, io);
   } catch (e) {
     if (
       e instanceof UsageError ||

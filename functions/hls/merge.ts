@@ -23,8 +23,11 @@ export interface MediaOnlyRendition {
   readonly resolution?: string;
 }
 
+/** An encoder that writes only media playlists. */
+export type MediaOnlySource = { readonly mediaOnly: readonly MediaOnlyRendition[] };
+
 /** What one encoder offers: its master as text, an already validated model, or media playlists only. */
-export type MasterSource = string | MasterModel | { readonly mediaOnly: readonly MediaOnlyRendition[] };
+export type MasterSource = string | MasterModel | MediaOnlySource;
 
 export interface MergeOptions extends MasterValidationOptions {
   /** Encoder folder names, which are also the PATHWAY-IDs. @default ['primary', 'failover'] */
@@ -167,8 +170,6 @@ function checkOptions(
   }
   if (problems.length > 0) throw new ConfigInvalidError(problems);
 }
-
-type MediaOnlySource = { readonly mediaOnly: readonly MediaOnlyRendition[] };
 
 function isMediaOnly(source: MasterSource | undefined): source is MediaOnlySource {
   return source !== undefined && typeof source !== 'string' && 'mediaOnly' in source;
