@@ -46,7 +46,20 @@ export interface LocalRuntime {
   watchdog(): Promise<ExecutionRecord>;
   readonly executions: ExecutionRecord[];
   readonly alerts: Alert[];
+  /**
+   * Calls `listener` for every object written or deleted in the bucket (ingest, workflow writes,
+   * withdrawals), whether or not it starts an execution; returns a function that unsubscribes.
+   */
+  onObjectEvent(listener: (event: ObjectEvent) => void): () => void;
   close(): Promise<void>;
+}
+
+/** One object write or delete in the local bucket, as the runtime saw it. */
+export interface ObjectEvent {
+  readonly key: string;
+  readonly kind: 'created' | 'deleted';
+  /** Epoch ms when the runtime received the event. */
+  readonly at: number;
 }
 
 /** An S3 (s3rver) event record as the EventBridge event AWS sends for it. */
@@ -139,9 +152,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   };
 
   const pattern = playlistEventPattern(bucket, settings.encoders);
+  const objectListeners = new Set<(event: ObjectEvent) => void>();
   s3Endpoint.onEvent((event) => {
     for (const record of event.Records) {
       const input = toEventBridgeEvent(record);
+      const seen: ObjectEvent = {
+        key: record.s3.object.key, // s3rver passes the key as written, not URL-encoded
+        kind: input['detail-type'] === 'Object Created' ? 'created' : 'deleted',
+        at: Date.now(),
+      };
+      for (const listener of objectListeners) listener(seen);
       if (matchesEventPattern(pattern, input)) void start(input);
     }
   });
@@ -158,6 +178,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     watchdog,
     executions,
     alerts,
+    onObjectEvent: (listener) => {
+      objectListeners.add(listener);
+      return () => objectListeners.delete(listener);
+    },
     close: async () => {
       clearInterval(timer);
       await origin.close();
