@@ -19,6 +19,7 @@ Options:
   --bucket <name>           bucket name (default live)
   --s3-port <port>          S3 endpoint port; 0 picks a free one (default 4569)
   --origin-port <port>      HTTP origin port; 0 picks a free one (default 8080)
+  --status-port <port>      status page and JSON API port; 0 picks a free one (default 8081)
   --config <file>           JSON file of settings (the README's configuration table)
   --watchdog-seconds <n>    watchdog period (default 5)
   --webhook <url>           also POST every alert as JSON to this URL
@@ -66,6 +67,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       bucket: { type: 'string' },
       's3-port': { type: 'string' },
       'origin-port': { type: 'string' },
+      'status-port': { type: 'string' },
       config: { type: 'string' },
       'watchdog-seconds': { type: 'string' },
       webhook: { type: 'string' },
@@ -104,6 +106,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       settings,
       s3Port: port(values['s3-port'], 4569, '--s3-port'),
       originPort: port(values['origin-port'], 8080, '--origin-port'),
+      statusPort: port(values['status-port'], 8081, '--status-port'),
       watchdogSeconds,
       ...(values.webhook === undefined ? {} : { webhookUrl: values.webhook }),
       print: (line) => io.out(`${line}\n`),
@@ -112,14 +115,14 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
     const error = e as NodeJS.ErrnoException & { port?: number };
     if (error.code === 'EADDRINUSE')
       throw new UsageError(
-        `port ${error.port ?? ''} is in use; pick another with --s3-port / --origin-port (0 picks a free one)`,
+        `port ${error.port ?? ''} is in use; pick another with --s3-port / --origin-port / --status-port (0 picks a free one)`,
       );
     throw e;
   }
   const { endpoints } = runtime;
   if (values.json) {
     io.out(
-      `${JSON.stringify({ s3Endpoint: endpoints.s3, bucket, originUrl: endpoints.origin, dataDir, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } })}\n`,
+      `${JSON.stringify({ s3Endpoint: endpoints.s3, bucket, originUrl: endpoints.origin, statusUrl: endpoints.status, apiUrl: endpoints.api, dataDir, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } })}\n`,
     );
   } else {
     io.out(
@@ -127,6 +130,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
         'hls-failover local runtime is up',
         `  S3 endpoint  ${endpoints.s3}  (bucket "${bucket}", path-style, credentials S3RVER / S3RVER)`,
         `  origin       ${endpoints.origin}  (ingest: PUT ${endpoints.origin}/<channel>/primary/...; play ${endpoints.origin}/<channel>/index.m3u8)`,
+        `  status page  ${endpoints.status}  (JSON API ${endpoints.api}/status)`,
         `  data dir     ${dataDir}  (alerts.jsonl, metrics.jsonl, executions.jsonl)`,
         `  watchdog     every ${watchdogSeconds} s`,
         'Press Ctrl+C to stop.',

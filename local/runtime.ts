@@ -18,6 +18,7 @@ import { createLocalWorkflow, type ExecutionRecord } from './engine';
 import { matchesEventPattern } from './event-pattern';
 import { startOrigin } from './origin';
 import { type S3rverEvent, startS3Endpoint } from './s3-endpoint';
+import { type AlertEntry, alertEntry, type DemoControls, startStatusServer } from './status-server';
 
 export interface LocalRuntimeOptions {
   readonly dataDir: string;
@@ -26,6 +27,8 @@ export interface LocalRuntimeOptions {
   /** 0 picks a free port. */
   readonly s3Port: number;
   readonly originPort: number;
+  /** Status page and JSON API; 0 (the default) picks a free port. */
+  readonly statusPort?: number;
   readonly watchdogSeconds: number;
   /** POSTs every alert as JSON here too. */
   readonly webhookUrl?: string;
@@ -38,6 +41,8 @@ export interface LocalRuntime {
     readonly s3: string;
     readonly bucket: string;
     readonly origin: string;
+    readonly status: string;
+    readonly api: string;
     readonly dataDir: string;
   };
   /** Resolves when every execution started so far has finished. */
@@ -46,6 +51,8 @@ export interface LocalRuntime {
   watchdog(): Promise<ExecutionRecord>;
   readonly executions: ExecutionRecord[];
   readonly alerts: Alert[];
+  /** Shows the demo's encoders on the status page and lets the API control them. */
+  attachDemo(demo: DemoControls): void;
   /**
    * Calls `listener` for every object written or deleted in the bucket (ingest, workflow writes,
    * withdrawals), whether or not it starts an execution; returns a function that unsubscribes.
@@ -113,10 +120,33 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
 
   const alerts: Alert[] = [];
+  const alertLog: AlertEntry[] = [];
   const executions: ExecutionRecord[] = [];
+  const store = new S3ObjectStore(s3);
+  let demo: DemoControls | undefined;
+  let status: Awaited<ReturnType<typeof startStatusServer>>;
+  try {
+    status = await startStatusServer(
+      {
+        store,
+        bucket,
+        statePrefix: settings.statePrefix,
+        encoders: settings.encoders,
+        originUrl: origin.url,
+        executions,
+        alerts: alertLog,
+        demo: () => demo,
+      },
+      { port: options.statusPort ?? 0 },
+    );
+  } catch (error) {
+    await origin.close();
+    await s3Endpoint.close();
+    throw error;
+  }
   const deps = createDeps({
     functionName: 'local',
-    store: new S3ObjectStore(s3),
+    store,
     settings,
     log: jsonLogger('local', () => undefined),
     emitMetricLine: (line) => appendFileSync(join(dataDir, 'metrics.jsonl'), `${line}\n`),
@@ -125,7 +155,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     deps,
     publishAlert: async (alert) => {
       alerts.push(alert);
-      appendJsonl('alerts.jsonl', { at: new Date().toISOString(), ...alert });
+      const entry = alertEntry(alert, new Date());
+      alertLog.push(entry);
+      appendJsonl('alerts.jsonl', { at: entry.at, ...alert });
       print(`ALERT ${alert.subject}`);
       if (options.webhookUrl !== undefined) {
         await fetch(options.webhookUrl, {
@@ -173,17 +205,28 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
   };
   return {
-    endpoints: { s3: s3Endpoint.url, bucket, origin: origin.url, dataDir },
+    endpoints: {
+      s3: s3Endpoint.url,
+      bucket,
+      origin: origin.url,
+      status: `${status.url}/`,
+      api: `${status.url}/api`,
+      dataDir,
+    },
     idle,
     watchdog,
     executions,
     alerts,
+    attachDemo: (controls) => {
+      demo = controls;
+    },
     onObjectEvent: (listener) => {
       objectListeners.add(listener);
       return () => objectListeners.delete(listener);
     },
     close: async () => {
       clearInterval(timer);
+      await status.close();
       await origin.close();
       await idle(); // no half-written data dir: running executions finish first
       await s3Endpoint.close();

@@ -45,11 +45,15 @@ describe('hls-failover local (npm start)', () => {
       '0',
       '--origin-port',
       '0',
+      '--status-port',
+      '0',
       '--data-dir',
       dataDir,
     );
     const endpoints = JSON.parse(await firstLine) as {
       originUrl: string;
+      statusUrl: string;
+      apiUrl: string;
       s3Endpoint: string;
       bucket: string;
       dataDir: string;
@@ -58,7 +62,10 @@ describe('hls-failover local (npm start)', () => {
       bucket: 'live',
       dataDir,
       originUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+      statusUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/),
+      apiUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/api$/),
     });
+    expect((await fetch(`${endpoints.apiUrl}/status`)).status).toBe(200);
     const put = await fetch(`${endpoints.originUrl}/ch1/primary/720p.m3u8`, {
       method: 'PUT',
       body: mediaPlaylist(),

@@ -1,0 +1,161 @@
+/**
+ * The local status page's JSON API on a real runtime: what it says about channels, encoders and
+ * renditions comes from the state the workflow keeps, read against the clock; executions and
+ * alerts come from the runtime's sinks; the demo's controls are reachable through it.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChannelView } from '../../functions/channel-view';
+import { parseSettings } from '../../functions/config';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import type { AlertEntry, ExecutionSummary } from '../../local/status-server';
+import { fixture, mediaPlaylist } from '../support/playlists';
+
+jest.setTimeout(60_000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('status JSON API (real runtime)', () => {
+  let runtime: LocalRuntime;
+  const api = async <T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }> => {
+    const res = await fetch(`${runtime.endpoints.api}/${path}`, init);
+    return { status: res.status, body: (await res.json()) as T };
+  };
+  const ingest = async (path: string, body: string) => {
+    const res = await fetch(`${runtime.endpoints.origin}/${path}`, { method: 'PUT', body });
+    expect(res.status).toBe(201);
+  };
+  const upload = async (channel: string, encoder: string, n: number) => {
+    for (const r of ['720p.m3u8', '360p.m3u8'])
+      await ingest(
+        `${channel}/${encoder}/${r}`,
+        mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1 }),
+      );
+  };
+
+  beforeEach(async () => {
+    runtime = await startLocalRuntime({
+      dataDir: mkdtempSync(join(tmpdir(), 'hlsf-status-')),
+      bucket: 'live',
+      settings: parseSettings({}),
+      s3Port: 0,
+      originPort: 0,
+      statusPort: 0,
+      watchdogSeconds: 3600,
+      print: () => undefined,
+    });
+  });
+  afterEach(() => runtime.close());
+
+  it('reports each encoder and rendition: status, age in s and × TD, media sequence, lag; then a stall', async () => {
+    const channel = 'sport ü';
+    const path = encodeURIComponent(channel);
+    for (const e of ['primary', 'failover'])
+      await ingest(`${path}/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+    await upload(path, 'primary', 10);
+    await upload(path, 'failover', 11);
+    await runtime.idle();
+
+    const { status, body } = await api<ChannelView>(`channels/${encodeURIComponent(channel)}`);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ channel, preferred: 'primary', ended: false, channelDown: false });
+    const [primary, failover] = body.encoders;
+    expect(primary).toMatchObject({ name: 'primary', status: 'healthy', preferred: true, withdrawn: false });
+    expect(primary?.renditions.map((r) => r.name)).toEqual(['360p.m3u8', '720p.m3u8']);
+    expect(primary?.renditions[0]).toMatchObject({
+      status: 'healthy',
+      mediaSequence: 7,
+      lastSequence: 10,
+      targetDuration: 1,
+      lag: 1, // one segment behind failover
+    });
+    expect(failover?.renditions[0]).toMatchObject({ lastSequence: 11, lag: -1 });
+    expect(primary?.renditions[0]?.ageSeconds).toBeGreaterThanOrEqual(0);
+    expect(body.index).toMatchObject({ preferred: 'primary' });
+
+    // The failover moves on; the primary does not: the API shows the stall and who is preferred.
+    for (let n = 12; n <= 14; n++) {
+      await sleep(1000);
+      await upload(path, 'failover', n);
+    }
+    await runtime.idle();
+    const after = (
+      await api<{ channels: ChannelView[]; alerts: AlertEntry[]; executions: ExecutionSummary[] }>('status')
+    ).body;
+    const view = after.channels.find((c) => c.channel === channel);
+    expect(view?.preferred).toBe('failover');
+    expect(view?.encoders[0]).toMatchObject({ name: 'primary', status: 'stalled', withdrawn: true });
+    expect(view?.encoders[0]?.incidentId).toMatch(/^primary-/);
+    expect(view?.encoders[0]?.renditions[0]?.ageTargetDurations).toBeGreaterThan(1.5);
+    expect(after.alerts).toEqual([
+      expect.objectContaining({
+        subject: `[hls-failover] ${channel}: primary STALLED`,
+        kind: 'STALLED',
+        channel,
+        encoder: 'primary',
+      }),
+    ]);
+    // Newest execution first; the one that acted says what it wrote.
+    const started = after.executions.map((e) => e.startedAt);
+    expect(started).toEqual([...started].sort().reverse());
+    expect(after.executions.map((e) => e.reason)).toContainEqual(
+      expect.stringMatching(/steering\.json written.*\d playlist\(s\) withdrawn.*1 alert\(s\) sent/),
+    );
+  });
+
+  it('lists a failed execution with its error and reason', async () => {
+    await ingest('ch1/primary/720p.m3u8', '#EXTM3U\n#EXTINF:3,\nseg.ts\n');
+    await runtime.idle();
+    const { body } = await api<ExecutionSummary[]>('executions?limit=5');
+    expect(body).toEqual([
+      expect.objectContaining({
+        status: 'FAILED',
+        trigger: 'ch1/primary/720p.m3u8',
+        reason: expect.stringMatching(/^PlaylistInvalid: .*targetduration-missing/),
+      }),
+    ]);
+  });
+
+  it('serves the page and hls.js from node_modules; unknown paths get a 404 that says where to look', async () => {
+    const page = await fetch(runtime.endpoints.status);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain(runtime.endpoints.origin);
+    const hls = await fetch(`${runtime.endpoints.status}vendor/hls.min.js`);
+    expect(hls.status).toBe(200);
+    expect((await hls.text()).length).toBeGreaterThan(100_000);
+    expect(await api('nope')).toEqual({ status: 404, body: { error: expect.stringContaining('/api/nope') } });
+    expect(await api('channels/never-seen')).toEqual({
+      status: 404,
+      body: { error: 'no channel "never-seen" has been seen yet' },
+    });
+  });
+
+  it('controls the demo encoders: 404 without a demo, 400 with the reason for a bad request', async () => {
+    expect((await api('demo')).status).toBe(404);
+    const calls: string[] = [];
+    runtime.attachDemo({
+      channel: 'demo',
+      source: 'pre-made',
+      status: () => [{ name: 'primary', state: 'running' }],
+      control: async (encoder, action) => {
+        if (action !== 'stall') throw new Error(`unknown action "${action}"`);
+        calls.push(`${encoder} ${action}`);
+        return { name: encoder, state: 'stalled' };
+      },
+    });
+    expect((await api('demo')).body).toEqual({
+      channel: 'demo',
+      source: 'pre-made',
+      encoders: [{ name: 'primary', state: 'running' }],
+    });
+    expect(await api('demo/primary/stall', { method: 'POST' })).toEqual({
+      status: 200,
+      body: { name: 'primary', state: 'stalled' },
+    });
+    expect(await api('demo/primary/explode', { method: 'POST' })).toEqual({
+      status: 400,
+      body: { error: 'unknown action "explode"' },
+    });
+    expect(calls).toEqual(['primary stall']);
+  });
+});
