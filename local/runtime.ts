@@ -49,6 +49,7 @@ export interface LocalRuntime {
   idle(): Promise<void>;
   /** Runs the watchdog once, now. */
   watchdog(): Promise<ExecutionRecord>;
+  /** The most recent executions in the order they finished (at most 5,000; executions.jsonl has all). */
   readonly executions: ExecutionRecord[];
   readonly alerts: Alert[];
   /** Shows the demo's encoders on the status page and lets the API control them. */
@@ -96,6 +97,9 @@ export function toEventBridgeEvent(record: S3rverEvent['Records'][number]) {
     },
   };
 }
+
+/** How many finished executions stay in memory for the status page and tests. */
+const KEPT_EXECUTIONS = 5000;
 
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { settings, bucket, dataDir } = options;
@@ -173,6 +177,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const start = (input: unknown): Promise<ExecutionRecord> => {
     const run = engine.run(input).then((record) => {
       executions.push(record);
+      if (executions.length > KEPT_EXECUTIONS) executions.splice(0, executions.length - KEPT_EXECUTIONS);
       appendJsonl('executions.jsonl', record);
       if (record.status === 'FAILED')
         print(`execution ${record.name} FAILED ${record.error}: ${(record.cause ?? '').slice(0, 300)}`);

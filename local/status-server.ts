@@ -145,6 +145,15 @@ async function channelViews(sources: StatusSources, now: number): Promise<Channe
 
 const newestFirst = <T>(items: readonly T[], limit: number) => items.slice(-limit).reverse();
 
+/** Executions are kept in the order they finished; people read them by start time. */
+function recentExecutions(records: readonly ExecutionRecord[], limit: number): ExecutionSummary[] {
+  return records
+    .slice(-limit * 2)
+    .sort((a, b) => b.startedAt - a.startedAt)
+    .slice(0, limit)
+    .map(summarizeExecution);
+}
+
 function limitOf(url: URL): number {
   const raw = Number(url.searchParams.get('limit') ?? 50);
   return Number.isInteger(raw) && raw > 0 ? Math.min(raw, 1000) : 50;
@@ -186,7 +195,7 @@ async function route(sources: StatusSources, req: IncomingMessage, res: ServerRe
           origin: sources.originUrl,
           encoders: sources.encoders,
           channels: await channelViews(sources, now),
-          executions: newestFirst(sources.executions, 20).map(summarizeExecution),
+          executions: recentExecutions(sources.executions, 20),
           alerts: newestFirst(sources.alerts, 20),
           demo:
             demo === undefined
@@ -203,7 +212,7 @@ async function route(sources: StatusSources, req: IncomingMessage, res: ServerRe
           : json(res, 200, view);
       }
       case 'executions':
-        return json(res, 200, newestFirst(sources.executions, limitOf(url)).map(summarizeExecution));
+        return json(res, 200, recentExecutions(sources.executions, limitOf(url)));
       case 'alerts':
         return json(res, 200, newestFirst(sources.alerts, limitOf(url)));
       case 'demo':
