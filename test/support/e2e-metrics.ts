@@ -1,0 +1,264 @@
+/**
+ * What the end-to-end tests measure, as pure functions over what was recorded: the player page's
+ * samples (what a viewer saw) and the runtime's object events (what the encoders uploaded and
+ * what the workflow wrote or withdrew, and when). Every time is epoch ms on one machine.
+ */
+
+/** One 250 ms sample of the player page (test/e2e/player.html). */
+export interface PlayerSample {
+  readonly at: number;
+  readonly currentTime: number;
+  readonly bufferedEnd: number;
+  readonly paused: boolean;
+  readonly ended: boolean;
+  readonly readyState: number;
+  /** Encoder folder of the last main-fragment URL hls.js loaded (`other` when none). */
+  readonly fragEncoder: string;
+  readonly levelEncoder: string;
+  readonly pathwayPriority: readonly string[] | null;
+}
+
+export interface PlayerLoad {
+  readonly at: number;
+  readonly type: string;
+  readonly url: string;
+  readonly encoder: string;
+  readonly sn?: number | string;
+}
+
+export interface PlayerError {
+  readonly at: number;
+  readonly type: string;
+  readonly details: string;
+  readonly fatal?: boolean;
+  readonly url?: string;
+  readonly code?: number;
+}
+
+/** Everything the player page recorded. */
+export interface PlayerRecord {
+  readonly src: string;
+  readonly hlsVersion: string;
+  readonly startedAt: number;
+  readonly samples: readonly PlayerSample[];
+  readonly mediaEvents: readonly {
+    readonly at: number;
+    readonly type: string;
+    readonly currentTime: number;
+  }[];
+  readonly loads: readonly PlayerLoad[];
+  readonly errors: readonly PlayerError[];
+  readonly steering: readonly { readonly at: number; readonly priority: readonly string[] | null }[];
+  readonly pageErrors?: readonly string[];
+}
+
+/** A stretch where the picture stood still while the player was meant to play. */
+export interface Freeze {
+  readonly from: number;
+  readonly to: number;
+  /** Wall time minus media time over the stretch: how long the viewer waited. */
+  readonly seconds: number;
+  /** Still frozen at the last sample. */
+  readonly open: boolean;
+}
+
+export interface PlaybackSummary {
+  /** Epoch ms of the first sample whose currentTime had advanced; undefined: never played. */
+  readonly playingSince: number | undefined;
+  /** Wall seconds observed while playing (from max(playingSince, window start) to the last sample). */
+  readonly observedSeconds: number;
+  /** Total rebuffer: the sum of every freeze. */
+  readonly rebufferSeconds: number;
+  readonly longestFreezeSeconds: number;
+  readonly freezes: readonly Freeze[];
+  /** Wall time minus media time over the whole window (a cross-check of rebufferSeconds). */
+  readonly driftSeconds: number;
+  /** `waiting` events inside the window. */
+  readonly waitingEvents: number;
+  /** Forward jumps of currentTime (hls.js skipping a gap or resyncing to live) inside the window. */
+  readonly jumps: number;
+  /** currentTime advanced over the last 2 s of the window and the element has not ended. */
+  readonly playingAtEnd: boolean;
+  /** The media element reached `ended` (the session is over for this viewer). */
+  readonly ended: boolean;
+  /** Encoder of the segments played at the fault and at the end of the window. */
+  readonly pathwayBefore: string;
+  readonly pathwayAfter: string;
+  /** First main-fragment load from another encoder than pathwayBefore after the fault (epoch ms). */
+  readonly switchedAt: number | undefined;
+  readonly fatalErrors: readonly string[];
+}
+
+/** A sample interval counts toward a freeze when the picture fell behind the wall clock by this much. */
+const FREEZE_INTERVAL_DEFICIT_S = 0.1;
+/** Media time that moves this much more than wall time is a jump, not playback. */
+const JUMP_S = 1;
+
+/**
+ * Summarises playback between `from` and `to` (epoch ms; default: everything after playback
+ * started). A freeze is a run of sample intervals in which media time fell behind wall time by more
+ * than 0.1 s each; its length is the total deficit, so 250 ms sampling still measures a 0.3 s
+ * freeze as 0.3 s. Intervals after the element ended are not freezes (the session is over, which
+ * `ended` reports).
+ */
+export function summarizePlayback(
+  record: PlayerRecord,
+  window: { readonly from?: number; readonly to?: number; readonly fault?: number } = {},
+): PlaybackSummary {
+  const samples = record.samples;
+  const started = samples.findIndex((s, i) => i > 0 && s.currentTime > (samples[i - 1]?.currentTime ?? 0));
+  const playingSince = started > 0 ? samples[started]?.at : undefined;
+  const from = Math.max(playingSince ?? Number.POSITIVE_INFINITY, window.from ?? 0);
+  const to = window.to ?? Number.POSITIVE_INFINITY;
+  const inWindow = samples.filter((s) => s.at >= from && s.at <= to);
+
+  const freezes: Freeze[] = [];
+  let run: { from: number; to: number; seconds: number } | undefined;
+  let jumps = 0;
+  for (let i = 1; i < inWindow.length; i++) {
+    const a = inWindow[i - 1] as PlayerSample;
+    const b = inWindow[i] as PlayerSample;
+    const wall = (b.at - a.at) / 1000;
+    const media = b.currentTime - a.currentTime;
+    if (media > wall + JUMP_S) jumps++;
+    const deficit = a.ended || b.ended || a.paused ? 0 : wall - Math.max(0, media);
+    if (deficit > FREEZE_INTERVAL_DEFICIT_S) {
+      run =
+        run === undefined
+          ? { from: a.at, to: b.at, seconds: deficit }
+          : { ...run, to: b.at, seconds: run.seconds + deficit };
+    } else if (run !== undefined) {
+      freezes.push({ ...run, seconds: round(run.seconds), open: false });
+      run = undefined;
+    }
+  }
+  if (run !== undefined) freezes.push({ ...run, seconds: round(run.seconds), open: true });
+
+  const first = inWindow[0];
+  const last = inWindow.at(-1);
+  const observedSeconds = first && last ? (last.at - first.at) / 1000 : 0;
+  const driftSeconds = first && last ? observedSeconds - (last.currentTime - first.currentTime) : 0;
+  const tail = inWindow.filter((s) => last !== undefined && s.at >= last.at - 2000);
+  const playingAtEnd =
+    last !== undefined &&
+    !last.ended &&
+    tail.length >= 2 &&
+    last.currentTime - (tail[0] as PlayerSample).currentTime >
+      0.5 * ((last.at - (tail[0] as PlayerSample).at) / 1000);
+
+  const fault = window.fault;
+  const atFault = fault === undefined ? first : (samples.filter((s) => s.at <= fault).at(-1) ?? first);
+  const pathwayBefore = atFault?.fragEncoder ?? 'other';
+  const switchedAt =
+    fault === undefined
+      ? undefined
+      : record.loads.find((l) => l.type === 'frag' && l.at >= fault && l.encoder !== pathwayBefore)?.at;
+  return {
+    playingSince,
+    observedSeconds: round(observedSeconds),
+    rebufferSeconds: round(freezes.reduce((sum, f) => sum + f.seconds, 0)),
+    longestFreezeSeconds: Math.max(0, ...freezes.map((f) => f.seconds)),
+    freezes,
+    driftSeconds: round(driftSeconds),
+    waitingEvents: record.mediaEvents.filter((e) => e.type === 'waiting' && e.at >= from && e.at <= to)
+      .length,
+    jumps,
+    playingAtEnd,
+    ended: record.mediaEvents.some((e) => e.type === 'ended') || (last?.ended ?? false),
+    pathwayBefore,
+    pathwayAfter: last?.fragEncoder ?? 'other',
+    switchedAt,
+    fatalErrors: record.errors.filter((e) => e.fatal).map((e) => `${e.details} ${e.url ?? ''}`.trim()),
+  };
+}
+
+/** One object write or delete the runtime saw (local/runtime.ts ObjectEvent). */
+export interface TimedObjectEvent {
+  readonly key: string;
+  readonly kind: 'created' | 'deleted';
+  readonly at: number;
+}
+
+/** Queries over the runtime's object events of one channel. */
+export class ObjectTimeline {
+  readonly events: TimedObjectEvent[] = [];
+
+  constructor(readonly channel: string) {}
+
+  readonly record = (event: TimedObjectEvent): void => {
+    this.events.push(event);
+  };
+
+  /** Media playlist PUTs of one encoder (every rendition; not its master). */
+  mediaPlaylistPuts(encoder: string): TimedObjectEvent[] {
+    const prefix = `${this.channel}/${encoder}/`;
+    return this.events.filter(
+      (e) =>
+        e.kind === 'created' &&
+        e.key.startsWith(prefix) &&
+        e.key.endsWith('.m3u8') &&
+        !e.key.slice(prefix.length).startsWith('master'),
+    );
+  }
+
+  /** The last media playlist PUT of `encoder` at or before `at` (default: ever). */
+  lastUpload(encoder: string, at = Number.POSITIVE_INFINITY): number | undefined {
+    return this.mediaPlaylistPuts(encoder)
+      .filter((e) => e.at <= at)
+      .at(-1)?.at;
+  }
+
+  /** The first media playlist PUT of `encoder` after `at`. */
+  firstUploadAfter(encoder: string, at: number): number | undefined {
+    return this.mediaPlaylistPuts(encoder).find((e) => e.at > at)?.at;
+  }
+
+  /** Writes of `<channel>/<name>` (steering.json, index.m3u8) after `at`. */
+  writesOf(name: string, after: number): number[] {
+    const key = `${this.channel}/${name}`;
+    return this.events.filter((e) => e.kind === 'created' && e.key === key && e.at > after).map((e) => e.at);
+  }
+
+  /** Deletions of `encoder`'s media playlists after `at` (withdrawal; ffmpeg deletes only segments). */
+  withdrawals(encoder: string, after: number): TimedObjectEvent[] {
+    const prefix = `${this.channel}/${encoder}/`;
+    return this.events.filter(
+      (e) => e.kind === 'deleted' && e.key.startsWith(prefix) && e.key.endsWith('.m3u8') && e.at > after,
+    );
+  }
+}
+
+/** Seconds between two epoch-ms times, one decimal; undefined when either is missing. */
+export function secondsBetween(from: number | undefined, to: number | undefined): number | undefined {
+  return from === undefined || to === undefined ? undefined : round((to - from) / 1000);
+}
+
+export function round(n: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+/** min / median / max of a list of numbers (undefined entries are counted as missing). */
+export function distribution(values: readonly (number | undefined)[]): {
+  readonly n: number;
+  readonly missing: number;
+  readonly min?: number;
+  readonly median?: number;
+  readonly max?: number;
+} {
+  const present = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  const missing = values.length - present.length;
+  if (present.length === 0) return { n: 0, missing };
+  const mid = Math.floor(present.length / 2);
+  const median =
+    present.length % 2 === 1
+      ? (present[mid] as number)
+      : ((present[mid - 1] as number) + (present[mid] as number)) / 2;
+  return {
+    n: present.length,
+    missing,
+    min: present[0] as number,
+    median: round(median),
+    max: present.at(-1) as number,
+  };
+}

@@ -1,0 +1,143 @@
+/**
+ * The real player for the end-to-end tests: hls.js (from node_modules, default config) in
+ * headless Chromium driven by playwright-core. A tiny HTTP server of our own serves the player
+ * page and hls.js; the stream comes from the local runtime's origin (CORS is on there), as a
+ * viewer's browser would load it from a CDN on another host.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { PlayerRecord } from './e2e-metrics';
+
+const ROOT = join(__dirname, '..', '..');
+const PLAYER_PAGE = join(ROOT, 'test', 'e2e', 'player.html');
+const HLS_JS = join(ROOT, 'node_modules', 'hls.js', 'dist', 'hls.min.js');
+
+/** Where Chromium is looked for: HLS_FAILOVER_CHROMIUM, then the Debian package's paths. */
+export function chromiumPath(): string {
+  const candidates = [
+    process.env.HLS_FAILOVER_CHROMIUM,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/usr/bin/google-chrome',
+  ].filter((p): p is string => p !== undefined && p !== '');
+  const found = candidates.find((p) => existsSync(p));
+  if (found === undefined) {
+    throw new Error(
+      `Chromium not found (looked for ${candidates.join(', ')}). The end-to-end tests need a real browser: ` +
+        'install it with `apt-get install -y chromium` (Debian/Ubuntu), or set HLS_FAILOVER_CHROMIUM to its path.',
+    );
+  }
+  return found;
+}
+
+/** Serves the player page and hls.js on 127.0.0.1 (a free port). */
+export async function startPlayerServer(): Promise<{ url: string; close(): Promise<void> }> {
+  if (!existsSync(HLS_JS)) throw new Error(`hls.js is not installed (${HLS_JS}); run npm ci`);
+  const files: Record<string, { path: string; type: string }> = {
+    '/player.html': { path: PLAYER_PAGE, type: 'text/html; charset=utf-8' },
+    '/hls.min.js': { path: HLS_JS, type: 'text/javascript; charset=utf-8' },
+  };
+  const server = createServer((req, res) => {
+    const file = files[new URL(req.url ?? '/', 'http://local').pathname];
+    if (file === undefined) return void res.writeHead(404).end('not found\n');
+    res
+      .writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' })
+      .end(readFileSync(file.path));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Headless Chromium with autoplay allowed and no background throttling (several players at once). */
+export async function launchBrowser(): Promise<Browser> {
+  const executablePath = chromiumPath();
+  const args = [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--no-first-run',
+    '--disable-sync',
+    '--autoplay-policy=no-user-gesture-required',
+    // Several pages play at once; none of them may be treated as a background tab.
+    '--disable-background-timer-throttling',
+    '--disable-renderer-backgrounding',
+    '--disable-backgrounding-occluded-windows',
+  ];
+  try {
+    return await chromium.launch({ executablePath, args: ['--headless=new', ...args] });
+  } catch (error) {
+    // Older Chromium builds reject --headless=new; the classic headless mode plays video too.
+    const retried = await chromium.launch({ executablePath, headless: true, args }).catch(() => undefined);
+    if (retried !== undefined) return retried;
+    throw new Error(`Chromium at ${executablePath} did not start: ${(error as Error).message}`);
+  }
+}
+
+/** One viewer: a page playing `src` with hls.js. */
+export interface Player {
+  readonly label: string;
+  /** Epoch ms when the page was opened. */
+  readonly openedAt: number;
+  /** Everything the page recorded so far. */
+  read(): Promise<PlayerRecord>;
+  /** Resolves once currentTime has advanced (playback really started); rejects after timeoutMs. */
+  waitForPlayback(timeoutMs: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openPlayer(
+  browser: Browser,
+  options: { pageServer: string; src: string; label: string },
+): Promise<Player> {
+  // One context per viewer: separate caches and connections, like separate viewers.
+  const context: BrowserContext = await browser.newContext();
+  const page: Page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  const openedAt = Date.now();
+  await page.goto(`${options.pageServer}/player.html?src=${encodeURIComponent(options.src)}`);
+  const read = async (): Promise<PlayerRecord> => {
+    const record = (await page.evaluate('window.e2e.read()')) as PlayerRecord;
+    return { ...record, pageErrors: [...pageErrors] };
+  };
+  return {
+    label: options.label,
+    openedAt,
+    read,
+    waitForPlayback: async (timeoutMs) => {
+      try {
+        // A string: the page's DOM types are not in this (Node) project's lib.
+        await page.waitForFunction(
+          "(() => { const v = document.querySelector('video'); return v !== null && v.currentTime > 0.5 && !v.paused; })()",
+          undefined,
+          { timeout: timeoutMs, polling: 250 },
+        );
+      } catch {
+        const record = await read().catch(() => undefined);
+        const errors = record?.errors.map((e) => `${e.details}${e.fatal ? ' (fatal)' : ''} ${e.url}`) ?? [];
+        throw new Error(
+          `player ${options.label} did not start playing ${options.src} within ${timeoutMs} ms; ` +
+            `hls.js errors: ${errors.slice(-5).join('; ') || 'none'}; page errors: ${pageErrors.join('; ') || 'none'}`,
+        );
+      }
+    },
+    close: async () => {
+      await context.close().catch(() => undefined);
+    },
+  };
+}
