@@ -348,10 +348,31 @@ function assessRendition(
   now: number,
   o: ResolvedOptions,
 ): RenditionHealth {
-  if (p.endlist) return { ...p, status: 'ended', reason: 'playlist ends with EXT-X-ENDLIST' };
   const ageSeconds = Math.max(0, now - p.lastModified) / 1000;
   const td = p.targetDuration > 0 ? p.targetDuration : 1;
   const surelyOlderThan = Math.max(0, ageSeconds - o.lastModifiedResolutionMs / 1000);
+  if (p.endlist) {
+    // ENDLIST while the other encoder is live is a stop; both ending is the end of the event.
+    // Lock-step encoders that end together both put ENDLIST on the same last segment, so the
+    // other encoder is live once it writes past that segment, or writes it later without ENDLIST.
+    const otherLive =
+      counterpart !== undefined &&
+      !counterpart.endlist &&
+      (counterpart.lastSequence > p.lastSequence ||
+        (counterpart.lastSequence === p.lastSequence && counterpart.lastModified > p.lastModified));
+    const undecided =
+      counterpart !== undefined &&
+      !counterpart.endlist &&
+      !otherLive &&
+      surelyOlderThan <= o.stallAfterTargetDurations * td;
+    return undecided
+      ? {
+          ...p,
+          status: 'healthy',
+          reason: `ends with EXT-X-ENDLIST after segment ${p.lastSequence}: a stop if the other encoder moves on, the end of the event if it ends too`,
+        }
+      : { ...p, status: 'ended', reason: 'playlist ends with EXT-X-ENDLIST' };
+  }
   if (surelyOlderThan > o.stallAfterTargetDurations * td) {
     return {
       ...p,
@@ -394,8 +415,10 @@ function nextEncoderHealth(
   } else if (endedCount === list.length) {
     [raw, reason] = ['ended', 'every media playlist ends with EXT-X-ENDLIST'];
   } else if (endedCount > 0) {
-    raw = 'stalled';
-    reason = `${endedCount} of ${list.length} renditions ended while the others are live`;
+    // An encoder stopping writes ENDLIST into one media playlist after another, each its own
+    // event: the first one already means the encoder is stopping (one STOPPED incident, not a stall).
+    raw = 'ended';
+    reason = `stopping: ${endedCount} of ${list.length} media playlists end with EXT-X-ENDLIST`;
   } else {
     [raw, reason] = ['healthy', 'every media playlist is fresh'];
   }

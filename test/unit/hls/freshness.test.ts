@@ -192,15 +192,81 @@ describe('assessFreshness', () => {
     expect(state).toMatchObject({ ended: true, preferred: 'primary', withdrawn: [] });
   });
 
-  it('one encoder ended while the other is live is an encoder stop: fail over at once', () => {
+  it('one encoder ended while the other is live is an encoder stop: fail over on the first event that shows the other moved on', () => {
     const base = run(healthyUntil(20));
-    const { state, transitions } = run(
+    const ending = run(
       [{ now: at(21), renditions: [seen('primary', playlist(10, at(21), true))] }],
       {},
       base.state,
     );
+    expect(ending.transitions).toEqual([]); // the failover may be ending too: not yet a stop
+    const { state, transitions } = run(
+      [{ now: at(22), renditions: [seen('failover', playlist(11, at(22)))] }],
+      {},
+      ending.state,
+    );
     expect(kinds(transitions)).toEqual(['encoder-stopped', 'preferred-changed', 'withdrawal-changed']);
     expect(state).toMatchObject({ preferred: 'failover', withdrawn: ['primary'] });
+  });
+
+  it('the other encoder writing the same last segment later without ENDLIST is live: a stop', () => {
+    const base = run(healthyUntil(20));
+    const { transitions } = run(
+      [
+        { now: at(21), renditions: [seen('primary', playlist(11, at(21), true))] },
+        { now: at(22), renditions: [seen('failover', playlist(11, at(22)))] },
+      ],
+      {},
+      base.state,
+    );
+    expect(kinds(transitions)).toEqual(['encoder-stopped', 'preferred-changed', 'withdrawal-changed']);
+  });
+
+  it('both encoders ending one event after the other: the event is over, no STOPPED, nothing withdrawn', () => {
+    const base = run(healthyUntil(20));
+    const { state, transitions } = run(
+      [
+        { now: at(21), renditions: [seen('primary', playlist(11, at(21), true))] },
+        { now: at(21.4), renditions: [seen('failover', playlist(11, at(21), true))] },
+        { now: at(40), renditions: [] }, // a watchdog tick long after
+      ],
+      {},
+      base.state,
+    );
+    expect(kinds(transitions)).toEqual(['channel-ended']);
+    expect(state).toMatchObject({ ended: true, preferred: 'primary', withdrawn: [], channelDown: false });
+  });
+
+  it('an encoder stopping rendition by rendition is one STOPPED incident from its first ENDLIST, not a stall', () => {
+    const both = (n: number, s: number) => [
+      seen('primary', playlist(n, at(s)), '720p.m3u8'),
+      seen('primary', playlist(n, at(s)), '360p.m3u8'),
+      seen('failover', playlist(n, at(s)), '720p.m3u8'),
+      seen('failover', playlist(n, at(s)), '360p.m3u8'),
+    ];
+    const base = run([
+      { now: at(18), renditions: both(9, 18) },
+      { now: at(20), renditions: both(10, 20) },
+    ]);
+    const first = run(
+      [
+        { now: at(20.5), renditions: [seen('failover', playlist(11, at(20.5)), '720p.m3u8')] },
+        { now: at(21), renditions: [seen('primary', playlist(10, at(21), true), '720p.m3u8')] },
+      ],
+      {},
+      base.state,
+    );
+    expect(kinds(first.transitions)).toEqual(['encoder-stopped', 'preferred-changed', 'withdrawal-changed']);
+    expect(first.state.encoders.primary?.reason).toBe(
+      'stopping: 1 of 2 media playlists end with EXT-X-ENDLIST',
+    );
+    const second = run(
+      [{ now: at(21.05), renditions: [seen('primary', playlist(10, at(21.05), true), '360p.m3u8')] }],
+      {},
+      first.state,
+    );
+    expect(second.transitions).toEqual([]);
+    expect(second.state.encoders.primary?.incidentId).toBe(first.state.encoders.primary?.incidentId);
   });
 
   it('never withdraws the last healthy encoder, and raises channel down when both stall', () => {
