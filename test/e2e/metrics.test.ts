@@ -83,7 +83,10 @@ describe('summarizePlayback', () => {
   });
 
   it('startup is not a freeze; the pathway before and after a fault and the switch time', () => {
-    const s = summarizePlayback(record(40, (i) => (i < 5 ? 0 : 1)), { fault: T0 + 15 * 250 });
+    const s = summarizePlayback(
+      record(40, (i) => (i < 5 ? 0 : 1)),
+      { fault: T0 + 15 * 250 },
+    );
     expect(s.playingSince).toBe(T0 + 5 * 250);
     expect(s.rebufferSeconds).toBe(0);
     expect(s.pathwayBefore).toBe('primary');
