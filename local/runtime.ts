@@ -49,6 +49,8 @@ export interface LocalRuntime {
   idle(): Promise<void>;
   /** Runs the watchdog once, now. */
   watchdog(): Promise<ExecutionRecord>;
+  /** Runs the workflow for an EventBridge-shaped input, e.g. an event delivered again. */
+  execute(input: unknown): Promise<ExecutionRecord>;
   /** The most recent executions in the order they finished (at most 5,000; executions.jsonl has all). */
   readonly executions: ExecutionRecord[];
   readonly alerts: Alert[];
@@ -220,6 +222,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     },
     idle,
     watchdog,
+    execute: start,
     executions,
     alerts,
     attachDemo: (controls) => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseSettings } from '../../functions/config';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { type LocalRuntime, type ObjectEvent, startLocalRuntime } from '../../local/runtime';
 import { startS3Endpoint } from '../../local/s3-endpoint';
 import { fixture, mediaPlaylist } from '../support/playlists';
 
@@ -61,11 +61,11 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
     const res = await origin(path, { method: 'PUT', body });
     expect(res.status).toBe(201);
   };
-  const upload = async (channel: string, encoder: string, n: number) => {
+  const upload = async (channel: string, encoder: string, n: number, endlist = false) => {
     for (const r of ['720p.m3u8', '360p.m3u8'])
       await ingest(
         `${channel}/${encoder}/${r}`,
-        mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1 }),
+        mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1, endlist }),
       );
   };
   const startChannel = async (channel: string) => {
@@ -167,6 +167,78 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
       '[hls-failover] ch1: failover STALLED',
       '[hls-failover] ch1: CHANNEL DOWN',
     ]);
+  });
+
+  it('duplicated and reordered events: no regression of health or index, no alert', async () => {
+    await startChannel('ch1');
+    const index = await (await origin('ch1/index.m3u8')).text();
+    type View = { encoders: { renditions: { lastSequence: number }[] }[] };
+    const lastSequences = async () =>
+      ((await (await fetch(`${runtime.endpoints.api}/channels/ch1`)).json()) as View).encoders.map((e) =>
+        e.renditions.map((r) => r.lastSequence),
+      );
+    const events = runtime.executions.map((e) => e.input);
+    // EventBridge delivers at least once and in any order: every event again, newest first.
+    for (const event of events.reverse()) await runtime.execute(event);
+    await upload('ch1', 'primary', 11); // the same bytes written again: a new event, same content
+    await runtime.idle();
+    expect(await lastSequences()).toEqual([
+      [11, 11],
+      [11, 11],
+    ]);
+    expect(await (await origin('ch1/index.m3u8')).text()).toBe(index);
+    expect(runtime.alerts).toEqual([]);
+    expect(runtime.executions.filter((e) => e.status === 'FAILED')).toEqual([]);
+  });
+
+  it('primary writes ENDLIST while the failover goes on: one STOPPED alert, steering and withdrawal within 2.5 × TD', async () => {
+    await startChannel('ch1');
+    const writes: ObjectEvent[] = [];
+    runtime.onObjectEvent((e) => writes.push(e));
+    // Lock-step, TD 1 s: both write segment 12, the primary with ENDLIST (a graceful stop).
+    await sleep(1000);
+    const endlistAt = Date.now();
+    await Promise.all([upload('ch1', 'primary', 12, true), upload('ch1', 'failover', 12)]);
+    for (let n = 13; n <= 14; n++) {
+      await sleep(1000);
+      await upload('ch1', 'failover', n);
+    }
+    await runtime.idle();
+    expect(runtime.alerts.map((a) => a.subject)).toEqual(['[hls-failover] ch1: primary STOPPED']);
+    const steeredAt = writes.find((w) => w.key === 'ch1/steering.json' && w.kind === 'created')?.at;
+    const withdrawnAt = writes.find((w) => w.key === 'ch1/primary/720p.m3u8' && w.kind === 'deleted')?.at;
+    expect(
+      ((await (await origin('ch1/steering.json')).json()) as { 'PATHWAY-PRIORITY': string[] })[
+        'PATHWAY-PRIORITY'
+      ],
+    ).toEqual(['failover', 'primary']);
+    expect((await origin('ch1/primary/720p.m3u8')).status).toBe(404);
+    expect((await origin('ch1/primary/360p.m3u8')).status).toBe(404);
+    const steering = ((steeredAt ?? Infinity) - endlistAt) / 1000;
+    const withdrawal = ((withdrawnAt ?? Infinity) - endlistAt) / 1000;
+    process.stdout.write(
+      `ENDLIST → steering ${steering.toFixed(2)} s, withdrawal ${withdrawal.toFixed(2)} s (TD 1 s, budget 2.5 s)\n`,
+    );
+    expect(steering).toBeLessThanOrEqual(2.5);
+    expect(withdrawal).toBeLessThanOrEqual(2.5);
+  });
+
+  it('both encoders write ENDLIST: the event is over, no alert, index and steering unchanged, no longer expected live', async () => {
+    await startChannel('ch1');
+    const index = await (await origin('ch1/index.m3u8')).text();
+    const steering = await (await origin('ch1/steering.json')).text();
+    await sleep(1000);
+    await upload('ch1', 'primary', 12, true);
+    await upload('ch1', 'failover', 12, true);
+    await runtime.idle();
+    await sleep(3000); // well past 1.5 × TD: ended playlists never count as stalled
+    await runtime.watchdog();
+    expect(runtime.alerts).toEqual([]);
+    expect(await (await origin('ch1/index.m3u8')).text()).toBe(index);
+    expect(await (await origin('ch1/steering.json')).text()).toBe(steering);
+    expect((await origin('ch1/primary/720p.m3u8')).status).toBe(200);
+    const view = await (await fetch(`${runtime.endpoints.api}/channels/ch1`)).json();
+    expect(view).toMatchObject({ ended: true, channelDown: false, preferred: 'primary' });
   });
 
   it('two channels at once, one with spaces and non-ASCII characters; health state is never served', async () => {
