@@ -1,0 +1,81 @@
+/**
+ * The local status page in a real browser (Debian chromium driven by playwright-core): it loads,
+ * shows both encoders of a channel, and reflects a stall without a reload.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { parseSettings } from '../../functions/config';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { launchBrowser } from '../support/e2e-player';
+import { fixture, mediaPlaylist } from '../support/playlists';
+
+jest.setTimeout(90_000);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('status page in headless Chromium', () => {
+  let runtime: LocalRuntime;
+  let browser: Browser;
+  const ingest = async (path: string, body: string) => {
+    const res = await fetch(`${runtime.endpoints.origin}/${path}`, { method: 'PUT', body });
+    expect(res.status).toBe(201);
+  };
+  const upload = (encoder: string, n: number) =>
+    ingest(
+      `ch1/${encoder}/720p.m3u8`,
+      mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1 }),
+    );
+
+  beforeAll(async () => {
+    runtime = await startLocalRuntime({
+      dataDir: mkdtempSync(join(tmpdir(), 'hlsf-page-')),
+      bucket: 'live',
+      settings: parseSettings({}),
+      s3Port: 0,
+      originPort: 0,
+      statusPort: 0,
+      watchdogSeconds: 3600,
+      print: () => undefined,
+    });
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await runtime?.close();
+  });
+
+  it('loads, shows both encoders, and reflects a stall live', async () => {
+    for (const e of ['primary', 'failover'])
+      await ingest(`ch1/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+    await upload('primary', 10);
+    await upload('failover', 10);
+    await runtime.idle();
+
+    const page = await browser.newPage();
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    await page.goto(runtime.endpoints.status);
+    const row = (encoder: string) =>
+      page.locator(`[data-channel="ch1"] tr[data-encoder="${encoder}"]`).first();
+    await row('primary').waitFor();
+    expect(await row('primary').getAttribute('data-status')).toBe('healthy');
+    expect(await row('failover').getAttribute('data-status')).toBe('healthy');
+    // The player found the channel and loads it through hls.js served by the page itself.
+    expect(await page.locator('[data-testid="channel-select"] option').allTextContents()).toEqual(['ch1']);
+    expect(await page.evaluate(() => typeof (window as unknown as { Hls?: unknown }).Hls)).toBe('function');
+
+    // The failover moves on, the primary does not: the page shows it without a reload.
+    for (let n = 11; n <= 13; n++) {
+      await sleep(1000);
+      await upload('failover', n);
+    }
+    await runtime.idle();
+    await page.waitForSelector('[data-channel="ch1"] tr[data-encoder="primary"][data-status="stalled"]', {
+      timeout: 10_000,
+    });
+    expect(await page.locator('[data-testid="alerts"]').textContent()).toContain('ch1: primary STALLED');
+    expect(await page.locator('[data-channel="ch1"]').textContent()).toContain('preferred: failover');
+    expect(pageErrors).toEqual([]);
+  });
+});
