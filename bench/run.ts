@@ -1,12 +1,18 @@
 /**
- * Performance bench: validate+merge time as a ratio to hls-parser's bare parse of the same input,
- * both measured in the same run (interleaved rounds), so the ratio does not depend on the machine.
+ * Performance bench.
  *
- *   npx tsx bench/run.ts            readable table
+ * Parse cases: validate+merge time as a ratio to hls-parser's bare parse of the same input, both
+ * measured in the same run (interleaved rounds), so the ratio does not depend on the machine.
+ *
+ * Local pipeline (bench/pipeline.ts): a real local runtime fed by live encoders; the time per
+ * event against the S3 round trips it makes (same endpoint, same run), and how many channels
+ * keep up in real time.
+ *
+ *   npx tsx bench/run.ts            readable report
  *   npx tsx bench/run.ts --json     one JSON document on stdout
  *   npx tsx bench/run.ts --quick    fewer, shorter rounds (CI smoke)
  *
- * Exit code 0 even when a ratio misses the target (this is a report; misses print MISS), 2 on bad
+ * Exit code 0 even when a target is missed (this is a report; misses print MISS), 2 on bad
  * arguments, 1 when a case cannot run (e.g. the candidate reports its input invalid).
  */
 
@@ -14,26 +20,50 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as hlsParser from 'hls-parser';
 import { mergeMasters, validateMasterPlaylist, validateMediaPlaylist } from '../functions/hls';
+import {
+  FULL_PIPELINE,
+  TARGET_RATIO as PIPELINE_TARGET_RATIO,
+  type PipelineReport,
+  type PipelineSettings,
+  pipelineTable,
+  QUICK_PIPELINE,
+  runPipelineBench,
+  TARGET_CHANNELS,
+} from './pipeline';
 
 const TARGET_RATIO = 1.5;
 
-const USAGE = `Usage: npx tsx bench/run.ts [--json] [--quick] [--help]
+const USAGE = `Usage: npx tsx bench/run.ts [--json] [--quick] [--only parse|pipeline] [--channels N,N,...]
+                            [--no-segments] [--help]
 
-Measures validate+merge time of hls-failover against the bare parse time of hls-parser
-(its default, non-strict parse) of the same input, in the same run, and reports the ratio
-of the median per-op times. Target: ratio <= ${TARGET_RATIO}.
+Parse cases: validate+merge time of hls-failover against the bare parse time of hls-parser
+(its default, non-strict parse) of the same input, in the same run; the ratio of the median
+per-op times. Target: ratio <= ${TARGET_RATIO}.
 
-  --json    print one JSON document on stdout instead of a table
-  --quick   fewer and shorter rounds (CI smoke; numbers are noisier)
-  --help    print this help
+Local pipeline: a real local runtime (s3rver, aws-local-stepfunctions, the handlers, the
+origin) in this process, fed through the origin's PUT by live encoders on a worker thread.
+Time per event (object event -> execution finished) against the S3 round trips that event
+makes, replayed on a second client against the same endpoint in the same run. Target: ratio
+<= ${PIPELINE_TARGET_RATIO}. Then N channels x 5 renditions x 2 encoders at 2 s segments in real time: events/s,
+p50/p99 time per event, failures, backlog. Target: ${TARGET_CHANNELS} channels keep up.
 
-Exit code: 0 (also when a ratio misses the target: the report says MISS), 2 on bad arguments,
+  --json         print one JSON document on stdout instead of a report
+  --quick        fewer and shorter rounds (CI smoke; numbers are noisier)
+  --only WHAT    run only the parse cases or only the local pipeline
+  --channels L   channel counts of the load steps (default ${FULL_PIPELINE.channelSteps.join(',')}; quick: ${QUICK_PIPELINE.channelSteps.join(',')})
+  --no-segments  the encoders write playlists only (no .ts segments, no deletes)
+  --help         print this help
+
+Exit code: 0 (also when a target is missed: the report says MISS), 2 on bad arguments,
 1 when a case cannot run.
 `;
 
 interface Options {
   readonly json: boolean;
   readonly quick: boolean;
+  readonly only: 'parse' | 'pipeline' | undefined;
+  readonly channels: readonly number[] | undefined;
+  readonly segments: boolean;
 }
 
 interface Settings {
@@ -77,13 +107,33 @@ interface CaseResult {
 function parseArgs(argv: readonly string[]): Options | 'help' {
   let json = false;
   let quick = false;
-  for (const arg of argv) {
+  let only: Options['only'];
+  let channels: number[] | undefined;
+  let segments = true;
+  const value = (i: number, name: string) => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
     if (arg === '--help' || arg === '-h') return 'help';
     if (arg === '--json') json = true;
     else if (arg === '--quick') quick = true;
-    else throw new UsageError(`unknown argument "${arg}"`);
+    else if (arg === '--no-segments') segments = false;
+    else if (arg === '--only') {
+      const v = value(i++, arg);
+      if (v !== 'parse' && v !== 'pipeline')
+        throw new UsageError(`--only takes parse or pipeline (got "${v}")`);
+      only = v;
+    } else if (arg === '--channels') {
+      const v = value(i++, arg);
+      channels = v.split(',').map(Number);
+      if (channels.some((n) => !Number.isInteger(n) || n < 1 || n > 200))
+        throw new UsageError(`--channels takes whole numbers 1-200, comma-separated (got "${v}")`);
+    } else throw new UsageError(`unknown argument "${arg}"`);
   }
-  return { json, quick };
+  return { json, quick, only, channels, segments };
 }
 
 class UsageError extends Error {}
@@ -416,7 +466,7 @@ function table(results: readonly CaseResult[], settings: Settings, elapsedMs: nu
   return `${out.join('\n')}\n`;
 }
 
-function main(argv: readonly string[]): number {
+async function main(argv: readonly string[]): Promise<number> {
   let options: Options | 'help';
   try {
     options = parseArgs(argv);
@@ -432,9 +482,27 @@ function main(argv: readonly string[]): number {
   const settings = options.quick ? QUICK : FULL;
   const gc = exposeGc();
   const started = process.hrtime.bigint();
-  const results = [mediaCase(), masterCase()].map((c) => measure(c, settings, gc));
+  const results =
+    options.only === 'pipeline' ? [] : [mediaCase(), masterCase()].map((c) => measure(c, settings, gc));
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (sink === -1) process.stderr.write('\n'); // reads the sink, so no op is dead code
+  if (!options.json && results.length > 0) process.stdout.write(table(results, settings, elapsedMs));
+
+  let pipeline: PipelineReport | undefined;
+  if (options.only !== 'parse') {
+    const base = options.quick ? QUICK_PIPELINE : FULL_PIPELINE;
+    const pipelineSettings: PipelineSettings = {
+      ...base,
+      ...(options.channels === undefined ? {} : { channelSteps: options.channels }),
+      ...(options.segments ? {} : { segmentBytes: base.segmentBytes.map(() => 0) }),
+    };
+    if (!options.json) process.stdout.write(`${results.length > 0 ? '\n' : ''}local pipeline: running...\n`);
+    pipeline = await runPipelineBench(pipelineSettings, {
+      bisect: !options.quick && options.channels === undefined,
+      progress: options.json ? undefined : (line) => process.stdout.write(`  ${line}\n`),
+    });
+    if (!options.json) process.stdout.write(pipelineTable(pipeline));
+  }
 
   if (options.json) {
     const doc = {
@@ -443,17 +511,21 @@ function main(argv: readonly string[]): number {
       quick: options.quick,
       elapsedMs: Math.round(elapsedMs),
       cases: results,
+      ...(pipeline === undefined ? {} : { pipeline }),
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  } else {
-    process.stdout.write(table(results, settings, elapsedMs));
   }
   return 0;
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (cause) {
-  process.stderr.write(`bench: ${cause instanceof Error ? cause.message : String(cause)}\n`);
-  process.exitCode = 1;
-}
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (cause: unknown) => {
+    process.stderr.write(
+      `bench: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);
