@@ -7,6 +7,7 @@
  */
 import { StateContentionError } from './errors';
 import type { ChannelHealth } from './hls';
+import type { InvalidIncident } from './invalid-playlists';
 import { stateKey } from './keys';
 import type { ObjectStore } from './store';
 
@@ -18,6 +19,8 @@ export interface ChannelState {
   readonly masters: Readonly<Record<string, { readonly rest: string; readonly etag: string }>>;
   /** What index.m3u8 / steering.json were last written from. */
   readonly index?: { readonly preferred: string; readonly masters: string; readonly writtenAt: number };
+  /** Open invalid-playlist incidents, by encoder (functions/invalid-playlists.ts). */
+  readonly invalid?: Readonly<Record<string, InvalidIncident>>;
 }
 
 export function emptyChannelState(channel: string): ChannelState {

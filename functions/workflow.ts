@@ -16,6 +16,10 @@ export const WORKFLOW_FUNCTIONS = {
   withdrawPlaylists: { module: 'withdraw-playlists', placeholder: 'WithdrawPlaylistsFunctionArn' },
   publishMetrics: { module: 'publish-metrics', placeholder: 'PublishMetricsFunctionArn' },
   watchdog: { module: 'watchdog', placeholder: 'WatchdogFunctionArn' },
+  recordInvalidPlaylist: {
+    module: 'record-invalid-playlist',
+    placeholder: 'RecordInvalidPlaylistFunctionArn',
+  },
 } as const;
 
 export type WorkflowFunction = keyof typeof WORKFLOW_FUNCTIONS;

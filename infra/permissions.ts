@@ -105,5 +105,10 @@ export function workflowGrants(layout: BucketLayout): Record<WorkflowFunction, F
       allow('WriteState', ['s3:PutObject'], state),
       list(),
     ),
+    recordInvalidPlaylist: grants(
+      allow('ReadState', ['s3:GetObject'], state),
+      allow('WriteState', ['s3:PutObject'], state),
+      list(),
+    ),
   };
 }

@@ -58,6 +58,8 @@ const FUNCTION_DESCRIPTIONS: Readonly<Record<WorkflowFunction, string>> = {
   withdrawPlaylists: "hls-failover: deletes a stalled encoder's media playlists so players fail over",
   publishMetrics: 'hls-failover: writes health metrics in the CloudWatch embedded metric format',
   watchdog: 'hls-failover: checks every channel against the clock on a schedule',
+  recordInvalidPlaylist:
+    'hls-failover: records a rejected playlist in the channel state; the first of an incident alerts on-call',
 };
 
 /** The whole deployment of hls-failover in one stack. */

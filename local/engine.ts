@@ -8,6 +8,7 @@ import { createCheckFreshness } from '../functions/handlers/check-freshness';
 import type { HandlerDeps } from '../functions/handlers/deps';
 import { createMergeIndex } from '../functions/handlers/merge-index';
 import { createPublishMetrics } from '../functions/handlers/publish-metrics';
+import { createRecordInvalidPlaylist } from '../functions/handlers/record-invalid-playlist';
 import { createValidatePlaylist } from '../functions/handlers/validate-playlist';
 import { createWatchdog } from '../functions/handlers/watchdog';
 import { createWithdrawPlaylists } from '../functions/handlers/withdraw-playlists';
@@ -58,6 +59,8 @@ export interface LocalWorkflowOptions {
 
 /** ARNs for the local run: they only have to be well-formed; every Task runs in-process. */
 const LOCAL_ARN = (name: string) => `arn:aws:lambda:local:000000000000:function:hls-failover-${name}`;
+/** Local executions' ARNs (`<this>:<name>`), shaped like an Express execution ARN. */
+export const LOCAL_EXECUTION_ARN = 'arn:aws:states:local:000000000000:express:hls-failover';
 
 export function createLocalWorkflow(options: LocalWorkflowOptions) {
   const { deps } = options;
@@ -80,7 +83,7 @@ export function createLocalWorkflow(options: LocalWorkflowOptions) {
     MergeIndex: createMergeIndex(deps) as TaskHandler,
     WithdrawStalePlaylists: createWithdrawPlaylists(deps) as TaskHandler,
     PublishHealthMetrics: metrics as TaskHandler,
-    RecordInvalidPlaylist: metrics as TaskHandler,
+    RecordInvalidPlaylist: createRecordInvalidPlaylist(deps) as TaskHandler,
     RecordWorkflowFailure: metrics as TaskHandler,
     PublishAlert: (async (input: {
       Subject: string;
@@ -103,6 +106,8 @@ export function createLocalWorkflow(options: LocalWorkflowOptions) {
       const name = `local-${Date.now()}-${++counter}`;
       const startedAt = Date.now();
       const execution = machine.run(input, {
+        // The context object AWS gives ($$.Execution.Id is the execution ARN; the audit record keeps it).
+        context: { Execution: { Id: `${LOCAL_EXECUTION_ARN}:${name}`, Name: name } },
         overrides: {
           taskResourceLocalHandlers: handlers as never,
           ...(options.fastRetries

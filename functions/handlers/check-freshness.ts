@@ -3,7 +3,8 @@
  * into the channel's health, and stores it with a conditional write. Only the execution whose
  * write succeeds gets the transitions, so each alert is sent once.
  */
-import { alertsFor } from '../alerts';
+import { type Alert, alertsFor, playlistsValidAgainAlert } from '../alerts';
+import { type AuditDecision, type ChannelAudit, decisionsOf, healthHash } from '../audit';
 import { indexIsStale, updateChannelState } from '../channel-state';
 import {
   assessFreshness,
@@ -12,6 +13,7 @@ import {
   snapshotMediaPlaylist,
   type Transition,
 } from '../hls';
+import { type Settlement, settleRejections } from '../invalid-playlists';
 import { encoderPrefix } from '../keys';
 import { healthMetrics } from '../metrics';
 import type { ObjectStore } from '../store';
@@ -29,10 +31,12 @@ export interface ChannelActions {
 
 export interface HealthOutput {
   readonly channels: readonly ChannelActions[];
-  readonly alerts: ReturnType<typeof alertsFor>;
+  readonly alerts: readonly Alert[];
   readonly metrics: ReturnType<typeof healthMetrics>;
   /** The transitions this execution owns (its state write succeeded), for the audit trail. */
   readonly transitions: readonly Transition[];
+  /** Per channel: the decisions this execution owns and the health hashes (functions/audit.ts). */
+  readonly audit: readonly ChannelAudit[];
 }
 
 /** Reads one encoder playlist and describes it for the freshness assessment; undefined when absent. */
@@ -49,6 +53,37 @@ export async function observePlaylist(
   const snapshot = snapshotMediaPlaylist(object.body, { maxPlaylistChars });
   if (snapshot === undefined || snapshot.targetDuration === 0) return undefined;
   return { encoder, rendition, playlist: observeSnapshot(snapshot, object.lastModified) };
+}
+
+/** The audit of one channel's owned transitions and settled invalid-playlist incident. */
+export function channelAudit(
+  channel: string,
+  transitions: readonly Transition[],
+  settlement: Settlement,
+  encoder: string | undefined,
+  before: string | undefined,
+  after: unknown,
+): ChannelAudit {
+  const decisions: AuditDecision[] = decisionsOf(transitions);
+  if (settlement.kind !== 'none' && encoder !== undefined) {
+    decisions.push({
+      decision: settlement.kind === 'closed' ? 'invalid-playlist-closed' : 'invalid-playlist-narrowed',
+      encoder,
+      reason:
+        settlement.kind === 'closed'
+          ? `every rejected playlist of ${encoder} is accepted again or no longer written (${settlement.incident.rejected} rejected)`
+          : `still rejected: ${Object.keys(settlement.incident.playlists).join(', ')}`,
+      incidentId: settlement.incident.incidentId,
+    });
+  }
+  const afterHash = healthHash(after);
+  return {
+    channel,
+    decisions,
+    ...(transitions.length === 0 || afterHash === undefined
+      ? {}
+      : { health: { ...(before === undefined ? {} : { before }), after: afterHash } }),
+  };
 }
 
 /** Withdrawals this execution must apply: encoders it just marked withdrawn. */
@@ -83,11 +118,30 @@ export function createCheckFreshness(deps: HandlerDeps) {
         p.kind === 'master'
           ? { ...state.masters, [p.encoder]: { rest: p.rendition, etag: p.etag } }
           : state.masters;
-      return { state: { ...state, health: assessed.state, masters }, result: assessed.transitions };
+      const settled = settleRejections(
+        { ...state, health: assessed.state, masters },
+        { encoder: p.encoder, rest: p.rendition, at },
+      );
+      return {
+        state: settled.state,
+        result: {
+          transitions: assessed.transitions,
+          settlement: settled.result,
+          before: healthHash(state.health),
+        },
+      };
     });
     const health = update.state.health;
-    const transitions = update.written ? update.result : [];
-    if (health === undefined) return { channels: [], alerts: [], metrics: [], transitions };
+    const transitions = update.written ? update.result.transitions : [];
+    const settlement: Settlement = update.written ? update.result.settlement : { kind: 'none' };
+    const audit = [
+      channelAudit(p.channel, transitions, settlement, p.encoder, update.result.before, health),
+    ].filter((a) => a.decisions.length > 0);
+    const validAgain =
+      settlement.kind === 'closed'
+        ? [playlistsValidAgainAlert(p.channel, p.encoder, settlement.incident, health, at)]
+        : [];
+    if (health === undefined) return { channels: [], alerts: validAgain, metrics: [], transitions, audit };
     return {
       channels: [
         {
@@ -97,9 +151,10 @@ export function createCheckFreshness(deps: HandlerDeps) {
           withdraw: withdrawalsOwned(transitions),
         },
       ],
-      alerts: alertsFor(p.channel, transitions, health, at),
+      alerts: [...alertsFor(p.channel, transitions, health, at), ...validAgain],
       metrics: healthMetrics(p.channel, health, at),
       transitions,
+      audit,
     };
   };
 }

@@ -1,33 +1,29 @@
 /**
- * PublishHealthMetrics (and RecordInvalidPlaylist / RecordWorkflowFailure): writes the metrics as
- * CloudWatch embedded metric format lines.
+ * PublishHealthMetrics (and RecordWorkflowFailure): writes the metrics as CloudWatch embedded
+ * metric format lines, and returns the execution's audit record (functions/audit.ts) for the ASL
+ * to keep in `$.audit`, so it is in the execution's output and its log.
  */
-import { channelLabel } from '../alerts';
-import { keyCandidates, parseEncoderKey } from '../keys';
+import { type AuditInput, type AuditRecord, buildAuditRecord } from '../audit';
 import { type MetricDatum, toEmf } from '../metrics';
 import { createDeps, type HandlerDeps } from './deps';
 
-export type MetricsInput =
+export type MetricsInput = (
   | { readonly metrics: readonly MetricDatum[] }
-  | { readonly invalid: { readonly key: string; readonly error?: unknown } }
-  | { readonly failure: { readonly error?: unknown } };
+  | { readonly failure: { readonly error?: unknown } }
+) & {
+  /** When given, the audit record of the execution is built and returned. */
+  readonly audit?: AuditInput;
+};
 
 export function createPublishMetrics(deps: HandlerDeps) {
   const { settings, now, emitMetricLine } = deps;
-  return async (input: MetricsInput): Promise<{ readonly lines: number }> => {
-    let data: readonly MetricDatum[];
-    if ('metrics' in input) data = input.metrics ?? [];
-    else if ('invalid' in input) {
-      const parsed = keyCandidates(input.invalid.key)
-        .map((k) => parseEncoderKey(k, settings.encoders))
-        .find((p) => p !== undefined);
-      const dimensions =
-        parsed === undefined ? {} : { Channel: channelLabel(parsed.channel), Encoder: parsed.encoder };
-      data = [{ name: 'InvalidPlaylists', value: 1, unit: 'Count', dimensions, aggregate: true }];
-    } else data = [{ name: 'WorkflowFailures', value: 1, unit: 'Count', dimensions: {} }];
-    const lines = toEmf(settings.metricsNamespace, data, now());
-    for (const line of lines) emitMetricLine(line);
-    return { lines: lines.length };
+  return async (input: MetricsInput): Promise<AuditRecord | null> => {
+    const data: readonly MetricDatum[] =
+      'metrics' in input
+        ? (input.metrics ?? [])
+        : [{ name: 'WorkflowFailures', value: 1, unit: 'Count', dimensions: {} }];
+    for (const line of toEmf(settings.metricsNamespace, data, now())) emitMetricLine(line);
+    return input.audit === undefined ? null : buildAuditRecord(input.audit);
   };
 }
 

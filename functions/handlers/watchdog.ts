@@ -4,11 +4,12 @@
  * (both encoders silent: CHANNEL DOWN; one silent while the other's events are delayed).
  */
 import { alertsFor } from '../alerts';
+import { healthHash } from '../audit';
 import { indexIsStale, readChannelState, updateChannelState } from '../channel-state';
 import { assessFreshness, type RenditionObservation, type Transition } from '../hls';
 import { channelOfStateKey } from '../keys';
 import { healthMetrics } from '../metrics';
-import { type HealthOutput, observePlaylist, withdrawalsOwned } from './check-freshness';
+import { channelAudit, type HealthOutput, observePlaylist, withdrawalsOwned } from './check-freshness';
 import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
 
 export function createWatchdog(deps: HandlerDeps) {
@@ -20,14 +21,16 @@ export function createWatchdog(deps: HandlerDeps) {
       .filter((c): c is string => c !== undefined);
     const output: {
       channels: HealthOutput['channels'][number][];
-      alerts: HealthOutput['alerts'];
+      alerts: HealthOutput['alerts'][number][];
       metrics: HealthOutput['metrics'];
       transitions: Transition[];
+      audit: HealthOutput['audit'][number][];
     } = {
       channels: [],
       alerts: [],
       metrics: [{ name: 'WatchdogRuns', value: 1, unit: 'Count', dimensions: {} }],
       transitions: [],
+      audit: [],
     };
     for (const channel of channels) {
       const { state } = await readChannelState(store, input.bucket, settings.statePrefix, channel);
@@ -57,12 +60,15 @@ export function createWatchdog(deps: HandlerDeps) {
             { now: at, renditions },
             freshnessOptions(settings),
           );
-          return { state: { ...current, health: assessed.state }, result: assessed.transitions };
+          return {
+            state: { ...current, health: assessed.state },
+            result: { transitions: assessed.transitions, before: healthHash(current.health) },
+          };
         },
       );
       const health = update.state.health;
       if (health === undefined) continue;
-      const owned = update.written ? update.result : [];
+      const owned = update.written ? update.result.transitions : [];
       const withdraw = withdrawalsOwned(owned);
       const mergeNeeded = indexIsStale(update.state);
       if (mergeNeeded || withdraw.length > 0)
@@ -70,6 +76,10 @@ export function createWatchdog(deps: HandlerDeps) {
       output.alerts.push(...alertsFor(channel, owned, health, at));
       output.metrics.push(...healthMetrics(channel, health, at));
       output.transitions.push(...owned);
+      if (owned.length > 0)
+        output.audit.push(
+          channelAudit(channel, owned, { kind: 'none' }, undefined, update.result.before, health),
+        );
     }
     return { ...output, checked: channels.length };
   };

@@ -9,7 +9,13 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { type RunbookKind, runbookAnchor } from '../../functions/alerts';
 import type { FailoverFunction } from './failover-function';
+
+/** An alarm description: the alert kind it stands for, what it means, and where the runbook is. */
+export function alarmDescription(kind: RunbookKind, meaning: string, check?: string): string {
+  return `${kind}: ${meaning}${check === undefined ? '' : ` Check: ${check}`} Runbook: hls-failover ${runbookAnchor(kind)}.`;
+}
 
 /** The metric names the workflow emits (CloudWatch embedded metric format). */
 export const HEALTH_METRICS = {
@@ -96,7 +102,11 @@ export class HealthMonitoring extends Construct {
     alarm(
       'EncoderDownAlarm',
       'encoder-down',
-      'An encoder of some channel is stalled or stopped; viewers were steered to the other encoder.',
+      alarmDescription(
+        'STALLED',
+        'an encoder of some channel is stalled or stopped (backstop of the workflow alerts); viewers were steered to the other encoder.',
+        'hls-failover status --stack <stack>.',
+      ),
       metric(HEALTH_METRICS.encoderDown, 'Maximum'),
     );
     channels.forEach((channel, c) => {
@@ -104,7 +114,11 @@ export class HealthMonitoring extends Construct {
         alarm(
           `EncoderDownAlarm${c}x${e}`,
           `encoder-down-${channel}-${encoder}`,
-          `Encoder "${encoder}" of channel "${channel}" is stalled or stopped.`,
+          alarmDescription(
+            'STALLED',
+            `encoder "${encoder}" of channel "${channel}" is stalled or stopped.`,
+            `hls-failover status --stack <stack>; hls-failover audit --stack <stack> --channel ${channel} --since 1h.`,
+          ),
           metric(HEALTH_METRICS.encoderDown, 'Maximum', { Channel: channel, Encoder: encoder }),
         );
       });
@@ -112,31 +126,51 @@ export class HealthMonitoring extends Construct {
     alarm(
       'InvalidPlaylistsAlarm',
       'invalid-playlists',
-      'An encoder wrote a playlist that breaks RFC 8216; it was not used. The reason is in the execution log.',
+      alarmDescription(
+        'INVALID PLAYLIST',
+        'an encoder wrote a playlist that breaks RFC 8216; it was not used.',
+        'hls-failover audit --stack <stack> --kind failures --since 1h (every violation is in the cause).',
+      ),
       metric(HEALTH_METRICS.invalidPlaylists, 'Sum'),
     );
     alarm(
       'WorkflowFailuresAlarm',
       'workflow-failures',
-      'The failover workflow failed on a step; see the state machine log.',
+      alarmDescription(
+        'WORKFLOW FAILING',
+        'a step of the failover workflow failed after its retries (S3, Lambda or state contention).',
+        'hls-failover audit --stack <stack> --kind failures --since 1h.',
+      ),
       metric(HEALTH_METRICS.workflowFailures, 'Sum'),
     );
     alarm(
       'ExecutionsFailedAlarm',
       'executions-failed',
-      'Executions of the failover state machine failed.',
+      alarmDescription(
+        'WORKFLOW FAILING',
+        'executions of the failover state machine failed. Invalid playlists fail their execution too (PlaylistInvalid): if only invalid-playlists alarms with it, see INVALID PLAYLIST.',
+        'hls-failover audit --stack <stack> --kind failures --since 1h.',
+      ),
       props.stateMachine.metricFailed({ period: minute, statistic: 'Sum' }),
     );
     alarm(
       'ExecutionsTimedOutAlarm',
       'executions-timed-out',
-      'Executions of the failover state machine timed out.',
+      alarmDescription(
+        'WORKFLOW FAILING',
+        'executions of the failover state machine timed out.',
+        'hls-failover audit --stack <stack> --kind failures --since 1h.',
+      ),
       props.stateMachine.metricTimedOut({ period: minute, statistic: 'Sum' }),
     );
     alarm(
       'DeadLetterAlarm',
       'undelivered-events',
-      'EventBridge could not start the workflow for some events; they wait in the dead-letter queue.',
+      alarmDescription(
+        'WORKFLOW FAILING',
+        'EventBridge could not start the workflow for some events; they wait in the dead-letter queue (14 days).',
+        'the DLQ messages (their ERROR_CODE attribute), the state machine throttling metrics; then hls-failover replay --stack <stack> --key <key>.',
+      ),
       props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
         period: Duration.minutes(5),
         statistic: 'Maximum',
@@ -147,7 +181,11 @@ export class HealthMonitoring extends Construct {
     alarm(
       'WatchdogSilentAlarm',
       'watchdog-silent',
-      `The watchdog has not run for ${silentMinutes} minutes: silent encoders would go unnoticed.`,
+      alarmDescription(
+        'WORKFLOW FAILING',
+        `the watchdog has not run for ${silentMinutes} minutes: silent encoders would go unnoticed.`,
+        'the watchdog EventBridge rule is enabled; hls-failover audit --stack <stack> --kind failures --since 1h.',
+      ),
       metric(HEALTH_METRICS.watchdogRuns, 'Sum', {}, Duration.minutes(silentMinutes)),
       {
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,

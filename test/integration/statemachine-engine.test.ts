@@ -104,7 +104,7 @@ describe('the state machine on a real ASL engine', () => {
     expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(false);
   });
 
-  it('invalid playlist: the execution fails as PlaylistInvalid after its metric, every violation in the cause', async () => {
+  it('invalid playlist: the execution records it, alerts once, and still fails as PlaylistInvalid with every violation in the cause', async () => {
     const { run, put } = setUp();
     const record = await put('ch1/primary/720p.m3u8', '#EXTM3U\n#EXTINF:x,\na.ts\n');
     expect(record).toMatchObject({ status: 'FAILED', error: 'PlaylistInvalid' });
@@ -114,6 +114,11 @@ describe('the state machine on a real ASL engine', () => {
       'RouteInput',
       'ValidatePlaylist',
       'RecordInvalidPlaylist',
+      'PublishHealthMetrics',
+      'HasAlerts',
+      'NotifyOnCall',
+      'PublishAlert',
+      'CheckOutcome',
       'PlaylistInvalid',
     ]);
     expect(run.metricLines.some((l) => l.includes('"InvalidPlaylists":1'))).toBe(true);

@@ -97,6 +97,26 @@ describe('alarms', () => {
     }
   });
 
+  it('name the alert kind and the README runbook anchor in their description; the workflow ones say WORKFLOW FAILING', () => {
+    for (const a of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
+      expect(a.Properties.AlarmDescription).toMatch(
+        /^[A-Z][A-Z ]+: .+ Runbook: hls-failover README\.md#runbook-[a-z-]+\.$/,
+      );
+    }
+    for (const suffix of [
+      '-workflow-failures',
+      '-executions-failed',
+      '-executions-timed-out',
+      '-undelivered-events',
+      '-watchdog-silent',
+    ]) {
+      expect(alarm(suffix).AlarmDescription).toMatch(
+        /^WORKFLOW FAILING: [\s\S]*#runbook-workflow-failing\.$/,
+      );
+    }
+    expect(alarm('-invalid-playlists').AlarmDescription).toMatch(/^INVALID PLAYLIST: /);
+  });
+
   it('fire when any encoder is down (aggregate EncoderDown Maximum ≥ 1 in one minute)', () => {
     expect(alarm('-encoder-down')).toMatchObject({
       Namespace: 'HlsFailover',

@@ -108,6 +108,14 @@ describe('bucket access per function (E = encoder folders, P = state prefix)', (
     expect(s3Access('publishMetrics')).toEqual({});
   });
 
+  it('RecordInvalidPlaylist reads and writes only the state (the invalid-playlist incident)', () => {
+    expect(s3Access('recordInvalidPlaylist')).toEqual({
+      's3:GetObject': STATE,
+      's3:PutObject': STATE,
+      's3:ListBucket': [''],
+    });
+  });
+
   it('Watchdog reads encoder objects and state, writes state', () => {
     expect(s3Access('watchdog')).toEqual({
       's3:GetObject': sorted(ENCODER_OBJECTS, STATE),

@@ -1,0 +1,461 @@
+/**
+ * On-call: alert bodies a person can act on, invalid-playlist incidents (one alert per incident,
+ * exactly once under concurrent executions), and the audit record every changing execution keeps.
+ */
+import { alertPayloadOf, runbookAnchor } from '../../../functions/alerts';
+import { buildAuditRecord } from '../../../functions/audit';
+import { emptyChannelState } from '../../../functions/channel-state';
+import { PlaylistInvalidError } from '../../../functions/errors';
+import { createRecordInvalidPlaylist } from '../../../functions/handlers/record-invalid-playlist';
+import {
+  causeMessage,
+  INVALID_QUIET_MS,
+  recordRejection,
+  rulesOfCause,
+  settleRejections,
+} from '../../../functions/invalid-playlists';
+import { createLocalWorkflow, type ExecutionRecord } from '../../../local/engine';
+import { FakeS3 } from '../../support/fake-s3';
+import { fixture, mediaPlaylist } from '../../support/playlists';
+import { BUCKET, workflow } from '../../support/workflow-driver';
+
+const T0 = Date.parse('2026-11-24T10:00:00Z');
+const TD = 2;
+const INVALID = '#EXTM3U\n#EXTINF:x,\na.ts\n';
+
+function setUp() {
+  const s3 = new FakeS3();
+  const run = workflow(s3);
+  const upload = async (encoder: string, n: number) => {
+    s3.now = T0 + n * TD * 1000;
+    const results = [];
+    for (const r of ['720p.m3u8', '360p.m3u8']) {
+      s3.write(`ch1/${encoder}/${r}`, mediaPlaylist({ sequence: n - 3, count: 4 }));
+      results.push(await run.event(`ch1/${encoder}/${r}`));
+    }
+    return results;
+  };
+  const start = async () => {
+    for (const e of ['primary', 'failover']) {
+      s3.write(`ch1/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+      await run.event(`ch1/${e}/master.m3u8`);
+    }
+    for (let n = 10; n <= 12; n++) {
+      await upload('primary', n);
+      await upload('failover', n);
+    }
+  };
+  /** What the ASL does after ValidatePlaylist throws PlaylistInvalid: RecordInvalidPlaylist with the Catch's $.error. */
+  const record = createRecordInvalidPlaylist(run.deps);
+  const reject = async (key: string) => {
+    const error = await run.handlers.validate({ bucket: BUCKET, key }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error).toBeInstanceOf(PlaylistInvalidError);
+    return { key, error: { Error: 'PlaylistInvalid', Cause: (error as Error).message } };
+  };
+  return { s3, run, upload, start, record, reject };
+}
+
+const subjects = (outputs: readonly { alerts: readonly { subject: string }[] }[]) =>
+  outputs.flatMap((o) => o.alerts.map((a) => a.subject));
+
+describe('alert bodies', () => {
+  it('STALLED carries the evidence: age in seconds and target durations, both encoders’ sequence numbers, the renditions affected', async () => {
+    const { start, upload } = setUp();
+    await start();
+    const results = [];
+    for (let n = 13; n <= 15; n++) results.push(...(await upload('failover', n)));
+    const alert = results.flatMap((r) => r.health?.alerts ?? [])[0];
+    expect(alert?.subject).toBe('[hls-failover] ch1: primary STALLED');
+    const message = alert?.message ?? '';
+    expect(message).toMatch(
+      /720p\.m3u8: last segment 12, updated \d+ s ago \([\d.]+ × target duration\); failover: last segment 14, updated \d+ s ago/,
+    );
+    expect(message).toMatch(/^Evidence \(\d renditions?\):$/m);
+    expect(message).toContain('What happened: ');
+    const payload = alertPayloadOf(message);
+    expect(payload).toMatchObject({
+      kind: 'STALLED',
+      severity: 'critical',
+      channel: 'ch1',
+      encoder: 'primary',
+      incidentId: expect.stringMatching(/^primary-2026-11-24T10:00:/),
+      incidentStart: expect.stringMatching(/^2026-11-24T10:00:/),
+      now: { preferred: 'failover', withdrawn: ['primary'] },
+      runbook: 'README.md#runbook-stalled',
+    });
+    const rendition = payload?.renditions?.find((r) => r.rendition === '720p.m3u8');
+    expect(rendition?.encoders.primary).toMatchObject({ lastSequence: 12, status: 'stalled' });
+    expect(rendition?.encoders.failover).toMatchObject({ lastSequence: 14, status: 'healthy' });
+    expect(rendition?.encoders.primary?.ageSeconds).toBeGreaterThan(0);
+    expect(rendition?.encoders.primary?.ageTargetDurations).toBeCloseTo(
+      (rendition?.encoders.primary?.ageSeconds ?? 0) / TD,
+      1,
+    );
+  });
+
+  it('STALLED says what the system already did (steering, index order, withdrawal), the incident and what to check next', async () => {
+    const { start, upload } = setUp();
+    await start();
+    const results = [];
+    for (let n = 13; n <= 15; n++) results.push(...(await upload('failover', n)));
+    const message = results.flatMap((r) => r.health?.alerts ?? [])[0]?.message ?? '';
+    expect(message).toContain('steering and index order now prefer failover (was primary)');
+    expect(message).toContain("withdrew primary's media playlists");
+    expect(message).toContain('Now: steering.json and index.m3u8 list failover first; withdrawn: primary.');
+    expect(message).toMatch(/^Incident: primary-\S+, started 2026-11-24T10:00:\d\d\.000Z$/m);
+    expect(message).toMatch(/^What to check next:\n {2}1\. /m);
+    expect(message).toContain(`Runbook: ${runbookAnchor('STALLED')}`);
+  });
+
+  it('RECOVERED gives the incident, its start and how long it lasted', async () => {
+    const { start, upload } = setUp();
+    await start();
+    for (let n = 13; n <= 15; n++) await upload('failover', n);
+    const results = [];
+    for (let n = 16; n <= 19; n++) {
+      results.push(...(await upload('primary', n)), ...(await upload('failover', n)));
+    }
+    const recovered = results
+      .flatMap((r) => r.health?.alerts ?? [])
+      .find((a) => a.subject.endsWith('RECOVERED'));
+    expect(recovered).toBeDefined();
+    const payload = alertPayloadOf(recovered?.message ?? '');
+    expect(payload).toMatchObject({
+      kind: 'RECOVERED',
+      severity: 'info',
+      incidentId: expect.stringMatching(/^primary-/),
+      durationSeconds: expect.any(Number),
+    });
+    expect(recovered?.message).toMatch(/^Incident: primary-\S+, started \S+, lasted \d+ s$/m);
+  });
+
+  it('CHANNEL DOWN lists both encoders per rendition and says nothing could be steered', async () => {
+    const { start, run, s3 } = setUp();
+    await start();
+    s3.now += 60_000;
+    const tick = await run.tick();
+    const down = tick.alerts.find((a) => a.subject === '[hls-failover] ch1: CHANNEL DOWN');
+    const payload = alertPayloadOf(down?.message ?? '');
+    expect(payload?.renditions?.map((r) => Object.keys(r.encoders).sort())).toEqual([
+      ['failover', 'primary'],
+      ['failover', 'primary'],
+    ]);
+    expect(payload?.incidentId).toMatch(/^channel-/);
+    expect(down?.message).toContain('nothing (no healthy encoder to move to');
+    expect(down?.attributes).toEqual({
+      channel: { DataType: 'String', StringValue: 'ch1' },
+      kind: { DataType: 'String', StringValue: 'CHANNEL DOWN' },
+      severity: { DataType: 'String', StringValue: 'critical' },
+    });
+  });
+
+  it('runbook anchors follow the README headings "### Runbook: <KIND>"', () => {
+    expect(runbookAnchor('CHANNEL DOWN')).toBe('README.md#runbook-channel-down');
+    expect(runbookAnchor('WORKFLOW FAILING')).toBe('README.md#runbook-workflow-failing');
+    expect(runbookAnchor('INVALID PLAYLIST')).toBe('README.md#runbook-invalid-playlist');
+  });
+});
+
+describe('the watchdog covers what events cannot', () => {
+  it('one encoder silent while the other’s events are delayed: the watchdog alone raises STALLED and steers away', async () => {
+    const { s3, run, start } = setUp();
+    await start();
+    // failover keeps writing, but its events never arrive; primary is silent.
+    for (let n = 13; n <= 15; n++) {
+      s3.now = T0 + n * TD * 1000;
+      for (const r of ['720p.m3u8', '360p.m3u8'])
+        s3.write(`ch1/failover/${r}`, mediaPlaylist({ sequence: n - 3, count: 4 }));
+    }
+    const tick = await run.tick();
+    expect(tick.alerts.map((a) => a.subject)).toEqual(['[hls-failover] ch1: primary STALLED']);
+    expect(tick.audit.flatMap((a) => a.decisions.map((d) => d.decision))).toEqual(
+      expect.arrayContaining(['encoder-stalled', 'preferred-changed']),
+    );
+    expect(s3.body('ch1/steering.json')).toContain('"PATHWAY-PRIORITY":["failover","primary"]');
+  });
+});
+
+describe('invalid-playlist incidents', () => {
+  it('repeated invalid playlists from one encoder: one INVALID PLAYLIST alert for the incident, not one per file', async () => {
+    const { s3, start, record, reject } = setUp();
+    await start();
+    const outputs = [];
+    for (let i = 0; i < 3; i++) {
+      s3.now += 2000;
+      for (const r of ['720p.m3u8', '360p.m3u8']) {
+        s3.write(`ch1/primary/${r}`, INVALID);
+        outputs.push(await record({ bucket: BUCKET, ...(await reject(`ch1/primary/${r}`)) }));
+      }
+    }
+    expect(subjects(outputs)).toEqual(['[hls-failover] ch1: primary INVALID PLAYLIST']);
+    expect(outputs.every((o) => o.metrics.some((m) => m.name === 'InvalidPlaylists'))).toBe(true);
+    expect(outputs.map((o) => o.audit[0]?.decisions[0]?.decision)).toEqual([
+      'invalid-playlist-opened',
+      ...Array(5).fill('invalid-playlist-continued'),
+    ]);
+  });
+
+  it('the INVALID PLAYLIST alert names the file, the rules broken, the incident and what was (not) done', async () => {
+    const { s3, start, record, reject } = setUp();
+    await start();
+    s3.write('ch1/primary/720p.m3u8', INVALID);
+    const out = await record({ bucket: BUCKET, ...(await reject('ch1/primary/720p.m3u8')) });
+    const alert = out.alerts[0];
+    expect(alert?.attributes).toEqual({
+      channel: { DataType: 'String', StringValue: 'ch1' },
+      kind: { DataType: 'String', StringValue: 'INVALID PLAYLIST' },
+      severity: { DataType: 'String', StringValue: 'warning' },
+      encoder: { DataType: 'String', StringValue: 'primary' },
+    });
+    expect(alert?.message).toContain('What happened: ch1/primary/720p.m3u8 is invalid');
+    expect(alert?.message).toContain('did not use ch1/primary/720p.m3u8');
+    expect(alertPayloadOf(alert?.message ?? '')).toMatchObject({
+      incidentId: expect.stringMatching(/^invalid-primary-/),
+      details: { key: 'ch1/primary/720p.m3u8', rules: expect.arrayContaining(['extinf-invalid']) },
+      runbook: 'README.md#runbook-invalid-playlist',
+    });
+  });
+
+  it('exactly one alert when concurrent executions record invalid playlists of one encoder at once (conditional write)', async () => {
+    const { s3, start, record, reject } = setUp();
+    await start();
+    s3.now += 2000;
+    const rejections = [];
+    for (const r of ['720p.m3u8', '360p.m3u8', 'extra-a.m3u8', 'extra-b.m3u8']) {
+      s3.write(`ch1/primary/${r}`, INVALID);
+      rejections.push(await reject(`ch1/primary/${r}`));
+    }
+    s3.preconditionFailures = 0;
+    const outputs = await Promise.all(rejections.map((r) => record({ bucket: BUCKET, ...r })));
+    expect(s3.preconditionFailures).toBeGreaterThan(0); // they did race
+    expect(subjects(outputs)).toEqual(['[hls-failover] ch1: primary INVALID PLAYLIST']);
+    const state = JSON.parse(s3.body('_hls-failover/channels/ch1/health.json') ?? '{}');
+    expect(state.invalid.primary.rejected).toBe(4);
+    expect(Object.keys(state.invalid.primary.playlists).sort()).toEqual([
+      '360p.m3u8',
+      '720p.m3u8',
+      'extra-a.m3u8',
+      'extra-b.m3u8',
+    ]);
+  });
+
+  it('ends when every rejected playlist validates again: one PLAYLISTS VALID AGAIN notice; the next invalid playlist opens a new incident', async () => {
+    const { s3, start, record, reject, upload } = setUp();
+    await start();
+    s3.now = T0 + 13 * TD * 1000;
+    for (const r of ['720p.m3u8', '360p.m3u8']) {
+      s3.write(`ch1/primary/${r}`, INVALID);
+      await record({ bucket: BUCKET, ...(await reject(`ch1/primary/${r}`)) });
+    }
+    const fixed = [...(await upload('primary', 13)), ...(await upload('failover', 13))];
+    expect(fixed.flatMap((r) => r.health?.alerts ?? []).map((a) => a.subject)).toEqual([
+      '[hls-failover] ch1: primary PLAYLISTS VALID AGAIN',
+    ]);
+    const notice = fixed.flatMap((r) => r.health?.alerts ?? [])[0];
+    expect(alertPayloadOf(notice?.message ?? '')).toMatchObject({ severity: 'info', durationSeconds: 0 });
+    expect(
+      fixed.flatMap((r) => r.health?.audit ?? []).flatMap((a) => a.decisions.map((d) => d.decision)),
+    ).toEqual(['invalid-playlist-narrowed', 'invalid-playlist-closed']);
+    s3.now += TD * 1000;
+    s3.write('ch1/primary/720p.m3u8', INVALID);
+    const again = await record({ bucket: BUCKET, ...(await reject('ch1/primary/720p.m3u8')) });
+    expect(subjects([again])).toEqual(['[hls-failover] ch1: primary INVALID PLAYLIST']);
+  });
+
+  it('a rejected playlist the encoder stopped writing no longer holds the incident open after the quiet period', () => {
+    const at = T0;
+    const opened = recordRejection(emptyChannelState('ch1'), {
+      encoder: 'primary',
+      rest: 'dropped.m3u8',
+      rules: ['extinf-invalid'],
+      at,
+    });
+    expect(opened.result.kind).toBe('opened');
+    const soon = settleRejections(opened.state, { encoder: 'primary', rest: '720p.m3u8', at: at + 1000 });
+    expect(soon.result.kind).toBe('none');
+    const later = settleRejections(opened.state, {
+      encoder: 'primary',
+      rest: '720p.m3u8',
+      at: at + INVALID_QUIET_MS,
+    });
+    expect(later.result.kind).toBe('closed');
+    expect(later.state.invalid).toBeUndefined();
+    // And a rejection after a quiet incident opens a new one (a new alert), not a silent join.
+    const reopened = recordRejection(opened.state, {
+      encoder: 'primary',
+      rest: '720p.m3u8',
+      rules: [],
+      at: at + INVALID_QUIET_MS,
+    });
+    expect(reopened.result.kind).toBe('opened');
+  });
+
+  it('reads rule ids and the message out of a Lambda error Cause (JSON) or a local one (text)', () => {
+    const text =
+      'x is invalid (2 violations): line 2 extinf-invalid: bad; line 1 targetduration-missing: add';
+    expect(rulesOfCause(text)).toEqual(['extinf-invalid', 'targetduration-missing']);
+    expect(
+      causeMessage(JSON.stringify({ errorType: 'PlaylistInvalid', errorMessage: text, trace: [] })),
+    ).toBe(text);
+    expect(causeMessage(text)).toBe(text);
+  });
+});
+
+describe('invalid playlists on the real ASL engine', () => {
+  function engineSetUp() {
+    const s3 = new FakeS3();
+    const run = workflow(s3);
+    const alerts: string[] = [];
+    const engine = createLocalWorkflow({
+      deps: run.deps,
+      publishAlert: async (a) => void alerts.push(a.subject),
+      fastRetries: true,
+    });
+    const event = (key: string) => ({
+      source: 'aws.s3',
+      'detail-type': 'Object Created',
+      time: '2026-11-24T10:00:00Z',
+      detail: { bucket: { name: BUCKET }, object: { key, sequencer: `00${key.length}` } },
+    });
+    return { s3, engine, alerts, event };
+  }
+
+  it('concurrent executions rejecting one encoder’s playlists: one alert, every execution FAILED as PlaylistInvalid with its reason and an audit record', async () => {
+    const { s3, engine, alerts, event } = engineSetUp();
+    const keys = ['ch1/primary/720p.m3u8', 'ch1/primary/360p.m3u8', 'ch1/primary/1080p.m3u8'];
+    for (const key of keys) s3.write(key, INVALID);
+    const records = await Promise.all(keys.map((k) => engine.run(event(k))));
+    expect(alerts).toEqual(['[hls-failover] ch1: primary INVALID PLAYLIST']);
+    for (const r of records) {
+      expect(r).toMatchObject({ status: 'FAILED', error: 'PlaylistInvalid' });
+      expect(r.cause).toContain('extinf-invalid');
+    }
+    const audits = records.map(
+      (r: ExecutionRecord) =>
+        (
+          r.events.find(
+            (e) =>
+              (e as { type: string; state?: { name: string } }).type === 'StateExited' &&
+              (e as { state: { name: string } }).state.name === 'PublishHealthMetrics',
+          ) as { state: { output: { audit: ReturnType<typeof buildAuditRecord> } } }
+        ).state.output.audit,
+    );
+    expect(audits.map((a) => a?.channels[0]?.decisions[0]?.decision).sort()).toEqual([
+      'invalid-playlist-continued',
+      'invalid-playlist-continued',
+      'invalid-playlist-opened',
+    ]);
+    expect(audits.every((a) => a?.trigger.source === 's3' && a.execution.startsWith('arn:aws:states:'))).toBe(
+      true,
+    );
+  });
+});
+
+describe('the audit record', () => {
+  const base = { executionId: 'arn:aws:states:eu-west-1:1:express:sm:e1', startedAt: '2026-11-24T10:00:28Z' };
+
+  it('is null for an execution that changed nothing an auditor asks about', () => {
+    expect(
+      buildAuditRecord({
+        ...base,
+        data: {
+          detail: { object: { key: 'ch1/primary/720p.m3u8' } },
+          health: { alerts: [], audit: [] },
+          actions: [
+            { channel: 'ch1', index: { index: { key: 'ch1/index.m3u8', written: false, hashAfter: 'a' } } },
+          ],
+        },
+      }),
+    ).toBeNull();
+  });
+
+  it('keeps event key and sequencer, decisions with reason and incident, before/after hashes, withdrawals and alerts', async () => {
+    const { run, start, upload } = setUp();
+    await start();
+    let stalled: Awaited<ReturnType<typeof upload>>[number] | undefined;
+    for (let n = 13; n <= 15 && stalled === undefined; n++) {
+      stalled = (await upload('failover', n)).find((r) => (r.health?.alerts.length ?? 0) > 0);
+    }
+    expect(stalled).toBeDefined();
+    // What the ASL hands PublishHealthMetrics: the execution's data, with the channel actions' outputs.
+    const channel = stalled?.health?.channels[0];
+    const index = channel === undefined ? undefined : await run.handlers.merge(channel);
+    const record = buildAuditRecord({
+      ...base,
+      data: {
+        detail: { object: { key: 'ch1/failover/720p.m3u8', sequencer: '0062E99A88DC407460' } },
+        ...(stalled?.health === undefined ? {} : { health: stalled.health }),
+        actions: [
+          {
+            channel: 'ch1',
+            ...(index === undefined ? {} : { index }),
+            withdrawal: { deleted: { primary: ['ch1/primary/720p.m3u8'] } },
+          },
+        ],
+      },
+    });
+    expect(record).toMatchObject({
+      v: 1,
+      execution: base.executionId,
+      at: base.startedAt,
+      trigger: { source: 's3', key: 'ch1/failover/720p.m3u8', sequencer: '0062E99A88DC407460' },
+    });
+    const ch1 = record?.channels[0];
+    expect(ch1?.channel).toBe('ch1');
+    expect(ch1?.decisions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          decision: 'encoder-stalled',
+          encoder: 'primary',
+          incidentId: expect.stringMatching(/^primary-/),
+        }),
+        expect.objectContaining({
+          decision: 'preferred-changed',
+          reason: expect.stringContaining('primary → failover'),
+        }),
+      ]),
+    );
+    expect(ch1?.changes).toEqual(
+      expect.arrayContaining([
+        {
+          object: 'health',
+          before: expect.stringMatching(/^[0-9a-f]{64}$/),
+          after: expect.stringMatching(/^[0-9a-f]{64}$/),
+        },
+      ]),
+    );
+    expect(ch1?.withdrawn).toEqual(['ch1/primary/720p.m3u8']);
+    expect(ch1?.alerts).toEqual([
+      {
+        kind: 'STALLED',
+        subject: '[hls-failover] ch1: primary STALLED',
+        encoder: 'primary',
+        incidentId: expect.stringMatching(/^primary-/),
+      },
+    ]);
+  });
+
+  it('records a failed step with its error and readable cause', () => {
+    const record = buildAuditRecord({
+      ...base,
+      data: {
+        source: 'hls-failover.watchdog',
+        error: {
+          Error: 'StorageUnavailable',
+          Cause: JSON.stringify({
+            errorType: 'StorageUnavailable',
+            errorMessage: 'GetObject failed transiently',
+          }),
+        },
+      },
+    });
+    expect(record).toMatchObject({
+      trigger: { source: 'watchdog' },
+      channels: [],
+      failure: { error: 'StorageUnavailable', cause: 'GetObject failed transiently' },
+    });
+  });
+});
