@@ -514,6 +514,9 @@ export interface LoadResult {
     readonly workflowCallMs: { readonly p50: number; readonly p99: number };
   };
   readonly outcomes: Readonly<Record<string, number>>;
+  /** Executions in the window in which the engine retried a Task, and the retried errors. */
+  readonly retried: number;
+  readonly retries: Readonly<Record<string, number>>;
   /** Main thread (runtime + s3rver): event-loop utilisation 0–1 and delay p99 (ms). */
   readonly eventLoop: { readonly utilization: number; readonly delayP99Ms: number };
   /** CPU time of the whole process (runtime + encoder thread) per wall second, in cores. */
@@ -638,6 +641,20 @@ export async function measureLoad(
     const failures = failuresOf(runtime.executions);
     const outcomes: Record<string, number> = {};
     for (const e of inWindow) outcomes[outcomeOf(e)] = (outcomes[outcomeOf(e)] ?? 0) + 1;
+    const retries: Record<string, number> = {};
+    let retried = 0;
+    for (const e of inWindow) {
+      let lastError = 'unknown';
+      let any = false;
+      for (const v of e.events as { type?: string; Error?: string; state?: { name?: string } }[]) {
+        if (v.type === 'StateFailed') lastError = v.Error ?? 'unknown';
+        if (v.type !== 'StateRetried') continue;
+        any = true;
+        const name = `${v.state?.name}: ${lastError}`;
+        retries[name] = (retries[name] ?? 0) + 1;
+      }
+      if (any) retried++;
+    }
     const putsInWindow = done.puts.filter(([started]) => started >= windowStart && started < actualEnd);
     const workflowCalls = windowCalls.filter((c) => isWorkflowCall(c, runtimeClient, encoders));
     const quarter = Math.max(1, Math.floor(backlog.length / 4));
@@ -652,7 +669,8 @@ export async function measureLoad(
     if (aborted !== undefined) reasons.push(`aborted: ${aborted}`);
     if (failures.length > 0) reasons.push(`${failures.length} executions failed`);
     if (alertSubjects.length > 0) reasons.push(`${alertSubjects.length} alerts on healthy encoders`);
-    if (sustainedPerSecond < 0.98 * offeredPerSecond)
+    // Window edges: a period's worth of events may be offered in the window and finish after it.
+    if (finishedInWindow < 0.98 * putsInWindow.length - eventsPerPeriod)
       reasons.push(`finished ${sustainedPerSecond.toFixed(1)}/s of ${offeredPerSecond.toFixed(1)}/s offered`);
     if (!(p99 <= settings.periodMs)) reasons.push(`p99 ${Math.round(p99)} ms > one segment period`);
     if (last > first + eventsPerPeriod / 2)
@@ -720,6 +738,8 @@ export async function measureLoad(
         },
       },
       outcomes,
+      retried,
+      retries,
       eventLoop: { utilization: round3(elu.utilization), delayP99Ms: round1(delay.percentile(99) / 1e6) },
       cpuCores: round3((cpu.user + cpu.system) / 1e6 / windowSeconds),
       aborted,
