@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSettings, type Settings } from '../functions/config';
 import { ConfigInvalidError } from '../functions/errors';
+import { type Demo, startDemo } from '../local/demo';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
 import { type CliIo, UsageError } from './io';
 import { parsePositiveInteger } from './validate';
@@ -23,6 +24,9 @@ Options:
   --config <file>           JSON file of settings (the README's configuration table)
   --watchdog-seconds <n>    watchdog period (default 5)
   --webhook <url>           also POST every alert as JSON to this URL
+  --demo                    also run two lock-step demo encoders on channel "demo" (npm run demo);
+                            control them with "hls-failover demo <stall|kill|stop|resume> <encoder>"
+  --demo-source <s>         ffmpeg (default when on PATH) or pre-made (segments shipped in the repo)
   --json                    print the endpoints as one JSON line instead of words
   -h, --help                show this help
 
@@ -71,6 +75,8 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       config: { type: 'string' },
       'watchdog-seconds': { type: 'string' },
       webhook: { type: 'string' },
+      demo: { type: 'boolean' },
+      'demo-source': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -97,6 +103,10 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       : parsePositiveInteger(values['watchdog-seconds'], '--watchdog-seconds');
   if (values.webhook !== undefined && !/^https?:\/\//.test(values.webhook))
     throw new UsageError('--webhook takes an http(s) URL');
+  const demoSource = values['demo-source'];
+  if (demoSource !== undefined && demoSource !== 'ffmpeg' && demoSource !== 'pre-made')
+    throw new UsageError(`--demo-source takes ffmpeg or pre-made (got "${demoSource}")`);
+  if (demoSource !== undefined && !values.demo) throw new UsageError('--demo-source needs --demo');
 
   let runtime: LocalRuntime;
   try {
@@ -120,9 +130,24 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
     throw e;
   }
   const { endpoints } = runtime;
+  let demo: Demo | undefined;
+  if (values.demo) {
+    try {
+      demo = await startDemo({
+        originUrl: endpoints.origin,
+        encoders: settings.encoders as [string, string],
+        ...(demoSource === 'pre-made' ? { ffmpegPath: false as const } : {}),
+        print: (line) => io.out(`${line}\n`),
+      });
+    } catch (e) {
+      await runtime.close();
+      throw new UsageError(`the demo did not start: ${(e as Error).message}`);
+    }
+    runtime.attachDemo(demo);
+  }
   if (values.json) {
     io.out(
-      `${JSON.stringify({ s3Endpoint: endpoints.s3, bucket, originUrl: endpoints.origin, statusUrl: endpoints.status, apiUrl: endpoints.api, dataDir, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } })}\n`,
+      `${JSON.stringify({ s3Endpoint: endpoints.s3, bucket, originUrl: endpoints.origin, statusUrl: endpoints.status, apiUrl: endpoints.api, dataDir, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, ...(demo === undefined ? {} : { demo: { channel: demo.channel, source: demo.source, playUrl: `${endpoints.origin}/${demo.channel}/index.m3u8` } }) })}\n`,
     );
   } else {
     io.out(
@@ -133,6 +158,12 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
         `  status page  ${endpoints.status}  (JSON API ${endpoints.api}/status)`,
         `  data dir     ${dataDir}  (alerts.jsonl, metrics.jsonl, executions.jsonl)`,
         `  watchdog     every ${watchdogSeconds} s`,
+        ...(demo === undefined
+          ? []
+          : [
+              `  demo         two ${demo.source === 'ffmpeg' ? 'ffmpeg' : 'pre-made segment'} encoders on channel "${demo.channel}": play ${endpoints.origin}/${demo.channel}/index.m3u8 or open the status page`,
+              `               try: npx hls-failover demo kill primary --api ${endpoints.api}   (then: demo resume primary)`,
+            ]),
         'Press Ctrl+C to stop.',
         '',
       ].join('\n'),
@@ -145,6 +176,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
     void stop?.then(finish);
   });
   io.err('stopping: waiting for running executions...\n');
+  await demo?.close();
   await runtime.close();
   io.err('stopped.\n');
   return 0;

@@ -23,6 +23,8 @@ export interface DemoOptions {
   readonly originUrl: string;
   /** @default 'demo' */
   readonly channel?: string;
+  /** The encoder folder names the runtime is configured with. @default ['primary', 'failover'] */
+  readonly encoders?: readonly [string, string];
   /** ffmpeg to run; `false` forces the pre-made segments. @default 'ffmpeg' when on PATH */
   readonly ffmpegPath?: string | false;
   /** One line per encoder state change or problem. @default no output */
@@ -59,7 +61,7 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const pair = await startEncoderPair({
     originUrl: options.originUrl,
     channel,
-    encoders: DEFAULT_ENCODERS,
+    encoders: options.encoders ?? DEFAULT_ENCODERS,
     ...(options.ffmpegPath === undefined ? {} : { ffmpegPath: options.ffmpegPath }),
     log: (line) => print(`demo ${line}`),
   });

@@ -227,7 +227,8 @@ async function route(sources: StatusSources, req: IncomingMessage, res: ServerRe
     try {
       return json(res, 200, await demo.control(rest[0] as string, rest[1] as string));
     } catch (error) {
-      return json(res, 400, { error: (error as Error).message });
+      const notFound = (error as { reason?: string }).reason === 'unknown-encoder';
+      return json(res, notFound ? 404 : 400, { error: (error as Error).message });
     }
   }
   return json(res, 404, { error: `no API ${req.method} ${url.pathname}; see the README's "JSON API"` });

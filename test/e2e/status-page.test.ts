@@ -63,7 +63,7 @@ describe('status page in headless Chromium', () => {
     expect(await row('failover').getAttribute('data-status')).toBe('healthy');
     // The player found the channel and loads it through hls.js served by the page itself.
     expect(await page.locator('[data-testid="channel-select"] option').allTextContents()).toEqual(['ch1']);
-    expect(await page.evaluate(() => typeof (window as unknown as { Hls?: unknown }).Hls)).toBe('function');
+    expect(await page.evaluate(() => typeof (globalThis as { Hls?: unknown }).Hls)).toBe('function');
 
     // The failover moves on, the primary does not: the page shows it without a reload.
     for (let n = 11; n <= 13; n++) {
