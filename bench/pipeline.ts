@@ -365,7 +365,8 @@ export async function measureRatio(
   const { runtime } = bench;
   const encoders = bench.settings.encoders;
   const bucket = runtime.endpoints.bucket;
-  const replayClient = newClient(runtime);
+  let replayClient: S3Client | undefined;
+  let ownClient: S3Client | undefined;
   try {
     const channel = 'ratio';
     const sequence = new Map<string, number>();
@@ -380,6 +381,9 @@ export async function measureRatio(
     await runtime.idle();
     const seeded = runtime.executions.length;
     const runtimeClient = bench.client();
+    // The replay goes through the runtime's own client (same configuration, same sockets) when it can be found.
+    replayClient = runtimeClient ?? newClient(runtime);
+    if (runtimeClient === undefined) ownClient = replayClient;
 
     let seenAt = 0;
     let seenKey = '';
@@ -467,7 +471,7 @@ export async function measureRatio(
       outcomes,
     };
   } finally {
-    replayClient.destroy();
+    ownClient?.destroy();
     await bench.dispose();
   }
 }
@@ -521,6 +525,12 @@ export interface LoadResult {
   readonly eventLoop: { readonly utilization: number; readonly delayP99Ms: number };
   /** CPU time of the whole process (runtime + encoder thread) per wall second, in cores. */
   readonly cpuCores: number;
+  /**
+   * Per finished execution: CPU time of the whole process, and busy time of the main thread (event-loop
+   * utilisation × window), in ms. Less sensitive to other load on the machine than the rates are.
+   */
+  readonly cpuMsPerEvent: number;
+  readonly mainThreadMsPerEvent: number;
   readonly aborted: string | undefined;
   readonly keepsUp: boolean;
   readonly reasons: readonly string[];
@@ -742,6 +752,8 @@ export async function measureLoad(
       retries,
       eventLoop: { utilization: round3(elu.utilization), delayP99Ms: round1(delay.percentile(99) / 1e6) },
       cpuCores: round3((cpu.user + cpu.system) / 1e6 / windowSeconds),
+      cpuMsPerEvent: round3((cpu.user + cpu.system) / 1000 / Math.max(1, finishedInWindow)),
+      mainThreadMsPerEvent: round3((elu.utilization * windowSeconds * 1000) / Math.max(1, finishedInWindow)),
       aborted,
       keepsUp: reasons.length === 0,
       reasons,
@@ -879,6 +891,7 @@ export function pipelineTable(report: PipelineReport): string {
     '412s',
     'S3 ops/s',
     'loop busy',
+    'CPU ms/event',
     'ingest p99 ms',
     'failed',
     'alerts',
@@ -895,6 +908,7 @@ export function pipelineTable(report: PipelineReport): string {
     String(r.s3.preconditionFailed),
     r.s3.opsPerSecond.toFixed(0),
     `${Math.round(r.eventLoop.utilization * 100)}%`,
+    r.cpuMsPerEvent.toFixed(1),
     r.ingestPutMs.p99.toFixed(0),
     String(r.failed),
     String(r.alerts),
