@@ -24,6 +24,8 @@ export interface PlayerLoad {
   readonly url: string;
   readonly encoder: string;
   readonly sn?: number | string;
+  /** For `level-loaded` / `audio-loaded`: false when the playlist carried EXT-X-ENDLIST. */
+  readonly live?: boolean;
 }
 
 export interface PlayerError {

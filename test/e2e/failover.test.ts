@@ -1,0 +1,94 @@
+/**
+ * Viewers keep playing (issue #5) and an encoder stop is not the end of the event (issue #7),
+ * proved with real parts on loopback: the local runtime (s3rver, the ASL on the local engine, the
+ * origin with PUT ingest), two lock-step ffmpeg encoders, and hls.js with its default config in
+ * headless Chromium. Each scenario starts from a fresh runtime, injects one fault, prints its
+ * figures and checks them against its pass criteria (test/support/e2e-scenarios.ts). About 4 min.
+ *
+ * Needs ffmpeg and Chromium: `apt-get install -y ffmpeg chromium`.
+ * HLS_FAILOVER_E2E_VERBOSE=1 prints the encoders' and the runtime's lines as they happen.
+ */
+import {
+  BUDGETS,
+  type E2eEnvironment,
+  endedVersusContinued,
+  formatResult,
+  problemsOf,
+  runScenario,
+  type ScenarioName,
+  type ScenarioResult,
+  startE2eEnvironment,
+  TD_SECONDS,
+} from '../support/e2e-scenarios';
+
+jest.setTimeout(150_000);
+
+const verbose = process.env.HLS_FAILOVER_E2E_VERBOSE !== undefined;
+let env: E2eEnvironment;
+
+beforeAll(async () => {
+  env = await startE2eEnvironment((line) => {
+    if (verbose) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
+  });
+}, 60_000);
+afterAll(async () => {
+  await env?.close();
+});
+
+/** Runs the scenario, prints its figures (also when it fails), returns them. */
+async function run(name: ScenarioName): Promise<ScenarioResult> {
+  const result = await runScenario(env, name);
+  const budget = (s: number | undefined, td: number) =>
+    s === undefined
+      ? 'n/a'
+      : `${s <= td * TD_SECONDS ? 'met' : 'NOT met'} (${(s / TD_SECONDS).toFixed(2)} × TD)`;
+  const issue =
+    result.faultAt === undefined || name === 'primary-stopped' || name === 'control-index-only'
+      ? ''
+      : `\n   issue #5 wording: detection ≤ 1.5 × TD ${budget(result.detectionSeconds, 1.5)}; actions ≤ 2 × TD ${budget(Math.max(result.steeringSeconds ?? 0, result.withdrawalSeconds ?? 0) || undefined, 2)}; asserted: detection ≤ ${BUDGETS.detectionTd} × TD, actions ≤ ${BUDGETS.actionTd} × TD`;
+  process.stdout.write(`${formatResult(result)}${issue}\n`);
+  return result;
+}
+
+describe('end to end: ffmpeg encoders → local runtime → hls.js (default config) in Chromium', () => {
+  it('1. both encoders healthy: no freeze, no alert, the viewer stays on the primary', async () => {
+    const r = await run('baseline');
+    expect(problemsOf(r)).toEqual([]);
+  });
+
+  it('2. primary killed: one STALLED alert, steering and withdrawal in budget, the viewer moves to the failover without a freeze', async () => {
+    const r = await run('primary-killed');
+    expect(problemsOf(r)).toEqual([]);
+  });
+
+  it('3. primary stalled (SIGSTOP, alive but silent): the same as a kill', async () => {
+    const r = await run('primary-stalled');
+    expect(problemsOf(r)).toEqual([]);
+  });
+
+  it('4. failover killed while the primary plays: one alert, its playlists withdrawn, the viewer never notices', async () => {
+    const r = await run('failover-killed');
+    expect(problemsOf(r)).toEqual([]);
+  });
+
+  it('5. primary back after a kill: RECOVERED once, steering back to the primary, no freeze for anyone', async () => {
+    const r = await run('failback');
+    expect(problemsOf(r)).toEqual([]);
+  });
+
+  it('6. control: with the failover actions off (index only) the viewer freezes — the harness sees a freeze', async () => {
+    const r = await run('control-index-only');
+    expect(problemsOf(r)).toEqual([]);
+  });
+
+  it('7. primary stopped with SIGTERM (ENDLIST) while the failover goes on: one STOPPED alert, steering and withdrawal within 2.5 × TD of the ENDLIST upload; viewers that ended vs continued', async () => {
+    const r = await run('primary-stopped');
+    const { ended, continued } = endedVersusContinued(r);
+    const sawEndlist = r.viewers.filter((v) => v.outcome === 'ended' && v.loadedEndlist).length;
+    process.stdout.write(
+      `   issue #7: ${ended} of ${r.viewers.length} viewers ENDED, ${continued} continued; ${sawEndlist} of the ended had loaded the primary's ENDLIST playlist before its withdrawal\n`,
+    );
+    expect(ended + continued).toBe(3);
+    expect(problemsOf(r)).toEqual([]);
+  });
+});
