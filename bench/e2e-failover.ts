@@ -1,0 +1,212 @@
+/**
+ * End-to-end failover bench: runs the e2e scenarios (test/support/e2e-scenarios.ts: ffmpeg
+ * encoders, the local runtime, hls.js with its default config in headless Chromium) N times each
+ * and reports the distribution of what viewers and on-call would see. Every run counts: a run that
+ * misses a pass criterion or cannot run is reported as such, never retried.
+ *
+ *   npx tsx bench/e2e-failover.ts [--runs N] [--scenario name[,name…]] [--phase mid|random] [--json]
+ *
+ * The fault lands at a random point of the segment period by default (--phase random), so the
+ * distribution covers the fault's timing; the jest tests inject it mid-segment. About 35 s per run.
+ * Exit code 0 when every run ran (misses are in the report), 1 when a run could not run, 2 on bad
+ * arguments.
+ */
+
+import { distribution } from '../test/support/e2e-metrics';
+import {
+  BUDGETS,
+  type E2eEnvironment,
+  endedVersusContinued,
+  problemsOf,
+  runScenario,
+  SCENARIOS,
+  type ScenarioName,
+  type ScenarioResult,
+  startE2eEnvironment,
+  TD_SECONDS,
+} from '../test/support/e2e-scenarios';
+
+export interface E2eBenchOptions {
+  /** Runs per scenario. @default 3 */
+  readonly runs?: number;
+  /** @default every scenario */
+  readonly scenarios?: readonly ScenarioName[];
+  /** Where in the segment period the fault lands. @default 'random' */
+  readonly phase?: 'mid' | 'random';
+  /** Progress lines (one per run). @default none */
+  readonly log?: (line: string) => void;
+}
+
+type Distribution = ReturnType<typeof distribution>;
+
+export interface E2eScenarioReport {
+  readonly scenario: ScenarioName;
+  readonly runs: number;
+  readonly passed: number;
+  /** Runs that could not run (an exception), with the message. */
+  readonly errors: readonly string[];
+  /** Per missed run: what it missed. */
+  readonly misses: readonly (readonly string[])[];
+  /** Seconds after the faulty encoder's last good upload (its ENDLIST upload for a stop). */
+  readonly detectionSeconds: Distribution;
+  readonly steeringSeconds: Distribution;
+  readonly withdrawalSeconds: Distribution;
+  /** Per viewer and run. */
+  readonly longestFreezeSeconds: Distribution;
+  readonly rebufferSeconds: Distribution;
+  readonly switchSeconds: Distribution;
+  /** Issue #7: viewers whose session ended, of all viewers over all runs. */
+  readonly viewersEnded?: { readonly ended: number; readonly of: number };
+  readonly results: readonly ScenarioResult[];
+}
+
+export interface E2eBenchReport {
+  readonly targetDuration: number;
+  readonly budgets: typeof BUDGETS;
+  readonly scenarios: readonly E2eScenarioReport[];
+}
+
+/** Runs each scenario `runs` times, one after the other, on one browser. */
+export async function runE2eFailoverBench(options: E2eBenchOptions = {}): Promise<E2eBenchReport> {
+  const runs = options.runs ?? 3;
+  const names = options.scenarios ?? SCENARIOS;
+  const log = options.log ?? (() => undefined);
+  const env: E2eEnvironment = await startE2eEnvironment();
+  const reports: E2eScenarioReport[] = [];
+  try {
+    for (const scenario of names) {
+      const results: ScenarioResult[] = [];
+      const errors: string[] = [];
+      const misses: string[][] = [];
+      for (let i = 0; i < runs; i++) {
+        const phaseMs = options.phase === 'mid' ? undefined : Math.floor(Math.random() * TD_SECONDS * 1000);
+        try {
+          const result = await runScenario(env, scenario, phaseMs === undefined ? {} : { phaseMs });
+          results.push(result);
+          const problems = problemsOf(result);
+          if (problems.length > 0) misses.push(problems);
+          log(
+            `${scenario} run ${i + 1}/${runs}: ${problems.length === 0 ? 'pass' : `MISS: ${problems.join('; ')}`}`,
+          );
+        } catch (error) {
+          errors.push((error as Error).message);
+          log(`${scenario} run ${i + 1}/${runs}: ERROR ${(error as Error).message}`);
+        }
+      }
+      const viewers = results.flatMap((r) => r.viewers);
+      const stopped = scenario === 'primary-stopped';
+      reports.push({
+        scenario,
+        runs,
+        passed: results.length - misses.length,
+        errors,
+        misses,
+        detectionSeconds: distribution(results.map((r) => r.detectionSeconds)),
+        steeringSeconds: distribution(results.map((r) => r.steeringSeconds)),
+        withdrawalSeconds: distribution(results.map((r) => r.withdrawalSeconds)),
+        longestFreezeSeconds: distribution(viewers.map((v) => v.summary.longestFreezeSeconds)),
+        rebufferSeconds: distribution(viewers.map((v) => v.summary.rebufferSeconds)),
+        switchSeconds: distribution(viewers.map((v) => v.switchSeconds)),
+        ...(stopped
+          ? {
+              viewersEnded: {
+                ended: results.reduce((n, r) => n + endedVersusContinued(r).ended, 0),
+                of: viewers.length,
+              },
+            }
+          : {}),
+        results,
+      });
+    }
+  } finally {
+    await env.close();
+  }
+  return { targetDuration: TD_SECONDS, budgets: BUDGETS, scenarios: reports };
+}
+
+/** The report as a table a person reads. */
+export function formatE2eReport(report: E2eBenchReport): string {
+  const td = report.targetDuration;
+  const d = (x: Distribution) => {
+    if (x.n === 0) return '—';
+    const f = (v: number | undefined) => (v === undefined ? '?' : v.toFixed(2));
+    return `${f(x.min)} / ${f(x.median)} / ${f(x.max)}${x.missing > 0 ? ` (${x.missing} n/a)` : ''}`;
+  };
+  const lines = [
+    `End-to-end failover: TD ${td} s; seconds as min / median / max; detection, steering and withdrawal from the faulty encoder's last good upload (ENDLIST upload for a stop). Budgets: detection ≤ ${report.budgets.detectionTd} × TD, actions ≤ ${report.budgets.actionTd} × TD, freeze ≤ ${report.budgets.freezeSeconds} s.`,
+    '',
+    '| scenario | pass | detection s | steering s | withdrawal s | longest freeze s | rebuffer s | switch s | viewers ended |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const s of report.scenarios) {
+    lines.push(
+      `| ${s.scenario} | ${s.passed}/${s.runs}${s.errors.length > 0 ? ` (${s.errors.length} error)` : ''} | ${d(s.detectionSeconds)} | ${d(s.steeringSeconds)} | ${d(s.withdrawalSeconds)} | ${d(s.longestFreezeSeconds)} | ${d(s.rebufferSeconds)} | ${d(s.switchSeconds)} | ${s.viewersEnded === undefined ? '' : `${s.viewersEnded.ended} of ${s.viewersEnded.of}`} |`,
+    );
+  }
+  const problems = report.scenarios.flatMap((s) => [
+    ...s.misses.map((m, i) => `${s.scenario} miss ${i + 1}: ${m.join('; ')}`),
+    ...s.errors.map((e) => `${s.scenario} error: ${e}`),
+  ]);
+  if (problems.length > 0) lines.push('', ...problems);
+  return lines.join('\n');
+}
+
+const USAGE = `Usage: npx tsx bench/e2e-failover.ts [--runs N] [--scenario name[,name...]] [--phase mid|random] [--json]
+
+Runs the end-to-end failover scenarios N times each (ffmpeg, the local runtime, hls.js in
+headless Chromium) and reports the distribution. Scenarios: ${SCENARIOS.join(', ')}.
+Needs ffmpeg and chromium (apt-get install -y ffmpeg chromium). About 35 s per run.
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  let runs = 3;
+  let scenarios: ScenarioName[] = [...SCENARIOS];
+  let phase: 'mid' | 'random' = 'random';
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = argv[i + 1];
+    if (arg === '--help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    if (arg === '--json') json = true;
+    else if (arg === '--runs' && value !== undefined && /^[1-9]\d*$/.test(value)) {
+      runs = Number(value);
+      i++;
+    } else if (arg === '--scenario' && value !== undefined) {
+      const wanted = value.split(',');
+      const unknown = wanted.filter((w) => !(SCENARIOS as readonly string[]).includes(w));
+      if (unknown.length > 0) {
+        process.stderr.write(`unknown scenario ${unknown.join(', ')}\n${USAGE}`);
+        return 2;
+      }
+      scenarios = wanted as ScenarioName[];
+      i++;
+    } else if (arg === '--phase' && (value === 'mid' || value === 'random')) {
+      phase = value;
+      i++;
+    } else {
+      process.stderr.write(`bad argument ${arg ?? ''}\n${USAGE}`);
+      return 2;
+    }
+  }
+  const report = await runE2eFailoverBench({
+    runs,
+    scenarios,
+    phase,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(json ? `${JSON.stringify(report)}\n` : `${formatE2eReport(report)}\n`);
+  return report.scenarios.some((s) => s.errors.length > 0) ? 1 : 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: Error) => {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    },
+  );
+}
