@@ -93,6 +93,7 @@ const AUDIO_KBPS = 48;
 const BAND_COLOURS = ['0x1f77b4', '0xff7f0e'] as const;
 const START_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 10_000;
+const LOG_REPEAT_MS = 10_000;
 
 const FOLDER = /^[A-Za-z0-9._-]+$/;
 
@@ -280,7 +281,8 @@ function track(child: ChildProcess): void {
     });
   }
   // The 'exit' hook does not run when this process is killed by a signal it does not handle;
-  // a tiny watcher kills the encoder then. It ends by itself within a second of the encoder.
+  // a tiny watcher kills the encoder then. It ends with the encoder (so it never outlives the
+  // encoder's pid, which the system may give to another process).
   if (process.platform !== 'win32' && child.pid !== undefined) {
     const reaper = spawn(
       'sh',
@@ -295,6 +297,7 @@ function track(child: ChildProcess): void {
     );
     reaper.on('error', () => undefined);
     reaper.unref();
+    child.once('exit', () => reaper.kill('SIGKILL'));
   }
 }
 
@@ -308,7 +311,9 @@ class FfmpegEncoder extends EncoderBase {
   /** What the exit of the current process means; undefined: it died on its own. */
   private expectedExit: 'killed' | 'stopped' | 'closed' | undefined;
   private closed = false;
+  /** ffmpeg's last lines other than "Opening … for writing", for the message when it dies. */
   private readonly lastLines: string[] = [];
+  private readonly quietUntil = new Map<string, number>();
 
   constructor(
     name: string,
@@ -344,14 +349,16 @@ class FfmpegEncoder extends EncoderBase {
       child.once('exit', (code, signal) => {
         if (this.child === child) this.child = undefined;
         const expected = this.expectedExit;
-        const output = this.lastLines.slice(-6).join(' | ');
+        const notable = this.lastLines.filter((l) => /\[(warning|error|fatal|panic)\]/.test(l));
+        const output = (notable.length > 0 ? notable : this.lastLines).slice(-4).join(' | ') || 'no output';
         failed(
           new Error(
             `ffmpeg for ${this.name} exited (${signal ?? `code ${code}`}) before it started: ${output}`,
           ),
         );
         if (expected === 'closed') this.setState('stopped', 'closed: SIGKILL');
-        else if (expected !== undefined) this.setState(expected, expected === 'killed' ? 'SIGKILL' : 'SIGTERM');
+        else if (expected !== undefined)
+          this.setState(expected, expected === 'killed' ? 'SIGKILL' : 'SIGTERM');
         else this.setState('killed', `ffmpeg exited on its own, ${signal ?? `code ${code}`}: ${output}`);
         resolve();
       });
@@ -362,18 +369,20 @@ class FfmpegEncoder extends EncoderBase {
     if (child.pid !== undefined) track(child);
     const lines = createInterface({ input: child.stderr as NodeJS.ReadableStream });
     lines.on('line', (line) => {
-      this.lastLines.push(line);
-      if (this.lastLines.length > 20) this.lastLines.shift();
-      if (/Opening '.*\.ts' for writing/.test(line)) {
-        started();
+      if (/Opening '.*' for writing/.test(line)) {
+        if (/\.ts' for writing/.test(line)) started();
         return;
       }
       // The muxer's "frame size not set" at the end of every run is noise.
-      if (
-        /^\[(error|fatal|panic)\]|^\[[^\]]*\] \[(error|fatal)\]/.test(line) &&
-        !/frame size not set/.test(line)
-      )
-        this.log(`${this.name}: ffmpeg: ${line}`);
+      if (/frame size not set/.test(line)) return;
+      this.lastLines.push(line);
+      if (this.lastLines.length > 20) this.lastLines.shift();
+      if (!/\[(error|fatal|panic)\]/.test(line)) return;
+      // An origin that is down fails every request: each kind of error once per LOG_REPEAT_MS.
+      const shape = line.replace(/0x[0-9a-f]+|\d+/g, '#');
+      if ((this.quietUntil.get(shape) ?? 0) > Date.now()) return;
+      this.quietUntil.set(shape, Date.now() + LOG_REPEAT_MS);
+      this.log(`${this.name}: ffmpeg: ${line}`);
     });
     this.setState('running', `${why}; pid ${child.pid ?? '?'}, first segment ${startNumber}`);
     const timeout = setTimeout(
