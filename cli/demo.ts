@@ -110,10 +110,12 @@ function apiBase(value: string): string {
 
 async function readDemo(api: string): Promise<DemoView> {
   const answer = await request(`${api}/demo`, 'GET', api);
-  if (answer.status === 404)
+  if (answer.status === 404) {
+    const why = errorOf(answer.body, 404);
     throw new UsageError(
-      `the runtime at ${api} runs no demo (${errorOf(answer.body, 404)}); start it with \`npm run demo\``,
+      `the runtime at ${api} runs no demo: ${why}${why.includes('npm run demo') ? '' : '; start one with `npm run demo`'}`,
     );
+  }
   const view = answer.body as Partial<DemoView> | undefined;
   if (!answer.ok || !Array.isArray(view?.encoders))
     throw new UsageError(

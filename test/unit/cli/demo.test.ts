@@ -167,7 +167,7 @@ describe('hls-failover demo', () => {
     }));
     const { code, err } = await run(['stall', 'primary', '--api', url]);
     expect(code).toBe(2);
-    expect(err).toMatch(/runs no demo \(no demo is running/);
+    expect(err).toMatch(/runs no demo: no demo is running; start one with `npm run demo`$/);
   });
 
   it('says when the URL is not the API (the origin, an HTML page) (exit 2)', async () => {
