@@ -1,9 +1,12 @@
 /** The hls-failover command line: one entry point, one function per command. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { auditCommand } from './audit';
 import { type CliIo, processIo, UsageError } from './io';
 import { localCommand } from './local';
 import { mergeCommand } from './merge';
+import { replayCommand } from './replay';
+import { statusCommand } from './status';
 import { validateCommand } from './validate';
 
 export const HELP = `Usage: hls-failover <command> [options]
@@ -14,6 +17,9 @@ Commands:
   validate <file|->     check a playlist (RFC 8216, live-update rules)
   merge                 merge the encoders' masters into index.m3u8
   local                 run the whole workflow on this machine (npm start)
+  audit                 timeline of index/steering/health changes, alerts and failures
+  status                health per channel and encoder, alarms, latest metrics
+  replay                run the workflow once for one object (post-deploy smoke test)
 
 Options:
   -h, --help            show help (also: hls-failover <command> --help)
@@ -27,6 +33,9 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   validate: validateCommand,
   merge: mergeCommand,
   local: localCommand,
+  audit: (args, io) => auditCommand(args, io),
+  status: (args, io) => statusCommand(args, io),
+  replay: replayCommand,
 };
 
 /** The package version; package.json sits one folder up from cli/, two from dist/cli/. */
