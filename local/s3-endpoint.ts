@@ -5,17 +5,60 @@
  * one at a time, so a read never sees a write half done (S3 is strongly consistent).
  */
 
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { dirname } from 'node:path';
 import { listen } from './listen';
 
 // s3rver ships CommonJS without types.
 const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
 
+interface S3rverObject {
+  readonly bucket: string;
+  readonly key: string;
+  readonly content: Buffer | NodeJS.ReadableStream;
+  readonly metadata: Record<string, string>;
+}
+
+interface S3rverStore {
+  getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
+  getResourcePath(bucket: string, key: string, resource: string): string;
+  putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
+  putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+}
+
 interface S3rverInstance {
   callback(): (req: IncomingMessage, res: ServerResponse) => void;
   configureBuckets(): Promise<void>;
   on(event: 'event', listener: (event: S3rverEvent) => void): void;
-  store: { getMetadata(bucket: string, key: string): Promise<Record<string, string>> };
+  store: S3rverStore;
+}
+
+/**
+ * s3rver's own putObject resolves when it *starts* writing the file (on `end()`, before the data is
+ * on disk), so a read right after a write could see an empty or short object: measured about once
+ * in 350 executions under load. This one writes a temporary file and renames it into place, so a
+ * reader sees the old object or the new one, never part of one, and resolves only after the rename.
+ */
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+function writeObjectsAtomically(store: S3rverStore): void {
+  store.putObject = async (object) => {
+    const path = store.getResourcePath(object.bucket, object.key, 'object');
+    const content = Buffer.isBuffer(object.content) ? object.content : await readAll(object.content);
+    const md5 = createHash('md5').update(content).digest('hex');
+    await mkdir(dirname(path), { recursive: true });
+    const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(temporary, content);
+    await rename(temporary, path);
+    await store.putMetadata(object.bucket, object.key, object.metadata, md5);
+    return { size: content.length, md5 };
+  };
 }
 
 /** The S3 event record s3rver emits for every object write and delete. */
@@ -86,6 +129,7 @@ export async function startS3Endpoint(options: {
     configureBuckets: [{ name: options.bucket, configs: [] }],
   });
   await s3rver.configureBuckets();
+  writeObjectsAtomically(s3rver.store);
   const handle = s3rver.callback();
   const locks = new KeyLocks();
 

@@ -53,6 +53,41 @@ describe('embedded S3 endpoint', () => {
   });
 });
 
+describe('embedded S3 endpoint writes', () => {
+  it('a read right after a write sees the whole new object, never a partly written file', async () => {
+    const endpoint = await startS3Endpoint({
+      directory: mkdtempSync(join(tmpdir(), 'hlsf-s3-')),
+      bucket: 'b',
+      port: 0,
+    });
+    const s3 = new S3Client({
+      endpoint: endpoint.url,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: endpoint.credentials,
+    });
+    try {
+      // Many writers at once keep the file system busy, as 20 channels of encoders do.
+      const sizes = Array.from({ length: 100 }, (_, i) => 128 * 1024 + i);
+      const seen = await Promise.all(
+        sizes.map(async (size, i) => {
+          const key = `k${i % 20}`;
+          await s3.send(new PutObjectCommand({ Bucket: 'b', Key: key, Body: 'x'.repeat(size) }));
+          const read = await s3.send(new GetObjectCommand({ Bucket: 'b', Key: key }));
+          return (await read.Body?.transformToString())?.length;
+        }),
+      );
+      // Each read sees a whole object written to that key (sizes are unique; a partial file is not).
+      seen.forEach((length, i) => {
+        expect(sizes.filter((_, j) => j % 20 === i % 20)).toContain(length);
+      });
+    } finally {
+      s3.destroy();
+      await endpoint.close();
+    }
+  });
+});
+
 describe('local runtime (real s3rver + real engine + real handlers)', () => {
   let runtime: LocalRuntime;
   let dataDir: string;
