@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditCommand } from './audit';
+import { demoCommand } from './demo';
 import { type CliIo, processIo, UsageError } from './io';
 import { localCommand } from './local';
 import { mergeCommand } from './merge';
@@ -17,6 +18,7 @@ Commands:
   validate <file|->     check a playlist (RFC 8216, live-update rules)
   merge                 merge the encoders' masters into index.m3u8
   local                 run the whole workflow on this machine (npm start)
+  demo <action> [<enc>] stall, kill, stop or resume a demo encoder (npm run demo)
   audit                 timeline of index/steering/health changes, alerts and failures
   status                health per channel and encoder, alarms, latest metrics
   replay                run the workflow once for one object (post-deploy smoke test)
@@ -33,6 +35,7 @@ const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> =
   validate: validateCommand,
   merge: mergeCommand,
   local: localCommand,
+  demo: demoCommand,
   audit: (args, io) => auditCommand(args, io),
   status: (args, io) => statusCommand(args, io),
   replay: replayCommand,
