@@ -4,6 +4,9 @@
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
+// See cli/start.ts: the AWS SDK's notice about Node < 22.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const compiled = join(__dirname, '..', 'dist', 'cli', 'main.js');
 let cli;
 if (existsSync(compiled)) {
