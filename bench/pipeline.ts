@@ -8,9 +8,9 @@
  * 1. Ratio (one event at a time, paced in real time): the time per event (object event seen →
  *    execution finished) against the S3 round trips that event made. The runtime's S3 client is
  *    observed in-process (S3Client.prototype.send is wrapped for the bench), so each event's calls
- *    are known exactly (operation, key, size, condition); the same calls are then replayed on a
- *    second S3 client against the same endpoint (same keys for reads, scratch keys of the same
- *    size and condition for writes), interleaved with the events. ratio = median event time /
+ *    are known exactly (operation, key, size, condition); the same calls are then replayed through
+ *    the runtime's own S3 client against the same endpoint (same keys for reads, scratch keys of
+ *    the same size and condition for writes), interleaved with the events. ratio = median event time /
  *    median replay time: what the engine and the handlers add over their unavoidable storage I/O.
  *
  * 2. Load (real time): N channels × R renditions × 2 encoders writing every segment period, with
@@ -306,7 +306,7 @@ export interface RatioResult {
   readonly roundTripsPerEvent: number;
   /** e.g. "4× GET + 2× PUT if-match" */
   readonly roundTrips: string;
-  /** The same calls replayed on a second client against the same endpoint, serially. */
+  /** The same calls replayed through the runtime's S3 client against the same endpoint, serially. */
   readonly replayMs: { readonly p50: number; readonly p99: number; readonly mean: number };
   readonly msPerRoundTrip: number;
   readonly ratio: number;
@@ -794,8 +794,8 @@ export const PIPELINE_METHOD =
   'the same handlers, the HTTP origin); S3 calls observed by wrapping S3Client.prototype.send. ' +
   'Ratio: one event at a time in real time (each playlist advances once per period, segment PUT first); ' +
   'time per event = object event seen -> every execution finished; the same S3 calls (same keys for reads, ' +
-  'scratch keys of the same size and condition for writes) replayed serially on a second client against the ' +
-  'same endpoint, interleaved with the events; ratio = median event time / median replay time. ' +
+  "scratch keys of the same size and condition for writes) replayed serially through the runtime's S3 client " +
+  'against the same endpoint, interleaved with the events; ratio = median event time / median replay time. ' +
   'Load: encoders on a worker thread PUT segment + playlist and DELETE the old segment through the origin, every ' +
   'period, channels spread over the period; after a warm-up, a window of real time: playlist PUTs per s offered, ' +
   'executions finished per s, time per event (execution start -> end), backlog sampled every 100 ms. ' +

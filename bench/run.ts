@@ -43,7 +43,7 @@ per-op times. Target: ratio <= ${TARGET_RATIO}.
 Local pipeline: a real local runtime (s3rver, aws-local-stepfunctions, the handlers, the
 origin) in this process, fed through the origin's PUT by live encoders on a worker thread.
 Time per event (object event -> execution finished) against the S3 round trips that event
-makes, replayed on a second client against the same endpoint in the same run. Target: ratio
+makes, replayed through the runtime's S3 client against the same endpoint in the same run. Target: ratio
 <= ${PIPELINE_TARGET_RATIO}. Then N channels x 5 renditions x 2 encoders at 2 s segments in real time: events/s,
 p50/p99 time per event, failures, backlog. Target: ${TARGET_CHANNELS} channels keep up.
 
