@@ -128,7 +128,17 @@ export function createValidatePlaylist(deps: HandlerDeps) {
         });
         result = validateMediaPlaylist(object.body, undefined, limits);
       }
-      if (!result.valid || result.snapshot === undefined) throw new PlaylistInvalidError(result.errors, key);
+      if (!result.valid || result.snapshot === undefined) {
+        // Concurrent executions: a newer version may have been written and accepted after this one
+        // was read, so this version is checked against its successor. Not an invalid playlist.
+        if (accepted !== undefined && (await store.get(input.bucket, key))?.etag !== object.etag)
+          return {
+            action: 'skip',
+            key,
+            reason: 'superseded while validating (a newer version was accepted)',
+          };
+        throw new PlaylistInvalidError(result.errors, key);
+      }
       const snapshot = result.snapshot;
       const record: AcceptedRecord = { etag: object.etag, lastModified: object.lastModified, snapshot };
       const written = await store.put(input.bucket, recordKey, JSON.stringify(record), {

@@ -45,6 +45,8 @@ export class FakeS3 {
   readonly failGets: Error[] = [];
   /** Conditional writes refused with 412. */
   preconditionFailures = 0;
+  /** Runs after each GetObject has read its object: lets a test write in between two reads. */
+  afterGet: ((key: string) => Promise<void> | void) | undefined;
 
   constructor() {
     this.mock.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
@@ -54,6 +56,7 @@ export class FakeS3 {
       const o = this.objects.get(input.Key);
       if (o === undefined) throw s3Error('NoSuchKey', 404);
       const body = o.body;
+      await this.afterGet?.(input.Key);
       return {
         Body: { transformToString: async () => body },
         ETag: o.etag,

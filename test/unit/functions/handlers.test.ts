@@ -119,6 +119,22 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(s3.body('_hls-failover/channels/ch1/health.json')).toBe(state);
   });
 
+  it('a version overtaken while it was validated is skipped as superseded, not reported invalid', async () => {
+    const { s3, run, start, tickBoth, key } = setUp();
+    await start();
+    await tickBoth(10);
+    // The execution for n=11 reads its playlist; meanwhile n=12 is written and accepted.
+    s3.write(key('primary', '720p.m3u8'), mediaPlaylist({ sequence: 8, count: 4 }));
+    s3.afterGet = async (read) => {
+      if (read !== key('primary', '720p.m3u8')) return;
+      s3.afterGet = undefined;
+      s3.write(key('primary', '720p.m3u8'), mediaPlaylist({ sequence: 9, count: 4 }));
+      expect((await run.event(key('primary', '720p.m3u8'))).playlist.action).toBe('process');
+    };
+    const late = await run.event(key('primary', '720p.m3u8'));
+    expect(late.playlist).toMatchObject({ action: 'skip', reason: expect.stringMatching(/superseded/) });
+  });
+
   it('rejects an invalid playlist with PlaylistInvalid and every violation, and records nothing', async () => {
     const s3 = new FakeS3();
     const run = workflow(s3);
