@@ -55,8 +55,13 @@ export interface E2eScenarioReport {
   readonly longestFreezeSeconds: Distribution;
   readonly rebufferSeconds: Distribution;
   readonly switchSeconds: Distribution;
-  /** Issue #7: viewers whose session ended, of all viewers over all runs. */
-  readonly viewersEnded?: { readonly ended: number; readonly of: number };
+  /** Issue #7, over all runs: viewers whose session ended, continued after a freeze, loaded the ENDLIST version. */
+  readonly viewersEnded?: {
+    readonly ended: number;
+    readonly continuedAfterFreeze: number;
+    readonly loadedEndlist: number;
+    readonly of: number;
+  };
   readonly results: readonly ScenarioResult[];
 }
 
@@ -111,6 +116,11 @@ export async function runE2eFailoverBench(options: E2eBenchOptions = {}): Promis
           ? {
               viewersEnded: {
                 ended: results.reduce((n, r) => n + endedVersusContinued(r).ended, 0),
+                continuedAfterFreeze: results.reduce(
+                  (n, r) => n + endedVersusContinued(r).continuedAfterFreeze,
+                  0,
+                ),
+                loadedEndlist: results.reduce((n, r) => n + endedVersusContinued(r).loadedEndlist, 0),
                 of: viewers.length,
               },
             }
@@ -140,7 +150,7 @@ export function formatE2eReport(report: E2eBenchReport): string {
   ];
   for (const s of report.scenarios) {
     lines.push(
-      `| ${s.scenario} | ${s.passed}/${s.runs}${s.errors.length > 0 ? ` (${s.errors.length} error)` : ''} | ${d(s.detectionSeconds)} | ${d(s.steeringSeconds)} | ${d(s.withdrawalSeconds)} | ${d(s.longestFreezeSeconds)} | ${d(s.rebufferSeconds)} | ${d(s.switchSeconds)} | ${s.viewersEnded === undefined ? '' : `${s.viewersEnded.ended} of ${s.viewersEnded.of}`} |`,
+      `| ${s.scenario} | ${s.passed}/${s.runs}${s.errors.length > 0 ? ` (${s.errors.length} error)` : ''} | ${d(s.detectionSeconds)} | ${d(s.steeringSeconds)} | ${d(s.withdrawalSeconds)} | ${d(s.longestFreezeSeconds)} | ${d(s.rebufferSeconds)} | ${d(s.switchSeconds)} | ${s.viewersEnded === undefined ? '' : `${s.viewersEnded.ended} of ${s.viewersEnded.of} (+${s.viewersEnded.continuedAfterFreeze} froze; ${s.viewersEnded.loadedEndlist} saw ENDLIST)`} |`,
     );
   }
   const problems = report.scenarios.flatMap((s) => [
