@@ -483,6 +483,11 @@ async function play(
     if (lastGoodUpload !== undefined && faultAt !== undefined && fault.action !== 'stop')
       notes.push(`fault ${((faultAt - lastGoodUpload) / 1000).toFixed(2)} s after the last upload`);
   }
+  /** When something happened, for a person reading a failure: relative to the fault, or to the viewers' start. */
+  const stageTime = (at: number) =>
+    faultAt === undefined
+      ? `${((at - stage.playingAt) / 1000).toFixed(1)} s after the viewers started`
+      : `${((at - faultAt) / 1000).toFixed(1)} s from the fault`;
   const steeringResponse = await stage.originGet(`${channel}/steering.json`);
   const steeringAtEnd = steeringResponse.ok
     ? ((await steeringResponse.json()) as { 'PATHWAY-PRIORITY'?: string[] })['PATHWAY-PRIORITY']
@@ -495,7 +500,10 @@ async function play(
     alerts: runtime.alerts.map((a) => a.subject),
     failedExecutions: runtime.executions
       .filter((e) => e.status !== 'SUCCEEDED')
-      .map((e) => `${failedState(e.events)}: ${e.error}: ${(e.cause ?? '').slice(0, 600)}`),
+      .map(
+        (e) =>
+          `${failedState(e.events)}: ${e.error} (${stageTime(e.startedAt)}): ${(e.cause ?? '').slice(0, 600)}`,
+      ),
     lastGoodUpload,
     faultAt,
     faultAfterUploadMs:
