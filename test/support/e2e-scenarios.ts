@@ -9,7 +9,7 @@
  * LastModified and the watchdog period would be a larger share of the budget, and each encoder
  * would upload twice as often on a 2-core machine. A scenario takes about 30–50 s.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
@@ -122,7 +122,8 @@ async function openStage(env: E2eEnvironment, o: StageOptions): Promise<Stage> {
     await encoders?.close();
     unsubscribe();
     await runtime.close();
-    // HLS_FAILOVER_E2E_KEEP=1 keeps the objects and the audit trail (executions.jsonl) to look at.
+    // HLS_FAILOVER_E2E_KEEP=1 keeps the objects, the audit trail (executions.jsonl) and what each
+    // viewer recorded (viewer-N.json) to look at.
     if (process.env.HLS_FAILOVER_E2E_KEEP) env.log(`${o.name}: data kept in ${dataDir}`);
     else rmSync(dataDir, { recursive: true, force: true });
   };
@@ -429,6 +430,11 @@ async function play(
   const viewers: ViewerFigures[] = [];
   for (const v of stage.viewers) {
     const record = await v.read();
+    if (process.env.HLS_FAILOVER_E2E_KEEP)
+      writeFileSync(
+        join(runtime.endpoints.dataDir, `${v.label.split(' ').slice(0, 2).join('-')}.json`),
+        JSON.stringify(record),
+      );
     const summary = summarizePlayback(record, {
       from: Math.max(stage.playingAt, v.openedAt) + 1000,
       ...(faultAt === undefined || v.openedAt > faultAt ? {} : { fault: faultAt }),
