@@ -54,6 +54,8 @@ export interface E2eScenarioReport {
   /** Per viewer and run. */
   readonly longestFreezeSeconds: Distribution;
   readonly rebufferSeconds: Distribution;
+  /** Content lost to forward jumps, per viewer and run. */
+  readonly skippedSeconds: Distribution;
   readonly switchSeconds: Distribution;
   /** Issue #7, over all runs: viewers whose session ended, continued after a freeze, loaded the ENDLIST version. */
   readonly viewersEnded?: {
@@ -111,6 +113,7 @@ export async function runE2eFailoverBench(options: E2eBenchOptions = {}): Promis
         withdrawalSeconds: distribution(results.map((r) => r.withdrawalSeconds)),
         longestFreezeSeconds: distribution(viewers.map((v) => v.summary.longestFreezeSeconds)),
         rebufferSeconds: distribution(viewers.map((v) => v.summary.rebufferSeconds)),
+        skippedSeconds: distribution(viewers.map((v) => v.summary.skippedSeconds)),
         switchSeconds: distribution(viewers.map((v) => v.switchSeconds)),
         ...(stopped
           ? {
@@ -145,12 +148,12 @@ export function formatE2eReport(report: E2eBenchReport): string {
   const lines = [
     `End-to-end failover: TD ${td} s; seconds as min / median / max; detection, steering and withdrawal from the faulty encoder's last good upload (ENDLIST upload for a stop). Budgets: detection ≤ ${report.budgets.detectionTd} × TD, actions ≤ ${report.budgets.actionTd} × TD, freeze ≤ ${report.budgets.freezeSeconds} s.`,
     '',
-    '| scenario | pass | detection s | steering s | withdrawal s | longest freeze s | rebuffer s | switch s | viewers ended |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| scenario | pass | detection s | steering s | withdrawal s | longest freeze s | rebuffer s | skipped s | switch s | viewers ended |',
+    '|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const s of report.scenarios) {
     lines.push(
-      `| ${s.scenario} | ${s.passed}/${s.runs}${s.errors.length > 0 ? ` (${s.errors.length} error)` : ''} | ${d(s.detectionSeconds)} | ${d(s.steeringSeconds)} | ${d(s.withdrawalSeconds)} | ${d(s.longestFreezeSeconds)} | ${d(s.rebufferSeconds)} | ${d(s.switchSeconds)} | ${s.viewersEnded === undefined ? '' : `${s.viewersEnded.ended} of ${s.viewersEnded.of} (+${s.viewersEnded.continuedAfterFreeze} froze; ${s.viewersEnded.loadedEndlist} saw ENDLIST)`} |`,
+      `| ${s.scenario} | ${s.passed}/${s.runs}${s.errors.length > 0 ? ` (${s.errors.length} error)` : ''} | ${d(s.detectionSeconds)} | ${d(s.steeringSeconds)} | ${d(s.withdrawalSeconds)} | ${d(s.longestFreezeSeconds)} | ${d(s.rebufferSeconds)} | ${d(s.skippedSeconds)} | ${d(s.switchSeconds)} | ${s.viewersEnded === undefined ? '' : `${s.viewersEnded.ended} of ${s.viewersEnded.of} (+${s.viewersEnded.continuedAfterFreeze} froze; ${s.viewersEnded.loadedEndlist} saw ENDLIST)`} |`,
     );
   }
   const problems = report.scenarios.flatMap((s) => [

@@ -93,6 +93,13 @@ describe('summarizePlayback', () => {
     expect(s.pathwayAfter).toBe('failover');
     expect(s.switchedAt).toBe(T0 + 20 * 250);
   });
+
+  it('a forward jump is content skipped, not a freeze', () => {
+    const s = summarizePlayback(record(40, (i) => (i === 20 ? 9 : 1)));
+    expect(s.jumps).toBe(1);
+    expect(s.skippedSeconds).toBe(2);
+    expect(s.rebufferSeconds).toBe(0);
+  });
 });
 
 describe('ObjectTimeline', () => {

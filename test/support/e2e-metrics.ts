@@ -77,8 +77,10 @@ export interface PlaybackSummary {
   readonly driftSeconds: number;
   /** `waiting` events inside the window. */
   readonly waitingEvents: number;
-  /** Forward jumps of currentTime (hls.js skipping a gap or resyncing to live) inside the window. */
+  /** Forward jumps of currentTime (hls.js skipping a gap or seeking to live) inside the window. */
   readonly jumps: number;
+  /** Content the viewer never saw because of those jumps (media time beyond wall time), seconds. */
+  readonly skippedSeconds: number;
   /** currentTime advanced over the last 2 s of the window and the element has not ended. */
   readonly playingAtEnd: boolean;
   /** The media element reached `ended` (the session is over for this viewer). */
@@ -93,8 +95,8 @@ export interface PlaybackSummary {
 
 /** A sample interval counts toward a freeze when the picture fell behind the wall clock by this much. */
 const FREEZE_INTERVAL_DEFICIT_S = 0.1;
-/** Media time that moves this much more than wall time is a jump, not playback. */
-const JUMP_S = 1;
+/** Media time that moves this much more than wall time in one interval is a jump, not playback. */
+const JUMP_S = 0.5;
 
 /**
  * Summarises playback between `from` and `to` (epoch ms; default: everything after playback
@@ -117,12 +119,16 @@ export function summarizePlayback(
   const freezes: Freeze[] = [];
   let run: { from: number; to: number; seconds: number } | undefined;
   let jumps = 0;
+  let skipped = 0;
   for (let i = 1; i < inWindow.length; i++) {
     const a = inWindow[i - 1] as PlayerSample;
     const b = inWindow[i] as PlayerSample;
     const wall = (b.at - a.at) / 1000;
     const media = b.currentTime - a.currentTime;
-    if (media > wall + JUMP_S) jumps++;
+    if (media > wall + JUMP_S) {
+      jumps++;
+      skipped += media - wall;
+    }
     const deficit = a.ended || b.ended || a.paused ? 0 : wall - Math.max(0, media);
     if (deficit > FREEZE_INTERVAL_DEFICIT_S) {
       run =
@@ -165,6 +171,7 @@ export function summarizePlayback(
     waitingEvents: record.mediaEvents.filter((e) => e.type === 'waiting' && e.at >= from && e.at <= to)
       .length,
     jumps,
+    skippedSeconds: round(skipped),
     playingAtEnd,
     ended: record.mediaEvents.some((e) => e.type === 'ended') || (last?.ended ?? false),
     pathwayBefore,

@@ -557,7 +557,7 @@ export function formatResult(r: ScenarioResult): string {
   for (const v of r.viewers) {
     const s = v.summary;
     lines.push(
-      `   ${v.label}: ${v.outcome}${v.loadedEndlist ? ' (loaded an ENDLIST playlist)' : ''}${v.backOnPrimarySeconds === undefined ? '' : `, back on primary ${v.backOnPrimarySeconds.toFixed(2)} s after the restart`}; rebuffer ${s.rebufferSeconds.toFixed(2)} s, longest freeze ${s.longestFreezeSeconds.toFixed(2)} s${s.freezes.some((f) => f.open) ? ' (still frozen at the end)' : ''}, drift ${s.driftSeconds.toFixed(2)} s, ${s.waitingEvents} waiting; pathway ${s.pathwayBefore} → ${s.pathwayAfter}${v.switchSeconds === undefined ? '' : ` (switched ${v.switchSeconds.toFixed(2)} s after the fault)`}; ${s.ended ? 'ENDED' : s.playingAtEnd ? 'playing at the end' : 'NOT playing at the end'}; observed ${s.observedSeconds.toFixed(1)} s`,
+      `   ${v.label}: ${v.outcome}${v.loadedEndlist ? ' (loaded an ENDLIST playlist)' : ''}${v.backOnPrimarySeconds === undefined ? '' : `, back on primary ${v.backOnPrimarySeconds.toFixed(2)} s after the restart`}; rebuffer ${s.rebufferSeconds.toFixed(2)} s, longest freeze ${s.longestFreezeSeconds.toFixed(2)} s${s.freezes.some((f) => f.open) ? ' (still frozen at the end)' : ''}, drift ${s.driftSeconds.toFixed(2)} s, ${s.waitingEvents} waiting${s.skippedSeconds > 0 ? `, SKIPPED ${s.skippedSeconds.toFixed(2)} s of content (${s.jumps} jump${s.jumps === 1 ? '' : 's'})` : ''}; pathway ${s.pathwayBefore} → ${s.pathwayAfter}${v.switchSeconds === undefined ? '' : ` (switched ${v.switchSeconds.toFixed(2)} s after the fault)`}; ${s.ended ? 'ENDED' : s.playingAtEnd ? 'playing at the end' : 'NOT playing at the end'}; observed ${s.observedSeconds.toFixed(1)} s`,
     );
     if (v.hlsErrors.length > 0) lines.push(`     hls.js errors: ${v.hlsErrors.join(', ')}`);
   }
@@ -587,6 +587,15 @@ export const BUDGETS = {
   stopActionTd: 2.5,
   /** Longest freeze a viewer may see in scenarios 1–5 (the issue's "rebuffer 0.0 s"). */
   freezeSeconds: 0.25,
+  /**
+   * Content a viewer may lose to forward jumps (hls.js seeking because its position left the
+   * playlist window). None, except for a viewer that fails back: measured, every failback by
+   * steering skips about one segment (1.9–2.3 s), because the workflow moves viewers back when the
+   * restarted encoder's playlist holds 3 segments while hls.js plays 3 target durations behind the
+   * live edge, before the restarted playlist's first segment. Known gap, reported with issue #5;
+   * set to 0 once failback waits for the window to cover the viewers' position.
+   */
+  failbackSkipSeconds: 2.5,
   /** The control must freeze at least this long, and still be frozen at the end. */
   controlFreezeSeconds: 4,
 } as const;
@@ -606,7 +615,11 @@ export function problemsOf(r: ScenarioResult): string[] {
     else if (seconds > budgetTd * td)
       problems.push(`${what} ${seconds} s = ${(seconds / td).toFixed(2)} × TD, budget ${budgetTd} × TD`);
   };
-  const smooth = (v: ViewerFigures) => {
+  const smooth = (v: ViewerFigures, allowedSkipSeconds = 0) => {
+    if (v.summary.skippedSeconds > allowedSkipSeconds)
+      problems.push(
+        `${v.label} skipped ${v.summary.skippedSeconds} s of content (limit ${allowedSkipSeconds} s)`,
+      );
     const long = v.summary.freezes.filter((f) => f.seconds > BUDGETS.freezeSeconds);
     if (long.length > 0)
       problems.push(
@@ -678,7 +691,8 @@ export function problemsOf(r: ScenarioResult): string[] {
       within('withdrawal', r.withdrawalSeconds, BUDGETS.actionTd);
       steering(['primary', 'failover']);
       faultyStatus(200);
-      for (const v of r.viewers) smooth(v);
+      for (const v of r.viewers)
+        smooth(v, v.backOnPrimarySeconds === undefined ? 0 : BUDGETS.failbackSkipSeconds);
       if (first !== undefined && first.summary.pathwayBefore !== 'primary')
         problems.push(`${first.label} did not start on the primary`);
       const joined = r.viewers[1];
