@@ -78,6 +78,14 @@ export const SETTINGS = {
     meaning: 'An encoder this many segments behind the other is stalled.',
     check: wholeAtLeast(1),
   }),
+  lagGraceTargetDurations: setting({
+    kind: 'number',
+    env: 'HLS_FAILOVER_LAG_GRACE_TD',
+    default: 0.4,
+    meaning:
+      'An encoder one segment behind the other for this many target durations is stalled (output-locked encoders write each segment within milliseconds of each other).',
+    check: positive,
+  }),
   recoverAfterUpdates: setting({
     kind: 'number',
     env: 'HLS_FAILOVER_RECOVER_AFTER_UPDATES',

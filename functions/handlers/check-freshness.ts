@@ -91,15 +91,18 @@ export function withdrawalsOwned(transitions: readonly Transition[]): string[] {
   return transitions.flatMap((t) => (t.kind === 'withdrawal-changed' ? [...t.withdrawn] : []));
 }
 
+/** The longest a CheckCounterpartFreshness invocation waits to look again (its timeout is 30 s). */
+const MAX_RECHECK_WAIT_MS = 20_000;
+
 export function createCheckFreshness(deps: HandlerDeps) {
-  const { store, settings, now } = deps;
-  return async (input: { playlist: ValidateOutput }): Promise<HealthOutput> => {
-    const p = input.playlist;
-    if (p.action !== 'process') throw new TypeError('CheckCounterpartFreshness needs a processed playlist');
+  const { store, settings, now, sleep } = deps;
+
+  /** One look: the event's playlist (when given) and the counterpart's, folded in with a conditional write. */
+  const assess = async (p: Extract<ValidateOutput, { action: 'process' }>, withOwn: boolean) => {
     const at = now();
     const renditions: RenditionObservation[] = [];
     if (p.kind === 'media' && p.playlist !== undefined) {
-      renditions.push({ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist });
+      if (withOwn) renditions.push({ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist });
       for (const counterpart of settings.encoders.filter((e) => e !== p.encoder)) {
         const seen = await observePlaylist(
           store,
@@ -118,28 +121,61 @@ export function createCheckFreshness(deps: HandlerDeps) {
         p.kind === 'master'
           ? { ...state.masters, [p.encoder]: { rest: p.rendition, etag: p.etag } }
           : state.masters;
-      const settled = settleRejections(
-        { ...state, health: assessed.state, masters },
-        { encoder: p.encoder, rest: p.rendition, at },
-      );
+      const settled = withOwn
+        ? settleRejections(
+            { ...state, health: assessed.state, masters },
+            { encoder: p.encoder, rest: p.rendition, at },
+          )
+        : { state: { ...state, health: assessed.state }, result: { kind: 'none' } as Settlement };
       return {
         state: settled.state,
         result: {
           transitions: assessed.transitions,
           settlement: settled.result,
           before: healthHash(state.health),
+          recheckAt: assessed.recheckAt,
         },
       };
     });
-    const health = update.state.health;
-    const transitions = update.written ? update.result.transitions : [];
-    const settlement: Settlement = update.written ? update.result.settlement : { kind: 'none' };
-    const audit = [
-      channelAudit(p.channel, transitions, settlement, p.encoder, update.result.before, health),
-    ].filter((a) => a.decisions.length > 0);
+    return {
+      at,
+      update,
+      transitions: update.written ? update.result.transitions : [],
+      settlement: (update.written ? update.result.settlement : { kind: 'none' }) as Settlement,
+    };
+  };
+
+  return async (input: { playlist: ValidateOutput }): Promise<HealthOutput> => {
+    const p = input.playlist;
+    if (p.action !== 'process') throw new TypeError('CheckCounterpartFreshness needs a processed playlist');
+    const first = await assess(p, true);
+    const looks = [first];
+    // The counterpart is one segment behind and within its grace: look again when the grace ends,
+    // so a dead encoder is seen at about (1 + lagGrace) × TD after its last upload, not at the next event.
+    const recheckAt = first.update.result.recheckAt;
+    if (recheckAt !== undefined && recheckAt - now() <= MAX_RECHECK_WAIT_MS) {
+      await sleep(Math.max(0, recheckAt - now()) + 20);
+      looks.push(await assess(p, false));
+    }
+    const last = looks[looks.length - 1] as (typeof looks)[number];
+    const health = last.update.state.health;
+    const transitions = looks.flatMap((l) => l.transitions);
+    const audit = looks
+      .map((l) =>
+        channelAudit(
+          p.channel,
+          l.transitions,
+          l.settlement,
+          p.encoder,
+          l.update.result.before,
+          l.update.state.health,
+        ),
+      )
+      .filter((a) => a.decisions.length > 0);
+    const settlement = first.settlement;
     const validAgain =
       settlement.kind === 'closed'
-        ? [playlistsValidAgainAlert(p.channel, p.encoder, settlement.incident, health, at)]
+        ? [playlistsValidAgainAlert(p.channel, p.encoder, settlement.incident, health, first.at)]
         : [];
     if (health === undefined) return { channels: [], alerts: validAgain, metrics: [], transitions, audit };
     return {
@@ -147,12 +183,19 @@ export function createCheckFreshness(deps: HandlerDeps) {
         {
           bucket: p.bucket,
           channel: p.channel,
-          mergeNeeded: indexIsStale(update.state),
+          mergeNeeded: indexIsStale(last.update.state),
           withdraw: withdrawalsOwned(transitions),
         },
       ],
-      alerts: [...alertsFor(p.channel, transitions, health, at), ...validAgain],
-      metrics: healthMetrics(p.channel, health, at),
+      alerts: [
+        ...looks.flatMap((l) =>
+          l.update.state.health === undefined
+            ? []
+            : alertsFor(p.channel, l.transitions, l.update.state.health, l.at),
+        ),
+        ...validAgain,
+      ],
+      metrics: healthMetrics(p.channel, health, last.at),
       transitions,
       audit,
     };

@@ -16,6 +16,8 @@ export interface HandlerDeps {
   readonly store: ObjectStore;
   readonly settings: Settings;
   readonly now: () => number;
+  /** Waits (a handler that must look again a moment later). */
+  readonly sleep: (ms: number) => Promise<void>;
   readonly log: Logger;
   /** Where metric lines go: stdout on Lambda (CloudWatch EMF), a file locally. */
   readonly emitMetricLine: (line: string) => void;
@@ -36,6 +38,7 @@ export function createDeps(overrides: Partial<HandlerDeps> & { functionName: str
     store: overrides.store ?? new S3ObjectStore(new S3Client({})),
     settings: overrides.settings ?? settingsFromEnv(process.env),
     now: overrides.now ?? Date.now,
+    sleep: overrides.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     log: overrides.log ?? jsonLogger(overrides.functionName),
     emitMetricLine: overrides.emitMetricLine ?? ((l) => process.stdout.write(`${l}\n`)),
   };
@@ -47,6 +50,7 @@ export function freshnessOptions(settings: Settings): FreshnessOptions {
     encoders: settings.encoders as unknown as readonly [string, string],
     stallAfterTargetDurations: settings.stallAfterTargetDurations,
     maxLagSegments: settings.maxLagSegments,
+    lagGraceTargetDurations: settings.lagGraceTargetDurations,
     recoverAfterUpdates: settings.recoverAfterUpdates,
     failback: settings.failback as 'auto' | 'manual',
     withdraw: settings.withdrawal,

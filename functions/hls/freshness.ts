@@ -60,6 +60,8 @@ export interface Observation {
 export interface RenditionHealth extends PlaylistObservation {
   readonly status: EncoderStatus;
   readonly reason: string;
+  /** Since when (epoch ms) this rendition has been one segment behind the other encoder's. */
+  readonly behindSince?: number;
 }
 
 export interface EncoderHealth {
@@ -135,6 +137,14 @@ export interface FreshnessOptions {
   readonly stallAfterTargetDurations?: number;
   /** An encoder this many segments behind its counterpart is stalled. @default 2 */
   readonly maxLagSegments?: number;
+  /**
+   * An encoder one segment behind its counterpart for this many target durations is stalled:
+   * output-locked encoders write the same segment within milliseconds of each other, so an
+   * encoder that has not written segment n+1 this long after the other did has missed its update
+   * (detection at about 1 + this many target durations after its last upload, where the age signal
+   * alone needs 1.5 × TD plus the LastModified resolution). @default 0.4
+   */
+  readonly lagGraceTargetDurations?: number;
   /** Fresh updates in a row before a stalled encoder counts as healthy again. @default 3 */
   readonly recoverAfterUpdates?: number;
   /** After the home encoder recovers: move back to it (`auto`) or stay (`manual`). @default 'auto' */
@@ -155,6 +165,7 @@ export const DEFAULT_FRESHNESS_OPTIONS: ResolvedOptions = {
   encoders: DEFAULT_ENCODERS,
   stallAfterTargetDurations: 1.5,
   maxLagSegments: 2,
+  lagGraceTargetDurations: 0.4,
   recoverAfterUpdates: 3,
   failback: 'auto',
   withdraw: true,
@@ -172,6 +183,7 @@ export function resolveFreshnessOptions(options: FreshnessOptions = {}): Resolve
     problems.push('recoverAfterUpdates must be a whole number >= 1');
   }
   if (!(o.lastModifiedResolutionMs >= 0)) problems.push('lastModifiedResolutionMs must be 0 or more');
+  if (!(o.lagGraceTargetDurations > 0)) problems.push('lagGraceTargetDurations must be above 0');
   if (o.failback !== 'auto' && o.failback !== 'manual')
     problems.push(`failback must be auto or manual (got ${String(o.failback)})`);
   if (o.encoders[0] === o.encoders[1]) problems.push('the two encoders need different names');
@@ -213,7 +225,7 @@ export function assessFreshness(
   previous: ChannelHealth | undefined,
   observation: Observation,
   options: FreshnessOptions = {},
-): { state: ChannelHealth; transitions: Transition[] } {
+): { state: ChannelHealth; transitions: Transition[]; recheckAt?: number } {
   const o = resolveFreshnessOptions(options);
   const [home, away] = o.encoders;
   const before = previous ?? initialChannelHealth(o, observation.now);
@@ -242,11 +254,20 @@ export function assessFreshness(
   // 2. Each rendition against the clock and its counterpart; each encoder from its renditions.
   const transitions: Transition[] = [];
   const encoders: Record<string, EncoderHealth> = {};
+  let recheckAt: number | undefined;
   for (const encoder of o.encoders) {
     const counterpart = encoder === home ? away : home;
     const assessed: Record<string, RenditionHealth> = {};
     for (const [name, p] of Object.entries(renditions[encoder] ?? {})) {
-      assessed[name] = assessRendition(p, renditions[counterpart]?.[name], now, o);
+      // The grace runs while this rendition stays where it was; any progress restarts it.
+      const stored = before.encoders[encoder]?.renditions[name];
+      const behindSince = stored?.lastSequence === p.lastSequence ? stored.behindSince : undefined;
+      assessed[name] = assessRendition(p, renditions[counterpart]?.[name], now, o, behindSince);
+      const graceEnds = assessed[name].behindSince;
+      if (assessed[name].status === 'healthy' && graceEnds !== undefined) {
+        const at = graceEnds + o.lagGraceTargetDurations * (p.targetDuration || 1) * 1000;
+        recheckAt = recheckAt === undefined ? at : Math.min(recheckAt, at);
+      }
     }
     const was = before.encoders[encoder] ?? (initialChannelHealth(o, now).encoders[encoder] as EncoderHealth);
     encoders[encoder] = nextEncoderHealth(
@@ -328,6 +349,7 @@ export function assessFreshness(
       updatedAt: now,
     },
     transitions,
+    ...(recheckAt === undefined ? {} : { recheckAt }),
   };
 }
 
@@ -347,6 +369,7 @@ function assessRendition(
   counterpart: PlaylistObservation | undefined,
   now: number,
   o: ResolvedOptions,
+  behindSince: number | undefined,
 ): RenditionHealth {
   const ageSeconds = Math.max(0, now - p.lastModified) / 1000;
   const td = p.targetDuration > 0 ? p.targetDuration : 1;
@@ -387,6 +410,24 @@ function assessRendition(
         ...p,
         status: 'stalled',
         reason: `${lag} segments behind the other encoder (limit ${o.maxLagSegments})`,
+      };
+    }
+    if (lag >= 1) {
+      const since = behindSince ?? now;
+      const behindSeconds = (now - since) / 1000;
+      if (behindSeconds >= o.lagGraceTargetDurations * td) {
+        return {
+          ...p,
+          behindSince: since,
+          status: 'stalled',
+          reason: `${lag} segment behind the other encoder for ${round(behindSeconds)} s (limit ${o.lagGraceTargetDurations} × target duration ${td} s)`,
+        };
+      }
+      return {
+        ...p,
+        behindSince: since,
+        status: 'healthy',
+        reason: `updated ${round(ageSeconds)} s ago; 1 segment behind`,
       };
     }
   }

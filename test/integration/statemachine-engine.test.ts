@@ -51,14 +51,20 @@ function setUp() {
     for (const r of ['720p.m3u8', '360p.m3u8'])
       await put(`ch1/${encoder}/${r}`, mediaPlaylist({ sequence: n - 3, count: 4 }));
   };
+  /** Output-locked encoders: both write segment n at once, then the events are handled. */
+  const uploadBoth = async (n: number) => {
+    s3.now = T0 + n * TD * 1000;
+    const keys = ['primary', 'failover'].flatMap((e) =>
+      ['720p.m3u8', '360p.m3u8'].map((r) => `ch1/${e}/${r}`),
+    );
+    for (const key of keys) s3.write(key, mediaPlaylist({ sequence: n - 3, count: 4 }));
+    for (const key of keys) executions.push(await engine.run(s3Event(key)));
+  };
   const start = async () => {
     for (const e of ['primary', 'failover']) await put(`ch1/${e}/master.m3u8`, fixture('master-simple.m3u8'));
-    for (let n = 10; n <= 12; n++) {
-      await upload('primary', n);
-      await upload('failover', n);
-    }
+    for (let n = 10; n <= 12; n++) await uploadBoth(n);
   };
-  return { s3, run, engine, alerts, executions, put, upload, start };
+  return { s3, run, engine, alerts, executions, put, upload, uploadBoth, start };
 }
 
 const statesEntered = (r: ExecutionRecord) =>

@@ -52,8 +52,7 @@ describe('status JSON API (real runtime)', () => {
     const path = encodeURIComponent(channel);
     for (const e of ['primary', 'failover'])
       await ingest(`${path}/${e}/master.m3u8`, fixture('master-simple.m3u8'));
-    await upload(path, 'primary', 10);
-    await upload(path, 'failover', 11);
+    await Promise.all([upload(path, 'primary', 11), upload(path, 'failover', 11)]);
     await runtime.idle();
 
     const { status, body } = await api<ChannelView>(`channels/${encodeURIComponent(channel)}`);
@@ -64,12 +63,12 @@ describe('status JSON API (real runtime)', () => {
     expect(primary?.renditions.map((r) => r.name)).toEqual(['360p.m3u8', '720p.m3u8']);
     expect(primary?.renditions[0]).toMatchObject({
       status: 'healthy',
-      mediaSequence: 7,
-      lastSequence: 10,
+      mediaSequence: 8,
+      lastSequence: 11,
       targetDuration: 1,
-      lag: 1, // one segment behind failover
+      lag: 0,
     });
-    expect(failover?.renditions[0]).toMatchObject({ lastSequence: 11, lag: -1 });
+    expect(failover?.renditions[0]).toMatchObject({ lastSequence: 11, lag: 0 });
     expect(primary?.renditions[0]?.ageSeconds).toBeGreaterThanOrEqual(0);
     expect(body.index).toMatchObject({ preferred: 'primary' });
 
@@ -86,6 +85,8 @@ describe('status JSON API (real runtime)', () => {
     expect(view?.preferred).toBe('failover');
     expect(view?.encoders[0]).toMatchObject({ name: 'primary', status: 'stalled', withdrawn: true });
     expect(view?.encoders[0]?.incidentId).toMatch(/^primary-/);
+    expect(view?.encoders[0]?.renditions[0]).toMatchObject({ lastSequence: 11, lag: 3 });
+    expect(view?.encoders[1]?.renditions[0]).toMatchObject({ lastSequence: 14, lag: -3 });
     expect(view?.encoders[0]?.renditions[0]?.ageTargetDurations).toBeGreaterThan(1.5);
     expect(after.alerts).toEqual([
       expect.objectContaining({

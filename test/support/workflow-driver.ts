@@ -25,6 +25,10 @@ export function workflow(s3: FakeS3, settings: Partial<Record<string, unknown>> 
     store: new S3ObjectStore(s3.client),
     settings: parseSettings(settings) as Settings,
     now: () => s3.now,
+    /** The fake clock moves instead of the test waiting. */
+    sleep: async (ms) => {
+      s3.now += ms;
+    },
     log: { info: (m) => logs.push(m), warn: (m) => logs.push(m) },
     emitMetricLine: (l) => metricLines.push(l),
   });
