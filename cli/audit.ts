@@ -4,10 +4,9 @@
  * executions.jsonl and alerts.jsonl; on AWS from the state machine's log group, with CloudWatch
  * Logs Insights (paged by time: Insights returns at most 10,000 rows per query).
  */
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { createReadStream, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import {
   CloudWatchLogsClient,
   DescribeLogStreamsCommand,
@@ -15,7 +14,15 @@ import {
   StartQueryCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import type { AuditRecord } from '../functions/audit';
-import { type AwsTarget, asUsageError, clientConfig, requireOutput, stackOutputs } from './aws';
+import {
+  type AwsTarget,
+  asUsageError,
+  clientConfig,
+  parseOperationsArgs,
+  parseTarget,
+  requireOutput,
+  stackOutputs,
+} from './aws';
 import { type CliIo, UsageError } from './io';
 import {
   type ExecutionOutcome,
@@ -83,49 +90,19 @@ function normalizeChannel(channel: string | undefined): string | undefined {
   return channel === '(root)' ? '' : channel.replace(/\/+$/, '');
 }
 
-/** Where a command reads: a local data dir, or a stack. */
-export function parseTarget(values: {
-  local?: string | undefined;
-  stack?: string | undefined;
-  region?: string | undefined;
-}): { local: string } | { aws: AwsTarget } {
-  if (values.local !== undefined && values.stack !== undefined)
-    throw new UsageError('give either --local <dataDir> or --stack <name>, not both');
-  if (values.region !== undefined && values.stack === undefined)
-    throw new UsageError('--region goes with --stack');
-  if (values.stack !== undefined) {
-    if (values.stack.trim() === '') throw new UsageError('--stack needs a stack name');
-    return { aws: { stack: values.stack, region: values.region } };
-  }
-  const dir = resolve(values.local ?? '.hls-failover');
-  if (!existsSync(dir) || !statSync(dir).isDirectory())
-    throw new UsageError(
-      `no data dir at ${dir}: start the local runtime (npm start) first, or pass --local <dataDir>`,
-    );
-  return { local: dir };
-}
-
 export async function auditCommand(args: string[], io: CliIo, options: AuditOptions = {}): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const values = parseOperationsArgs(
     args,
-    allowPositionals: true,
-    options: {
-      local: { type: 'string' },
-      stack: { type: 'string' },
-      region: { type: 'string' },
+    {
       channel: { type: 'string' },
       since: { type: 'string' },
       until: { type: 'string' },
       kind: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help) {
-    io.out(AUDIT_HELP);
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    AUDIT_HELP,
+    io,
+  );
+  if (values === undefined) return 0;
   const now = options.now ?? Date.now();
   const range = parseRange(values.since, values.until, now);
   const kind = parseKind(values.kind);

@@ -1,15 +1,78 @@
 /**
- * What the operations commands (audit, status, replay) need of AWS: the deployed stack's outputs,
- * and the errors people hit turned into one clear line (exit code 2, no stack trace).
+ * What the operations commands (audit, status, replay) share: their `--local | --stack [--region]`
+ * options, what the deployed stack's outputs are, and the errors people hit with AWS turned into
+ * one clear line (exit code 2, no stack trace).
  */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { UsageError } from './io';
+import { type CliIo, UsageError } from './io';
 
 /** Where a command runs against AWS. */
 export interface AwsTarget {
   readonly stack: string;
   /** Undefined: the SDK's own resolution (AWS_REGION, the profile's region). */
   readonly region: string | undefined;
+}
+
+/** The options every operations command takes besides its own. */
+const OPERATIONS_OPTIONS = {
+  local: { type: 'string' },
+  stack: { type: 'string' },
+  region: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * An operations command's arguments: `--local`, `--stack`, `--region`, `--json` and `--help`, and
+ * the command's own `options`. With `--help` it prints `help` and returns undefined.
+ *
+ * @example
+ * const values = parseOperationsArgs(args, { key: { type: 'string' } }, REPLAY_HELP, io);
+ * if (values === undefined) return 0;
+ */
+export function parseOperationsArgs<O extends NonNullable<ParseArgsConfig['options']>>(
+  args: string[],
+  options: O,
+  help: string,
+  io: CliIo,
+) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...OPERATIONS_OPTIONS, ...options },
+  });
+  // `values` stays generic here; --help is one of OPERATIONS_OPTIONS.
+  if ((values as { help?: boolean }).help) {
+    io.out(help);
+    return undefined;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  return values;
+}
+
+/** Where a command reads: a local data dir (checked to exist), or a stack. */
+export function parseTarget(values: {
+  local?: string | undefined;
+  stack?: string | undefined;
+  region?: string | undefined;
+}): { local: string } | { aws: AwsTarget } {
+  if (values.local !== undefined && values.stack !== undefined)
+    throw new UsageError('give either --local <dataDir> or --stack <name>, not both');
+  if (values.region !== undefined && values.stack === undefined)
+    throw new UsageError('--region goes with --stack');
+  if (values.stack !== undefined) {
+    if (values.stack.trim() === '') throw new UsageError('--stack needs a stack name');
+    return { aws: { stack: values.stack, region: values.region } };
+  }
+  const dir = resolve(values.local ?? '.hls-failover');
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UsageError(
+      `no data dir at ${dir}: start the local runtime (npm start) first, or pass --local <dataDir>`,
+    );
+  return { local: dir };
 }
 
 /** The stack outputs the commands read (infra/stack.ts `addOutputs`). */

@@ -7,13 +7,20 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import type { AuditRecord } from '../functions/audit';
 import { createDeps, jsonLogger } from '../functions/handlers/deps';
 import { createLocalWorkflow } from '../local/engine';
-import { auditOfLocalExecution, parseTarget } from './audit';
-import { type AwsTarget, asUsageError, clientConfig, requireOutput, stackOutputs } from './aws';
+import { auditOfLocalExecution } from './audit';
+import {
+  type AwsTarget,
+  asUsageError,
+  clientConfig,
+  parseOperationsArgs,
+  parseTarget,
+  requireOutput,
+  stackOutputs,
+} from './aws';
 import { type CliIo, UsageError } from './io';
 import { localBucket, openLocalS3, readSettingsFile } from './local-data';
 import { entriesOfExecution, renderTimeline } from './timeline';
@@ -113,26 +120,18 @@ export function renderOutcome(key: string, o: ReplayOutcome): string {
 }
 
 export async function replayCommand(args: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const values = parseOperationsArgs(
     args,
-    allowPositionals: true,
-    options: {
-      local: { type: 'string' },
-      stack: { type: 'string' },
-      region: { type: 'string' },
+    {
       key: { type: 'string' },
       bucket: { type: 'string' },
       config: { type: 'string' },
       's3-endpoint': { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     },
-  });
-  if (values.help) {
-    io.out(REPLAY_HELP);
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    REPLAY_HELP,
+    io,
+  );
+  if (values === undefined) return 0;
   if (values.local === undefined && values.stack === undefined)
     throw new UsageError('give --local <dataDir> or --stack <name>: where to replay');
   const key = values.key?.replace(/^\/+/, '');

@@ -4,7 +4,6 @@
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { channelLabel } from '../functions/alerts';
@@ -12,8 +11,15 @@ import { type ChannelState, readChannelState } from '../functions/channel-state'
 import type { Settings } from '../functions/config';
 import { channelOfStateKey } from '../functions/keys';
 import { type ObjectStore, S3ObjectStore } from '../functions/store';
-import { parseTarget } from './audit';
-import { type AwsTarget, asUsageError, clientConfig, requireOutput, stackOutputs } from './aws';
+import {
+  type AwsTarget,
+  asUsageError,
+  clientConfig,
+  parseOperationsArgs,
+  parseTarget,
+  requireOutput,
+  stackOutputs,
+} from './aws';
 import { type CliIo, UsageError } from './io';
 import { localBucket, readSettingsFile, S3rverFilesStore } from './local-data';
 
@@ -232,24 +238,13 @@ export async function statusCommand(
   io: CliIo,
   options: { now?: number } = {},
 ): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const values = parseOperationsArgs(
     args,
-    allowPositionals: true,
-    options: {
-      local: { type: 'string' },
-      stack: { type: 'string' },
-      region: { type: 'string' },
-      bucket: { type: 'string' },
-      config: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    io.out(STATUS_HELP);
-    return 0;
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    { bucket: { type: 'string' }, config: { type: 'string' } },
+    STATUS_HELP,
+    io,
+  );
+  if (values === undefined) return 0;
   const now = options.now ?? Date.now();
   const settings = readSettingsFile(values.config);
   const target = parseTarget(values);
