@@ -1,11 +1,10 @@
-import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseSettings, type Settings } from '../functions/config';
-import { ConfigInvalidError } from '../functions/errors';
 import { type Demo, startDemo } from '../local/demo';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
 import { type CliIo, UsageError } from './io';
+import { readSettingsFile } from './local-data';
 import { parsePositiveInteger } from './validate';
 
 export const LOCAL_HELP = `Usage: hls-failover local [options]      (npm start)
@@ -43,24 +42,6 @@ function port(value: string | undefined, fallback: number, option: string): numb
   return Number(value);
 }
 
-function readSettings(file: string | undefined): Settings {
-  if (file === undefined) return parseSettings({});
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`cannot read config file ${file}: ${(e as Error).message}`);
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-    throw new UsageError(`config file ${file} must hold a JSON object of settings`);
-  try {
-    return parseSettings(raw as Record<string, unknown>, `config file ${file}: setting`);
-  } catch (e) {
-    if (e instanceof ConfigInvalidError) throw new UsageError(e.message);
-    throw e;
-  }
-}
-
 /** Runs until SIGINT/SIGTERM (or `stop` resolves); returns the exit code. */
 export async function localCommand(args: string[], io: CliIo, stop?: Promise<void>): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -96,7 +77,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
   } catch (e) {
     throw new UsageError(`data dir ${dataDir} is not writable: ${(e as Error).message}`);
   }
-  const settings = readSettings(values.config);
+  const settings = readSettingsFile(values.config);
   const watchdogSeconds =
     values['watchdog-seconds'] === undefined
       ? 5
