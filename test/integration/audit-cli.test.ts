@@ -6,9 +6,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSettings } from '../../functions/config';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { runCli } from '../support/cli';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
 import { fixture, mediaPlaylist } from '../support/playlists';
 
 jest.setTimeout(90_000);
@@ -28,57 +27,38 @@ interface JsonEntry {
 }
 
 describe('audit, status and replay on the local runtime', () => {
-  let runtime: LocalRuntime;
+  let runtime: TestRuntime;
   let dataDir: string;
   let startedAt: string;
-
-  const ingest = async (path: string, body: string) => {
-    const res = await fetch(`${runtime.endpoints.origin}/${path}`, { method: 'PUT', body });
-    expect(res.status).toBe(201);
-  };
-  const upload = async (encoder: string, n: number) => {
-    for (const r of ['720p.m3u8', '360p.m3u8'])
-      await ingest(
-        `ch1/${encoder}/${r}`,
-        mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1 }),
-      );
-  };
 
   // One scenario for the whole file: a healthy start, a primary stall (failover, withdrawal, one
   // alert), invalid playlists from the failover (one alert), then a second channel that ends.
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'hlsf-audit-'));
-    runtime = await startLocalRuntime({
-      dataDir,
-      bucket: 'live',
-      settings: parseSettings({ recoverAfterUpdates: 2 }),
-      s3Port: 0,
-      originPort: 0,
-      watchdogSeconds: 3600,
-      print: () => undefined,
-    });
+    runtime = await startTestRuntime({ recoverAfterUpdates: 2 });
+    dataDir = runtime.endpoints.dataDir;
     startedAt = new Date(Date.now() - 1000).toISOString();
     for (const e of ['primary', 'failover'])
-      await ingest(`ch1/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+      await runtime.ingest(`ch1/${e}/master.m3u8`, fixture('master-simple.m3u8'));
     for (let n = 10; n <= 11; n++) {
-      await upload('primary', n);
-      await upload('failover', n);
+      await runtime.upload('ch1', 'primary', n);
+      await runtime.upload('ch1', 'failover', n);
     }
     await runtime.idle();
     for (let n = 12; n <= 15; n++) {
       await sleep(1000);
-      await upload('failover', n);
+      await runtime.upload('ch1', 'failover', n);
     }
     await runtime.idle();
-    for (let i = 0; i < 3; i++) await ingest('ch1/failover/720p.m3u8', '#EXTM3U\n#EXTINF:x,\nseg.ts\n');
+    for (let i = 0; i < 3; i++)
+      await runtime.ingest('ch1/failover/720p.m3u8', '#EXTM3U\n#EXTINF:x,\nseg.ts\n');
     await runtime.idle();
     // ch2 plays and ends: both encoders write EXT-X-ENDLIST.
     for (const e of ['primary', 'failover'])
-      await ingest(`ch2/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+      await runtime.ingest(`ch2/${e}/master.m3u8`, fixture('master-simple.m3u8'));
     for (const endlist of [false, true]) {
       for (const e of ['primary', 'failover'])
         for (const r of ['720p.m3u8', '360p.m3u8'])
-          await ingest(
+          await runtime.ingest(
             `ch2/${e}/${r}`,
             mediaPlaylist({ sequence: endlist ? 8 : 7, count: 4, targetDuration: 1, duration: 1, endlist }),
           );
@@ -240,22 +220,11 @@ describe('audit, status and replay on the local runtime', () => {
 
 describe('replay on a data dir with no runtime running', () => {
   it('starts an S3 endpoint on the data dir itself and runs the workflow', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'hlsf-replay-'));
-    const runtime = await startLocalRuntime({
-      dataDir,
-      bucket: 'live',
-      settings: parseSettings({}),
-      s3Port: 0,
-      originPort: 0,
-      watchdogSeconds: 3600,
-      print: () => undefined,
-    });
-    await fetch(`${runtime.endpoints.origin}/news/primary/master.m3u8`, {
-      method: 'PUT',
-      body: fixture('master-simple.m3u8'),
-    });
+    const runtime = await startTestRuntime();
+    await runtime.ingest('news/primary/master.m3u8', fixture('master-simple.m3u8'));
     await runtime.idle();
     await runtime.close();
+    const { dataDir } = runtime.endpoints;
     const result = await runCli(['replay', '--local', dataDir, '--key', 'news/primary/master.m3u8']);
     expect(result).toMatchObject({
       code: 0,

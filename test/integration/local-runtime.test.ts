@@ -7,27 +7,33 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { parseSettings } from '../../functions/config';
-import { type LocalRuntime, type ObjectEvent, startLocalRuntime } from '../../local/runtime';
+import type { ObjectEvent } from '../../local/runtime';
 import { startS3Endpoint } from '../../local/s3-endpoint';
-import { fixture, mediaPlaylist } from '../support/playlists';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
+import { fixture } from '../support/playlists';
 
 jest.setTimeout(60_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** An embedded S3 endpoint on a fresh temp dir with bucket `b`, and a client for it. */
+async function startEndpoint() {
+  const endpoint = await startS3Endpoint({
+    directory: mkdtempSync(join(tmpdir(), 'hlsf-s3-')),
+    bucket: 'b',
+    port: 0,
+  });
+  const s3 = new S3Client({
+    endpoint: endpoint.url,
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: endpoint.credentials,
+  });
+  return { endpoint, s3 };
+}
+
 describe('embedded S3 endpoint', () => {
   it('honours If-None-Match and If-Match atomically per key (s3rver alone ignores them)', async () => {
-    const endpoint = await startS3Endpoint({
-      directory: mkdtempSync(join(tmpdir(), 'hlsf-s3-')),
-      bucket: 'b',
-      port: 0,
-    });
-    const s3 = new S3Client({
-      endpoint: endpoint.url,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: endpoint.credentials,
-    });
+    const { endpoint, s3 } = await startEndpoint();
     try {
       const put = (body: string, condition: { IfMatch?: string; IfNoneMatch?: string }) =>
         s3.send(new PutObjectCommand({ Bucket: 'b', Key: 'k', Body: body, ...condition })).then(
@@ -55,17 +61,7 @@ describe('embedded S3 endpoint', () => {
 
 describe('embedded S3 endpoint writes', () => {
   it('a read right after a write sees the whole new object, never a partly written file', async () => {
-    const endpoint = await startS3Endpoint({
-      directory: mkdtempSync(join(tmpdir(), 'hlsf-s3-')),
-      bucket: 'b',
-      port: 0,
-    });
-    const s3 = new S3Client({
-      endpoint: endpoint.url,
-      forcePathStyle: true,
-      region: 'us-east-1',
-      credentials: endpoint.credentials,
-    });
+    const { endpoint, s3 } = await startEndpoint();
     try {
       // Many writers at once keep the file system busy, as 20 channels of encoders do.
       const sizes = Array.from({ length: 100 }, (_, i) => 128 * 1024 + i);
@@ -89,41 +85,19 @@ describe('embedded S3 endpoint writes', () => {
 });
 
 describe('local runtime (real s3rver + real engine + real handlers)', () => {
-  let runtime: LocalRuntime;
-  let dataDir: string;
-  const origin = (path: string, init?: RequestInit) => fetch(`${runtime.endpoints.origin}/${path}`, init);
-  const ingest = async (path: string, body: string) => {
-    const res = await origin(path, { method: 'PUT', body });
-    expect(res.status).toBe(201);
-  };
-  const upload = async (channel: string, encoder: string, n: number, endlist = false) => {
-    for (const r of ['720p.m3u8', '360p.m3u8'])
-      await ingest(
-        `${channel}/${encoder}/${r}`,
-        mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1, endlist }),
-      );
-  };
+  let runtime: TestRuntime;
   const startChannel = async (channel: string) => {
     for (const e of ['primary', 'failover'])
-      await ingest(`${channel}/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+      await runtime.ingest(`${channel}/${e}/master.m3u8`, fixture('master-simple.m3u8'));
     for (let n = 10; n <= 11; n++) {
-      await upload(channel, 'primary', n);
-      await upload(channel, 'failover', n);
+      await runtime.upload(channel, 'primary', n);
+      await runtime.upload(channel, 'failover', n);
     }
     await runtime.idle();
   };
 
   beforeEach(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'hlsf-local-'));
-    runtime = await startLocalRuntime({
-      dataDir,
-      bucket: 'live',
-      settings: parseSettings({ recoverAfterUpdates: 2 }),
-      s3Port: 0,
-      originPort: 0,
-      watchdogSeconds: 3600,
-      print: () => undefined,
-    });
+    runtime = await startTestRuntime({ recoverAfterUpdates: 2 });
   });
   afterEach(async () => {
     await runtime.close();
@@ -131,7 +105,7 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
 
   it('healthy pair: the origin serves index.m3u8 and steering.json with live Content-Type and Cache-Control', async () => {
     await startChannel('ch1');
-    const index = await origin('ch1/index.m3u8');
+    const index = await runtime.origin('ch1/index.m3u8');
     expect(index.status).toBe(200);
     expect(index.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
     expect(index.headers.get('cache-control')).toBe('max-age=1');
@@ -139,7 +113,7 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
     expect(await index.text()).toMatch(
       /PATHWAY-ID="primary"\nprimary\/720p\.m3u8[\s\S]*failover\/720p\.m3u8/,
     );
-    expect(await (await origin('ch1/steering.json')).json()).toEqual({
+    expect(await (await runtime.origin('ch1/steering.json')).json()).toEqual({
       VERSION: 1,
       TTL: 2,
       'PATHWAY-PRIORITY': ['primary', 'failover'],
@@ -153,32 +127,34 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
     await startChannel('ch1');
     for (let n = 12; n <= 15; n++) {
       await sleep(1000);
-      await upload('ch1', 'failover', n);
+      await runtime.upload('ch1', 'failover', n);
     }
     await runtime.idle();
     expect(runtime.alerts.map((a) => a.subject)).toEqual(['[hls-failover] ch1: primary STALLED']);
     expect(
-      ((await (await origin('ch1/steering.json')).json()) as { 'PATHWAY-PRIORITY': string[] })[
+      ((await (await runtime.origin('ch1/steering.json')).json()) as { 'PATHWAY-PRIORITY': string[] })[
         'PATHWAY-PRIORITY'
       ],
     ).toEqual(['failover', 'primary']);
-    expect((await origin('ch1/primary/720p.m3u8')).status).toBe(404);
-    expect((await origin('ch1/primary/master.m3u8')).status).toBe(200);
+    expect((await runtime.origin('ch1/primary/720p.m3u8')).status).toBe(404);
+    expect((await runtime.origin('ch1/primary/master.m3u8')).status).toBe(200);
     for (let n = 16; n <= 18; n++) {
-      await upload('ch1', 'primary', n);
-      await upload('ch1', 'failover', n);
+      await runtime.upload('ch1', 'primary', n);
+      await runtime.upload('ch1', 'failover', n);
       await runtime.idle();
     }
     expect(runtime.alerts.map((a) => a.subject)).toEqual([
       '[hls-failover] ch1: primary STALLED',
       '[hls-failover] ch1: primary RECOVERED',
     ]);
-    const alertsFile = readFileSync(join(dataDir, 'alerts.jsonl'), 'utf8').trim().split('\n');
+    const alertsFile = readFileSync(join(runtime.endpoints.dataDir, 'alerts.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
     expect(alertsFile).toHaveLength(2);
   });
 
   it('invalid playlist: not used; the execution fails as PlaylistInvalid with the reason; the metric is recorded', async () => {
-    await ingest('ch1/primary/720p.m3u8', '#EXTM3U\n#EXTINF:3,\nseg.ts\n');
+    await runtime.ingest('ch1/primary/720p.m3u8', '#EXTM3U\n#EXTINF:3,\nseg.ts\n');
     await runtime.idle();
     expect(runtime.executions).toEqual([
       expect.objectContaining({
@@ -187,9 +163,13 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
         cause: expect.stringContaining('targetduration-missing'),
       }),
     ]);
-    expect(readFileSync(join(dataDir, 'metrics.jsonl'), 'utf8')).toContain('"InvalidPlaylists":1');
-    expect(readFileSync(join(dataDir, 'executions.jsonl'), 'utf8')).toContain('"PlaylistInvalid"');
-    expect((await origin('ch1/index.m3u8')).status).toBe(404);
+    expect(readFileSync(join(runtime.endpoints.dataDir, 'metrics.jsonl'), 'utf8')).toContain(
+      '"InvalidPlaylists":1',
+    );
+    expect(readFileSync(join(runtime.endpoints.dataDir, 'executions.jsonl'), 'utf8')).toContain(
+      '"PlaylistInvalid"',
+    );
+    expect((await runtime.origin('ch1/index.m3u8')).status).toBe(404);
   });
 
   it('both encoders silent: the watchdog raises one CHANNEL DOWN alert', async () => {
@@ -206,22 +186,22 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
 
   it('duplicated and reordered events: no regression of health or index, no alert', async () => {
     await startChannel('ch1');
-    const index = await (await origin('ch1/index.m3u8')).text();
+    const index = await (await runtime.origin('ch1/index.m3u8')).text();
     type View = { encoders: { renditions: { lastSequence: number }[] }[] };
     const lastSequences = async () =>
-      ((await (await fetch(`${runtime.endpoints.api}/channels/ch1`)).json()) as View).encoders.map((e) =>
+      (await runtime.api<View>('channels/ch1')).body.encoders.map((e) =>
         e.renditions.map((r) => r.lastSequence),
       );
     const events = runtime.executions.map((e) => e.input);
     // EventBridge delivers at least once and in any order: every event again, newest first.
     for (const event of events.reverse()) await runtime.execute(event);
-    await upload('ch1', 'primary', 11); // the same bytes written again: a new event, same content
+    await runtime.upload('ch1', 'primary', 11); // the same bytes written again: a new event, same content
     await runtime.idle();
     expect(await lastSequences()).toEqual([
       [11, 11],
       [11, 11],
     ]);
-    expect(await (await origin('ch1/index.m3u8')).text()).toBe(index);
+    expect(await (await runtime.origin('ch1/index.m3u8')).text()).toBe(index);
     expect(runtime.alerts).toEqual([]);
     expect(runtime.executions.filter((e) => e.status === 'FAILED')).toEqual([]);
   });
@@ -233,22 +213,22 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
     // Lock-step, TD 1 s: both write segment 12, the primary with ENDLIST (a graceful stop).
     await sleep(1000);
     const endlistAt = Date.now();
-    await Promise.all([upload('ch1', 'primary', 12, true), upload('ch1', 'failover', 12)]);
+    await Promise.all([runtime.upload('ch1', 'primary', 12, true), runtime.upload('ch1', 'failover', 12)]);
     for (let n = 13; n <= 14; n++) {
       await sleep(1000);
-      await upload('ch1', 'failover', n);
+      await runtime.upload('ch1', 'failover', n);
     }
     await runtime.idle();
     expect(runtime.alerts.map((a) => a.subject)).toEqual(['[hls-failover] ch1: primary STOPPED']);
     const steeredAt = writes.find((w) => w.key === 'ch1/steering.json' && w.kind === 'created')?.at;
     const withdrawnAt = writes.find((w) => w.key === 'ch1/primary/720p.m3u8' && w.kind === 'deleted')?.at;
     expect(
-      ((await (await origin('ch1/steering.json')).json()) as { 'PATHWAY-PRIORITY': string[] })[
+      ((await (await runtime.origin('ch1/steering.json')).json()) as { 'PATHWAY-PRIORITY': string[] })[
         'PATHWAY-PRIORITY'
       ],
     ).toEqual(['failover', 'primary']);
-    expect((await origin('ch1/primary/720p.m3u8')).status).toBe(404);
-    expect((await origin('ch1/primary/360p.m3u8')).status).toBe(404);
+    expect((await runtime.origin('ch1/primary/720p.m3u8')).status).toBe(404);
+    expect((await runtime.origin('ch1/primary/360p.m3u8')).status).toBe(404);
     const steering = ((steeredAt ?? Infinity) - endlistAt) / 1000;
     const withdrawal = ((withdrawnAt ?? Infinity) - endlistAt) / 1000;
     process.stdout.write(
@@ -260,26 +240,26 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
 
   it('both encoders write ENDLIST: the event is over, no alert, index and steering unchanged, no longer expected live', async () => {
     await startChannel('ch1');
-    const index = await (await origin('ch1/index.m3u8')).text();
-    const steering = await (await origin('ch1/steering.json')).text();
+    const index = await (await runtime.origin('ch1/index.m3u8')).text();
+    const steering = await (await runtime.origin('ch1/steering.json')).text();
     await sleep(1000);
-    await upload('ch1', 'primary', 12, true);
-    await upload('ch1', 'failover', 12, true);
+    await runtime.upload('ch1', 'primary', 12, true);
+    await runtime.upload('ch1', 'failover', 12, true);
     await runtime.idle();
     await sleep(3000); // well past 1.5 × TD: ended playlists never count as stalled
     await runtime.watchdog();
     expect(runtime.alerts).toEqual([]);
-    expect(await (await origin('ch1/index.m3u8')).text()).toBe(index);
-    expect(await (await origin('ch1/steering.json')).text()).toBe(steering);
-    expect((await origin('ch1/primary/720p.m3u8')).status).toBe(200);
-    const view = await (await fetch(`${runtime.endpoints.api}/channels/ch1`)).json();
+    expect(await (await runtime.origin('ch1/index.m3u8')).text()).toBe(index);
+    expect(await (await runtime.origin('ch1/steering.json')).text()).toBe(steering);
+    expect((await runtime.origin('ch1/primary/720p.m3u8')).status).toBe(200);
+    const { body: view } = await runtime.api('channels/ch1');
     expect(view).toMatchObject({ ended: true, channelDown: false, preferred: 'primary' });
   });
 
   it('two channels at once, one with spaces and non-ASCII characters; health state is never served', async () => {
     await Promise.all([startChannel('news'), startChannel('sport ü')]);
-    expect((await origin('news/index.m3u8')).status).toBe(200);
-    expect((await origin(`${encodeURIComponent('sport ü')}/index.m3u8`)).status).toBe(200);
-    expect((await origin('_hls-failover/channels/news/health.json')).status).toBe(404);
+    expect((await runtime.origin('news/index.m3u8')).status).toBe(200);
+    expect((await runtime.origin(`${encodeURIComponent('sport ü')}/index.m3u8`)).status).toBe(200);
+    expect((await runtime.origin('_hls-failover/channels/news/health.json')).status).toBe(404);
   });
 });

@@ -3,47 +3,19 @@
  * renditions comes from the state the workflow keeps, read against the clock; executions and
  * alerts come from the runtime's sinks; the demo's controls are reachable through it.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ChannelView } from '../../functions/channel-view';
-import { parseSettings } from '../../functions/config';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import type { AlertEntry, ExecutionSummary } from '../../local/status-server';
-import { fixture, mediaPlaylist } from '../support/playlists';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
+import { fixture } from '../support/playlists';
 
 jest.setTimeout(60_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('status JSON API (real runtime)', () => {
-  let runtime: LocalRuntime;
-  const api = async <T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }> => {
-    const res = await fetch(`${runtime.endpoints.api}/${path}`, init);
-    return { status: res.status, body: (await res.json()) as T };
-  };
-  const ingest = async (path: string, body: string) => {
-    const res = await fetch(`${runtime.endpoints.origin}/${path}`, { method: 'PUT', body });
-    expect(res.status).toBe(201);
-  };
-  const upload = async (channel: string, encoder: string, n: number) => {
-    for (const r of ['720p.m3u8', '360p.m3u8'])
-      await ingest(
-        `${channel}/${encoder}/${r}`,
-        mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1 }),
-      );
-  };
+  let runtime: TestRuntime;
 
   beforeEach(async () => {
-    runtime = await startLocalRuntime({
-      dataDir: mkdtempSync(join(tmpdir(), 'hlsf-status-')),
-      bucket: 'live',
-      settings: parseSettings({}),
-      s3Port: 0,
-      originPort: 0,
-      statusPort: 0,
-      watchdogSeconds: 3600,
-      print: () => undefined,
-    });
+    runtime = await startTestRuntime();
   });
   afterEach(() => runtime.close());
 
@@ -51,11 +23,11 @@ describe('status JSON API (real runtime)', () => {
     const channel = 'sport ü';
     const path = encodeURIComponent(channel);
     for (const e of ['primary', 'failover'])
-      await ingest(`${path}/${e}/master.m3u8`, fixture('master-simple.m3u8'));
-    await Promise.all([upload(path, 'primary', 11), upload(path, 'failover', 11)]);
+      await runtime.ingest(`${path}/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+    await Promise.all([runtime.upload(path, 'primary', 11), runtime.upload(path, 'failover', 11)]);
     await runtime.idle();
 
-    const { status, body } = await api<ChannelView>(`channels/${encodeURIComponent(channel)}`);
+    const { status, body } = await runtime.api<ChannelView>(`channels/${encodeURIComponent(channel)}`);
     expect(status).toBe(200);
     expect(body).toMatchObject({ channel, preferred: 'primary', ended: false, channelDown: false });
     const [primary, failover] = body.encoders;
@@ -75,11 +47,13 @@ describe('status JSON API (real runtime)', () => {
     // The failover moves on; the primary does not: the API shows the stall and who is preferred.
     for (let n = 12; n <= 14; n++) {
       await sleep(1000);
-      await upload(path, 'failover', n);
+      await runtime.upload(path, 'failover', n);
     }
     await runtime.idle();
     const after = (
-      await api<{ channels: ChannelView[]; alerts: AlertEntry[]; executions: ExecutionSummary[] }>('status')
+      await runtime.api<{ channels: ChannelView[]; alerts: AlertEntry[]; executions: ExecutionSummary[] }>(
+        'status',
+      )
     ).body;
     const view = after.channels.find((c) => c.channel === channel);
     expect(view?.preferred).toBe('failover');
@@ -105,9 +79,9 @@ describe('status JSON API (real runtime)', () => {
   });
 
   it('lists a failed execution with its error and reason', async () => {
-    await ingest('ch1/primary/720p.m3u8', '#EXTM3U\n#EXTINF:3,\nseg.ts\n');
+    await runtime.ingest('ch1/primary/720p.m3u8', '#EXTM3U\n#EXTINF:3,\nseg.ts\n');
     await runtime.idle();
-    const { body } = await api<ExecutionSummary[]>('executions?limit=5');
+    const { body } = await runtime.api<ExecutionSummary[]>('executions?limit=5');
     expect(body).toEqual([
       expect.objectContaining({
         status: 'FAILED',
@@ -124,15 +98,18 @@ describe('status JSON API (real runtime)', () => {
     const hls = await fetch(`${runtime.endpoints.status}vendor/hls.min.js`);
     expect(hls.status).toBe(200);
     expect((await hls.text()).length).toBeGreaterThan(100_000);
-    expect(await api('nope')).toEqual({ status: 404, body: { error: expect.stringContaining('/api/nope') } });
-    expect(await api('channels/never-seen')).toEqual({
+    expect(await runtime.api('nope')).toEqual({
+      status: 404,
+      body: { error: expect.stringContaining('/api/nope') },
+    });
+    expect(await runtime.api('channels/never-seen')).toEqual({
       status: 404,
       body: { error: 'no channel "never-seen" has been seen yet' },
     });
   });
 
   it('controls the demo encoders: 404 without a demo, 400 with the reason for a bad request', async () => {
-    expect((await api('demo')).status).toBe(404);
+    expect((await runtime.api('demo')).status).toBe(404);
     const calls: string[] = [];
     runtime.attachDemo({
       channel: 'demo',
@@ -144,16 +121,16 @@ describe('status JSON API (real runtime)', () => {
         return { name: encoder, state: 'stalled' };
       },
     });
-    expect((await api('demo')).body).toEqual({
+    expect((await runtime.api('demo')).body).toEqual({
       channel: 'demo',
       source: 'pre-made',
       encoders: [{ name: 'primary', state: 'running' }],
     });
-    expect(await api('demo/primary/stall', { method: 'POST' })).toEqual({
+    expect(await runtime.api('demo/primary/stall', { method: 'POST' })).toEqual({
       status: 200,
       body: { name: 'primary', state: 'stalled' },
     });
-    expect(await api('demo/primary/explode', { method: 'POST' })).toEqual({
+    expect(await runtime.api('demo/primary/explode', { method: 'POST' })).toEqual({
       status: 400,
       body: { error: 'unknown action "explode"' },
     });

@@ -1,0 +1,55 @@
+/**
+ * The local runtime as the integration and status page tests start it: a fresh temp data dir,
+ * bucket `live`, free ports, a watchdog that does not fire on its own (tests call
+ * `runtime.watchdog()`), nothing printed; with helpers that write and read through it.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseSettings } from '../../functions/config';
+import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { mediaPlaylist } from './playlists';
+
+export interface TestRuntime extends LocalRuntime {
+  /** A request to the origin, e.g. `origin('ch1/index.m3u8')`. */
+  origin(path: string, init?: RequestInit): Promise<Response>;
+  /** PUTs `body` through the origin, as an encoder does, and expects 201. */
+  ingest(path: string, body: string): Promise<void>;
+  /**
+   * Ingests one encoder's 720p and 360p media playlists (target duration 1 s) whose last segment
+   * is n: media sequence n − 3, four segments.
+   */
+  upload(channel: string, encoder: string, n: number, endlist?: boolean): Promise<void>;
+  /** A request to the JSON API: its status and parsed body. */
+  api<T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }>;
+}
+
+/** Starts a runtime with these settings (the defaults for the rest). Close it with `close()`. */
+export async function startTestRuntime(settings: Record<string, unknown> = {}): Promise<TestRuntime> {
+  const runtime = await startLocalRuntime({
+    dataDir: mkdtempSync(join(tmpdir(), 'hlsf-runtime-')),
+    bucket: 'live',
+    settings: parseSettings(settings),
+    s3Port: 0,
+    originPort: 0,
+    watchdogSeconds: 3600,
+    print: () => undefined,
+  });
+  const origin = (path: string, init?: RequestInit) => fetch(`${runtime.endpoints.origin}/${path}`, init);
+  const ingest = async (path: string, body: string) => {
+    const res = await origin(path, { method: 'PUT', body });
+    expect(res.status).toBe(201);
+  };
+  const upload = async (channel: string, encoder: string, n: number, endlist = false) => {
+    for (const r of ['720p.m3u8', '360p.m3u8'])
+      await ingest(
+        `${channel}/${encoder}/${r}`,
+        mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1, endlist }),
+      );
+  };
+  const api = async <T>(path: string, init?: RequestInit) => {
+    const res = await fetch(`${runtime.endpoints.api}/${path}`, init);
+    return { status: res.status, body: (await res.json()) as T };
+  };
+  return Object.assign(runtime, { origin, ingest, upload, api });
+}
