@@ -2,42 +2,25 @@
  * The local status page in a real browser (Debian chromium driven by playwright-core): it loads,
  * shows both encoders of a channel, and reflects a stall without a reload.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import { parseSettings } from '../../functions/config';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { launchBrowser } from '../support/e2e-player';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
 import { fixture, mediaPlaylist } from '../support/playlists';
 
 jest.setTimeout(90_000);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('status page in headless Chromium', () => {
-  let runtime: LocalRuntime;
+  let runtime: TestRuntime;
   let browser: Browser;
-  const ingest = async (path: string, body: string) => {
-    const res = await fetch(`${runtime.endpoints.origin}/${path}`, { method: 'PUT', body });
-    expect(res.status).toBe(201);
-  };
   const upload = (encoder: string, n: number) =>
-    ingest(
+    runtime.ingest(
       `ch1/${encoder}/720p.m3u8`,
       mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1 }),
     );
 
   beforeAll(async () => {
-    runtime = await startLocalRuntime({
-      dataDir: mkdtempSync(join(tmpdir(), 'hlsf-page-')),
-      bucket: 'live',
-      settings: parseSettings({}),
-      s3Port: 0,
-      originPort: 0,
-      statusPort: 0,
-      watchdogSeconds: 3600,
-      print: () => undefined,
-    });
+    runtime = await startTestRuntime();
     browser = await launchBrowser();
   });
   afterAll(async () => {
@@ -47,7 +30,7 @@ describe('status page in headless Chromium', () => {
 
   it('loads, shows both encoders, and reflects a stall live', async () => {
     for (const e of ['primary', 'failover'])
-      await ingest(`ch1/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+      await runtime.ingest(`ch1/${e}/master.m3u8`, fixture('master-simple.m3u8'));
     await upload('primary', 10);
     await upload('failover', 10);
     await runtime.idle();
