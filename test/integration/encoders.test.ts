@@ -6,10 +6,6 @@
  * Timing bounds are loose on purpose: the machine may be a loaded 2-core runner.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseSettings } from '../../functions/config';
 import { validateMasterPlaylist, validateMediaPlaylist } from '../../functions/hls';
 import {
   type EncoderPair,
@@ -19,7 +15,8 @@ import {
   sequenceAt,
   startEncoderPair,
 } from '../../local/encoders';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import type { LocalRuntime } from '../../local/runtime';
+import { startTestRuntime } from '../support/local-runtime';
 
 jest.setTimeout(60_000);
 
@@ -54,15 +51,7 @@ function harness(channel: string) {
     },
     latest: (encoder: string, stream = '360p') => latest.get(`${encoder}/${stream}`) ?? -1,
     start: async () => {
-      runtime = await startLocalRuntime({
-        dataDir: mkdtempSync(join(tmpdir(), 'hlsf-encoders-')),
-        bucket: 'live',
-        settings: parseSettings({ withdrawal: false }),
-        s3Port: 0,
-        originPort: 0,
-        watchdogSeconds: 3600,
-        print: () => undefined,
-      });
+      runtime = await startTestRuntime({ withdrawal: false });
       runtime.onObjectEvent((event) => {
         const match = new RegExp(`^${channel}/([^/]+)/([^/]+)_(\\d+)\\.ts$`).exec(event.key);
         if (event.kind !== 'created' || match === null) return;
