@@ -2,10 +2,11 @@
  * The ASL file itself, executed by a real ASL interpreter (aws-local-stepfunctions) with every
  * Task bound to the real handler code, over S3 mocked with aws-sdk-client-mock.
  */
-import { createLocalWorkflow, type ExecutionRecord } from '../../local/engine';
-import { FakeS3, s3Error } from '../support/fake-s3';
+import type { ExecutionRecord } from '../../local/engine';
+import { engineWorkflow } from '../support/engine-workflow';
+import { s3Error } from '../support/fake-s3';
 import { fixture, mediaPlaylist } from '../support/playlists';
-import { BUCKET, workflow } from '../support/workflow-driver';
+import { BUCKET } from '../support/workflow-driver';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 const TD = 2;
@@ -31,14 +32,7 @@ const watchdogEvent = {
 };
 
 function setUp() {
-  const s3 = new FakeS3();
-  const run = workflow(s3);
-  const alerts: string[] = [];
-  const engine = createLocalWorkflow({
-    deps: run.deps,
-    publishAlert: async (a) => void alerts.push(a.subject),
-    fastRetries: true,
-  });
+  const { s3, run, engine, alerts } = engineWorkflow();
   const executions: ExecutionRecord[] = [];
   const put = async (key: string, body: string) => {
     s3.write(key, body);

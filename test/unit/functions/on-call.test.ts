@@ -14,7 +14,8 @@ import {
   rulesOfCause,
   settleRejections,
 } from '../../../functions/invalid-playlists';
-import { createLocalWorkflow, type ExecutionRecord } from '../../../local/engine';
+import type { ExecutionRecord } from '../../../local/engine';
+import { engineWorkflow } from '../../support/engine-workflow';
 import { FakeS3 } from '../../support/fake-s3';
 import { fixture, mediaPlaylist } from '../../support/playlists';
 import { BUCKET, workflow } from '../../support/workflow-driver';
@@ -314,14 +315,7 @@ describe('invalid-playlist incidents', () => {
 
 describe('invalid playlists on the real ASL engine', () => {
   function engineSetUp() {
-    const s3 = new FakeS3();
-    const run = workflow(s3);
-    const alerts: string[] = [];
-    const engine = createLocalWorkflow({
-      deps: run.deps,
-      publishAlert: async (a) => void alerts.push(a.subject),
-      fastRetries: true,
-    });
+    const { s3, engine, alerts } = engineWorkflow();
     const event = (key: string) => ({
       source: 'aws.s3',
       'detail-type': 'Object Created',
