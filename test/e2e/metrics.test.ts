@@ -113,6 +113,11 @@ describe('ObjectTimeline', () => {
     t.record({ key: 'ch/primary/stream_0_1.ts', kind: 'deleted', at: 6 });
     t.record({ key: 'ch/primary/stream_0.m3u8', kind: 'deleted', at: 7 });
     expect(t.lastUpload('primary')).toBe(2);
+    t.record({ key: 'ch/primary/stream_1.m3u8', kind: 'created', at: 8 });
+    t.record({ key: 'ch/primary/stream_0.m3u8', kind: 'created', at: 9 });
+    t.record({ key: 'ch/primary/stream_1.m3u8', kind: 'created', at: 10 });
+    expect(t.lastCompleteUpload('primary', 9)).toBe(8);
+    expect(t.lastCompleteUpload('primary')).toBe(9);
     expect(t.firstUploadAfter('primary', 0)).toBe(2);
     expect(t.writesOf('steering.json', 0)).toEqual([5]);
     expect(t.withdrawals('primary', 0).map((e) => e.at)).toEqual([7]);

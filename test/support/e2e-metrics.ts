@@ -217,6 +217,17 @@ export class ObjectTimeline {
       .at(-1)?.at;
   }
 
+  /**
+   * When `encoder` last brought every media playlist up to date before `at`: the oldest of each
+   * rendition's last PUT. A fault in the middle of an upload round leaves some renditions one
+   * update behind; their clock started at their previous upload.
+   */
+  lastCompleteUpload(encoder: string, at = Number.POSITIVE_INFINITY): number | undefined {
+    const last = new Map<string, number>();
+    for (const e of this.mediaPlaylistPuts(encoder)) if (e.at <= at) last.set(e.key, e.at);
+    return last.size === 0 ? undefined : Math.min(...last.values());
+  }
+
   /** The first media playlist PUT of `encoder` after `at`. */
   firstUploadAfter(encoder: string, at: number): number | undefined {
     return this.mediaPlaylistPuts(encoder).find((e) => e.at > at)?.at;
