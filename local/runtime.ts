@@ -197,6 +197,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   const pattern = playlistEventPattern(bucket, settings.encoders);
   const objectListeners = new Set<(event: ObjectEvent) => void>();
+  /** Set once close() has let the running executions finish: later events start nothing. */
+  let closing = false;
   s3Endpoint.onEvent((event) => {
     for (const record of event.Records) {
       const input = toEventBridgeEvent(record);
@@ -206,7 +208,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         at: Date.now(),
       };
       for (const listener of objectListeners) listener(seen);
-      if (matchesEventPattern(pattern, input)) void start(input);
+      if (!closing && matchesEventPattern(pattern, input)) void start(input);
     }
   });
   const watchdog = () => start({ ...watchdogInput(bucket), time: new Date().toISOString() });
@@ -242,6 +244,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await status.close();
       await origin.close();
       await idle(); // no half-written data dir: running executions finish first
+      // Their own writes may still raise events (s3rver emits them after answering): those start
+      // nothing now, and whatever they did start finishes before the endpoint goes.
+      closing = true;
+      await idle();
       await s3Endpoint.close();
       s3.destroy();
     },

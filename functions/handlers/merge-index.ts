@@ -117,6 +117,17 @@ export function createMergeIndex(deps: HandlerDeps) {
     }
     if (sources.every((s) => s === undefined))
       return { order: [], warnings: ['no encoder playlists to build an index from'] };
+    // ffmpeg (and other encoders) write their media playlists a few ms before their master. An
+    // encoder with media playlists but no master yet, next to one with a master, is not a ladder
+    // mismatch but a master on its way: its own event merges it in. The index stays as it is.
+    const waiting = settings.encoders.filter(
+      (_, i) => sources[i] !== undefined && typeof sources[i] !== 'string',
+    );
+    if (waiting.length === 1 && sources.some((s) => typeof s === 'string'))
+      return {
+        order: [],
+        warnings: [`${waiting[0]} has media playlists but no master yet; index unchanged`],
+      };
 
     const merged = mergeMasters(sources[0], sources[1], {
       encoders: settings.encoders as unknown as readonly [string, string],

@@ -308,7 +308,12 @@ export function assessFreshness(
       reason: `${preferred} is ${statusOf(preferred)}`,
     });
     preferred = other;
-  } else if (o.failback === 'auto' && preferred !== home && statusOf(home) === 'healthy') {
+  } else if (
+    o.failback === 'auto' &&
+    preferred !== home &&
+    statusOf(home) === 'healthy' &&
+    coversPlayers(renditions[home] ?? {}, renditions[away] ?? {})
+  ) {
     transitions.push({
       kind: 'preferred-changed',
       from: preferred,
@@ -351,6 +356,24 @@ export function assessFreshness(
     transitions,
     ...(recheckAt === undefined ? {} : { recheckAt }),
   };
+}
+
+/**
+ * Players play about 3 target durations behind the live edge (hls.js liveSyncDurationCount 3;
+ * rfc8216bis §6.3.3 "no closer than three target durations"). A restarted encoder's playlists
+ * start at its restart: moving players back before they reach that far back makes hls.js seek
+ * forward (content skipped). Fail back once every rendition of `home` holds the segment players
+ * on `other` are playing.
+ */
+const PLAYER_BEHIND_SEGMENTS = 3;
+function coversPlayers(
+  home: Record<string, PlaylistObservation>,
+  other: Record<string, PlaylistObservation>,
+): boolean {
+  return Object.entries(home).every(([name, p]) => {
+    const c = other[name];
+    return c === undefined || c.endlist || p.mediaSequence <= c.lastSequence - PLAYER_BEHIND_SEGMENTS;
+  });
 }
 
 function isDown(status: EncoderStatus): boolean {

@@ -584,13 +584,11 @@ export const BUDGETS = {
   freezeSeconds: 0.25,
   /**
    * Content a viewer may lose to forward jumps (hls.js seeking because its position left the
-   * playlist window). None, except for a viewer that fails back: measured, every failback by
-   * steering skips about one segment (1.9–2.3 s), because the workflow moves viewers back when the
-   * restarted encoder's playlist holds 3 segments while hls.js plays 3 target durations behind the
-   * live edge, before the restarted playlist's first segment. Known gap, reported with issue #5;
-   * set to 0 once failback waits for the window to cover the viewers' position.
+   * playlist window): none. Failback waits until the restarted encoder's playlists hold the
+   * segment viewers on the failover are playing (3 target durations behind live); before that
+   * rule every failback skipped about one segment.
    */
-  failbackSkipSeconds: 2.5,
+  failbackSkipSeconds: 0,
   /** The control must freeze at least this long, and still be frozen at the end. */
   controlFreezeSeconds: 4,
 } as const;

@@ -62,6 +62,26 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     });
   });
 
+  it('an encoder whose media playlists land before its master is waited for, not merged as a ladder mismatch', async () => {
+    const { s3, run, key, tickBoth } = setUp();
+    s3.write(key('primary', 'master.m3u8'), MASTER);
+    await run.event(key('primary', 'master.m3u8'));
+    // The failover's segments and media playlists are there; its master is still on its way
+    // (ffmpeg writes it last), so a master synthesized from its segments would not match.
+    for (let n = 7; n <= 10; n++) s3.write(key('failover', `seg_${n}.ts`), 'x'.repeat(250_000));
+    await tickBoth(10);
+    const merged = await run.handlers.merge({
+      bucket: BUCKET,
+      channel: 'ch1',
+      mergeNeeded: true,
+      withdraw: [],
+    });
+    expect(merged.warnings).toEqual(['failover has media playlists but no master yet; index unchanged']);
+    s3.write(key('failover', 'master.m3u8'), MASTER);
+    await run.event(key('failover', 'master.m3u8'));
+    expect(s3.body('ch1/index.m3u8')).toContain('\nfailover/720p.m3u8\n');
+  });
+
   it('does not rewrite an unchanged index', async () => {
     const { s3, start, tickBoth } = setUp();
     await start();

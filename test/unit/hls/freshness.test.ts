@@ -147,6 +147,27 @@ describe('assessFreshness', () => {
     expect(flap.transitions[0]).toMatchObject({ incidentId: 'primary-2026-11-24T10:00:24.000Z' });
   });
 
+  it('fails back only once the restarted encoder holds the segment players on the failover are playing (3 × TD behind live)', () => {
+    const stalled = run([...healthyUntil(20), ...failoverOnly(22, 40)]);
+    // The primary restarts at 42 s: its playlist starts at segment 21 and grows by one per TD.
+    let state = stalled.state;
+    const timeline: string[] = [];
+    for (let s = 42; s <= 50; s += TD) {
+      const n = s / TD;
+      const restarted = { ...playlist(n, at(s)), mediaSequence: 21 };
+      const next = run(
+        [{ now: at(s), renditions: [seen('primary', restarted), seen('failover', playlist(n, at(s)))] }],
+        {},
+        state,
+      );
+      state = next.state;
+      timeline.push(...next.transitions.map((t) => `${s}: ${t.kind}`));
+    }
+    // Recovered after 3 fresh updates (46 s); back to the primary only when segment 21 is at least
+    // 3 segments behind the failover's live edge (48 s: edge 24).
+    expect(timeline).toEqual(['46: encoder-recovered', '46: withdrawal-changed', '48: preferred-changed']);
+  });
+
   it('stays on the failover after recovery when failback is manual', () => {
     const stalled = run([...healthyUntil(20), ...failoverOnly(22, 40)]);
     const back = run(healthyUntil(50, 42), { failback: 'manual' }, stalled.state);
