@@ -20,6 +20,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as hlsParser from 'hls-parser';
 import { mergeMasters, validateMasterPlaylist, validateMediaPlaylist } from '../functions/hls';
+import { type E2eBenchReport, formatE2eReport, runE2eFailoverBench } from './e2e-failover';
 import {
   FULL_PIPELINE,
   TARGET_RATIO as PIPELINE_TARGET_RATIO,
@@ -34,7 +35,7 @@ import {
 const TARGET_RATIO = 1.5;
 
 const USAGE = `Usage: npx tsx bench/run.ts [--json] [--quick] [--only parse|pipeline] [--channels N,N,...]
-                            [--no-segments] [--help]
+                            [--no-segments] [--e2e N] [--help]
 
 Parse cases: validate+merge time of hls-failover against the bare parse time of hls-parser
 (its default, non-strict parse) of the same input, in the same run; the ratio of the median
@@ -52,6 +53,8 @@ p50/p99 time per event, failures, backlog. Target: ${TARGET_CHANNELS} channels k
   --only WHAT    run only the parse cases or only the local pipeline
   --channels L   channel counts of the load steps (default ${FULL_PIPELINE.channelSteps.join(',')}; quick: ${QUICK_PIPELINE.channelSteps.join(',')})
   --no-segments  the encoders write playlists only (no .ts segments, no deletes)
+  --e2e N        also run the end-to-end failover scenarios N times each (ffmpeg + Chromium;
+                 ~35 s a run) and report the distribution; a failed run is reported, never retried
   --help         print this help
 
 Exit code: 0 (also when a target is missed: the report says MISS), 2 on bad arguments,
@@ -64,6 +67,7 @@ interface Options {
   readonly only: 'parse' | 'pipeline' | undefined;
   readonly channels: readonly number[] | undefined;
   readonly segments: boolean;
+  readonly e2eRuns: number | undefined;
 }
 
 interface Settings {
@@ -110,6 +114,7 @@ function parseArgs(argv: readonly string[]): Options | 'help' {
   let only: Options['only'];
   let channels: number[] | undefined;
   let segments = true;
+  let e2eRuns: number | undefined;
   const value = (i: number, name: string) => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
@@ -131,9 +136,14 @@ function parseArgs(argv: readonly string[]): Options | 'help' {
       channels = v.split(',').map(Number);
       if (channels.some((n) => !Number.isInteger(n) || n < 1 || n > 200))
         throw new UsageError(`--channels takes whole numbers 1-200, comma-separated (got "${v}")`);
+    } else if (arg === '--e2e') {
+      const v = value(i++, arg);
+      e2eRuns = Number(v);
+      if (!Number.isInteger(e2eRuns) || e2eRuns < 1)
+        throw new UsageError(`--e2e takes a whole number >= 1 (got "${v}")`);
     } else throw new UsageError(`unknown argument "${arg}"`);
   }
-  return { json, quick, only, channels, segments };
+  return { json, quick, only, channels, segments, e2eRuns };
 }
 
 class UsageError extends Error {}
@@ -504,6 +514,15 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!options.json) process.stdout.write(pipelineTable(pipeline));
   }
 
+  let e2e: E2eBenchReport | undefined;
+  if (options.e2eRuns !== undefined) {
+    e2e = await runE2eFailoverBench({
+      runs: options.e2eRuns,
+      ...(options.json ? {} : { log: (line: string) => process.stdout.write(`  ${line}\n`) }),
+    });
+    if (!options.json) process.stdout.write(`${formatE2eReport(e2e)}\n`);
+  }
+
   if (options.json) {
     const doc = {
       node: process.version,
@@ -512,10 +531,11 @@ async function main(argv: readonly string[]): Promise<number> {
       elapsedMs: Math.round(elapsedMs),
       cases: results,
       ...(pipeline === undefined ? {} : { pipeline }),
+      ...(e2e === undefined ? {} : { e2e }),
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   }
-  return 0;
+  return e2e?.scenarios.some((sc) => sc.errors.length > 0) ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then(
