@@ -9,6 +9,7 @@ import { mastersFingerprint, readChannelState, updateChannelState } from '../cha
 import {
   buildSteeringManifest,
   classifyPlaylist,
+  LadderMismatchError,
   type MasterSource,
   type MediaOnlyRendition,
   mergeMasters,
@@ -117,9 +118,9 @@ export function createMergeIndex(deps: HandlerDeps) {
     }
     if (sources.every((s) => s === undefined))
       return { order: [], warnings: ['no encoder playlists to build an index from'] };
-    // ffmpeg (and other encoders) write their media playlists a few ms before their master. An
-    // encoder with media playlists but no master yet, next to one with a master, is not a ladder
-    // mismatch but a master on its way: its own event merges it in. The index stays as it is.
+    // Encoders write their media playlists before their master (ffmpeg: a few ms), one rendition
+    // after another. While an encoder has no master, a ladder that differs is a channel still
+    // starting, not a mismatch: its own next event merges it in. The index stays as it is.
     const waiting = settings.encoders.filter(
       (_, i) => sources[i] !== undefined && typeof sources[i] !== 'string',
     );
@@ -128,16 +129,26 @@ export function createMergeIndex(deps: HandlerDeps) {
         order: [],
         warnings: [`${waiting[0]} has media playlists but no master yet; index unchanged`],
       };
-
-    const merged = mergeMasters(sources[0], sources[1], {
-      encoders: settings.encoders as unknown as readonly [string, string],
-      prefer: state.health.preferred,
-      steering: settings.steering,
-      allowedHosts: settings.allowedHosts,
-      lenient: settings.lenientLadder,
-      masterDirs,
-      maxPlaylistChars: settings.maxPlaylistChars,
-    });
+    let merged: ReturnType<typeof mergeMasters>;
+    try {
+      merged = mergeMasters(sources[0], sources[1], {
+        encoders: settings.encoders as unknown as readonly [string, string],
+        prefer: state.health.preferred,
+        steering: settings.steering,
+        allowedHosts: settings.allowedHosts,
+        lenient: settings.lenientLadder,
+        masterDirs,
+        maxPlaylistChars: settings.maxPlaylistChars,
+      });
+    } catch (error) {
+      if (!(error instanceof LadderMismatchError) || waiting.length === 0) throw error;
+      return {
+        order: [],
+        warnings: [
+          `${waiting.join(' and ')} without a master: their media playlists differ so far (${error.message}); index unchanged`,
+        ],
+      };
+    }
     const index = await writeIfChanged(
       store,
       bucket,

@@ -82,6 +82,43 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(s3.body('ch1/index.m3u8')).toContain('\nfailover/720p.m3u8\n');
   });
 
+  it('two encoders without masters whose renditions are still arriving: index unchanged until both have them', async () => {
+    const { s3, run, key } = setUp();
+    for (const encoder of ['primary', 'failover'])
+      for (let n = 7; n <= 10; n++) s3.write(key(encoder, `seg_${n}.ts`), 'x'.repeat(250_000));
+    const playlist = mediaPlaylist({ sequence: 7, count: 4 });
+    // The failover has written both renditions, the primary only one so far.
+    for (const [encoder, rendition] of [
+      ['failover', '720p.m3u8'],
+      ['failover', '360p.m3u8'],
+      ['primary', '720p.m3u8'],
+    ] as const) {
+      s3.write(key(encoder, rendition), playlist);
+      await run.event(key(encoder, rendition));
+    }
+    const before = s3.body('ch1/index.m3u8'); // built while only the failover had playlists
+    const early = await run.handlers.merge({
+      bucket: BUCKET,
+      channel: 'ch1',
+      mergeNeeded: true,
+      withdraw: [],
+    });
+    expect(early.warnings).toEqual([
+      expect.stringMatching(/^primary and failover without a master: their media playlists differ so far/),
+    ]);
+    expect(s3.body('ch1/index.m3u8')).toBe(before);
+    s3.write(key('primary', '360p.m3u8'), playlist);
+    await run.event(key('primary', '360p.m3u8'));
+    const complete = await run.handlers.merge({
+      bucket: BUCKET,
+      channel: 'ch1',
+      mergeNeeded: true,
+      withdraw: [],
+    });
+    expect(complete.warnings).toEqual([]);
+    expect(s3.body('ch1/index.m3u8')).toContain('\nprimary/360p.m3u8\n');
+  });
+
   it('does not rewrite an unchanged index', async () => {
     const { s3, start, tickBoth } = setUp();
     await start();
