@@ -7,11 +7,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../support/cli';
-import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
+import { cadence, startTestRuntime, type TestRuntime } from '../support/local-runtime';
 import { fixture, mediaPlaylist } from '../support/playlists';
 
 jest.setTimeout(90_000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface JsonEntry {
   at: string;
@@ -39,13 +38,11 @@ describe('audit, status and replay on the local runtime', () => {
     startedAt = new Date(Date.now() - 1000).toISOString();
     for (const e of ['primary', 'failover'])
       await runtime.ingest(`ch1/${e}/master.m3u8`, fixture('master-simple.m3u8'));
-    for (let n = 10; n <= 11; n++) {
-      await runtime.upload('ch1', 'primary', n);
-      await runtime.upload('ch1', 'failover', n);
-    }
+    for (let n = 10; n <= 11; n++) await runtime.uploadBoth('ch1', n);
+    const tick = cadence(1000);
     await runtime.idle();
     for (let n = 12; n <= 15; n++) {
-      await sleep(1000);
+      await tick();
       await runtime.upload('ch1', 'failover', n);
     }
     await runtime.idle();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { ObjectEvent } from '../../local/runtime';
 import { startS3Endpoint } from '../../local/s3-endpoint';
-import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
+import { cadence, startTestRuntime, type TestRuntime } from '../support/local-runtime';
 import { fixture } from '../support/playlists';
 
 jest.setTimeout(60_000);
@@ -86,14 +86,14 @@ describe('embedded S3 endpoint writes', () => {
 
 describe('local runtime (real s3rver + real engine + real handlers)', () => {
   let runtime: TestRuntime;
+  /** Both encoders write segments 10 and 11; returns their cadence from the last write (TD 1 s). */
   const startChannel = async (channel: string) => {
     for (const e of ['primary', 'failover'])
       await runtime.ingest(`${channel}/${e}/master.m3u8`, fixture('master-simple.m3u8'));
-    for (let n = 10; n <= 11; n++) {
-      await runtime.upload(channel, 'primary', n);
-      await runtime.upload(channel, 'failover', n);
-    }
+    for (let n = 10; n <= 11; n++) await runtime.uploadBoth(channel, n);
+    const tick = cadence(1000);
     await runtime.idle();
+    return tick;
   };
 
   beforeEach(async () => {
@@ -124,9 +124,9 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
   });
 
   it('primary stalls: one alert, steering prefers failover, primary media playlists answer 404; recovery after the hysteresis', async () => {
-    await startChannel('ch1');
+    const tick = await startChannel('ch1');
     for (let n = 12; n <= 15; n++) {
-      await sleep(1000);
+      await tick();
       await runtime.upload('ch1', 'failover', n);
     }
     await runtime.idle();
@@ -139,8 +139,7 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
     expect((await runtime.origin('ch1/primary/720p.m3u8')).status).toBe(404);
     expect((await runtime.origin('ch1/primary/master.m3u8')).status).toBe(200);
     for (let n = 16; n <= 18; n++) {
-      await runtime.upload('ch1', 'primary', n);
-      await runtime.upload('ch1', 'failover', n);
+      await runtime.uploadBoth('ch1', n);
       await runtime.idle();
     }
     expect(runtime.alerts.map((a) => a.subject)).toEqual([
@@ -207,15 +206,15 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
   });
 
   it('primary writes ENDLIST while the failover goes on: one STOPPED alert, steering and withdrawal within 2.5 × TD', async () => {
-    await startChannel('ch1');
+    const tick = await startChannel('ch1');
     const writes: ObjectEvent[] = [];
     runtime.onObjectEvent((e) => writes.push(e));
     // Lock-step, TD 1 s: both write segment 12, the primary with ENDLIST (a graceful stop).
-    await sleep(1000);
+    await tick();
     const endlistAt = Date.now();
     await Promise.all([runtime.upload('ch1', 'primary', 12, true), runtime.upload('ch1', 'failover', 12)]);
     for (let n = 13; n <= 14; n++) {
-      await sleep(1000);
+      await tick();
       await runtime.upload('ch1', 'failover', n);
     }
     await runtime.idle();
@@ -242,9 +241,7 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
     await startChannel('ch1');
     const index = await (await runtime.origin('ch1/index.m3u8')).text();
     const steering = await (await runtime.origin('ch1/steering.json')).text();
-    await sleep(1000);
-    await runtime.upload('ch1', 'primary', 12, true);
-    await runtime.upload('ch1', 'failover', 12, true);
+    await runtime.uploadBoth('ch1', 12, true);
     await runtime.idle();
     await sleep(3000); // well past 1.5 × TD: ended playlists never count as stalled
     await runtime.watchdog();

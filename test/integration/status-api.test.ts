@@ -5,11 +5,10 @@
  */
 import type { ChannelView } from '../../functions/channel-view';
 import type { AlertEntry, ExecutionSummary } from '../../local/status-server';
-import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
+import { cadence, startTestRuntime, type TestRuntime } from '../support/local-runtime';
 import { fixture } from '../support/playlists';
 
 jest.setTimeout(60_000);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('status JSON API (real runtime)', () => {
   let runtime: TestRuntime;
@@ -24,7 +23,8 @@ describe('status JSON API (real runtime)', () => {
     const path = encodeURIComponent(channel);
     for (const e of ['primary', 'failover'])
       await runtime.ingest(`${path}/${e}/master.m3u8`, fixture('master-simple.m3u8'));
-    await Promise.all([runtime.upload(path, 'primary', 11), runtime.upload(path, 'failover', 11)]);
+    await runtime.uploadBoth(path, 11);
+    const tick = cadence(1000);
     await runtime.idle();
 
     const { status, body } = await runtime.api<ChannelView>(`channels/${encodeURIComponent(channel)}`);
@@ -46,7 +46,7 @@ describe('status JSON API (real runtime)', () => {
 
     // The failover moves on; the primary does not: the API shows the stall and who is preferred.
     for (let n = 12; n <= 14; n++) {
-      await sleep(1000);
+      await tick();
       await runtime.upload(path, 'failover', n);
     }
     await runtime.idle();

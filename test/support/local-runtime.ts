@@ -16,12 +16,27 @@ export interface TestRuntime extends LocalRuntime {
   /** PUTs `body` through the origin, as an encoder does, and expects 201. */
   ingest(path: string, body: string): Promise<void>;
   /**
-   * Ingests one encoder's 720p and 360p media playlists (target duration 1 s) whose last segment
-   * is n: media sequence n − 3, four segments.
+   * Ingests one encoder's 720p and 360p media playlists (target duration 1 s) at once, whose last
+   * segment is n: media sequence n − 3, four segments.
    */
   upload(channel: string, encoder: string, n: number, endlist?: boolean): Promise<void>;
+  /** `upload` for both encoders at once, as lock-step encoders write the same segment. */
+  uploadBoth(channel: string, n: number, endlist?: boolean): Promise<void>;
   /** A request to the JSON API: its status and parsed body. */
   api<T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }>;
+}
+
+/**
+ * An encoder's wall-clock cadence: each call resolves `periodMs` after the previous tick (the
+ * first after the call to `cadence`), however long the caller took in between. A test that slept
+ * a period after each upload would fall behind by the upload's own time, a stall under load.
+ */
+export function cadence(periodMs: number): () => Promise<void> {
+  let next = Date.now();
+  return () => {
+    next += periodMs;
+    return new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
+  };
 }
 
 /** Starts a runtime with these settings (the defaults for the rest). Close it with `close()`. */
@@ -41,15 +56,17 @@ export async function startTestRuntime(settings: Record<string, unknown> = {}): 
     expect(res.status).toBe(201);
   };
   const upload = async (channel: string, encoder: string, n: number, endlist = false) => {
-    for (const r of ['720p.m3u8', '360p.m3u8'])
-      await ingest(
-        `${channel}/${encoder}/${r}`,
-        mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1, endlist }),
-      );
+    // At once, as an encoder writes its renditions: under load, one after another would put
+    // whole seconds between them, more than the lag grace at TD 1 s.
+    const body = mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1, endlist });
+    await Promise.all(['720p.m3u8', '360p.m3u8'].map((r) => ingest(`${channel}/${encoder}/${r}`, body)));
+  };
+  const uploadBoth = async (channel: string, n: number, endlist = false) => {
+    await Promise.all(['primary', 'failover'].map((e) => upload(channel, e, n, endlist)));
   };
   const api = async <T>(path: string, init?: RequestInit) => {
     const res = await fetch(`${runtime.endpoints.api}/${path}`, init);
     return { status: res.status, body: (await res.json()) as T };
   };
-  return Object.assign(runtime, { origin, ingest, upload, api });
+  return Object.assign(runtime, { origin, ingest, upload, uploadBoth, api });
 }
