@@ -27,11 +27,20 @@ export function emptyChannelState(channel: string): ChannelState {
   return { version: 1, channel, health: undefined, masters: {} };
 }
 
-/** A fingerprint of the masters an index is built from (which encoder, which file, which ETag). */
+/**
+ * A fingerprint of what an index is built from: each encoder's master (which file, which ETag),
+ * or for an encoder without one, the media playlists it has written (a new rendition rebuilds).
+ */
 export function mastersFingerprint(state: ChannelState): string {
-  return Object.entries(state.masters)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([e, m]) => `${e}:${m.rest}:${m.etag}`)
+  const encoders = new Set([...Object.keys(state.masters), ...Object.keys(state.health?.encoders ?? {})]);
+  return [...encoders]
+    .sort((a, b) => a.localeCompare(b))
+    .map((e) => {
+      const master = state.masters[e];
+      if (master !== undefined) return `${e}:${master.rest}:${master.etag}`;
+      const renditions = Object.keys(state.health?.encoders[e]?.renditions ?? {});
+      return `${e}:media:${renditions.sort((a, b) => a.localeCompare(b)).join(',')}`;
+    })
     .join('|');
 }
 

@@ -82,6 +82,24 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(s3.body('ch1/index.m3u8')).toContain('\nfailover/720p.m3u8\n');
   });
 
+  it('encoders without masters: a rendition that appears later is merged into the index by its own events', async () => {
+    const { s3, run, key } = setUp();
+    for (const encoder of ['primary', 'failover'])
+      for (let n = 7; n <= 10; n++) s3.write(key(encoder, `seg_${n}.ts`), 'x'.repeat(250_000));
+    const playlist = mediaPlaylist({ sequence: 7, count: 4 });
+    const write = async (rendition: string) => {
+      for (const encoder of ['primary', 'failover']) {
+        s3.write(key(encoder, rendition), playlist);
+        await run.event(key(encoder, rendition));
+      }
+    };
+    await write('720p.m3u8');
+    expect(s3.body('ch1/index.m3u8')).not.toContain('360p.m3u8');
+    await write('360p.m3u8');
+    expect(s3.body('ch1/index.m3u8')).toContain('\nprimary/360p.m3u8\n');
+    expect(s3.body('ch1/index.m3u8')).toContain('\nfailover/360p.m3u8\n');
+  });
+
   it('two encoders without masters whose renditions are still arriving: index unchanged until both have them', async () => {
     const { s3, run, key } = setUp();
     for (const encoder of ['primary', 'failover'])
