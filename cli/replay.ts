@@ -175,6 +175,9 @@ async function replayLocal(
         append('alerts.jsonl', { at: new Date().toISOString(), ...alert });
         io.err(`ALERT ${alert.subject}\n`);
       },
+      startExecution: () => {
+        throw new Error('replay runs one S3 event, which starts no other execution');
+      },
     });
     const record = await engine.run(objectCreatedEvent(bucket, key, Date.now()));
     append('executions.jsonl', record);

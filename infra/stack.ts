@@ -208,6 +208,18 @@ export class HlsFailoverStack extends Stack {
         resources: [alertKey.keyArn],
       }),
     );
+    // The watchdog run starts one execution per channel ($$.StateMachine.Id). A policy of its own:
+    // in the role's default policy, the state machine (which depends on it) would depend on itself.
+    new iam.Policy(this, 'StartChannelChecks', {
+      roles: [this.stateMachine.role],
+      statements: [
+        new iam.PolicyStatement({
+          sid: 'StartChannelChecks',
+          actions: ['states:StartExecution'],
+          resources: [this.stateMachine.stateMachineArn],
+        }),
+      ],
+    });
     acknowledge(
       this.stateMachine.role,
       'AwsSolutions-IAM5[Resource::*]',

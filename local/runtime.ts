@@ -47,7 +47,7 @@ export interface LocalRuntime {
   };
   /** Resolves when every execution started so far has finished. */
   idle(): Promise<void>;
-  /** Runs the watchdog once, now. */
+  /** Runs the watchdog once, now; resolves when the executions it started (one per channel) are done. */
   watchdog(): Promise<ExecutionRecord>;
   /** Runs the workflow for an EventBridge-shaped input, e.g. an event delivered again. */
   execute(input: unknown): Promise<ExecutionRecord>;
@@ -178,6 +178,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         }).catch((error: Error) => print(`webhook ${options.webhookUrl} failed: ${error.message}`));
       }
     },
+    // The watchdog's per-channel executions (states:startExecution): started, not waited for.
+    startExecution: (input) => void start(input),
   });
 
   const inFlight = new Set<Promise<unknown>>();
@@ -211,7 +213,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       if (!closing && matchesEventPattern(pattern, input)) void start(input);
     }
   });
-  const watchdog = () => start({ ...watchdogInput(bucket), time: new Date().toISOString() });
+  /** The watchdog run, then the per-channel executions it started. */
+  const watchdog = async () => {
+    const record = await start({ ...watchdogInput(bucket), time: new Date().toISOString() });
+    await idle();
+    return record;
+  };
   const timer = setInterval(() => void watchdog(), options.watchdogSeconds * 1000);
   timer.unref();
 

@@ -2,87 +2,92 @@
  * Watchdog (scheduled): checks every known channel against the clock by reading each known
  * rendition's playlists, so an encoder that went silent is caught even when no event arrives
  * (both encoders silent: CHANNEL DOWN; one silent while the other's events are delayed).
+ *
+ * Two inputs, one per ASL state. The scheduled run (`{ bucket }`) only lists the channels: the
+ * workflow starts one execution per channel (`{ bucket, channel }`), which assesses that channel
+ * and goes through the same actions, metrics and alerts as an event. Each execution's data then
+ * stays the size of one channel, whatever the number of channels or of channels down at once
+ * (Step Functions fails an execution whose state passes 256 KiB).
  */
 import { alertsFor } from '../alerts';
 import { healthHash } from '../audit';
 import { indexIsStale, readChannelState, updateChannelState } from '../channel-state';
-import { assessFreshness, type RenditionObservation, type Transition } from '../hls';
+import { assessFreshness, type RenditionObservation } from '../hls';
 import { channelOfStateKey } from '../keys';
-import { healthMetrics } from '../metrics';
+import { healthMetrics, type MetricDatum } from '../metrics';
 import { channelAudit, type HealthOutput, observePlaylist, withdrawalsOwned } from './check-freshness';
 import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
 
+export interface WatchdogInput {
+  readonly bucket: string;
+  /** The channel to check; without it, the run lists the channels to check. */
+  readonly channel?: string;
+}
+
+export interface WatchdogOutput extends HealthOutput {
+  /** The scheduled run: every channel with a recorded state, each checked by its own execution. */
+  readonly channelsToCheck: readonly string[];
+}
+
+const NOTHING: Omit<HealthOutput, 'metrics'> = { channels: [], alerts: [], transitions: [], audit: [] };
+
 export function createWatchdog(deps: HandlerDeps) {
   const { store, settings, now } = deps;
-  return async (input: { bucket: string }): Promise<HealthOutput & { readonly checked: number }> => {
-    const at = now();
-    const channels = (await store.list(input.bucket, `${settings.statePrefix}channels/`))
+
+  async function listChannels(bucket: string): Promise<WatchdogOutput> {
+    const channelsToCheck = (await store.list(bucket, `${settings.statePrefix}channels/`))
       .map((o) => channelOfStateKey(settings.statePrefix, o.key))
       .filter((c): c is string => c !== undefined);
-    const output: {
-      channels: HealthOutput['channels'][number][];
-      alerts: HealthOutput['alerts'][number][];
-      metrics: HealthOutput['metrics'];
-      transitions: Transition[];
-      audit: HealthOutput['audit'][number][];
-    } = {
-      channels: [],
-      alerts: [],
-      metrics: [{ name: 'WatchdogRuns', value: 1, unit: 'Count', dimensions: {} }],
-      transitions: [],
-      audit: [],
-    };
-    for (const channel of channels) {
-      const { state } = await readChannelState(store, input.bucket, settings.statePrefix, channel);
-      if (state.health?.ended) continue; // the event is over: nothing is expected to be live
-      const renditions: RenditionObservation[] = [];
-      for (const [encoder, health] of Object.entries(state.health?.encoders ?? {})) {
-        for (const rendition of Object.keys(health.renditions)) {
-          const seen = await observePlaylist(
-            store,
-            input.bucket,
-            channel,
-            encoder,
-            rendition,
-            settings.maxPlaylistChars,
-          );
-          if (seen !== undefined) renditions.push(seen);
-        }
-      }
-      const update = await updateChannelState(
-        store,
-        input.bucket,
-        settings.statePrefix,
-        channel,
-        (current) => {
-          const assessed = assessFreshness(
-            current.health,
-            { now: at, renditions },
-            freshnessOptions(settings),
-          );
-          return {
-            state: { ...current, health: assessed.state },
-            result: { transitions: assessed.transitions, before: healthHash(current.health) },
-          };
-        },
-      );
-      const health = update.state.health;
-      if (health === undefined) continue;
-      const owned = update.written ? update.result.transitions : [];
-      const withdraw = withdrawalsOwned(owned);
-      const mergeNeeded = indexIsStale(update.state);
-      if (mergeNeeded || withdraw.length > 0)
-        output.channels.push({ bucket: input.bucket, channel, mergeNeeded, withdraw });
-      output.alerts.push(...alertsFor(channel, owned, health, at));
-      output.metrics.push(...healthMetrics(channel, health, at));
-      output.transitions.push(...owned);
-      if (owned.length > 0)
-        output.audit.push(
-          channelAudit(channel, owned, { kind: 'none' }, undefined, update.result.before, health),
+    const runs: MetricDatum = { name: 'WatchdogRuns', value: 1, unit: 'Count', dimensions: {} };
+    return { ...NOTHING, metrics: [runs], channelsToCheck };
+  }
+
+  async function checkChannel(bucket: string, channel: string): Promise<WatchdogOutput> {
+    const at = now();
+    const { state } = await readChannelState(store, bucket, settings.statePrefix, channel);
+    const quiet = { ...NOTHING, metrics: [], channelsToCheck: [] };
+    if (state.health?.ended) return quiet; // the event is over: nothing is expected to be live
+    const renditions: RenditionObservation[] = [];
+    for (const [encoder, health] of Object.entries(state.health?.encoders ?? {})) {
+      for (const rendition of Object.keys(health.renditions)) {
+        const seen = await observePlaylist(
+          store,
+          bucket,
+          channel,
+          encoder,
+          rendition,
+          settings.maxPlaylistChars,
         );
+        if (seen !== undefined) renditions.push(seen);
+      }
     }
-    return { ...output, checked: channels.length };
-  };
+    const update = await updateChannelState(store, bucket, settings.statePrefix, channel, (current) => {
+      const assessed = assessFreshness(current.health, { now: at, renditions }, freshnessOptions(settings));
+      return {
+        state: { ...current, health: assessed.state },
+        result: { transitions: assessed.transitions, before: healthHash(current.health) },
+      };
+    });
+    const health = update.state.health;
+    if (health === undefined) return quiet;
+    const owned = update.written ? update.result.transitions : [];
+    const withdraw = withdrawalsOwned(owned);
+    const mergeNeeded = indexIsStale(update.state);
+    return {
+      channels: mergeNeeded || withdraw.length > 0 ? [{ bucket, channel, mergeNeeded, withdraw }] : [],
+      alerts: alertsFor(channel, owned, health, at),
+      metrics: healthMetrics(channel, health, at),
+      transitions: owned,
+      audit:
+        owned.length > 0
+          ? [channelAudit(channel, owned, { kind: 'none' }, undefined, update.result.before, health)]
+          : [],
+      channelsToCheck: [],
+    };
+  }
+
+  return (input: WatchdogInput): Promise<WatchdogOutput> =>
+    input.channel === undefined ? listChannels(input.bucket) : checkChannel(input.bucket, input.channel);
 }
 
 export const handler = createWatchdog(createDeps({ functionName: 'Watchdog' }));

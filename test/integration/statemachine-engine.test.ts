@@ -32,7 +32,7 @@ const watchdogEvent = {
 };
 
 function setUp() {
-  const { s3, run, engine, alerts } = engineWorkflow();
+  const { s3, run, engine, alerts, started } = engineWorkflow();
   const executions: ExecutionRecord[] = [];
   const put = async (key: string, body: string) => {
     s3.write(key, body);
@@ -58,7 +58,7 @@ function setUp() {
     for (const e of ['primary', 'failover']) await put(`ch1/${e}/master.m3u8`, fixture('master-simple.m3u8'));
     for (let n = 10; n <= 12; n++) await uploadBoth(n);
   };
-  return { s3, run, engine, alerts, executions, put, upload, uploadBoth, start };
+  return { s3, run, engine, alerts, started, executions, put, upload, uploadBoth, start };
 }
 
 const statesEntered = (r: ExecutionRecord) =>
@@ -134,17 +134,58 @@ describe('the state machine on a real ASL engine', () => {
   });
 
   it('watchdog: both encoders silent gives one CHANNEL DOWN alert across ticks', async () => {
-    const { s3, engine, start, alerts } = setUp();
+    const { s3, engine, start, alerts, started } = setUp();
     await start();
     s3.now += 60_000;
     const first = await engine.run(watchdogEvent);
+    const [check] = await started();
     await engine.run(watchdogEvent);
+    await started();
     expect(first.status).toBe('SUCCEEDED');
+    expect(statesEntered(first)).toEqual([
+      'RouteInput',
+      'Watchdog',
+      'CheckEachChannel',
+      'StartChannelCheck',
+      'PublishHealthMetrics',
+      'HasAlerts',
+      'CheckOutcome',
+      'Done',
+    ]);
+    // The channel is checked by an execution of its own, through the same tail as an event.
+    expect(check?.input).toMatchObject({ source: 'hls-failover.watchdog', detail: { channel: 'ch1' } });
+    expect(statesEntered(check as ExecutionRecord)).toEqual(
+      expect.arrayContaining(['CheckChannel', 'ApplyChannelActions', 'NotifyOnCall', 'Done']),
+    );
     expect(alerts).toEqual([
       '[hls-failover] ch1: primary STALLED',
       '[hls-failover] ch1: failover STALLED',
       '[hls-failover] ch1: CHANNEL DOWN',
     ]);
+  });
+
+  it('watchdog: 60 channels down at once stay within the 256 KiB state quota; every channel alerts', async () => {
+    // One execution for every channel would carry 60 channels' alerts and metrics (about 29 KB a
+    // channel down): Step Functions fails such an execution with States.DataLimitExceeded.
+    const { s3, engine, alerts, started } = setUp();
+    const channels = Array.from({ length: 60 }, (_, i) => `channel-${i}`);
+    s3.now = T0;
+    for (const channel of channels)
+      for (const e of ['primary', 'failover']) {
+        s3.write(`${channel}/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+        for (const r of ['720p.m3u8', '360p.m3u8']) {
+          s3.write(`${channel}/${e}/${r}`, mediaPlaylist({ sequence: 7, count: 4 }));
+          expect((await engine.run(s3Event(`${channel}/${e}/${r}`))).status).toBe('SUCCEEDED');
+        }
+      }
+    s3.now += 60_000;
+    const run = await engine.run(watchdogEvent);
+    const checks = await started();
+    expect([run, ...checks].filter((r) => r.status !== 'SUCCEEDED').map((r) => r.error)).toEqual([]);
+    expect(checks.map((c) => (c.input as { detail: { channel: string } }).detail.channel).sort()).toEqual(
+      [...channels].sort(),
+    );
+    expect(alerts.filter((a) => a.endsWith('CHANNEL DOWN'))).toHaveLength(60);
   });
 
   it('retries a transient S3 failure (SlowDown) with backoff and then succeeds', async () => {

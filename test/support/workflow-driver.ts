@@ -63,10 +63,23 @@ export function workflow(s3: FakeS3, settings: Partial<Record<string, unknown>> 
       await applyActions(health);
       return { playlist, health };
     },
+    /** One watchdog run: the channel list, then each channel's own check (its own execution on AWS). */
     async tick(): Promise<HealthOutput> {
-      const health = await watchdog({ bucket: BUCKET });
-      await applyActions(health);
-      return health;
+      const listed = await watchdog({ bucket: BUCKET });
+      await applyActions(listed);
+      const checks: HealthOutput[] = [];
+      for (const channel of listed.channelsToCheck) {
+        const health = await watchdog({ bucket: BUCKET, channel });
+        await applyActions(health);
+        checks.push(health);
+      }
+      return {
+        channels: checks.flatMap((h) => h.channels),
+        alerts: checks.flatMap((h) => h.alerts),
+        metrics: [...listed.metrics, ...checks.flatMap((h) => h.metrics)],
+        transitions: checks.flatMap((h) => h.transitions),
+        audit: checks.flatMap((h) => h.audit),
+      };
     },
   };
 }

@@ -193,7 +193,7 @@ describe('the state machine', () => {
     expect(substitutions.AlertTopicArn).toEqual({ Ref: logicalId(built, built.stack.alertTopic) });
   });
 
-  it('may invoke the six workflow functions (unqualified ARNs only) and publish encrypted alerts', () => {
+  it('may invoke the six workflow functions (unqualified ARNs only), start its own per-channel checks, and publish encrypted alerts', () => {
     const role = logicalId(built, built.stack.stateMachine.role);
     const statements = policyStatements(template)
       .filter(({ roles }) => roles.includes(role))
@@ -208,6 +208,11 @@ describe('the state machine', () => {
     expect(bySid('PublishAlerts')).toMatchObject({
       Action: 'sns:Publish',
       Resource: { Ref: logicalId(built, built.stack.alertTopic) },
+    });
+    // The watchdog run starts one execution of this state machine per channel.
+    expect(bySid('StartChannelChecks')).toMatchObject({
+      Action: 'states:StartExecution',
+      Resource: { Ref: logicalId(built, built.stack.stateMachine) },
     });
     expect(bySid('EncryptAlerts')).toMatchObject({
       Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
