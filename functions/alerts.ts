@@ -89,7 +89,7 @@ const NEXT_STEPS: Readonly<Record<AlertKind, readonly string[]>> = {
   STALLED: [
     'Is the encoder process running, and can it still write to the bucket (credentials, network, disk)? Check its logs around the incident start.',
     'Is its clock or output locking off? A steady segment lag with fresh playlists points at the encoder, not the network.',
-    'Viewers were steered away already; nothing to do on the origin. The encoder comes back by itself once it writes fresh playlists again (hysteresis applies).',
+    'If the other encoder is healthy, viewers were steered away already (see "What the system did"); nothing to do on the origin. If it is down too, a CHANNEL DOWN alert follows. The encoder comes back by itself once it writes fresh playlists again (hysteresis applies).',
   ],
   STOPPED: [
     'The encoder wrote EXT-X-ENDLIST while the other is still live: was it stopped on purpose (maintenance) or did it crash and finalise its playlists?',
@@ -99,8 +99,8 @@ const NEXT_STEPS: Readonly<Record<AlertKind, readonly string[]>> = {
     'Nothing urgent. Check the encoder logs for why it stalled, and whether failback (or manual preference) is what you want.',
   ],
   'CHANNEL DOWN': [
-    'Both encoders are silent: viewers are frozen on the last segments. Check the contribution feed, both encoder hosts, and their write access to the bucket first.',
-    'The last good index.m3u8 stays in place; nothing was withdrawn. The channel comes back as soon as one encoder writes fresh playlists.',
+    'No encoder is live (both silent, or one stopped with EXT-X-ENDLIST and the other silent): viewers are frozen on the last segments. Check the contribution feed, both encoder hosts, and their write access to the bucket first.',
+    'The last good index.m3u8 stays in place; nothing more is withdrawn (an encoder withdrawn before stays withdrawn until it writes fresh playlists). The channel comes back as soon as one encoder writes fresh playlists.',
     'Was the event meant to end? An encoder that ends a stream writes EXT-X-ENDLIST; silence is not an end.',
   ],
   'CHANNEL UP': ['Nothing urgent. Confirm playback on the index URL; check why both encoders went silent.'],

@@ -287,8 +287,13 @@ export function assessFreshness(
   const anyHealthy = o.encoders.some((e) => statusOf(e) === 'healthy');
   for (let i = 0; i < transitions.length; i++) {
     const t = transitions[i] as Transition;
-    // One encoder's ENDLIST while the other is live is an encoder stop, not the end of the event.
-    if (t.kind === 'encoder-stopped' && allEnded) transitions.splice(i--, 1);
+    // One encoder's ENDLIST while the other is live is an encoder stop, not the end of the event:
+    // that is no incident (nothing alerted, so nothing to recover from when a new event starts).
+    if (t.kind === 'encoder-stopped' && allEnded) {
+      transitions.splice(i--, 1);
+      const { incidentId: _none, ...rest } = encoders[t.encoder] as EncoderHealth;
+      encoders[t.encoder] = rest;
+    }
   }
   let ended = before.ended;
   if (allEnded && !before.ended) {
@@ -323,15 +328,22 @@ export function assessFreshness(
     preferred = home;
   }
 
+  // With no encoder healthy, nothing changes: withdrawn playlists stay deleted until their encoder
+  // writes fresh ones, and no other is withdrawn (the last good playlists are all viewers have).
   const withdrawn =
-    o.withdraw && anyHealthy && !allEnded ? o.encoders.filter((e) => isDown(statusOf(e))) : [];
+    !o.withdraw || allEnded
+      ? []
+      : anyHealthy
+        ? o.encoders.filter((e) => isDown(statusOf(e)))
+        : before.withdrawn;
   const newlyWithdrawn = withdrawn.filter((e) => !before.withdrawn.includes(e));
   const restored = before.withdrawn.filter((e) => !withdrawn.includes(e));
   if (newlyWithdrawn.length > 0 || restored.length > 0) {
     transitions.push({ kind: 'withdrawal-changed', withdrawn: newlyWithdrawn, restored });
   }
 
-  const channelDown = o.encoders.every((e) => statusOf(e) === 'stalled');
+  // No encoder live: stalled, or one stopped (ENDLIST) and the other stalled. Both ended is the end.
+  const channelDown = !allEnded && o.encoders.every((e) => isDown(statusOf(e)));
   if (channelDown && !before.channelDown) {
     const since = Math.max(...o.encoders.map((e) => encoders[e]?.since ?? now));
     transitions.push({
@@ -501,6 +513,10 @@ function nextEncoderHealth(
         };
       });
 
+  if (raw === 'healthy' && was.status === 'ended' && was.incidentId === undefined) {
+    // The channel's event ended (no incident) and a new one starts.
+    return { status: 'healthy', since: now, reason, freshStreak: 0, renditions };
+  }
   if (raw === 'healthy' && isDown(was.status)) {
     // Hysteresis: only updates that move forward count, and they must come in a row.
     const freshStreak = progressed ? was.freshStreak + 1 : was.freshStreak;

@@ -323,6 +323,68 @@ describe('assessFreshness', () => {
     expect(later.transitions).toEqual([]);
   });
 
+  it('a stopped encoder, then the other stalls: channel down; the stopped one stays withdrawn (its playlists are gone)', () => {
+    const base = run(healthyUntil(20));
+    const stopped = run(
+      [
+        { now: at(21), renditions: [seen('primary', playlist(10, at(21), true))] },
+        { now: at(22), renditions: [seen('failover', playlist(11, at(22)))] },
+      ],
+      {},
+      base.state,
+    );
+    expect(stopped.state.withdrawn).toEqual(['primary']);
+    const { state, transitions } = run([{ now: at(40), renditions: [] }], {}, stopped.state);
+    expect(kinds(transitions)).toEqual(['encoder-stalled', 'channel-down']);
+    expect(state).toMatchObject({ channelDown: true, withdrawn: ['primary'], ended: false });
+  });
+
+  it('a stopped encoder that starts again recovers through the hysteresis: one RECOVERED, then failback', () => {
+    const base = run(healthyUntil(20));
+    const stopped = run(
+      [
+        { now: at(21), renditions: [seen('primary', playlist(10, at(21), true))] },
+        { now: at(22), renditions: [seen('failover', playlist(11, at(22)))] },
+      ],
+      {},
+      base.state,
+    );
+    // Restarted with epoch-locked numbering: it writes the same segments as the failover again.
+    const restarted = run(healthyUntil(40, 24), { recoverAfterUpdates: 3 }, stopped.state);
+    expect(kinds(restarted.transitions)).toEqual([
+      'encoder-recovered',
+      'preferred-changed',
+      'withdrawal-changed',
+    ]);
+    expect(restarted.transitions[0]).toMatchObject({
+      encoder: 'primary',
+      incidentId: expect.stringMatching(/^primary-/),
+    });
+    expect(restarted.state).toMatchObject({ preferred: 'primary', withdrawn: [] });
+  });
+
+  it('a new event after the channel ended: both encoders healthy at once, no RECOVERED for incidents that never alerted', () => {
+    const base = run(healthyUntil(20));
+    const over = run(
+      [
+        {
+          now: at(21),
+          renditions: [
+            seen('primary', playlist(10, at(21), true)),
+            seen('failover', playlist(10, at(21), true)),
+          ],
+        },
+      ],
+      {},
+      base.state,
+    );
+    expect(over.state.encoders.primary?.incidentId).toBeUndefined();
+    const next = run(healthyUntil(3600 + 20, 3600), {}, over.state);
+    expect(kinds(next.transitions)).toEqual([]);
+    expect(next.state).toMatchObject({ ended: false, channelDown: false });
+    expect(next.state.encoders.primary?.status).toBe('healthy');
+  });
+
   it('never withdraws the last healthy encoder, and raises channel down when both stall', () => {
     const base = run(healthyUntil(20));
     const { state, transitions } = run([{ now: at(30), renditions: [] }], {}, base.state);
