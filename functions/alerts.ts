@@ -338,10 +338,27 @@ function evidenceLines(p: AlertPayload): string[] {
   return lines;
 }
 
+/** SNS's limit on a Subject: printable ASCII, no line breaks, under 100 characters. */
+const MAX_SUBJECT_CHARS = 99;
+
+/**
+ * A Subject SNS accepts: accents dropped (ü → u), any other character outside printable ASCII
+ * as `?`, cut to 99 characters with `...`. The body and the `channel` attribute keep the name.
+ */
+export function snsSubject(text: string): string {
+  const ascii = text
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .replace(/\s+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length <= MAX_SUBJECT_CHARS ? ascii : `${ascii.slice(0, MAX_SUBJECT_CHARS - 3)}...`;
+}
+
 function render(p: AlertPayload, state: ChannelHealth | undefined): Alert {
   const who = p.encoder === undefined ? '' : ` ${p.encoder}`;
-  const subject = `[hls-failover] ${channelLabel(p.channel)}:${who} ${p.kind}`.slice(0, 100);
-  const lines = [`${subject.replace('[hls-failover] ', '')} at ${p.at}`, ''];
+  const title = `${channelLabel(p.channel)}:${who} ${p.kind}`;
+  const subject = snsSubject(`[hls-failover] ${title}`);
+  const lines = [`${title} at ${p.at}`, ''];
   if (p.reason !== undefined) lines.push(`What happened: ${p.reason}`);
   const evidence = evidenceLines(p);
   if (evidence.length > 0) {

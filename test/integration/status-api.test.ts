@@ -64,7 +64,7 @@ describe('status JSON API (real runtime)', () => {
     expect(view?.encoders[0]?.renditions[0]?.ageTargetDurations).toBeGreaterThan(1.5);
     expect(after.alerts).toEqual([
       expect.objectContaining({
-        subject: `[hls-failover] ${channel}: primary STALLED`,
+        subject: '[hls-failover] sport u: primary STALLED', // SNS subjects are ASCII; the channel field keeps ü
         kind: 'STALLED',
         channel,
         encoder: 'primary',

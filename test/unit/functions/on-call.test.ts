@@ -2,7 +2,7 @@
  * On-call: alert bodies a person can act on, invalid-playlist incidents (one alert per incident,
  * exactly once under concurrent executions), and the audit record every changing execution keeps.
  */
-import { alertPayloadOf, runbookAnchor } from '../../../functions/alerts';
+import { alertPayloadOf, runbookAnchor, snsSubject } from '../../../functions/alerts';
 import { buildAuditRecord } from '../../../functions/audit';
 import { emptyChannelState } from '../../../functions/channel-state';
 import { PlaylistInvalidError } from '../../../functions/errors';
@@ -71,6 +71,36 @@ const subjects = (outputs: readonly { alerts: readonly { subject: string }[] }[]
   outputs.flatMap((o) => o.alerts.map((a) => a.subject));
 
 describe('alert bodies', () => {
+  it('subjects are what SNS accepts: printable ASCII, no line breaks, under 100 characters', () => {
+    expect(snsSubject('[hls-failover] sport ü: primary STALLED')).toBe(
+      '[hls-failover] sport u: primary STALLED',
+    );
+    expect(snsSubject('[hls-failover] 新闻\n台: CHANNEL DOWN')).toBe('[hls-failover] ?? ?: CHANNEL DOWN');
+    const long = snsSubject(`[hls-failover] ${'x'.repeat(200)}: failover STALLED`);
+    expect(long).toHaveLength(99);
+    expect(long.endsWith('...')).toBe(true);
+    for (const subject of [long, snsSubject('ünïcödé ☃ \t\r\n')])
+      expect(subject).toMatch(/^[\x20-\x7e]{1,99}$/);
+  });
+
+  it('a channel name outside ASCII: the subject is ASCII, the body and the channel attribute keep the name', async () => {
+    const s3 = new FakeS3();
+    const run = workflow(s3);
+    s3.now = T0;
+    const put = async (key: string, body: string) => {
+      s3.write(key, body);
+      return run.event(key);
+    };
+    for (const e of ['primary', 'failover'])
+      await put(`sport ü/${e}/720p.m3u8`, mediaPlaylist({ sequence: 7, count: 4 }));
+    s3.now = T0 + 60_000;
+    const { alerts } = await run.tick();
+    expect(alerts.map((a) => a.subject)).toContain('[hls-failover] sport u: CHANNEL DOWN');
+    const down = alerts.find((a) => a.subject.endsWith('CHANNEL DOWN'));
+    expect(down?.message.startsWith('sport ü: CHANNEL DOWN at ')).toBe(true);
+    expect(down?.attributes.channel?.StringValue).toBe('sport ü');
+  });
+
   it('STALLED carries the evidence: age in seconds and target durations, both encoders’ sequence numbers, the renditions affected', async () => {
     const { start, upload } = setUp();
     await start();
