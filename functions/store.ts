@@ -117,9 +117,11 @@ export class S3ObjectStore implements ObjectStore {
         );
         return out.ETag ?? '';
       } catch (error) {
-        // 412: the condition failed; 409 ConditionalRequestConflict: a concurrent conditional write won.
+        // 412: the condition failed; 409 ConditionalRequestConflict: a concurrent conditional write
+        // won; 404 to If-Match: the object is gone since it was read. Each time: read again.
         const status = statusOf(error);
-        if (status === 412 || status === 409) return 'precondition-failed';
+        if (status === 412 || status === 409 || (status === 404 && options.ifMatch !== undefined))
+          return 'precondition-failed';
         throw error;
       }
     });

@@ -115,6 +115,14 @@ function preconditionFailed(res: ServerResponse, key: string): void {
   );
 }
 
+/** S3's answer to If-Match on a key with no current object. */
+function noSuchKey(res: ServerResponse, key: string): void {
+  res.writeHead(404, { 'content-type': 'application/xml' });
+  res.end(
+    `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>${key.replace(/[<&]/g, '')}</Key></Error>`,
+  );
+}
+
 export async function startS3Endpoint(options: {
   directory: string;
   bucket: string;
@@ -150,12 +158,12 @@ export async function startS3Endpoint(options: {
     if (req.method === 'PUT' && (ifMatch !== undefined || ifNoneMatch !== undefined)) {
       const current = await s3rver.store.getMetadata(decodeURIComponent(bucket), key).catch(() => undefined);
       const etag = unquote(current?.etag);
+      if (ifMatch !== undefined && current === undefined) return noSuchKey(res, key);
       if (
         (ifNoneMatch === '*' && current !== undefined) ||
-        (ifMatch !== undefined && (current === undefined || unquote(String(ifMatch)) !== etag))
-      ) {
+        (ifMatch !== undefined && unquote(String(ifMatch)) !== etag)
+      )
         return preconditionFailed(res, key);
-      }
     }
     handle(req, res);
   });

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3ObjectStore } from '../../functions/store';
 import type { ObjectEvent } from '../../local/runtime';
 import { startS3Endpoint } from '../../local/s3-endpoint';
 import { cadence, startTestRuntime, type TestRuntime } from '../support/local-runtime';
@@ -32,7 +33,7 @@ async function startEndpoint() {
 }
 
 describe('embedded S3 endpoint', () => {
-  it('honours If-None-Match and If-Match atomically per key (s3rver alone ignores them)', async () => {
+  it('honours If-None-Match and If-Match atomically per key, 404 for If-Match on no object (s3rver alone ignores them)', async () => {
     const { endpoint, s3 } = await startEndpoint();
     try {
       const put = (body: string, condition: { IfMatch?: string; IfNoneMatch?: string }) =>
@@ -44,6 +45,16 @@ describe('embedded S3 endpoint', () => {
       expect(first).toMatch(/^"/);
       expect(await put('two', { IfNoneMatch: '*' })).toBe(412);
       expect(await put('two', { IfMatch: '"not-the-etag"' })).toBe(412);
+      // As on S3: If-Match on a key with no object is 404 NoSuchKey, which the store reads as a
+      // failed condition (the object went away since it was read: read again).
+      const absent = await s3
+        .send(new PutObjectCommand({ Bucket: 'b', Key: 'absent', Body: 'x', IfMatch: first as string }))
+        .catch((error: { $metadata?: { httpStatusCode?: number } }) => error.$metadata?.httpStatusCode);
+      expect(absent).toBe(404);
+      const store = new S3ObjectStore(s3);
+      expect(
+        await store.put('b', 'absent', 'x', { contentType: 'text/plain', ifMatch: first as string }),
+      ).toBe('precondition-failed');
       // Ten writers race with the same ETag: exactly one wins.
       const results = await Promise.all(
         Array.from({ length: 10 }, (_, i) => put(`racer ${i}`, { IfMatch: first as string })),
