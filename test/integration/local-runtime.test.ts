@@ -134,7 +134,7 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
     ).toEqual([]);
   });
 
-  it('primary stalls: one alert, steering prefers failover, primary media playlists answer 404; recovery after the hysteresis', async () => {
+  it('primary stalls: one alert (also when every event comes again), steering and index prefer failover, primary media playlists answer 404; recovery and failback after the hysteresis', async () => {
     const tick = await startChannel('ch1');
     for (let n = 12; n <= 15; n++) {
       await tick();
@@ -149,6 +149,13 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
     ).toEqual(['failover', 'primary']);
     expect((await runtime.origin('ch1/primary/720p.m3u8')).status).toBe(404);
     expect((await runtime.origin('ch1/primary/master.m3u8')).status).toBe(200);
+    const firstVariant = async () =>
+      (await (await runtime.origin('ch1/index.m3u8')).text()).match(/^#EXT-X-STREAM-INF:.*\n(.*)$/m)?.[1];
+    expect(await firstVariant()).toBe('failover/720p.m3u8');
+    // Every event again (EventBridge delivers at least once), the one that raised the alert included.
+    for (const execution of [...runtime.executions].reverse()) await runtime.execute(execution.input);
+    await runtime.idle();
+    expect(runtime.alerts).toHaveLength(1);
     for (let n = 16; n <= 18; n++) {
       await runtime.uploadBoth('ch1', n);
       await runtime.idle();
@@ -157,6 +164,12 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
       '[hls-failover] ch1: primary STALLED',
       '[hls-failover] ch1: primary RECOVERED',
     ]);
+    // Failback once the restarted primary holds what the failover's viewers play.
+    expect(await (await runtime.origin('ch1/steering.json')).json()).toMatchObject({
+      'PATHWAY-PRIORITY': ['primary', 'failover'],
+    });
+    expect(await firstVariant()).toBe('primary/720p.m3u8');
+    expect((await runtime.origin('ch1/primary/720p.m3u8')).status).toBe(200);
     const alertsFile = readFileSync(join(runtime.endpoints.dataDir, 'alerts.jsonl'), 'utf8')
       .trim()
       .split('\n');
