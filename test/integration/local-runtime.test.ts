@@ -134,7 +134,9 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
     ).toEqual([]);
   });
 
-  it('primary stalls: one alert (also when every event comes again), steering and index prefer failover, primary media playlists answer 404; recovery and failback after the hysteresis', async () => {
+  it('primary stalls: one alert (also when every event comes again), steering and index prefer failover, primary media playlists answer 404 within 2.5 × TD; recovery and failback after the hysteresis', async () => {
+    const writes: ObjectEvent[] = [];
+    runtime.onObjectEvent((e) => writes.push(e));
     const tick = await startChannel('ch1');
     for (let n = 12; n <= 15; n++) {
       await tick();
@@ -142,6 +144,20 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
     }
     await runtime.idle();
     expect(runtime.alerts.map((a) => a.subject)).toEqual(['[hls-failover] ch1: primary STALLED']);
+    const at = (key: string, kind: ObjectEvent['kind']) =>
+      writes.filter((w) => w.key === key && w.kind === kind).map((w) => w.at);
+    const lastGood = Math.max(
+      ...at('ch1/primary/720p.m3u8', 'created'),
+      ...at('ch1/primary/360p.m3u8', 'created'),
+    );
+    // The last steering write is the flip (steering.json is checked to prefer the failover below).
+    const steering = (Math.max(...at('ch1/steering.json', 'created')) - lastGood) / 1000;
+    const withdrawal = ((at('ch1/primary/720p.m3u8', 'deleted')[0] ?? Infinity) - lastGood) / 1000;
+    process.stdout.write(
+      `last good upload → steering ${steering.toFixed(2)} s, withdrawal ${withdrawal.toFixed(2)} s (TD 1 s, budget 2.5 s)\n`,
+    );
+    expect(steering).toBeLessThanOrEqual(2.5);
+    expect(withdrawal).toBeLessThanOrEqual(2.5);
     expect(
       ((await (await runtime.origin('ch1/steering.json')).json()) as { 'PATHWAY-PRIORITY': string[] })[
         'PATHWAY-PRIORITY'
