@@ -77,13 +77,13 @@ function taskStateNames(node: unknown): string[] {
 }
 
 /** Step Functions' quota on a state's input or output (UTF-8 JSON), enforced here as on AWS. */
-export const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
+const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
 
 /**
  * The first state input or output in an execution's event history over the quota. On AWS the
  * execution then fails with States.DataLimitExceeded, which no Catch (not even States.ALL) takes.
  */
-export function payloadOverQuota(events: readonly unknown[]): string | undefined {
+function payloadOverQuota(events: readonly unknown[]): string | undefined {
   for (const event of events) {
     const { type, state } = event as {
       type?: string;
@@ -107,7 +107,7 @@ const LOCAL_ARN = (name: string) => `arn:aws:lambda:local:000000000000:function:
 /** Local executions' ARNs (`<this>:<name>`), shaped like an Express execution ARN. */
 export const LOCAL_EXECUTION_ARN = 'arn:aws:states:local:000000000000:express:hls-failover';
 /** The local state machine's ARN (`$$.StateMachine.Id`). */
-export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:hls-failover';
+const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:hls-failover';
 
 export function createLocalWorkflow(options: LocalWorkflowOptions) {
   const { deps } = options;
