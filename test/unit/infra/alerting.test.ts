@@ -3,6 +3,7 @@
  * the stack outputs.
  */
 import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { FAILURE_EVENTS } from '../../../cli/audit';
 import { PER_ENCODER_LABEL } from '../../../infra/constructs/health-monitoring';
 import type { HlsFailoverApp } from '../../../infra/create-app';
 import { logicalId, synthesize } from './support';
@@ -10,6 +11,11 @@ import { logicalId, synthesize } from './support';
 let built: HlsFailoverApp;
 let template: Template;
 let topicId: string;
+
+/** Pages when a period has at least one. */
+const AT_LEAST_ONE = { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' };
+/** Pages when 3 of the last 5 one-minute periods breach, not on one bad minute. */
+const SUSTAINED_MINUTES = { Period: 60, EvaluationPeriods: 5, DatapointsToAlarm: 3 };
 
 /** The alarms that notify the topic: what the workflow cannot report itself. */
 const PAGING_ALARMS = ['workflow-failing', 'unsent-alerts', 'undelivered-events', 'watchdog-silent'];
@@ -146,8 +152,7 @@ describe('alarms', () => {
 
   it('workflow-failing: failed, timed-out or aborted executions in 3 of 5 minutes, not one failure in one minute', () => {
     expect(alarm('workflow-failing')).toMatchObject({
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      ...AT_LEAST_ONE,
       EvaluationPeriods: 5,
       DatapointsToAlarm: 3,
       Metrics: expect.arrayContaining([
@@ -179,8 +184,8 @@ describe('alarms', () => {
     const logGroup = { Ref: logicalId(built, built.stack.stateMachineLogGroup) };
     expect(metricFilter('FailedExecutions')).toMatchObject({
       LogGroupName: logGroup,
-      FilterPattern:
-        '{ ($.type = "ExecutionFailed") || ($.type = "ExecutionTimedOut") || ($.type = "ExecutionAborted") }',
+      // The terminal events `hls-failover audit --kind failures` lists from the same log.
+      FilterPattern: `{ ${FAILURE_EVENTS.map((type) => `($.type = "${type}")`).join(' || ')} }`,
       MetricTransformations: [{ MetricNamespace: 'HlsFailover', MetricValue: '1' }],
     });
     for (const [metricName, error] of [
@@ -202,8 +207,7 @@ describe('alarms', () => {
       Period: 60,
       EvaluationPeriods: 1,
       DatapointsToAlarm: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      ...AT_LEAST_ONE,
     });
   });
 
@@ -218,11 +222,8 @@ describe('alarms', () => {
         },
       ],
       Statistic: 'Sum',
-      Period: 60,
-      EvaluationPeriods: 5,
-      DatapointsToAlarm: 3,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      ...SUSTAINED_MINUTES,
+      ...AT_LEAST_ONE,
     });
   });
 
