@@ -7,15 +7,33 @@
 import { channelLabel } from './alerts';
 import type { ChannelHealth } from './hls';
 
+/**
+ * Every metric the workflow emits, with its dimension sets. The one owner of these names: the
+ * handlers emit them, the stack's alarms and dashboard read them.
+ */
+export const METRIC_NAMES = {
+  /** 1 while an encoder is stalled or stopped, 0 while healthy. [Channel, Encoder] and []. */
+  encoderDown: 'EncoderDown',
+  /** Age of an encoder's playlist, in target durations. [Channel, Encoder]. */
+  playlistAge: 'PlaylistAgeTargetDurations',
+  /** Segments an encoder is behind the other. [Channel, Encoder]. */
+  segmentLag: 'SegmentLag',
+  /** Count of rejected playlists. [Channel, Encoder] and []. */
+  invalidPlaylists: 'InvalidPlaylists',
+  /** Count of failed executions, counted by the workflow itself. []. */
+  workflowFailures: 'WorkflowFailures',
+  /** Count of watchdog runs. []. */
+  watchdogRuns: 'WatchdogRuns',
+  /** Count of index.m3u8 writes (MergeIndex wrote changed bytes). [Channel]. */
+  indexWrites: 'IndexWrites',
+  /** Count of steering.json writes (MergeIndex wrote changed bytes). [Channel]. */
+  steeringWrites: 'SteeringWrites',
+} as const;
+
+export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];
+
 export interface MetricDatum {
-  readonly name:
-    | 'EncoderDown'
-    | 'PlaylistAgeTargetDurations'
-    | 'SegmentLag'
-    | 'InvalidPlaylists'
-    | 'WorkflowFailures'
-    | 'WatchdogRuns'
-    | 'IndexWrites';
+  readonly name: MetricName;
   readonly value: number;
   readonly unit: 'Count' | 'None';
   /** Dimension values; the datum is also published without dimensions when `aggregate` is set. */
@@ -54,6 +72,21 @@ export function healthMetrics(channel: string, health: ChannelHealth, now: numbe
     );
     data.push({ name: 'SegmentLag', value: lag, unit: 'Count', dimensions });
   }
+  return data;
+}
+
+/**
+ * What one MergeIndex run wrote: IndexWrites and SteeringWrites, 1 for each object whose bytes
+ * changed; nothing when it wrote nothing.
+ */
+export function writeMetrics(
+  channel: string,
+  written: { readonly index: boolean; readonly steering: boolean },
+): MetricDatum[] {
+  const dimensions = { Channel: channelLabel(channel) };
+  const data: MetricDatum[] = [];
+  if (written.index) data.push({ name: 'IndexWrites', value: 1, unit: 'Count', dimensions });
+  if (written.steering) data.push({ name: 'SteeringWrites', value: 1, unit: 'Count', dimensions });
   return data;
 }
 

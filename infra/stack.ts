@@ -287,6 +287,7 @@ export class HlsFailoverStack extends Stack {
       encoders: settings.encoders,
       topic: this.alertTopic,
       stateMachine: this.stateMachine,
+      ...(logLevel === sfn.LogLevel.OFF ? {} : { executionLog: this.stateMachineLogGroup }),
       deadLetterQueue: this.deadLetterQueue,
       watchdogRateMinutes: settings.watchdogRateMinutes,
       functions: Object.values(functions),

@@ -17,6 +17,7 @@ import {
   stringifySteeringManifest,
 } from '../hls';
 import { encoderPrefix, indexKey, steeringKey } from '../keys';
+import { toEmf, writeMetrics } from '../metrics';
 import type { ObjectStore } from '../store';
 import type { ChannelActions } from './check-freshness';
 import { createDeps, type HandlerDeps } from './deps';
@@ -93,7 +94,7 @@ async function sourceFromFolder(
 }
 
 export function createMergeIndex(deps: HandlerDeps) {
-  const { store, settings, now } = deps;
+  const { store, settings, now, emitMetricLine } = deps;
   return async (input: ChannelActions): Promise<MergeOutput> => {
     const { bucket, channel } = input;
     const { state } = await readChannelState(store, bucket, settings.statePrefix, channel);
@@ -167,6 +168,9 @@ export function createMergeIndex(deps: HandlerDeps) {
           `max-age=${settings.steeringTtlSeconds}`,
         )
       : undefined;
+    // Counted once the bytes are written: a retry finds them unchanged and counts nothing again.
+    const writes = writeMetrics(channel, { index: index.written, steering: steering?.written === true });
+    for (const line of toEmf(settings.metricsNamespace, writes, now())) emitMetricLine(line);
     const preferred = state.health.preferred;
     await updateChannelState(store, bucket, settings.statePrefix, channel, (current) => ({
       state: { ...current, index: { preferred, masters: mastersFingerprint(state), writtenAt: now() } },

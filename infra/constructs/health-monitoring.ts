@@ -1,15 +1,25 @@
 /**
- * CloudWatch alarms (the backstop behind the workflow's own SNS alerts) and the operations dashboard,
- * from the metrics the PublishMetrics Lambda writes in the embedded metric format.
+ * CloudWatch alarms and the operations dashboard.
+ *
+ * The alarms page only for what the workflow cannot report itself. Encoder incidents and rejected
+ * playlists page through the workflow's own SNS alerts: one per incident, per channel and encoder,
+ * for every channel (configured or not), and a recovery notice when the incident ends
+ * (functions/alerts.ts). An alarm on EncoderDown or InvalidPlaylists would page a second time for
+ * the same incident, and an all-channel one would stay in ALARM through a second channel's incident
+ * and never page it. What is left for alarms: the workflow failing, an alert it could not send,
+ * events that never started it, and a silent watchdog; each pages once per incident and clears
+ * itself (OK notification) when the incident ends.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { type RunbookKind, runbookAnchor } from '../../functions/alerts';
+import { METRIC_NAMES } from '../../functions/metrics';
 import type { FailoverFunction } from './failover-function';
 
 /** An alarm description: the alert kind it stands for, what it means, and where the runbook is. */
@@ -17,28 +27,35 @@ export function alarmDescription(kind: RunbookKind, meaning: string, check?: str
   return `${kind}: ${meaning}${check === undefined ? '' : ` Check: ${check}`} Runbook: hls-failover ${runbookAnchor(kind)}.`;
 }
 
-/** The metric names the workflow emits (CloudWatch embedded metric format). */
-export const HEALTH_METRICS = {
-  /** 1 while an encoder is stalled or stopped, 0 while healthy. [Channel, Encoder] and []. */
-  encoderDown: 'EncoderDown',
-  /** Age of an encoder's playlist, in target durations. [Channel, Encoder]. */
-  playlistAge: 'PlaylistAgeTargetDurations',
-  /** Segments an encoder is behind the other. [Channel, Encoder]. */
-  segmentLag: 'SegmentLag',
-  /** Count of rejected playlists. [Channel, Encoder] and []. */
-  invalidPlaylists: 'InvalidPlaylists',
-  /** Count of failed executions, counted by the workflow itself. []. */
-  workflowFailures: 'WorkflowFailures',
-  /** Count of watchdog runs. []. */
-  watchdogRuns: 'WatchdogRuns',
-  /** Count of index.m3u8 writes. [Channel]. */
-  indexWrites: 'IndexWrites',
+/**
+ * Metrics that metric filters count from the state machine's execution log (one per terminal
+ * event). The AWS/States metrics cannot tell a failure by its error name.
+ */
+export const EXECUTION_LOG_METRICS = {
+  /** Executions that failed, timed out or were aborted, whatever the error. */
+  failed: 'FailedExecutions',
+  /** Executions that failed as PlaylistInvalid: a rejected playlist, which the workflow alerts itself. */
+  rejectedPlaylist: 'RejectedPlaylistExecutions',
+  /** Executions that failed as NotifyFailed: an alert that could not be published. */
+  unsentAlert: 'UnsentAlertExecutions',
 } as const;
+
+/**
+ * A sustained problem pages, a blip does not: the workflow retries every step, and the next event
+ * or watchdog run (at most a minute away) redoes what one execution could not. Over one-minute
+ * periods, a minute with at least one failure is breaching; the alarm pages when 3 of the last 5
+ * minutes are, and clears after 3 minutes without any.
+ */
+export const SUSTAINED = { evaluationPeriods: 5, datapointsToAlarm: 3 } as const;
+
+/** One line per channel and encoder, named by its dimensions (a CloudWatch dynamic label, not a template). */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: CloudWatch fills in ${PROP(...)}, not JavaScript.
+export const PER_ENCODER_LABEL = "${PROP('Dim.Channel')} ${PROP('Dim.Encoder')}";
 
 export interface HealthMonitoringProps {
   /** CloudWatch namespace of the workflow's metrics. */
   readonly namespace: string;
-  /** Channels that get per-channel alarms and widgets. @default - none (aggregate alarms only) */
+  /** Channels that get their own dashboard widgets. @default - none */
   readonly channels?: readonly string[];
   /** The encoder folder names (the Encoder dimension). */
   readonly encoders: readonly string[];
@@ -46,6 +63,13 @@ export interface HealthMonitoringProps {
   readonly topic: sns.ITopic;
   /** The workflow. */
   readonly stateMachine: sfn.StateMachine;
+  /**
+   * The state machine's execution log, where it logs at least its FATAL events (ExecutionFailed,
+   * ExecutionTimedOut, ExecutionAborted), to count failures by error name.
+   * @default - none (logLevel OFF): workflow-failing counts every failed execution, rejected
+   * playlists and unsent alerts included, and there is no unsent-alerts alarm
+   */
+  readonly executionLog?: logs.ILogGroup;
   /** Dead-letter queue of the EventBridge targets. */
   readonly deadLetterQueue: sqs.IQueue;
   /** Minutes between watchdog runs. */
@@ -58,15 +82,14 @@ export interface HealthMonitoringProps {
 
 /** Alarms and dashboard. */
 export class HealthMonitoring extends Construct {
-  /** Every alarm, by construct id. */
-  readonly alarms: cloudwatch.Alarm[] = [];
+  /** Every alarm that notifies the topic (on ALARM and on OK). */
+  readonly pagingAlarms: cloudwatch.AlarmBase[] = [];
   /** The dashboard. */
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: HealthMonitoringProps) {
     super(scope, id);
     const prefix = props.namePrefix ?? Stack.of(this).stackName;
-    const channels = [...new Set(props.channels ?? [])];
     const minute = Duration.minutes(1);
     const metric = (
       metricName: string,
@@ -74,15 +97,23 @@ export class HealthMonitoring extends Construct {
       dimensionsMap: Record<string, string> = {},
       period = minute,
     ) => new cloudwatch.Metric({ namespace: props.namespace, metricName, statistic, dimensionsMap, period });
-    const alarmAction = new actions.SnsAction(props.topic);
+    const topicAction = new actions.SnsAction(props.topic);
+    const page = <T extends cloudwatch.AlarmBase>(a: T): T => {
+      a.addAlarmAction(topicAction);
+      a.addOkAction(topicAction);
+      this.pagingAlarms.push(a);
+      return a;
+    };
     const alarm = (
       alarmId: string,
       name: string,
       description: string,
       m: cloudwatch.IMetric,
-      options: Partial<cloudwatch.CreateAlarmOptions> = {},
-    ) => {
-      const a = new cloudwatch.Alarm(this, alarmId, {
+      // How missing data counts is every alarm's own, deliberate choice.
+      options: Required<Pick<cloudwatch.AlarmProps, 'treatMissingData'>> &
+        Partial<Omit<cloudwatch.AlarmProps, 'metric' | 'alarmName' | 'alarmDescription'>>,
+    ) =>
+      new cloudwatch.Alarm(this, alarmId, {
         metric: m,
         alarmName: `${prefix}-${name}`,
         alarmDescription: description,
@@ -90,128 +121,208 @@ export class HealthMonitoring extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         datapointsToAlarm: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         ...options,
       });
-      a.addAlarmAction(alarmAction);
-      a.addOkAction(alarmAction);
-      this.alarms.push(a);
-      return a;
-    };
+    // No failure in a minute writes no data point: missing data is a quiet minute.
+    const quietWhenMissing = { treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING };
+    const audit =
+      'hls-failover audit --stack <stack> --kind failures --since 1h (the failing step and its cause).';
+    const inMostMinutes = `in at least ${SUSTAINED.datapointsToAlarm} of the last ${SUSTAINED.evaluationPeriods} minutes`;
+    const clearsAfter = `Clears after ${SUSTAINED.evaluationPeriods - SUSTAINED.datapointsToAlarm + 1} minutes without`;
 
-    alarm(
-      'EncoderDownAlarm',
-      'encoder-down',
-      alarmDescription(
-        'STALLED',
-        'an encoder of some channel is stalled or stopped (backstop of the workflow alerts); viewers were steered to the other encoder.',
-        'hls-failover status --stack <stack>.',
+    const failures = this.failureMetrics(props);
+    const workflowFailing = page(
+      alarm(
+        'WorkflowFailingAlarm',
+        'workflow-failing',
+        alarmDescription(
+          'WORKFLOW FAILING',
+          `executions of the failover workflow failed or timed out ${inMostMinutes}${failures.byErrorName ? ' (rejected playlists and unsent alerts not counted: they notify on their own)' : ' (every failed execution counted, rejected playlists included: the execution log is OFF)'}; an encoder incident may go unhandled. ${clearsAfter} one.`,
+          audit,
+        ),
+        failures.failing,
+        { ...SUSTAINED, ...quietWhenMissing },
       ),
-      metric(HEALTH_METRICS.encoderDown, 'Maximum'),
     );
-    channels.forEach((channel, c) => {
-      props.encoders.forEach((encoder, e) => {
+    if (failures.unsentAlerts !== undefined) {
+      // Each data point is an incident nobody was told about: one is enough.
+      page(
         alarm(
-          `EncoderDownAlarm${c}x${e}`,
-          `encoder-down-${channel}-${encoder}`,
+          'UnsentAlertsAlarm',
+          'unsent-alerts',
           alarmDescription(
-            'STALLED',
-            `encoder "${encoder}" of channel "${channel}" is stalled or stopped.`,
-            `hls-failover status --stack <stack>; hls-failover audit --stack <stack> --channel ${channel} --since 1h.`,
+            'WORKFLOW FAILING',
+            'the workflow could not publish an alert (NotifyFailed after its retries): an incident of some channel was not notified. Clears after a minute without one.',
+            `${audit} The lost alert is in that execution's $.health.alerts; hls-failover status --stack <stack> shows every channel now.`,
           ),
-          metric(HEALTH_METRICS.encoderDown, 'Maximum', { Channel: channel, Encoder: encoder }),
-        );
-      });
-    });
-    alarm(
-      'InvalidPlaylistsAlarm',
-      'invalid-playlists',
-      alarmDescription(
-        'INVALID PLAYLIST',
-        'an encoder wrote a playlist that breaks RFC 8216; it was not used.',
-        'hls-failover audit --stack <stack> --kind failures --since 1h (every violation is in the cause).',
+          failures.unsentAlerts,
+          quietWhenMissing,
+        ),
+      );
+    }
+    // New messages, not the queue depth: the queue keeps events 14 days for replay, and an alarm on
+    // its depth would stay in ALARM that long.
+    const undeliveredEvents = page(
+      alarm(
+        'UndeliveredEventsAlarm',
+        'undelivered-events',
+        alarmDescription(
+          'WORKFLOW FAILING',
+          `EventBridge could not start the workflow for some events ${inMostMinutes}; they went to the dead-letter queue (kept 14 days for replay). ${clearsAfter} new ones.`,
+          "the DLQ messages' ERROR_CODE and ERROR_MESSAGE attributes and the state machine's ExecutionThrottled metric; then hls-failover replay --stack <stack> --key <key>.",
+        ),
+        props.deadLetterQueue.metricNumberOfMessagesSent({ period: minute, statistic: 'Sum' }),
+        { ...SUSTAINED, ...quietWhenMissing },
       ),
-      metric(HEALTH_METRICS.invalidPlaylists, 'Sum'),
     );
-    alarm(
-      'WorkflowFailuresAlarm',
-      'workflow-failures',
-      alarmDescription(
-        'WORKFLOW FAILING',
-        'a step of the failover workflow failed after its retries (S3, Lambda or state contention).',
-        'hls-failover audit --stack <stack> --kind failures --since 1h.',
-      ),
-      metric(HEALTH_METRICS.workflowFailures, 'Sum'),
-    );
-    alarm(
-      'ExecutionsFailedAlarm',
-      'executions-failed',
-      alarmDescription(
-        'WORKFLOW FAILING',
-        'executions of the failover state machine failed. Invalid playlists fail their execution too (PlaylistInvalid): if only invalid-playlists alarms with it, see INVALID PLAYLIST.',
-        'hls-failover audit --stack <stack> --kind failures --since 1h.',
-      ),
-      props.stateMachine.metricFailed({ period: minute, statistic: 'Sum' }),
-    );
-    alarm(
-      'ExecutionsTimedOutAlarm',
-      'executions-timed-out',
-      alarmDescription(
-        'WORKFLOW FAILING',
-        'executions of the failover state machine timed out.',
-        'hls-failover audit --stack <stack> --kind failures --since 1h.',
-      ),
-      props.stateMachine.metricTimedOut({ period: minute, statistic: 'Sum' }),
-    );
-    alarm(
-      'DeadLetterAlarm',
-      'undelivered-events',
-      alarmDescription(
-        'WORKFLOW FAILING',
-        'EventBridge could not start the workflow for some events; they wait in the dead-letter queue (14 days).',
-        'the DLQ messages (their ERROR_CODE attribute), the state machine throttling metrics; then hls-failover replay --stack <stack> --key <key>.',
-      ),
-      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: 'Maximum',
-      }),
-    );
-    // Three missed runs (at least five minutes) of silence: the schedule, the rule or the workflow is broken.
+    // Three missed runs (at least five minutes) of silence: the schedule, the rule or the workflow is
+    // broken. Missing data is silence. Silence that workflow-failing or undelivered-events already
+    // paged for (the watchdog's executions fail, or never start) does not page again.
     const silentMinutes = Math.max(5, 3 * props.watchdogRateMinutes);
-    alarm(
-      'WatchdogSilentAlarm',
-      'watchdog-silent',
+    const watchdogRunsMissing = alarm(
+      'WatchdogRunsMissingAlarm',
+      'watchdog-runs-missing',
       alarmDescription(
         'WORKFLOW FAILING',
-        `the watchdog has not run for ${silentMinutes} minutes: silent encoders would go unnoticed.`,
-        'the watchdog EventBridge rule is enabled; hls-failover audit --stack <stack> --kind failures --since 1h.',
+        `no watchdog run completed in the last ${silentMinutes} minutes. Notifies nobody itself: ${prefix}-watchdog-silent pages for it unless ${prefix}-workflow-failing or ${prefix}-undelivered-events is in ALARM.`,
       ),
-      metric(HEALTH_METRICS.watchdogRuns, 'Sum', {}, Duration.minutes(silentMinutes)),
+      metric(METRIC_NAMES.watchdogRuns, 'Sum', {}, Duration.minutes(silentMinutes)),
       {
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       },
     );
+    const { ALARM } = cloudwatch.AlarmState;
+    const alarmRule = cloudwatch.AlarmRule;
+    page(
+      new cloudwatch.CompositeAlarm(this, 'WatchdogSilentAlarm', {
+        compositeAlarmName: `${prefix}-watchdog-silent`,
+        alarmDescription: alarmDescription(
+          'WORKFLOW FAILING',
+          `the watchdog has not completed a run for ${silentMinutes} minutes, and neither workflow-failing nor undelivered-events explains it: encoders that go silent would go unnoticed. Clears with the next watchdog run.`,
+          `the watchdog EventBridge rule is enabled; ${audit}`,
+        ),
+        alarmRule: alarmRule.allOf(
+          alarmRule.fromAlarm(watchdogRunsMissing, ALARM),
+          alarmRule.not(alarmRule.fromAlarm(workflowFailing, ALARM)),
+          alarmRule.not(alarmRule.fromAlarm(undeliveredEvents, ALARM)),
+        ),
+      }),
+    );
 
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+    this.dashboard = this.buildDashboard(props, prefix, metric, failures.failing);
+  }
+
+  /**
+   * Failed executions by error name, counted from the execution log; without it, from AWS/States
+   * (every failure, whatever its error).
+   */
+  private failureMetrics(props: HealthMonitoringProps): {
+    readonly failing: cloudwatch.IMetric;
+    readonly unsentAlerts?: cloudwatch.IMetric;
+    readonly byErrorName: boolean;
+  } {
+    const period = Duration.minutes(1);
+    const logGroup = props.executionLog;
+    if (logGroup === undefined) {
+      Annotations.of(this).addWarningV2(
+        'hls-failover:alarms-without-execution-log',
+        'logLevel OFF: the workflow-failing alarm cannot tell a rejected playlist (PlaylistInvalid) or an unsent alert (NotifyFailed) from other failures, and there is no unsent-alerts alarm. Use logLevel FATAL or higher.',
+      );
+      const sm = props.stateMachine;
+      return {
+        byErrorName: false,
+        failing: new cloudwatch.MathExpression({
+          expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)',
+          usingMetrics: {
+            failed: sm.metricFailed({ statistic: 'Sum' }),
+            timedOut: sm.metricTimedOut({ statistic: 'Sum' }),
+            aborted: sm.metricAborted({ statistic: 'Sum' }),
+          },
+          period,
+          label: 'Failed executions',
+        }),
+      };
+    }
+    const { stringValue, all, any } = logs.FilterPattern;
+    const failedWith = (error: string) =>
+      all(stringValue('$.type', '=', 'ExecutionFailed'), stringValue('$.details.error', '=', error));
+    const count = (filterId: string, metricName: string, filterPattern: logs.IFilterPattern) =>
+      new logs.MetricFilter(this, filterId, {
+        logGroup,
+        metricNamespace: props.namespace,
+        metricName,
+        metricValue: '1',
+        filterPattern,
+        filterName: metricName,
+      }).metric({ statistic: 'Sum', period });
+    const failed = count(
+      'FailedExecutionsFilter',
+      EXECUTION_LOG_METRICS.failed,
+      any(
+        ...['ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted'].map((type) =>
+          stringValue('$.type', '=', type),
+        ),
+      ),
+    );
+    const rejected = count(
+      'RejectedPlaylistExecutionsFilter',
+      EXECUTION_LOG_METRICS.rejectedPlaylist,
+      failedWith('PlaylistInvalid'),
+    );
+    const unsent = count(
+      'UnsentAlertExecutionsFilter',
+      EXECUTION_LOG_METRICS.unsentAlert,
+      failedWith('NotifyFailed'),
+    );
+    return {
+      byErrorName: true,
+      // One log event feeds both sides of the subtraction, so they fall in the same minute. A log
+      // without error names (never seen) makes this count every failure, not none.
+      failing: new cloudwatch.MathExpression({
+        expression: 'failed - FILL(rejected, 0) - FILL(unsent, 0)',
+        usingMetrics: { failed, rejected, unsent },
+        period,
+        label: 'Failed executions (not PlaylistInvalid or NotifyFailed)',
+      }),
+      unsentAlerts: unsent,
+    };
+  }
+
+  private buildDashboard(
+    props: HealthMonitoringProps,
+    prefix: string,
+    metric: (name: string, statistic: string, dimensions?: Record<string, string>) => cloudwatch.Metric,
+    failing: cloudwatch.IMetric,
+  ): cloudwatch.Dashboard {
+    const minute = Duration.minutes(1);
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `${prefix}-${Stack.of(this).region}`,
       defaultInterval: Duration.hours(3),
     });
     const graph = (title: string, left: cloudwatch.IMetric[], width = 8) =>
       new cloudwatch.GraphWidget({ title, left, width, height: 6 });
-    this.dashboard.addWidgets(
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }),
+    dashboard.addWidgets(
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.pagingAlarms, width: 24, height: 3 }),
     );
-    this.dashboard.addWidgets(
-      graph('Encoder down (any channel)', [metric(HEALTH_METRICS.encoderDown, 'Maximum')]),
-      graph('Invalid playlists / workflow failures', [
-        metric(HEALTH_METRICS.invalidPlaylists, 'Sum'),
-        metric(HEALTH_METRICS.workflowFailures, 'Sum'),
+    // Every channel, configured or not (CloudWatch Metrics Insights).
+    const everyEncoder = (statistic: string, metricName: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SELECT ${statistic}(${metricName}) FROM SCHEMA("${props.namespace}", Channel, Encoder) GROUP BY Channel, Encoder`,
+        period: minute,
+        label: PER_ENCODER_LABEL,
+      });
+    dashboard.addWidgets(
+      graph('Encoder down, every channel', [everyEncoder('MAX', METRIC_NAMES.encoderDown)]),
+      graph('Invalid playlists / failed executions', [
+        metric(METRIC_NAMES.invalidPlaylists, 'Sum'),
+        metric(METRIC_NAMES.workflowFailures, 'Sum'),
+        failing,
       ]),
-      graph('Watchdog runs', [metric(HEALTH_METRICS.watchdogRuns, 'Sum')]),
+      graph('Watchdog runs', [metric(METRIC_NAMES.watchdogRuns, 'Sum')]),
     );
     const sm = props.stateMachine;
-    this.dashboard.addWidgets(
+    dashboard.addWidgets(
       graph(
         'Executions',
         [
@@ -226,13 +337,23 @@ export class HealthMonitoring extends Construct {
       graph('Execution time (p99)', [sm.metricTime({ period: minute, statistic: 'p99' })], 6),
       graph(
         'Undelivered events (DLQ)',
-        [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) })],
+        [
+          props.deadLetterQueue.metricNumberOfMessagesSent({
+            period: minute,
+            statistic: 'Sum',
+            label: 'new',
+          }),
+          props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+            period: minute,
+            label: 'waiting',
+          }),
+        ],
         6,
       ),
     );
     const fns = props.functions ?? [];
     if (fns.length > 0) {
-      this.dashboard.addWidgets(
+      dashboard.addWidgets(
         graph(
           'Lambda errors',
           fns.map((f) => f.function.metricErrors({ period: minute, label: f.node.id })),
@@ -245,28 +366,32 @@ export class HealthMonitoring extends Construct {
         ),
       );
     }
-    for (const channel of channels) {
+    for (const channel of new Set(props.channels ?? [])) {
       const perEncoder = (metricName: string, statistic: string) =>
         props.encoders.map((encoder) =>
           metric(metricName, statistic, { Channel: channel, Encoder: encoder }).with({ label: encoder }),
         );
-      this.dashboard.addWidgets(
+      dashboard.addWidgets(
         new cloudwatch.TextWidget({ markdown: `## Channel \`${channel}\``, width: 24, height: 1 }),
       );
-      this.dashboard.addWidgets(
-        graph(`${channel}: encoder down`, perEncoder(HEALTH_METRICS.encoderDown, 'Maximum'), 6),
+      dashboard.addWidgets(
+        graph(`${channel}: encoder down`, perEncoder(METRIC_NAMES.encoderDown, 'Maximum'), 6),
         graph(
           `${channel}: playlist age (target durations)`,
-          perEncoder(HEALTH_METRICS.playlistAge, 'Maximum'),
+          perEncoder(METRIC_NAMES.playlistAge, 'Maximum'),
           6,
         ),
-        graph(`${channel}: segment lag`, perEncoder(HEALTH_METRICS.segmentLag, 'Maximum'), 6),
+        graph(`${channel}: segment lag`, perEncoder(METRIC_NAMES.segmentLag, 'Maximum'), 6),
         graph(
-          `${channel}: index writes`,
-          [metric(HEALTH_METRICS.indexWrites, 'Sum', { Channel: channel })],
+          `${channel}: index and steering writes`,
+          [
+            metric(METRIC_NAMES.indexWrites, 'Sum', { Channel: channel }).with({ label: 'index.m3u8' }),
+            metric(METRIC_NAMES.steeringWrites, 'Sum', { Channel: channel }).with({ label: 'steering.json' }),
+          ],
           6,
         ),
       );
     }
+    return dashboard;
   }
 }

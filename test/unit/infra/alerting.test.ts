@@ -2,7 +2,9 @@
  * On-call: the encrypted alert topic, the alarms behind the workflow's own alerts, the dashboard and
  * the stack outputs.
  */
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, type Template } from 'aws-cdk-lib/assertions';
+import { FAILURE_EVENTS } from '../../../cli/audit';
+import { PER_ENCODER_LABEL } from '../../../infra/constructs/health-monitoring';
 import type { HlsFailoverApp } from '../../../infra/create-app';
 import { logicalId, synthesize } from './support';
 
@@ -10,8 +12,13 @@ let built: HlsFailoverApp;
 let template: Template;
 let topicId: string;
 
-/** encoder-down, invalid-playlists, workflow-failures, executions-failed, executions-timed-out, undelivered-events, watchdog-silent. */
-const BASE_ALARMS = 7;
+/** Pages when a period has at least one. */
+const AT_LEAST_ONE = { Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' };
+/** Pages when 3 of the last 5 one-minute periods breach, not on one bad minute. */
+const SUSTAINED_MINUTES = { Period: 60, EvaluationPeriods: 5, DatapointsToAlarm: 3 };
+
+/** The alarms that notify the topic: what the workflow cannot report itself. */
+const PAGING_ALARMS = ['workflow-failing', 'unsent-alerts', 'undelivered-events', 'watchdog-silent'];
 
 beforeAll(() => {
   ({ template, ...built } = synthesize({
@@ -21,13 +28,33 @@ beforeAll(() => {
   topicId = logicalId(built, built.stack.alertTopic);
 });
 
-/** The alarm whose name ends with this suffix. */
-function alarm(suffix: string) {
-  const found = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter((a) =>
-    String(a.Properties.AlarmName).endsWith(suffix),
+type Properties = Record<string, unknown>;
+
+/** Every metric and composite alarm of a template, by name. */
+function alarmsOf(t: Template): Map<string, Properties> {
+  const resources = {
+    ...t.findResources('AWS::CloudWatch::Alarm'),
+    ...t.findResources('AWS::CloudWatch::CompositeAlarm'),
+  };
+  return new Map(
+    Object.values(resources).map((r) => [String(r.Properties.AlarmName), r.Properties as Properties]),
+  );
+}
+
+/** The alarm `hls-failover-<name>`. */
+function alarm(name: string, t: Template = template): Properties {
+  const found = alarmsOf(t).get(`hls-failover-${name}`);
+  if (found === undefined) throw new Error(`no alarm hls-failover-${name}`);
+  return found;
+}
+
+/** The metric filter on the state machine's log group that counts `metricName`. */
+function metricFilter(metricName: string): Properties {
+  const found = Object.values(template.findResources('AWS::Logs::MetricFilter')).filter(
+    (f) => f.Properties.MetricTransformations[0].MetricName === metricName,
   );
   expect(found).toHaveLength(1);
-  return found[0]?.Properties;
+  return found[0]?.Properties as Properties;
 }
 
 describe('the alert topic', () => {
@@ -86,145 +113,209 @@ describe('the alert topic', () => {
 });
 
 describe('alarms', () => {
-  it('cover the aggregate metrics, the state machine, the DLQ, the watchdog, and every channel × encoder', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', BASE_ALARMS + 2 * 2);
+  it('page only for what the workflow cannot report itself', () => {
+    const paging = [...alarmsOf(template)].filter(([, a]) => a.AlarmActions !== undefined).map(([n]) => n);
+    expect(paging.sort()).toEqual(PAGING_ALARMS.map((n) => `hls-failover-${n}`).sort());
   });
 
-  it('all notify the alert topic, on alarm and on recovery', () => {
-    for (const a of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
-      expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
-      expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
+  it('never alarm on EncoderDown or InvalidPlaylists: the workflow alerts each incident once, per channel and encoder, and sends its recovery', () => {
+    const watched = JSON.stringify(template.findResources('AWS::CloudWatch::Alarm'));
+    for (const metricName of ['EncoderDown', 'InvalidPlaylists']) expect(watched).not.toContain(metricName);
+    // Per-channel alarms would only repeat those alerts: the channels setting draws dashboard widgets.
+    expect([...alarmsOf(template).keys()].filter((n) => /news|sport/.test(n))).toEqual([]);
+  });
+
+  it('notify the alert topic on alarm and on recovery, so each clears itself', () => {
+    for (const name of PAGING_ALARMS) {
+      expect(alarm(name)).toMatchObject({ AlarmActions: [{ Ref: topicId }], OKActions: [{ Ref: topicId }] });
     }
   });
 
-  it('name the alert kind and the README runbook anchor in their description; the workflow ones say WORKFLOW FAILING', () => {
-    for (const a of Object.values(template.findResources('AWS::CloudWatch::Alarm'))) {
-      expect(a.Properties.AlarmDescription).toMatch(
-        /^[A-Z][A-Z ]+: .+ Runbook: hls-failover README\.md#runbook-[a-z-]+\.$/,
-      );
+  it('say what they mean, what to check and which README runbook to follow', () => {
+    for (const [name, a] of alarmsOf(template)) {
+      expect([name, a.AlarmDescription]).toEqual([
+        name,
+        expect.stringMatching(
+          /^WORKFLOW FAILING: .+ Runbook: hls-failover README\.md#runbook-workflow-failing\.$/,
+        ),
+      ]);
     }
-    for (const suffix of [
-      '-workflow-failures',
-      '-executions-failed',
-      '-executions-timed-out',
-      '-undelivered-events',
-      '-watchdog-silent',
+    for (const name of PAGING_ALARMS) expect(alarm(name).AlarmDescription).toContain(' Check: ');
+  });
+
+  it('each choose how missing data counts: a quiet minute for failure counts, silence for the watchdog', () => {
+    for (const name of ['workflow-failing', 'unsent-alerts', 'undelivered-events']) {
+      expect(alarm(name).TreatMissingData).toBe('notBreaching');
+    }
+    expect(alarm('watchdog-runs-missing').TreatMissingData).toBe('breaching');
+  });
+
+  it('workflow-failing: failed, timed-out or aborted executions in 3 of 5 minutes, not one failure in one minute', () => {
+    expect(alarm('workflow-failing')).toMatchObject({
+      ...AT_LEAST_ONE,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+      Metrics: expect.arrayContaining([
+        expect.objectContaining({
+          Expression: 'failed - FILL(rejected, 0) - FILL(unsent, 0)',
+          ReturnData: true,
+        }),
+        ...[
+          ['failed', 'FailedExecutions'],
+          ['rejected', 'RejectedPlaylistExecutions'],
+          ['unsent', 'UnsentAlertExecutions'],
+        ].map(([id, metricName]) =>
+          expect.objectContaining({
+            Id: id,
+            ReturnData: false,
+            MetricStat: {
+              Metric: { Namespace: 'HlsFailover', MetricName: metricName },
+              Period: 60,
+              Stat: 'Sum',
+            },
+          }),
+        ),
+      ]),
+    });
+    expect(alarm('workflow-failing').Period).toBeUndefined();
+  });
+
+  it("count failures by error name from the state machine's execution log: a rejected playlist and an unsent alert are not 'workflow failing'", () => {
+    const logGroup = { Ref: logicalId(built, built.stack.stateMachineLogGroup) };
+    expect(metricFilter('FailedExecutions')).toMatchObject({
+      LogGroupName: logGroup,
+      // The terminal events `hls-failover audit --kind failures` lists from the same log.
+      FilterPattern: `{ ${FAILURE_EVENTS.map((type) => `($.type = "${type}")`).join(' || ')} }`,
+      MetricTransformations: [{ MetricNamespace: 'HlsFailover', MetricValue: '1' }],
+    });
+    for (const [metricName, error] of [
+      ['RejectedPlaylistExecutions', 'PlaylistInvalid'],
+      ['UnsentAlertExecutions', 'NotifyFailed'],
     ]) {
-      expect(alarm(suffix).AlarmDescription).toMatch(
-        /^WORKFLOW FAILING: [\s\S]*#runbook-workflow-failing\.$/,
-      );
+      expect(metricFilter(metricName as string)).toMatchObject({
+        LogGroupName: logGroup,
+        FilterPattern: `{ ($.type = "ExecutionFailed") && ($.details.error = "${error}") }`,
+      });
     }
-    expect(alarm('-invalid-playlists').AlarmDescription).toMatch(/^INVALID PLAYLIST: /);
   });
 
-  it('fire when any encoder is down (aggregate EncoderDown Maximum ≥ 1 in one minute)', () => {
-    expect(alarm('-encoder-down')).toMatchObject({
+  it('unsent-alerts: one alert the workflow could not publish pages at once (it is an incident nobody was told about)', () => {
+    expect(alarm('unsent-alerts')).toMatchObject({
       Namespace: 'HlsFailover',
-      MetricName: 'EncoderDown',
-      Statistic: 'Maximum',
+      MetricName: 'UnsentAlertExecutions',
+      Statistic: 'Sum',
       Period: 60,
       EvaluationPeriods: 1,
       DatapointsToAlarm: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      ...AT_LEAST_ONE,
     });
-    expect(alarm('-encoder-down').Dimensions).toBeUndefined();
   });
 
-  it('fire per channel and encoder for the configured channels', () => {
-    for (const channel of ['news', 'sport']) {
-      for (const encoder of ['primary', 'failover']) {
-        expect(alarm(`-encoder-down-${channel}-${encoder}`)).toMatchObject({
-          MetricName: 'EncoderDown',
-          Statistic: 'Maximum',
-          Threshold: 1,
-          Dimensions: [
-            { Name: 'Channel', Value: channel },
-            { Name: 'Encoder', Value: encoder },
-          ],
-        });
-      }
-    }
-  });
-
-  it('fire on any invalid playlist and any counted workflow failure', () => {
-    for (const [suffix, metricName] of [
-      ['-invalid-playlists', 'InvalidPlaylists'],
-      ['-workflow-failures', 'WorkflowFailures'],
-    ]) {
-      expect(alarm(suffix as string)).toMatchObject({
-        Namespace: 'HlsFailover',
-        MetricName: metricName,
-        Statistic: 'Sum',
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      });
-    }
-  });
-
-  it('fire on failed and timed-out executions of this state machine', () => {
-    const stateMachine = {
-      Name: 'StateMachineArn',
-      Value: { Ref: logicalId(built, built.stack.stateMachine) },
-    };
-    for (const [suffix, metricName] of [
-      ['-executions-failed', 'ExecutionsFailed'],
-      ['-executions-timed-out', 'ExecutionsTimedOut'],
-    ]) {
-      expect(alarm(suffix as string)).toMatchObject({
-        Namespace: 'AWS/States',
-        MetricName: metricName,
-        Dimensions: [stateMachine],
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      });
-    }
-  });
-
-  it('fire when an event waits in the dead-letter queue', () => {
-    expect(alarm('-undelivered-events')).toMatchObject({
+  it('undelivered-events: new messages in the dead-letter queue in 3 of 5 minutes, not the depth (which stays for 14 days)', () => {
+    expect(alarm('undelivered-events')).toMatchObject({
       Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
+      MetricName: 'NumberOfMessagesSent',
       Dimensions: [
         {
           Name: 'QueueName',
           Value: { 'Fn::GetAtt': [logicalId(built, built.stack.deadLetterQueue), 'QueueName'] },
         },
       ],
-      Threshold: 1,
+      Statistic: 'Sum',
+      ...SUSTAINED_MINUTES,
+      ...AT_LEAST_ONE,
     });
   });
 
-  it('fire when the watchdog stays silent for three runs (5 minutes at least), missing data included', () => {
-    expect(alarm('-watchdog-silent')).toMatchObject({
+  it('watchdog-silent: three missed runs (5 minutes at least) page, unless workflow-failing or undelivered-events already paged', () => {
+    expect(alarm('watchdog-runs-missing')).toMatchObject({
+      Namespace: 'HlsFailover',
       MetricName: 'WatchdogRuns',
       Statistic: 'Sum',
       Period: 300,
       EvaluationPeriods: 1,
       Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: 'breaching',
+    });
+    expect(alarm('watchdog-runs-missing').AlarmActions).toBeUndefined();
+    expect(alarm('watchdog-runs-missing').OKActions).toBeUndefined();
+    const arn = (name: string) => {
+      const [id] = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).find(
+        ([, a]) => a.Properties.AlarmName === `hls-failover-${name}`,
+      ) ?? [''];
+      return { 'Fn::GetAtt': [id, 'Arn'] };
+    };
+    expect(alarm('watchdog-silent').AlarmRule).toEqual({
+      'Fn::Join': [
+        '',
+        [
+          '(ALARM("',
+          arn('watchdog-runs-missing'),
+          '") AND (NOT (ALARM("',
+          arn('workflow-failing'),
+          '"))) AND (NOT (ALARM("',
+          arn('undelivered-events'),
+          '"))))',
+        ],
+      ],
     });
     const { template: slow } = synthesize({ watchdogRateMinutes: 10 });
-    slow.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'WatchdogRuns',
+    expect(alarm('watchdog-runs-missing', slow)).toMatchObject({
       Period: 1800,
       TreatMissingData: 'breaching',
     });
   });
+
+  it('with logLevel OFF, workflow-failing counts every failed execution from AWS/States and says so; no unsent-alerts alarm', () => {
+    const off = synthesize({ logLevel: 'OFF' });
+    const stateMachine = {
+      Name: 'StateMachineArn',
+      Value: { Ref: logicalId(off, off.stack.stateMachine) },
+    };
+    expect(alarm('workflow-failing', off.template)).toMatchObject({
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 3,
+      AlarmDescription: expect.stringContaining('rejected playlists included'),
+      Metrics: expect.arrayContaining([
+        expect.objectContaining({ Expression: 'FILL(failed, 0) + FILL(timedOut, 0) + FILL(aborted, 0)' }),
+        ...['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted'].map((metricName) =>
+          expect.objectContaining({
+            MetricStat: expect.objectContaining({
+              Metric: { Namespace: 'AWS/States', MetricName: metricName, Dimensions: [stateMachine] },
+            }),
+          }),
+        ),
+      ]),
+    });
+    expect(alarmsOf(off.template).has('hls-failover-unsent-alerts')).toBe(false);
+    off.template.resourceCountIs('AWS::Logs::MetricFilter', 0);
+    expect(
+      Annotations.fromStack(off.stack).findWarning(
+        '*',
+        Match.stringLikeRegexp('logLevel OFF: the workflow-failing alarm cannot tell'),
+      ),
+    ).toHaveLength(1);
+  });
 });
+
+/** The dashboard body as JSON, with `<token>` for each reference CloudFormation fills in. */
+function dashboardBody(): { widgets: { properties: { title?: string; metrics?: unknown[][] } }[] } {
+  const body = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties
+    .DashboardBody as { 'Fn::Join': [string, unknown[]] };
+  const parts = body['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : '<token>'));
+  return JSON.parse(parts.join(''));
+}
 
 describe('the dashboard', () => {
   it('shows per channel and encoder health, aggregates and the execution metrics', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    const body = JSON.stringify(
-      Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]?.Properties.DashboardBody,
-    );
+    const body = JSON.stringify(dashboardBody());
     for (const text of [
       'EncoderDown',
       'PlaylistAgeTargetDurations',
       'SegmentLag',
       'IndexWrites',
+      'SteeringWrites',
       'InvalidPlaylists',
       'WorkflowFailures',
       'WatchdogRuns',
@@ -236,6 +327,36 @@ describe('the dashboard', () => {
     ]) {
       expect(body).toContain(text);
     }
+  });
+
+  it('shows encoder down for every channel, configured or not (Metrics Insights, one line per channel and encoder)', () => {
+    const widget = dashboardBody().widgets.find((w) => w.properties.title === 'Encoder down, every channel');
+    expect(widget?.properties.metrics).toEqual([
+      [
+        {
+          expression:
+            'SELECT MAX(EncoderDown) FROM SCHEMA("HlsFailover", Channel, Encoder) GROUP BY Channel, Encoder',
+          label: PER_ENCODER_LABEL,
+          period: 60,
+        },
+      ],
+    ]);
+  });
+
+  it("shows each configured channel's index.m3u8 and steering.json writes", () => {
+    const widget = dashboardBody().widgets.find(
+      (w) => w.properties.title === 'news: index and steering writes',
+    );
+    expect(widget?.properties.metrics).toEqual([
+      ['HlsFailover', 'IndexWrites', 'Channel', 'news', { label: 'index.m3u8', period: 60, stat: 'Sum' }],
+      [
+        'HlsFailover',
+        'SteeringWrites',
+        'Channel',
+        'news',
+        { label: 'steering.json', period: 60, stat: 'Sum' },
+      ],
+    ]);
   });
 });
 
