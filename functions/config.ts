@@ -179,7 +179,7 @@ export const SETTINGS = {
   channels: setting({
     kind: 'string-list',
     default: [],
-    meaning: 'Channels that get per-channel alarms and dashboard widgets (others are still handled).',
+    meaning: 'Channels that get their own dashboard widgets (every channel is handled and alerted on).',
   }),
   logLevel: setting({
     kind: 'string',
