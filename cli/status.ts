@@ -365,10 +365,12 @@ async function readAwsStatus(
       const out = await cloudwatch.send(
         new DescribeAlarmsCommand({
           AlarmNamePrefix: `${target.stack}-`,
+          // watchdog-silent is a composite alarm: without this, DescribeAlarms lists metric alarms only.
+          AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
           ...(token === undefined ? {} : { NextToken: token }),
         }),
       );
-      for (const a of out.MetricAlarms ?? []) {
+      for (const a of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
         alarms.push({
           name: a.AlarmName ?? '',
           state: a.StateValue ?? 'UNKNOWN',

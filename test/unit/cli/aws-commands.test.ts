@@ -455,6 +455,7 @@ describe('status --stack', () => {
         },
         { AlarmName: `${STACK}-workflow-failures`, StateValue: 'OK' },
       ],
+      CompositeAlarms: [{ AlarmName: `${STACK}-watchdog-silent`, StateValue: 'OK' }],
     });
     cloudwatch.on(GetMetricDataCommand).resolves({
       MetricDataResults: [
@@ -476,8 +477,10 @@ describe('status --stack', () => {
       expect(result.out).toMatch(
         /^Alarms \(1 in ALARM\):\n {2}ALARM\s+hls-failover-encoder-down since 2026-11-24T10:00:40\.000Z\n {4}Threshold Crossed/m,
       );
+      expect(result.out).toMatch(/OK\s+hls-failover-watchdog-silent/);
       expect(cloudwatch.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({
         AlarmNamePrefix: `${STACK}-`,
+        AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
       });
       const query = cloudwatch.commandCalls(GetMetricDataCommand)[0]?.args[0].input.MetricDataQueries?.[0];
       expect(query?.MetricStat).toMatchObject({
