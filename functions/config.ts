@@ -1,8 +1,9 @@
 /**
- * The one owner of configuration names: every setting's CDK context key, Lambda environment
- * variable, type, default and meaning. `infra/` reads context through it, the handlers read
- * their environment through it, the local runtime reads its config file through it; the README's
- * configuration table documents the same list.
+ * The one owner of configuration names: every setting's key (in the deploy settings file and the
+ * local config file), Lambda environment variable, type, default and meaning. `infra/` reads the
+ * deploy settings file through it, the handlers read their environment through it, the local
+ * runtime reads its config file through it; the README's configuration table documents the same
+ * list.
  */
 import { ConfigInvalidError } from './hls/errors';
 
@@ -163,6 +164,27 @@ export const SETTINGS = {
     meaning: 'Days before noncurrent object versions (withdrawn playlists, old indexes) expire.',
     check: wholeAtLeast(1),
   }),
+  segmentExpirationDays: setting({
+    kind: 'number',
+    default: 3,
+    meaning:
+      'Days after which media segments (objects over segmentMinBytes) expire; a live playlist is rewritten every few seconds and never gets this old. 0: segments never expire.',
+    check: wholeAtLeast(0),
+  }),
+  noncurrentSegmentDays: setting({
+    kind: 'number',
+    default: 1,
+    meaning:
+      'Days before noncurrent versions of media segments (deleted by an encoder, or expired) are removed for good.',
+    check: wholeAtLeast(1),
+  }),
+  segmentMinBytes: setting({
+    kind: 'number',
+    default: 8192,
+    meaning:
+      'Objects over this many bytes count as media segments for the two rules above; smaller ones (masters, init segments, index.m3u8, steering.json, health state) never expire by age.',
+    check: wholeAtLeast(0),
+  }),
   watchdogRateMinutes: setting({
     kind: 'number',
     default: 1,
@@ -246,10 +268,10 @@ export type Settings = { readonly [N in SettingName]: ValueOf<KindOf<N>> } & {
 };
 
 /**
- * Reads settings from raw values (CDK context, a config file, or environment strings), applying
+ * Reads settings from raw values (a settings file, or environment strings), applying
  * defaults; throws {@link ConfigInvalidError} listing every problem at once.
  */
-export function parseSettings(raw: Readonly<Record<string, unknown>>, source = 'context'): Settings {
+export function parseSettings(raw: Readonly<Record<string, unknown>>, source = 'setting'): Settings {
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(SETTINGS) as [SettingName, SettingSpec<Kind>][]) {
@@ -267,9 +289,7 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, source = '
     if (problem !== undefined) problems.push(`${source} "${name}" ${problem} (got ${JSON.stringify(given)})`);
     out[name] = value;
   }
-  const unknown = Object.keys(raw).filter(
-    (k) => !(k in SETTINGS) && !k.startsWith('@aws-cdk') && !k.startsWith('aws:') && !k.startsWith('cdk'),
-  );
+  const unknown = Object.keys(raw).filter((k) => !(k in SETTINGS));
   for (const k of unknown)
     problems.push(
       `${source} "${k}" is not a setting of hls-failover (known: ${Object.keys(SETTINGS).join(', ')})`,

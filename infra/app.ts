@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-/** CDK entry point (cdk.json: `npx tsx infra/app.ts`). Settings come from context: `-c name=value`. */
+/**
+ * CDK entry point (cdk.json: `npx tsx infra/app.ts`). Settings come from deploy/settings.jsonc, or
+ * the file `-c settingsFile=<path>` names (docs/settings.md).
+ */
 import { ConfigInvalidError } from '../functions/hls/errors';
 import { createApp } from './create-app';
 
@@ -7,7 +10,7 @@ try {
   createApp();
 } catch (error) {
   if (!(error instanceof ConfigInvalidError)) throw error;
-  // A bad -c value is the operator's input, not a crash: the problems without a stack trace.
+  // A bad settings file is the operator's input, not a crash: the problems without a stack trace.
   process.stderr.write(`${error.message}\n`);
   process.exitCode = 1;
 }

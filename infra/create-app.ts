@@ -1,15 +1,23 @@
 /**
- * Builds the CDK app: settings from context (validated, every problem at once), the stack, and the
- * cdk-nag AwsSolutions checks, whose unacknowledged findings fail synth. `infra/app.ts` runs it; the
- * tests call it with their own context.
+ * Builds the CDK app: settings from the settings file (validated, every problem at once), the stack,
+ * and the cdk-nag AwsSolutions checks, whose unacknowledged findings fail synth. `infra/app.ts` runs
+ * it; the tests call it with their own settings.
  */
 import { App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { settingsFromContext } from './settings';
+import { settingsFromFile } from './settings';
 import { HlsFailoverStack } from './stack';
 
 /** Construct id of the stack (the CloudFormation stack name comes from the `stackName` setting). */
 export const STACK_ID = 'HlsFailover';
+
+export interface CreateAppProps extends AppProps {
+  /**
+   * The settings file's values, already read (tests use this instead of a file).
+   * @default - read from the file `-c settingsFile=` names, else deploy/settings.jsonc
+   */
+  readonly settings?: Readonly<Record<string, unknown>>;
+}
 
 /** The app and its one stack. */
 export interface HlsFailoverApp {
@@ -18,15 +26,16 @@ export interface HlsFailoverApp {
 }
 
 /**
- * Creates the app. Throws ConfigInvalidError listing every problem when the context is invalid.
+ * Creates the app. Throws ConfigInvalidError listing every problem when the settings are invalid.
  *
  * @example
- * const { app } = createApp({ context: { alertEmails: 'oncall@example.com' } });
+ * const { app } = createApp({ settings: { alertEmails: ['oncall@example.com'] } });
  * app.synth(); // throws if cdk-nag reports an unacknowledged finding
  */
-export function createApp(props: AppProps = {}): HlsFailoverApp {
-  const app = new App(props);
-  const settings = settingsFromContext(app);
+export function createApp(props: CreateAppProps = {}): HlsFailoverApp {
+  const { settings: content, ...appProps } = props;
+  const app = new App(appProps);
+  const settings = settingsFromFile(app, content);
   const stack = new HlsFailoverStack(app, STACK_ID, { settings });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };

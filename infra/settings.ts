@@ -1,11 +1,22 @@
 /**
- * Typed, validated CDK context: every setting of `functions/config.ts` read from context, plus the
- * checks that relate two settings or only matter to the infrastructure. One bad deploy command
- * reports every problem at once.
+ * The deploy settings: one file in the repository (JSON with comments, `deploy/settings.jsonc` unless
+ * `-c settingsFile=<path>` names another), read and validated here and nowhere else. A setting given
+ * as CDK context (`-c name=value`, cdk.json) is refused, so what a deploy configures is always what
+ * the reviewed file says, and a later deploy cannot drop a setting by leaving out a flag. One bad
+ * file reports every problem at once.
  */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { IConstruct } from 'constructs';
+import { getNodeValue, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { parseSettings, SETTINGS, type Settings } from '../functions/config';
 import { ConfigInvalidError } from '../functions/hls/errors';
+
+/** The settings file a deploy reads unless `-c settingsFile=<path>` names another (repo-relative). */
+export const DEFAULT_SETTINGS_FILE = 'deploy/settings.jsonc';
+
+/** The only context key a deploy takes: which settings file to read (one file per stack). */
+export const SETTINGS_FILE_CONTEXT = 'settingsFile';
 
 /**
  * The largest watchdog rate: the watchdog-silent alarm watches three runs, and one alarm may look
@@ -14,12 +25,12 @@ import { ConfigInvalidError } from '../functions/hls/errors';
 export const MAX_WATCHDOG_RATE_MINUTES = 480;
 
 /**
- * Problems that no single setting's check can see. Works on raw context values as well as on parsed
+ * Problems that no single setting's check can see. Works on raw values as well as on parsed
  * {@link Settings}, so it can run even when some values do not parse.
  */
 export function relatedSettingProblems(
   values: Readonly<Record<string, unknown>>,
-  source = 'context',
+  source = 'setting',
 ): string[] {
   const problems: string[] = [];
   const given = (v: unknown) => v !== undefined && v !== null && v !== '';
@@ -37,29 +48,104 @@ export function relatedSettingProblems(
   return problems;
 }
 
+/** What a settings file holds: its values when it parses, and every problem found. */
+export interface SettingsFileContent {
+  readonly values: Record<string, unknown> | undefined;
+  readonly problems: string[];
+}
+
 /**
- * Reads every setting from the CDK context of `scope` (`cdk.json` or `-c name=value`), applies the
- * defaults and validates; throws {@link ConfigInvalidError} listing every problem.
+ * Parses the text of a settings file: one JSON object, comments and trailing commas allowed. Syntax
+ * errors come with line and column; a setting given twice is a problem (the later one would
+ * silently win in review).
+ */
+export function parseSettingsText(text: string, file: string): SettingsFileContent {
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { allowTrailingComma: true });
+  const problems = errors.map(
+    (e) => `${file}:${position(text, e.offset)}: ${describeSyntaxError(printParseErrorCode(e.error))}`,
+  );
+  if (root?.type !== 'object') {
+    if (problems.length === 0) problems.push(`${file} must hold one JSON object of settings`);
+    return { values: undefined, problems };
+  }
+  const values: Record<string, unknown> = {};
+  for (const property of root.children ?? []) {
+    const [keyNode, valueNode] = property.children ?? [];
+    if (keyNode === undefined || valueNode === undefined) continue;
+    const name = String(keyNode.value);
+    if (name in values) {
+      problems.push(`${file}:${position(text, keyNode.offset)}: "${name}" is set twice; keep one`);
+      continue;
+    }
+    values[name] = getNodeValue(valueNode);
+  }
+  return { values, problems };
+}
+
+/** Reads a settings file from disk (see {@link parseSettingsText}). */
+export function readSettingsFile(path: string, file = path): SettingsFileContent {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(error);
+    return {
+      values: undefined,
+      problems: [
+        `cannot read the settings file ${file} (${reason}); copy ${DEFAULT_SETTINGS_FILE} and edit it`,
+      ],
+    };
+  }
+  return parseSettingsText(text, file);
+}
+
+/**
+ * Reads the deploy settings of the app `scope` belongs to: the file `-c settingsFile=` names (or
+ * {@link DEFAULT_SETTINGS_FILE}), with the defaults applied; throws {@link ConfigInvalidError} listing
+ * every problem, including each setting given as context instead of in the file.
  *
+ * @param content - the file's values, already read (tests); read from the file when undefined
  * @example
  * const app = new App();
- * const settings = settingsFromContext(app); // npx cdk deploy -c alertEmails=oncall@example.com
+ * const settings = settingsFromFile(app); // npx cdk deploy -c settingsFile=deploy/staging.jsonc
  */
-export function settingsFromContext(scope: IConstruct): Settings {
-  const raw: Record<string, unknown> = {};
-  for (const name of Object.keys(SETTINGS)) {
-    const value: unknown = scope.node.tryGetContext(name);
-    if (value !== undefined) raw[name] = value;
-  }
+export function settingsFromFile(scope: IConstruct, content?: Readonly<Record<string, unknown>>): Settings {
+  const named: unknown = scope.node.tryGetContext(SETTINGS_FILE_CONTEXT);
+  const file = typeof named === 'string' && named !== '' ? named : DEFAULT_SETTINGS_FILE;
   const problems: string[] = [];
-  let settings: Settings | undefined;
-  try {
-    settings = parseSettings(raw, 'context');
-  } catch (error) {
-    if (!(error instanceof ConfigInvalidError)) throw error;
-    problems.push(...error.problems);
+  for (const name of Object.keys(SETTINGS)) {
+    if (scope.node.tryGetContext(name) === undefined) continue;
+    problems.push(
+      `"${name}" was given as CDK context (-c ${name}=… or cdk.json): deploy settings come from ${file} only, so that a later deploy cannot drop them by leaving out a flag; set "${name}" in ${file} instead`,
+    );
   }
-  problems.push(...relatedSettingProblems(raw));
+  const read =
+    content === undefined
+      ? readSettingsFile(file === named ? resolve(file) : join(__dirname, '..', file), file)
+      : { values: { ...content }, problems: [] };
+  problems.push(...read.problems);
+  let settings: Settings | undefined;
+  if (read.values !== undefined) {
+    try {
+      settings = parseSettings(read.values, `${file}:`);
+    } catch (error) {
+      if (!(error instanceof ConfigInvalidError)) throw error;
+      problems.push(...error.problems);
+    }
+    problems.push(...relatedSettingProblems(read.values, `${file}:`));
+  }
   if (problems.length > 0 || settings === undefined) throw new ConfigInvalidError(problems);
   return settings;
+}
+
+/** `line:column` (1-based) of a character offset. */
+function position(text: string, offset: number): string {
+  const before = text.slice(0, offset).split('\n');
+  return `${before.length}:${(before.at(-1)?.length ?? 0) + 1}`;
+}
+
+/** jsonc-parser's error codes (`PropertyNameExpected`) in words. */
+function describeSyntaxError(code: string): string {
+  return `JSON syntax error: ${code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()}`;
 }

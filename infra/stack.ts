@@ -34,7 +34,7 @@ import { relatedSettingProblems } from './settings';
 
 export interface HlsFailoverStackProps extends StackProps {
   /**
-   * Validated settings (read them from context with `settingsFromContext`).
+   * Validated settings (read them from the settings file with `settingsFromFile`).
    * @default - the default of every setting
    */
   readonly settings?: Settings;
@@ -99,6 +99,9 @@ export class HlsFailoverStack extends Stack {
     const storage = new MediaStorage(this, 'Storage', {
       ...(settings.bucketName === undefined ? {} : { existingBucketName: settings.bucketName }),
       noncurrentVersionDays: settings.noncurrentVersionDays,
+      segmentExpirationDays: settings.segmentExpirationDays,
+      noncurrentSegmentDays: settings.noncurrentSegmentDays,
+      segmentMinBytes: settings.segmentMinBytes,
       accessLogDays: settings.logRetentionDays,
     });
     this.bucket = storage.bucket;
@@ -328,7 +331,8 @@ export class HlsFailoverStack extends Stack {
         'Existing bucket: turn on "Send notifications to Amazon EventBridge" in its properties, and add to its ' +
         'policy (1) the CloudFront OAC grant (s3:GetObject on <bucket>/* for cloudfront.amazonaws.com with ' +
         'AWS:SourceArn = this distribution) and (2) a Deny of s3:GetObject on <bucket>/<statePrefix>* for ' +
-        'cloudfront.amazonaws.com. This stack cannot change a bucket it does not own.';
+        'cloudfront.amazonaws.com; and (3) lifecycle rules that expire media segments (docs/settings.md, ' +
+        '"Storage lifecycle"). This stack cannot change a bucket it does not own.';
       new CfnOutput(this, 'ExistingBucketSetup', { description: 'Manual steps', value: message });
       Annotations.of(this).addWarningV2('hls-failover:existing-bucket', message);
     }

@@ -12,6 +12,12 @@ export interface MediaStorageProps {
   readonly existingBucketName?: string;
   /** Days before noncurrent object versions expire. @default 7 */
   readonly noncurrentVersionDays?: number;
+  /** Days after which media segments expire; 0: never. @default 3 */
+  readonly segmentExpirationDays?: number;
+  /** Days before noncurrent versions of media segments are removed. @default 1 */
+  readonly noncurrentSegmentDays?: number;
+  /** Objects over this many bytes are media segments to the lifecycle rules. @default 8192 */
+  readonly segmentMinBytes?: number;
   /** Days before access logs expire. @default 365 */
   readonly accessLogDays?: number;
 }
@@ -20,8 +26,9 @@ export interface MediaStorageProps {
 export const ACCESS_LOG_PREFIXES = { bucket: 's3/', cloudFront: 'cloudfront/' } as const;
 
 /**
- * A versioned, private, SSL-only, encrypted media bucket whose object events go to EventBridge, and
- * its access-log bucket. Both are retained when the stack is deleted.
+ * A versioned, private, SSL-only, encrypted media bucket whose object events go to EventBridge and
+ * whose media segments expire ({@link mediaLifecycleRules}), and its access-log bucket. Both are
+ * retained when the stack is deleted.
  */
 export class MediaStorage extends Construct {
   /** The media bucket. */
@@ -62,6 +69,7 @@ export class MediaStorage extends Construct {
       return;
     }
     this.imported = false;
+    const lifecycleRules = mediaLifecycleRules(props);
     const bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
@@ -70,25 +78,59 @@ export class MediaStorage extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       // Withdrawn playlists and overwritten indexes stay recoverable for a while.
       versioned: true,
-      lifecycleRules: [
-        {
-          id: 'expire-noncurrent-versions',
-          noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 7),
-          expiredObjectDeleteMarker: true,
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
+      lifecycleRules,
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: ACCESS_LOG_PREFIXES.bucket,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // EventBridge notifications as a native bucket property. `eventBridgeEnabled: true` would do the same
     // through a custom-resource Lambda (meant for buckets whose notifications other stacks also edit).
-    (bucket.node.defaultChild as s3.CfnBucket).notificationConfiguration = {
-      eventBridgeConfiguration: { eventBridgeEnabled: true },
-    };
+    const cfnBucket = bucket.node.defaultChild as s3.CfnBucket;
+    cfnBucket.notificationConfiguration = { eventBridgeConfiguration: { eventBridgeEnabled: true } };
+    // CloudFormation's schema types ObjectSizeGreaterThan as a string; CDK writes a number (synth warns).
+    lifecycleRules.forEach(({ objectSizeGreaterThan }, i) => {
+      if (objectSizeGreaterThan === undefined) return;
+      cfnBucket.addPropertyOverride(
+        `LifecycleConfiguration.Rules.${i}.ObjectSizeGreaterThan`,
+        String(objectSizeGreaterThan),
+      );
+    });
     this.bucket = bucketRef(bucket);
   }
+}
+
+/**
+ * The media bucket's lifecycle. S3 filters rules by key prefix, tags and object size only, and the
+ * channel (the first part of every key) is not known at deploy time, so segments are told from
+ * playlists by size and age:
+ * - a live media playlist is rewritten every target duration, so its current version is seconds
+ *   old and an age rule never reaches it;
+ * - the objects written once and used for the whole life of a channel (encoder masters, init
+ *   segments, keys, index.m3u8, steering.json, health state) are small, under `segmentMinBytes`;
+ * - media segments are larger (2 s of 64 kbit/s audio is 16 kB) and useless once the playlist
+ *   window has moved past them.
+ * What an age rule can still reach is a large playlist that has not changed for
+ * `segmentExpirationDays`: a stream that ended that long ago, whose segments expire with it.
+ */
+export function mediaLifecycleRules(props: MediaStorageProps = {}): s3.LifecycleRule[] {
+  const objectSizeGreaterThan = props.segmentMinBytes ?? 8192;
+  const expirationDays = props.segmentExpirationDays ?? 3;
+  return [
+    {
+      id: 'expire-noncurrent-versions',
+      noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 7),
+      expiredObjectDeleteMarker: true,
+      abortIncompleteMultipartUploadAfter: Duration.days(1),
+    },
+    {
+      id: 'expire-noncurrent-segments',
+      objectSizeGreaterThan,
+      noncurrentVersionExpiration: Duration.days(props.noncurrentSegmentDays ?? 1),
+    },
+    ...(expirationDays === 0
+      ? []
+      : [{ id: 'expire-segments', objectSizeGreaterThan, expiration: Duration.days(expirationDays) }]),
+  ];
 }
 
 /**

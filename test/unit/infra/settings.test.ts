@@ -1,12 +1,17 @@
 /**
- * Typed, validated context: a bad deploy command fails before anything is built, naming every problem.
+ * The deploy settings file: a bad file fails synth before anything is built, naming every problem;
+ * settings given as CDK context are refused, so a later deploy cannot drop what the file configures.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { parseSettings } from '../../../functions/config';
 import { ConfigInvalidError } from '../../../functions/hls/errors';
-import { settingsFromContext } from '../../../infra/settings';
+import { createApp } from '../../../infra/create-app';
+import { DEFAULT_SETTINGS_FILE, parseSettingsText, settingsFromFile } from '../../../infra/settings';
 import { HlsFailoverStack } from '../../../infra/stack';
-import { buildApp } from './support';
+import { buildApp, cdkJsonContext } from './support';
 
 /** The ConfigInvalidError `run` throws. */
 function configError(run: () => unknown): ConfigInvalidError {
@@ -19,21 +24,41 @@ function configError(run: () => unknown): ConfigInvalidError {
   throw new Error('expected a ConfigInvalidError');
 }
 
-describe('context validation', () => {
-  it('reports every bad value at once, not the first', () => {
+/** A settings file with this text, in a fresh temporary directory. */
+function settingsFile(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'hls-failover-settings-')), 'settings.jsonc');
+  writeFileSync(file, text);
+  return file;
+}
+
+/** The app as `cdk synth -c settingsFile=<file>` builds it (no bundling). */
+function appFromFile(file: string, context: Record<string, unknown> = {}) {
+  return createApp({
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], settingsFile: file, ...context },
+  });
+}
+
+describe('the committed settings file', () => {
+  it('is read by default, is valid, and holds the defaults (what CI synthesizes)', () => {
+    const { stack } = createApp({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [] } });
+    expect(stack.settings).toEqual(parseSettings({}));
+    expect(stack.stackName).toBe('hls-failover');
+    expect(DEFAULT_SETTINGS_FILE).toBe('deploy/settings.jsonc');
+  });
+});
+
+describe('settings file validation', () => {
+  it('reports every bad value at once, not the first, naming the file', () => {
     const error = configError(() => buildApp({ watchdogRateMinutes: 'often', logRetentionDays: 42 }));
-    expect(error.problems).toHaveLength(2);
     expect(error.problems).toEqual([
-      expect.stringContaining('"watchdogRateMinutes" must be a number'),
-      expect.stringContaining('"logRetentionDays" must be one of'),
+      'deploy/settings.jsonc: "watchdogRateMinutes" must be a number (got "often")',
+      expect.stringContaining('deploy/settings.jsonc: "logRetentionDays" must be one of'),
     ]);
-    expect(error.message).toContain('watchdogRateMinutes');
-    expect(error.message).toContain('logRetentionDays');
   });
 
   it('reports problems between settings together with the problems of single settings', () => {
     const error = configError(() =>
-      buildApp({ domainName: 'live.example.com', alertEmails: 'not-an-address', watchdogRateMinutes: 600 }),
+      buildApp({ domainName: 'live.example.com', alertEmails: ['not-an-address'], watchdogRateMinutes: 600 }),
     );
     expect(error.problems).toEqual(
       expect.arrayContaining([
@@ -57,33 +82,80 @@ describe('context validation', () => {
     ]);
   });
 
-  it('accepts the string forms `-c name=value` gives (lists comma-separated, numbers and booleans as text)', () => {
-    const app = new App({
-      context: {
-        alertEmails: 'a@example.com, b@example.com',
-        channels: 'news,sport',
-        watchdogRateMinutes: '2',
-        logExecutionData: 'false',
-      },
-    });
-    expect(settingsFromContext(app)).toMatchObject({
-      alertEmails: ['a@example.com', 'b@example.com'],
-      channels: ['news', 'sport'],
+  it('rejects a setting it does not know (a typo would otherwise be ignored)', () => {
+    const error = configError(() => buildApp({ alertEmail: ['oncall@example.com'] }));
+    expect(error.problems).toEqual([
+      expect.stringContaining('"alertEmail" is not a setting of hls-failover'),
+    ]);
+  });
+
+  it('reads JSON with comments and trailing commas, with JSON lists, numbers and booleans', () => {
+    const { values, problems } = parseSettingsText(
+      '// ops settings\n{\n  "alertEmails": ["a@example.com"], // on-call\n  "watchdogRateMinutes": 2,\n  "logExecutionData": false,\n}\n',
+      'f.jsonc',
+    );
+    expect(problems).toEqual([]);
+    expect(parseSettings(values ?? {})).toMatchObject({
+      alertEmails: ['a@example.com'],
       watchdogRateMinutes: 2,
       logExecutionData: false,
     });
   });
 
-  it('applies the defaults, including the stack name hls-failover', () => {
-    const settings = settingsFromContext(new App());
-    expect(settings).toEqual(parseSettings({}));
-    expect(buildApp().stack.stackName).toBe('hls-failover');
-    expect(buildApp({ stackName: 'hls-failover-staging' }).stack.stackName).toBe('hls-failover-staging');
+  it('points at syntax errors by line and column, and refuses a setting given twice', () => {
+    const { problems } = parseSettingsText(
+      '{\n  "channels": ["news"],\n  "channels": ["sport"],\n  "stackName" "x"\n}',
+      'f.jsonc',
+    );
+    expect(problems).toEqual([
+      'f.jsonc:4:15: JSON syntax error: colon expected',
+      'f.jsonc:3:3: "channels" is set twice; keep one',
+    ]);
+  });
+
+  it('refuses a file that is not one JSON object', () => {
+    expect(parseSettingsText('["primary"]', 'f.jsonc').problems).toEqual([
+      'f.jsonc must hold one JSON object of settings',
+    ]);
+  });
+});
+
+describe('where a deploy takes its settings from', () => {
+  it('reads the file -c settingsFile names (one file per stack)', () => {
+    const file = settingsFile('{ "stackName": "hls-failover-staging", "channels": ["news"] }');
+    const { stack } = appFromFile(file);
+    expect(stack.stackName).toBe('hls-failover-staging');
+    expect(stack.settings.channels).toEqual(['news']);
+  });
+
+  it('names a settings file that does not exist', () => {
+    const error = configError(() => appFromFile('deploy/nope.jsonc'));
+    expect(error.problems).toEqual([
+      'cannot read the settings file deploy/nope.jsonc (no such file); copy deploy/settings.jsonc and edit it',
+    ]);
+  });
+
+  it('refuses settings given as -c flags, so a later deploy without the flag cannot drop them', () => {
+    const file = settingsFile('{ "alertEmails": ["oncall@example.com"], "logRetentionDays": 42 }');
+    const error = configError(() =>
+      appFromFile(file, { alertEmails: 'other@example.com', channels: 'news' }),
+    );
+    expect(error.problems).toEqual([
+      expect.stringMatching(
+        /^"alertEmails" was given as CDK context \(-c alertEmails=….*set "alertEmails" in .*settings\.jsonc instead$/,
+      ),
+      expect.stringContaining('"channels" was given as CDK context'),
+      expect.stringContaining('"logRetentionDays" must be one of'),
+    ]);
   });
 
   it('is repeated by the stack for settings given in code', () => {
     const settings = { ...parseSettings({}), domainName: 'live.example.com' };
     const error = configError(() => new HlsFailoverStack(new App(), 'Stack', { settings }));
     expect(error.problems).toEqual([expect.stringContaining('"domainName" and "certificateArn"')]);
+  });
+
+  it('reads the settings of a construct tree without a stack (settingsFromFile)', () => {
+    expect(settingsFromFile(new App(), { failback: 'manual' }).failback).toBe('manual');
   });
 });

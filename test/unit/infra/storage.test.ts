@@ -42,18 +42,80 @@ describe('a new media bucket', () => {
     expect(template.findResources('AWS::S3::Bucket')[bucketId]).toBeDefined();
   });
 
-  it('expires noncurrent versions (withdrawn playlists, old indexes) after noncurrentVersionDays', () => {
-    template.hasResourceProperties('AWS::S3::Bucket', {
-      LifecycleConfiguration: {
-        Rules: [Match.objectLike({ Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: 7 } })],
-      },
+  /** The lifecycle rules of the media bucket in a template. */
+  const mediaRules = (t: Template, id = bucketId) =>
+    t.findResources('AWS::S3::Bucket')[id]?.Properties.LifecycleConfiguration.Rules as Record<
+      string,
+      unknown
+    >[];
+
+  it('expires media segments (objects over segmentMinBytes) after segmentExpirationDays', () => {
+    expect(mediaRules(template)).toContainEqual({
+      Id: 'expire-segments',
+      Status: 'Enabled',
+      ObjectSizeGreaterThan: '8192',
+      ExpirationInDays: 3,
     });
-    const { template: custom } = synthesize({ noncurrentVersionDays: 30 });
-    custom.hasResourceProperties('AWS::S3::Bucket', {
-      LifecycleConfiguration: {
-        Rules: [Match.objectLike({ NoncurrentVersionExpiration: { NoncurrentDays: 30 } })],
-      },
+  });
+
+  it('never expires a current object by age unless it is over segmentMinBytes (masters, init segments, index, steering, state stay)', () => {
+    const expiring = mediaRules(template).filter((r) => 'ExpirationInDays' in r || 'ExpirationDate' in r);
+    expect(expiring.length).toBeGreaterThan(0);
+    for (const rule of expiring) {
+      // No key or tag filter: channels are not known at deploy time; size is what tells segments apart.
+      expect(rule).toMatchObject({ ObjectSizeGreaterThan: '8192' });
+      expect(rule).not.toHaveProperty('Prefix');
+      expect(rule).not.toHaveProperty('TagFilters');
+    }
+  });
+
+  it('removes noncurrent segment versions after noncurrentSegmentDays, other noncurrent versions after noncurrentVersionDays', () => {
+    expect(mediaRules(template)).toEqual(
+      expect.arrayContaining([
+        {
+          Id: 'expire-noncurrent-segments',
+          Status: 'Enabled',
+          ObjectSizeGreaterThan: '8192',
+          NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+        },
+        {
+          Id: 'expire-noncurrent-versions',
+          Status: 'Enabled',
+          NoncurrentVersionExpiration: { NoncurrentDays: 7 },
+          ExpiredObjectDeleteMarker: true,
+          AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+        },
+      ]),
+    );
+  });
+
+  it('takes every lifecycle number from the settings; segmentExpirationDays 0 keeps segments', () => {
+    const { template: custom, ...other } = synthesize({
+      segmentExpirationDays: 30,
+      segmentMinBytes: 65_536,
+      noncurrentSegmentDays: 2,
+      noncurrentVersionDays: 30,
     });
+    expect(mediaRules(custom, logicalId(other, other.stack.bucket))).toEqual([
+      expect.objectContaining({
+        Id: 'expire-noncurrent-versions',
+        NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+      }),
+      expect.objectContaining({
+        ObjectSizeGreaterThan: '65536',
+        NoncurrentVersionExpiration: { NoncurrentDays: 2 },
+      }),
+      expect.objectContaining({
+        Id: 'expire-segments',
+        ObjectSizeGreaterThan: '65536',
+        ExpirationInDays: 30,
+      }),
+    ]);
+    const { template: keep, ...kept } = synthesize({ segmentExpirationDays: 0 });
+    expect(mediaRules(keep, logicalId(kept, kept.stack.bucket)).map((r) => r.Id)).toEqual([
+      'expire-noncurrent-versions',
+      'expire-noncurrent-segments',
+    ]);
   });
 
   it('writes server access logs to the access-log bucket', () => {

@@ -15,14 +15,23 @@ export function cdkJsonContext(): Record<string, unknown> {
   return parsed.context ?? {};
 }
 
-/** The app with this context on top of cdk.json's, without bundling. */
-export function buildApp(context: Record<string, unknown> = {}): HlsFailoverApp {
-  return createApp({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } });
+/**
+ * The app with these settings (what a settings file would hold; none: every default) and this context
+ * on top of cdk.json's, without bundling. Independent of the committed deploy/settings.jsonc.
+ */
+export function buildApp(
+  settings: Record<string, unknown> = {},
+  context: Record<string, unknown> = {},
+): HlsFailoverApp {
+  return createApp({
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context },
+    settings,
+  });
 }
 
 /** The synthesized stack template (synth runs cdk-nag: it throws on an unacknowledged finding). */
-export function synthesize(context: Record<string, unknown> = {}): HlsFailoverApp & { template: Template } {
-  const built = buildApp(context);
+export function synthesize(settings: Record<string, unknown> = {}): HlsFailoverApp & { template: Template } {
+  const built = buildApp(settings);
   return { ...built, template: Template.fromStack(built.stack) };
 }
 
