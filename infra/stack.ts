@@ -3,7 +3,16 @@
  * statemachine/) with its Lambdas → index.m3u8 / steering.json; a watchdog schedule; SNS alerts,
  * alarms and a dashboard; CloudFront for the viewers.
  */
-import { Annotations, Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Aws,
+  CfnOutput,
+  Duration,
+  Fn,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -131,9 +140,13 @@ export class HlsFailoverStack extends Stack {
     this.functions = functions;
 
     // Alerts
+    // It encrypts alerts in transit through SNS only, nothing stored: deleted with the stack (after
+    // KMS's shortest waiting period) rather than left behind at a monthly charge.
     const alertKey = new kms.Key(this, 'AlertKey', {
       description: 'Encrypts the hls-failover alert topic',
       enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
     // CloudWatch alarms publish to the encrypted topic with the service's own identity.
     alertKey.addToResourcePolicy(
@@ -168,9 +181,18 @@ export class HlsFailoverStack extends Stack {
     }
 
     // The workflow: the one ASL file, with substitutions
+    // Kept when the stack is deleted (the audit trail), so its name must differ for every stack ever
+    // created under this name: the stack id's UUID. A fixed name would fail `cdk deploy` after
+    // `cdk destroy`, and the retry of a failed first deploy, with "already exists". Step Functions
+    // log groups are named /aws/vendedlogs/… so that log delivery does not grow the account's
+    // CloudWatch Logs resource policy, which is capped at 5,120 characters.
     this.stateMachineLogGroup = new logs.LogGroup(this, 'StateMachineLogs', {
-      logGroupName: `/aws/vendedlogs/states/${this.stackName}`,
+      logGroupName: Fn.join('', [
+        `/aws/vendedlogs/states/${this.stackName}-`,
+        Fn.select(2, Fn.split('/', Aws.STACK_ID)),
+      ]),
       retention,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     const functionArns = Object.fromEntries(
       Object.entries(functions).map(([name, fn]) => [name, fn.functionArn]),

@@ -9,6 +9,17 @@ import { placeholdersOf, STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS } from '../../..
 import type { HlsFailoverApp } from '../../../infra/create-app';
 import { asList, logicalId, policyStatements, synthesize } from './support';
 
+/** `/aws/vendedlogs/states/<stackName>-<the UUID of the stack id>` (Step Functions' vended-logs prefix). */
+const STATE_MACHINE_LOG_GROUP_NAME = {
+  'Fn::Join': [
+    '',
+    [
+      '/aws/vendedlogs/states/hls-failover-',
+      { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] },
+    ],
+  ],
+};
+
 let built: HlsFailoverApp;
 let template: Template;
 let bucketId: string;
@@ -149,8 +160,21 @@ describe('the state machine', () => {
       TracingConfiguration: { Enabled: true },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: '/aws/vendedlogs/states/hls-failover',
+      LogGroupName: STATE_MACHINE_LOG_GROUP_NAME,
       RetentionInDays: 365,
+    });
+  });
+
+  it('keeps its log group on delete, under a name unique to each creation of the stack, so destroy then deploy (or a retried first deploy) does not fail with "already exists"', () => {
+    const logGroup =
+      template.findResources('AWS::Logs::LogGroup')[logicalId(built, built.stack.stateMachineLogGroup)];
+    expect(logGroup).toMatchObject({
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: { LogGroupName: STATE_MACHINE_LOG_GROUP_NAME },
+    });
+    template.hasOutput('StateMachineLogGroup', {
+      Value: { Ref: logicalId(built, built.stack.stateMachineLogGroup) },
     });
   });
 
@@ -164,7 +188,7 @@ describe('the state machine', () => {
       LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: false }),
     });
     custom.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'),
+      LogGroupName: STATE_MACHINE_LOG_GROUP_NAME,
       RetentionInDays: 30,
     });
   });
