@@ -33,6 +33,10 @@ it sent, or the failure and its cause. On AWS this is StartSyncExecution on the 
 state machine (a post-deploy smoke test: the real Lambdas, bucket, topic and log group); locally
 the same ASL on the local engine, against the data dir. Alerts it raises are really sent.
 
+It is also the way back for events EventBridge gave up on (older than two watchdog periods):
+each message in the stack's dead-letter queue is the original S3 event; replay its
+detail.object.key.
+
 Where:
   --local <dir>          the local runtime's data dir; the execution is appended to its
                          executions.jsonl (and alerts.jsonl, metrics.jsonl)

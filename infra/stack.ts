@@ -49,8 +49,15 @@ export interface HlsFailoverStackProps extends StackProps {
   readonly settings?: Settings;
 }
 
-/** How often EventBridge retries starting the workflow, and for how long. */
-export const EVENT_DELIVERY = { retryAttempts: 8, maxEventAge: Duration.hours(1) } as const;
+/**
+ * How long, and how often, EventBridge retries starting the workflow (its defaults are 24 h and 185
+ * attempts). A playlist event is stale within seconds, and an event older than two watchdog periods
+ * has been overtaken: by then a watchdog run has checked every channel against the clock. What is
+ * still undelivered goes to the dead-letter queue, from which `hls-failover replay` runs it again.
+ */
+export function eventDelivery(watchdogRateMinutes: number) {
+  return { retryAttempts: 4, maxEventAge: Duration.minutes(2 * watchdogRateMinutes) } as const;
+}
 
 const LOG_LEVELS: Readonly<Record<string, sfn.LogLevel>> = {
   ALL: sfn.LogLevel.ALL,
@@ -279,7 +286,7 @@ export class HlsFailoverStack extends Stack {
       new targets.SfnStateMachine(this.stateMachine, {
         role: eventsRole,
         deadLetterQueue: this.deadLetterQueue,
-        ...EVENT_DELIVERY,
+        ...eventDelivery(settings.watchdogRateMinutes),
         ...(input === undefined ? {} : { input }),
       });
     const pattern = playlistEventPattern(this.bucket.bucketName, settings.encoders);

@@ -68,7 +68,7 @@ describe('playlist events start the workflow', () => {
     });
   });
 
-  it('delivers to the state machine with a dedicated role, retries for an hour and keeps undeliverable events in the DLQ', () => {
+  it('delivers to the state machine with a dedicated role, gives up on an event after two watchdog periods and keeps it in the DLQ', () => {
     const stateMachineId = logicalId(built, built.stack.stateMachine);
     const dlqId = logicalId(built, built.stack.deadLetterQueue);
     template.hasResourceProperties('AWS::Events::Rule', {
@@ -77,7 +77,7 @@ describe('playlist events start the workflow', () => {
         Match.objectLike({
           Arn: { Ref: stateMachineId },
           RoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventsRole'), 'Arn'] },
-          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 },
+          RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 120 },
           DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlqId, 'Arn'] } },
         }),
       ],
@@ -130,15 +130,22 @@ describe('the watchdog schedule', () => {
     expect(target.DeadLetterConfig).toEqual({
       Arn: { 'Fn::GetAtt': [logicalId(built, built.stack.deadLetterQueue), 'Arn'] },
     });
-    expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 });
+    expect(target.RetryPolicy).toEqual({ MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 120 });
     const inputTemplate = JSON.stringify(target.Input);
     expect(inputTemplate).toContain('hls-failover.watchdog');
     expect(inputTemplate).toContain(bucketId);
   });
 
-  it('uses the configured rate', () => {
+  it('uses the configured rate, and bounds the age of every event to two of its periods', () => {
     const { template: custom } = synthesize({ watchdogRateMinutes: '5' });
     custom.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    const policies = Object.values(custom.findResources('AWS::Events::Rule')).flatMap((r) =>
+      (r.Properties.Targets as { RetryPolicy: unknown }[]).map((t) => t.RetryPolicy),
+    );
+    expect(policies).toEqual([
+      { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 600 },
+      { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 600 },
+    ]);
   });
 });
 
