@@ -307,6 +307,7 @@ export class HlsFailoverStack extends Stack {
       accessLogBucket: storage.accessLogBucket,
       statePrefix: settings.statePrefix,
       segmentCacheSeconds: settings.segmentCacheSeconds,
+      steeringTtlSeconds: settings.steeringTtlSeconds,
       ...(settings.domainName === ''
         ? {}
         : { customDomain: { domainName: settings.domainName, certificateArn: settings.certificateArn } }),

@@ -30,12 +30,17 @@ export interface PlaybackDistributionProps {
   readonly statePrefix: string;
   /** Cache lifetime of segments, in seconds. @default 86400 */
   readonly segmentCacheSeconds?: number;
+  /** TTL of steering.json, in seconds: no error response is cached longer. @default 2 */
+  readonly steeringTtlSeconds?: number;
   /** Custom domain and certificate. @default - the distribution's *.cloudfront.net domain and certificate */
   readonly customDomain?: CustomDomain;
 }
 
 /** Path patterns served with the near-live playlist cache policy. */
 export const LIVE_PATH_PATTERNS = ['*.m3u8', '*steering.json'] as const;
+
+/** Every error status whose caching CloudFront lets a distribution set (it caches them 10 s by default). */
+export const CACHEABLE_ERROR_STATUSES = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504] as const;
 
 /** CloudFront distribution for the viewers. */
 export class PlaybackDistribution extends Construct {
@@ -102,9 +107,15 @@ export class PlaybackDistribution extends Construct {
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       defaultBehavior: behavior(segmentCache),
       additionalBehaviors: Object.fromEntries(LIVE_PATH_PATTERNS.map((p) => [p, behavior(liveCache)])),
-      // A withdrawn playlist answers 403 (no ListBucket for CloudFront): cache that only briefly, so the
-      // encoder's playlists are back for viewers within a second of its next upload.
-      errorResponses: [403, 404].map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(1) })),
+      // Error caching is per distribution, not per behavior. A withdrawn playlist answers 403 (no
+      // ListBucket for CloudFront), and an origin 5xx is usually over within a second: an error is
+      // cached 1 s, never longer than the steering TTL, so a playlist or steering.json is back for
+      // viewers as soon as the origin has it. (Caching errors for 0 s would send every viewer's
+      // request to a struggling origin.)
+      errorResponses: CACHEABLE_ERROR_STATUSES.map((httpStatus) => ({
+        httpStatus,
+        ttl: Duration.seconds(Math.min(1, props.steeringTtlSeconds ?? 2)),
+      })),
       enableLogging: true,
       logBucket: props.accessLogBucket,
       logFilePrefix: ACCESS_LOG_PREFIXES.cloudFront,

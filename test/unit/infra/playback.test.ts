@@ -114,11 +114,14 @@ describe('caching', () => {
     }
   });
 
-  it('caches 403/404 (a withdrawn playlist) for one second only', () => {
-    expect(distributionConfig(template).CustomErrorResponses).toEqual([
-      { ErrorCode: 403, ErrorCachingMinTTL: 1 },
-      { ErrorCode: 404, ErrorCachingMinTTL: 1 },
-    ]);
+  it('caches no error, 4xx (a withdrawn playlist answers 403) or origin 5xx, longer than the steering TTL: 1 s instead of 10 s', () => {
+    // Every status whose error caching CloudFront lets a distribution set.
+    const statuses = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504];
+    const responses = distributionConfig(template).CustomErrorResponses;
+    expect(responses).toEqual(statuses.map((ErrorCode) => ({ ErrorCode, ErrorCachingMinTTL: 1 })));
+    const steeringTtl = 2; // the steeringTtlSeconds default
+    for (const { ErrorCachingMinTTL } of responses)
+      expect(ErrorCachingMinTTL).toBeLessThanOrEqual(steeringTtl);
   });
 });
 
