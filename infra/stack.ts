@@ -155,13 +155,20 @@ export class HlsFailoverStack extends Stack {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
-    // CloudWatch alarms publish to the encrypted topic with the service's own identity.
+    // CloudWatch alarms publish to the encrypted topic with the service's own identity: the key and the
+    // topic accept it only on behalf of this account's alarms in this region (confused-deputy
+    // prevention; both conditions are in the requests CloudWatch makes for an alarm action).
+    const ownAlarms = {
+      ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*` },
+      StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+    };
     alertKey.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToUseTheKey',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: ownAlarms,
       }),
     );
     this.alertTopic = new sns.Topic(this, 'AlertTopic', {
@@ -175,12 +182,7 @@ export class HlsFailoverStack extends Stack {
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [this.alertTopic.topicArn],
-        conditions: {
-          ArnLike: {
-            'aws:SourceArn': `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:*`,
-          },
-          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
-        },
+        conditions: ownAlarms,
       }),
     );
     for (const email of settings.alertEmails) {
