@@ -28,14 +28,29 @@ export type WorkflowFunction = keyof typeof WORKFLOW_FUNCTIONS;
 export const ALERT_TOPIC_PLACEHOLDER = 'AlertTopicArn';
 
 /**
- * The ASL substitutions, from the deployed (or local) function ARNs and topic ARN. The stack and
- * the local runtime both call this; a test checks its keys equal the file's placeholders.
+ * The service integrations the ASL calls, by placeholder. Their ARNs hold the partition
+ * (`arn:aws-cn:states:::sns:publish` in China), so the file names none: a whole-string placeholder
+ * also keeps the file valid for asl-validator as written.
+ */
+export const SERVICE_INTEGRATIONS = {
+  SnsPublishIntegrationArn: 'sns:publish',
+  StartExecutionIntegrationArn: 'states:startExecution',
+} as const;
+
+/**
+ * The ASL substitutions, from the deployed (or local) function ARNs and topic ARN and the partition
+ * (`aws`, `aws-cn`, `aws-us-gov`; the stack passes `AWS::Partition`). The stack and the local
+ * runtime both call this; a test checks its keys equal the file's placeholders.
  */
 export function buildSubstitutions(
   functionArns: Readonly<Record<WorkflowFunction, string>>,
   alertTopicArn: string,
+  partition = 'aws',
 ): Record<string, string> {
   const substitutions: Record<string, string> = { [ALERT_TOPIC_PLACEHOLDER]: alertTopicArn };
+  for (const [placeholder, api] of Object.entries(SERVICE_INTEGRATIONS)) {
+    substitutions[placeholder] = `arn:${partition}:states:::${api}`;
+  }
   for (const [name, { placeholder }] of Object.entries(WORKFLOW_FUNCTIONS)) {
     substitutions[placeholder] = functionArns[name as WorkflowFunction];
   }

@@ -210,7 +210,7 @@ export class HlsFailoverStack extends Stack {
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.EXPRESS,
       definitionBody: sfn.DefinitionBody.fromFile(STATE_MACHINE_FILE),
-      definitionSubstitutions: buildSubstitutions(functionArns, this.alertTopic.topicArn),
+      definitionSubstitutions: buildSubstitutions(functionArns, this.alertTopic.topicArn, Aws.PARTITION),
       logs: {
         destination: this.stateMachineLogGroup,
         level: logLevel,

@@ -224,6 +224,21 @@ describe('the state machine', () => {
     expect(substitutions.AlertTopicArn).toEqual({ Ref: logicalId(built, built.stack.alertTopic) });
   });
 
+  it('fills the service-integration ARNs with the partition the stack is deployed in', () => {
+    const machine = Object.values(template.findResources('AWS::StepFunctions::StateMachine'))[0];
+    const substitutions = machine?.Properties.DefinitionSubstitutions as Record<string, unknown>;
+    const integration = (api: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:states:::${api}`]],
+    });
+    expect(substitutions.SnsPublishIntegrationArn).toEqual(integration('sns:publish'));
+    expect(substitutions.StartExecutionIntegrationArn).toEqual(integration('states:startExecution'));
+  });
+
+  it('hard-codes no partition: no "arn:aws:" in the template or in the ASL file', () => {
+    expect(JSON.stringify(template.toJSON())).not.toContain('arn:aws:');
+    expect(readFileSync(STATE_MACHINE_FILE, 'utf8')).not.toContain('arn:aws');
+  });
+
   it('may invoke the six workflow functions (unqualified ARNs only), start its own per-channel checks, and publish encrypted alerts', () => {
     const role = logicalId(built, built.stack.stateMachine.role);
     const statements = policyStatements(template)
