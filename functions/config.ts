@@ -201,7 +201,8 @@ export const SETTINGS = {
   channels: setting({
     kind: 'string-list',
     default: [],
-    meaning: 'Channels that get their own dashboard widgets (every channel is handled and alerted on).',
+    meaning:
+      'Channels that get their own dashboard widgets (every channel is handled and alerted on); no path segment of a channel is an encoder folder name.',
   }),
   logLevel: setting({
     kind: 'string',

@@ -26,6 +26,20 @@ export function parseEncoderKey(key: string, encoders: readonly string[]): Encod
 }
 
 /**
+ * Why `channel` cannot be a channel, or undefined when it can. A channel never has a path segment
+ * named like an encoder folder: its `<channel>/index.m3u8` would then lie under that folder, read
+ * as the encoder's playlist, and start the workflow on its own write. {@link parseEncoderKey} never
+ * yields such a channel (the channel ends before the first encoder folder); configured channel
+ * names are checked with this.
+ */
+export function channelNameProblem(channel: string, encoders: readonly string[]): string | undefined {
+  const folder = channel.split('/').find((part) => encoders.includes(part));
+  return folder === undefined
+    ? undefined
+    : `has a path segment named like the encoder folder "${folder}" (<channel>/${folder}/… is that encoder's folder)`;
+}
+
+/**
  * The object key an event names. S3 event keys can arrive URL-encoded (`+` for space, `%xx`):
  * returns the key as given first and, when it differs, its decoded form, for the caller to try
  * in that order.

@@ -11,6 +11,7 @@ import type { IConstruct } from 'constructs';
 import { getNodeValue, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
 import { parseSettings, SETTINGS, type Settings } from '../functions/config';
 import { ConfigInvalidError } from '../functions/hls/errors';
+import { channelNameProblem } from '../functions/keys';
 
 /** The settings file a deploy reads unless `-c settingsFile=<path>` names another (repo-relative). */
 export const DEFAULT_SETTINGS_FILE = 'deploy/settings.jsonc';
@@ -45,7 +46,19 @@ export function relatedSettingProblems(
       `${source} "watchdogRateMinutes" must be at most ${MAX_WATCHDOG_RATE_MINUTES}: the watchdog-silent alarm watches three runs within one day (got ${JSON.stringify(values.watchdogRateMinutes)})`,
     );
   }
+  const encoders = listOf(values.encoders) ?? SETTINGS.encoders.default ?? [];
+  for (const channel of listOf(values.channels) ?? []) {
+    const problem = channelNameProblem(channel, encoders);
+    if (problem !== undefined) problems.push(`${source} "channels": channel "${channel}" ${problem}`);
+  }
   return problems;
+}
+
+/** A list setting's raw value (a list, or comma-separated) as strings; undefined when it is neither. */
+function listOf(value: unknown): string[] | undefined {
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  if (typeof value === 'string' && value !== '') return value.split(',').map((v) => v.trim());
+  return undefined;
 }
 
 /** What a settings file holds: its values when it parses, and every problem found. */

@@ -13,7 +13,7 @@ import { alertsFor } from '../alerts';
 import { healthHash } from '../audit';
 import { indexIsStale, readChannelState, updateChannelState } from '../channel-state';
 import { assessFreshness, type RenditionObservation } from '../hls';
-import { channelOfStateKey } from '../keys';
+import { channelNameProblem, channelOfStateKey } from '../keys';
 import { healthMetrics, type MetricDatum } from '../metrics';
 import { channelAudit, type HealthOutput, observePlaylist, withdrawalsOwned } from './check-freshness';
 import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
@@ -37,7 +37,9 @@ export function createWatchdog(deps: HandlerDeps) {
   async function listChannels(bucket: string): Promise<WatchdogOutput> {
     const channelsToCheck = (await store.list(bucket, `${settings.statePrefix}channels/`))
       .map((o) => channelOfStateKey(settings.statePrefix, o.key))
-      .filter((c): c is string => c !== undefined);
+      // A state left from other encoder folder names may name a channel that now reads as an encoder
+      // folder: checking it would write its index.m3u8 into that folder.
+      .filter((c): c is string => c !== undefined && channelNameProblem(c, settings.encoders) === undefined);
     const runs: MetricDatum = { name: 'WatchdogRuns', value: 1, unit: 'Count', dimensions: {} };
     return { ...NOTHING, metrics: [runs], channelsToCheck };
   }

@@ -1,5 +1,6 @@
 import { PlaylistInvalidError, StateContentionError } from '../../../functions/errors';
 import type { ValidateOutput } from '../../../functions/handlers/validate-playlist';
+import { createWatchdog } from '../../../functions/handlers/watchdog';
 import { FakeS3 } from '../../support/fake-s3';
 import { fixture, mediaPlaylist } from '../../support/playlists';
 import { BUCKET, workflow } from '../../support/workflow-driver';
@@ -333,6 +334,14 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(second.alerts).toEqual([]);
     expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(true);
     expect(run.metricLines.some((l) => l.includes('"WatchdogRuns":1'))).toBe(true);
+  });
+
+  it('watchdog: skips a channel state named like an encoder folder (left by other encoder names)', async () => {
+    const s3 = new FakeS3();
+    for (const channel of ['news', 'primary', 'sport%2Ffailover'])
+      s3.write(`_hls-failover/channels/${channel}/health.json`, '{}');
+    const listed = await createWatchdog(workflow(s3).deps)({ bucket: BUCKET });
+    expect(listed.channelsToCheck).toEqual(['news']);
   });
 
   it('alerts carry message attributes for filter policies and the evidence in the body', async () => {

@@ -82,6 +82,22 @@ describe('settings file validation', () => {
     ]);
   });
 
+  it('refuses a channel named like an encoder folder (its index.m3u8 would start the workflow)', () => {
+    const error = configError(() =>
+      buildApp({ channels: ['news', 'cam-a', 'sport/cam-b'], encoders: ['cam-a', 'cam-b'] }),
+    );
+    expect(error.problems).toEqual([
+      'deploy/settings.jsonc: "channels": channel "cam-a" has a path segment named like the encoder folder "cam-a" (<channel>/cam-a/… is that encoder\'s folder)',
+      expect.stringContaining(
+        'channel "sport/cam-b" has a path segment named like the encoder folder "cam-b"',
+      ),
+    ]);
+    expect(buildApp({ channels: ['news', 'sport/hd'] }).stack.settings.channels).toEqual([
+      'news',
+      'sport/hd',
+    ]);
+  });
+
   it('rejects a setting it does not know (a typo would otherwise be ignored)', () => {
     const error = configError(() => buildApp({ alertEmail: ['oncall@example.com'] }));
     expect(error.problems).toEqual([

@@ -1,0 +1,64 @@
+/**
+ * The key layout against the EventBridge rule: the workflow's own writes (`<channel>/index.m3u8`,
+ * `<channel>/steering.json`) never start the workflow, for every channel that can exist.
+ */
+import fc from 'fast-check';
+import { channelNameProblem, indexKey, parseEncoderKey, steeringKey } from '../../../functions/keys';
+import { playlistEventPattern } from '../../../functions/workflow';
+import { matchesEventPattern } from '../../../local/event-pattern';
+
+const ENCODERS = ['primary', 'failover'];
+const pattern = playlistEventPattern('live', ENCODERS);
+
+/** The "Object Created" event S3 sends to EventBridge for a new object. */
+const created = (key: string) => ({
+  source: 'aws.s3',
+  'detail-type': 'Object Created',
+  detail: { bucket: { name: 'live' }, object: { key } },
+});
+
+/** Keys made of path segments that include the encoder folder names. */
+const keys = fc
+  .array(
+    fc.constantFrom('primary', 'failover', 'news', 'sport', 'hd', 'index.m3u8', '720p.m3u8', 'x.primary'),
+    {
+      minLength: 1,
+      maxLength: 5,
+    },
+  )
+  .map((parts) => parts.join('/'));
+
+describe('channel names and the playlist rule', () => {
+  it('the rule matches an encoder playlist in both layouts', () => {
+    expect(matchesEventPattern(pattern, created('news/primary/720p.m3u8'))).toBe(true);
+    expect(matchesEventPattern(pattern, created('failover/index.m3u8'))).toBe(true);
+  });
+
+  it('a channel named like an encoder folder would make the workflow start itself, so it is refused', () => {
+    for (const channel of ['primary', 'news/failover', 'primary/news']) {
+      expect(matchesEventPattern(pattern, created(indexKey(channel)))).toBe(true);
+      expect(channelNameProblem(channel, ENCODERS)).toMatch(/named like the encoder folder/);
+    }
+  });
+
+  it('every channel an encoder key yields is a valid channel name', () => {
+    fc.assert(
+      fc.property(keys, (key) => {
+        const parsed = parseEncoderKey(key, ENCODERS);
+        return parsed === undefined || channelNameProblem(parsed.channel, ENCODERS) === undefined;
+      }),
+    );
+  });
+
+  it("no valid channel's index.m3u8 or steering.json matches the rule", () => {
+    fc.assert(
+      fc.property(
+        keys.filter((channel) => channelNameProblem(channel, ENCODERS) === undefined),
+        (channel) =>
+          !matchesEventPattern(pattern, created(indexKey(channel))) &&
+          !matchesEventPattern(pattern, created(steeringKey(channel))),
+      ),
+    );
+    expect(matchesEventPattern(pattern, created(indexKey('')))).toBe(false);
+  });
+});
