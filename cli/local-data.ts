@@ -12,24 +12,20 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { parseSettings, type Settings } from '../functions/config';
 import { ConfigInvalidError } from '../functions/errors';
 import { type ListedObject, type ObjectStore, S3ObjectStore, type StoredObject } from '../functions/store';
+import { readSettingsFile as readSettingsText, settingsOfContent } from '../infra/settings';
 import { startS3Endpoint } from '../local/s3-endpoint';
 import { UsageError } from './io';
 
 const OBJECT_SUFFIX = '._S3rver_object';
 
-/** Settings from a JSON file (as `hls-failover local --config`), or the defaults. */
+/**
+ * Settings from a settings file (as `hls-failover local --config`), or the defaults. The same reader
+ * and format as a deploy's `deploy/settings.jsonc` (JSON with comments), so that file runs locally.
+ */
 export function readSettingsFile(file: string | undefined): Settings {
   if (file === undefined) return parseSettings({});
-  let raw: unknown;
   try {
-    raw = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new UsageError(`cannot read config file ${file}: ${(e as Error).message}`);
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-    throw new UsageError(`config file ${file} must hold a JSON object of settings`);
-  try {
-    return parseSettings(raw as Record<string, unknown>, `config file ${file}: setting`);
+    return settingsOfContent(readSettingsText(file), `config file ${file}: setting`);
   } catch (e) {
     if (e instanceof ConfigInvalidError) throw new UsageError(e.message);
     throw e;

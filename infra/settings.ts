@@ -137,18 +137,30 @@ export function settingsFromFile(scope: IConstruct, content?: Readonly<Record<st
     content === undefined
       ? readSettingsFile(file === named ? resolve(file) : join(__dirname, '..', file), file)
       : { values: { ...content }, problems: [] };
-  problems.push(...read.problems);
+  return settingsOfContent(read, `${file}:`, problems);
+}
+
+/**
+ * The settings a file's content holds, with the defaults applied; throws {@link ConfigInvalidError}
+ * listing `problems`, the file's own and every problem of its values at once.
+ */
+export function settingsOfContent(
+  read: SettingsFileContent,
+  source: string,
+  problems: readonly string[] = [],
+): Settings {
+  const all = [...problems, ...read.problems];
   let settings: Settings | undefined;
   if (read.values !== undefined) {
     try {
-      settings = parseSettings(read.values, `${file}:`);
+      settings = parseSettings(read.values, source);
     } catch (error) {
       if (!(error instanceof ConfigInvalidError)) throw error;
-      problems.push(...error.problems);
+      all.push(...error.problems);
     }
-    problems.push(...relatedSettingProblems(read.values, `${file}:`));
+    all.push(...relatedSettingProblems(read.values, source));
   }
-  if (problems.length > 0 || settings === undefined) throw new ConfigInvalidError(problems);
+  if (all.length > 0 || settings === undefined) throw new ConfigInvalidError(all);
   return settings;
 }
 

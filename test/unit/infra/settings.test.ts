@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { readSettingsFile as readLocalConfig } from '../../../cli/local-data';
 import { parseSettings } from '../../../functions/config';
 import { ConfigInvalidError } from '../../../functions/hls/errors';
 import { createApp } from '../../../infra/create-app';
@@ -44,6 +45,10 @@ describe('the committed settings file', () => {
     expect(stack.settings).toEqual(parseSettings({}));
     expect(stack.stackName).toBe('hls-failover');
     expect(DEFAULT_SETTINGS_FILE).toBe('deploy/settings.jsonc');
+  });
+
+  it('runs locally as it is (hls-failover local --config deploy/settings.jsonc: same reader)', () => {
+    expect(readLocalConfig(DEFAULT_SETTINGS_FILE)).toEqual(parseSettings({}));
   });
 });
 
