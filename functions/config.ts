@@ -319,7 +319,9 @@ export function settingsFromEnv(env: Readonly<Record<string, string | undefined>
   return parseSettings(raw, 'environment variable for');
 }
 
-function coerce(kind: Kind, value: unknown): unknown {
+/** A raw value as a value of `kind` (strings as `-c` or an environment variable gives them); undefined when it is not one. */
+export function coerce<K extends Kind>(kind: K, value: unknown): ValueOf<K> | undefined;
+export function coerce(kind: Kind, value: unknown): unknown {
   switch (kind) {
     case 'string':
       return typeof value === 'string' ? value : undefined;

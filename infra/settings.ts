@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { IConstruct } from 'constructs';
 import { getNodeValue, type ParseError, parseTree, printParseErrorCode } from 'jsonc-parser';
-import { parseSettings, SETTINGS, type Settings } from '../functions/config';
+import { coerce, parseSettings, SETTINGS, type Settings } from '../functions/config';
 import { ConfigInvalidError } from '../functions/hls/errors';
 import { channelNameProblem } from '../functions/keys';
 
@@ -46,19 +46,12 @@ export function relatedSettingProblems(
       `${source} "watchdogRateMinutes" must be at most ${MAX_WATCHDOG_RATE_MINUTES}: the watchdog-silent alarm watches three runs within one day (got ${JSON.stringify(values.watchdogRateMinutes)})`,
     );
   }
-  const encoders = listOf(values.encoders) ?? SETTINGS.encoders.default ?? [];
-  for (const channel of listOf(values.channels) ?? []) {
+  const encoders = coerce('string-list', values.encoders) ?? SETTINGS.encoders.default ?? [];
+  for (const channel of coerce('string-list', values.channels) ?? []) {
     const problem = channelNameProblem(channel, encoders);
     if (problem !== undefined) problems.push(`${source} "channels": channel "${channel}" ${problem}`);
   }
   return problems;
-}
-
-/** A list setting's raw value (a list, or comma-separated) as strings; undefined when it is neither. */
-function listOf(value: unknown): string[] | undefined {
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
-  if (typeof value === 'string' && value !== '') return value.split(',').map((v) => v.trim());
-  return undefined;
 }
 
 /** What a settings file holds: its values when it parses, and every problem found. */
