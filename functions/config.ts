@@ -188,7 +188,8 @@ export const SETTINGS = {
   watchdogRateMinutes: setting({
     kind: 'number',
     default: 1,
-    meaning: 'How often the watchdog checks every channel.',
+    meaning:
+      'How often the watchdog checks every channel; EventBridge gives up on an event after two of these periods (then the DLQ).',
     check: wholeAtLeast(1),
   }),
   alertEmails: setting({
