@@ -180,7 +180,7 @@ export const SETTINGS = {
   }),
   segmentMinBytes: setting({
     kind: 'number',
-    default: 8192,
+    default: 32768,
     meaning:
       'Objects over this many bytes count as media segments for the two rules above; smaller ones (masters, init segments, index.m3u8, steering.json, health state) never expire by age.',
     check: wholeAtLeast(0),

@@ -16,7 +16,7 @@ export interface MediaStorageProps {
   readonly segmentExpirationDays?: number;
   /** Days before noncurrent versions of media segments are removed. @default 1 */
   readonly noncurrentSegmentDays?: number;
-  /** Objects over this many bytes are media segments to the lifecycle rules. @default 8192 */
+  /** Objects over this many bytes are media segments to the lifecycle rules. @default 32768 */
   readonly segmentMinBytes?: number;
   /** Days before access logs expire. @default 365 */
   readonly accessLogDays?: number;
@@ -105,15 +105,17 @@ export class MediaStorage extends Construct {
  * playlists by size and age:
  * - a live media playlist is rewritten every target duration, so its current version is seconds
  *   old and an age rule never reaches it;
- * - the objects written once and used for the whole life of a channel (encoder masters, init
- *   segments, keys, index.m3u8, steering.json, health state) are small, under `segmentMinBytes`;
- * - media segments are larger (2 s of 64 kbit/s audio is 16 kB) and useless once the playlist
- *   window has moved past them.
+ * - the objects written once and kept for the whole life of a channel (encoder masters, init
+ *   segments, keys, index.m3u8, which is rewritten only when it changes, steering.json, health
+ *   state) are small: an index of a large ladder with many languages, both pathways, is ~10 KB,
+ *   under the 32 KiB default of `segmentMinBytes` with room to spare;
+ * - video segments are larger (hundreds of kB) and useless once the playlist window has moved
+ *   past them. Audio segments of 6 s at 64 kbit/s (48 kB) expire too; 2 s ones stay.
  * What an age rule can still reach is a large playlist that has not changed for
  * `segmentExpirationDays`: a stream that ended that long ago, whose segments expire with it.
  */
 export function mediaLifecycleRules(props: MediaStorageProps = {}): s3.LifecycleRule[] {
-  const objectSizeGreaterThan = props.segmentMinBytes ?? 8192;
+  const objectSizeGreaterThan = props.segmentMinBytes ?? 32768;
   const expirationDays = props.segmentExpirationDays ?? 3;
   return [
     {

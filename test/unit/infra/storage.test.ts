@@ -53,7 +53,7 @@ describe('a new media bucket', () => {
     expect(mediaRules(template)).toContainEqual({
       Id: 'expire-segments',
       Status: 'Enabled',
-      ObjectSizeGreaterThan: '8192',
+      ObjectSizeGreaterThan: '32768',
       ExpirationInDays: 3,
     });
   });
@@ -63,7 +63,7 @@ describe('a new media bucket', () => {
     expect(expiring.length).toBeGreaterThan(0);
     for (const rule of expiring) {
       // No key or tag filter: channels are not known at deploy time; size is what tells segments apart.
-      expect(rule).toMatchObject({ ObjectSizeGreaterThan: '8192' });
+      expect(rule).toMatchObject({ ObjectSizeGreaterThan: '32768' });
       expect(rule).not.toHaveProperty('Prefix');
       expect(rule).not.toHaveProperty('TagFilters');
     }
@@ -75,7 +75,7 @@ describe('a new media bucket', () => {
         {
           Id: 'expire-noncurrent-segments',
           Status: 'Enabled',
-          ObjectSizeGreaterThan: '8192',
+          ObjectSizeGreaterThan: '32768',
           NoncurrentVersionExpiration: { NoncurrentDays: 1 },
         },
         {
