@@ -1,5 +1,5 @@
 /**
- * The bucket's key layout (DESIGN.md "Key layout"): `<channel>/<encoder>/<rest>` for what the
+ * The bucket's key layout (docs/design.md, "Storage layout"): `<channel>/<encoder>/<rest>` for what the
  * encoders write, `<channel>/index.m3u8` and `<channel>/steering.json` for what viewers load,
  * and health state under a prefix viewers cannot read. Pure: no SDK.
  */

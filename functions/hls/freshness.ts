@@ -3,7 +3,7 @@
  * say (and when they said it) into per-encoder health and explicit transitions the workflow acts
  * and alerts on exactly once.
  *
- * Two signals (DESIGN.md): the lag in media sequence numbers between the two encoders (output
+ * Two signals (docs/design.md, "Freshness"): the lag in media sequence numbers between the two encoders (output
  * locking gives both the same numbering, so the lag is exact) and the age of a playlist against
  * its target duration (rfc8216bis §6.2.1: a server makes a new version available within 1.5 ×
  * the target duration; S3 LastModified has 1 s resolution).

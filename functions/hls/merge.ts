@@ -1,5 +1,5 @@
 /**
- * Merging the encoders' masters into the channel's `index.m3u8` (DESIGN.md, "Merge rules").
+ * Merging the encoders' masters into the channel's `index.m3u8` (docs/design.md, "The merged index").
  */
 import { ConfigInvalidError, LadderMismatchError, PlaylistInvalidError } from './errors';
 import { type Attribute, attributeValue, formatAttributes, quoted } from './scan';

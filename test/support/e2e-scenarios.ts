@@ -5,7 +5,7 @@
  * injects one fault and returns what it measured; the jest tests (test/e2e/failover.test.ts)
  * assert on the figures and the bench (bench/e2e-failover.ts) runs them N times.
  *
- * Segments are 2 s (TD = 2 s), as in the DESIGN measurements: with 1 s segments, S3's whole-second
+ * Segments are 2 s (TD = 2 s), as in the README end-to-end measurements: with 1 s segments, S3's whole-second
  * LastModified and the watchdog period would be a larger share of the budget, and each encoder
  * would upload twice as often on a 2-core machine. A scenario takes about 30–50 s.
  */

@@ -2,8 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type RunbookKind, runbookAnchor } from '../../functions/alerts';
 import { SETTINGS } from '../../functions/config';
+import { readMarkdown } from '../support/markdown';
 
-const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+const ROOT = join(__dirname, '..', '..');
+const README = join(ROOT, 'README.md');
+const readme = readFileSync(README, 'utf8');
 
 describe('README (the front door stays true)', () => {
   it('documents every setting in the configuration table, with its environment variable', () => {
@@ -16,18 +19,10 @@ describe('README (the front door stays true)', () => {
   it('gives the two commands of the quick start, and .ci/run runs the same test command', () => {
     expect(readme).toContain('npm ci');
     expect(readme).toContain('npm test');
-    expect(readFileSync(join(__dirname, '..', '..', '.ci', 'run'), 'utf8')).toMatch(/^npm test$/m);
+    expect(readFileSync(join(ROOT, '.ci', 'run'), 'utf8')).toMatch(/^npm test$/m);
   });
 
-  /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */
-  const anchors = new Set(
-    [...readme.matchAll(/^#{1,6} (.+)$/gm)].map((m) =>
-      (m[1] as string)
-        .toLowerCase()
-        .replace(/[^\p{L}\p{N}\- ]/gu, '')
-        .replace(/ /g, '-'),
-    ),
-  );
+  const { anchors } = readMarkdown(README);
 
   it('has the runbook section every alert links to', () => {
     // A Record over the union: adding an alert kind without listing it here fails to compile.
@@ -45,9 +40,12 @@ describe('README (the front door stays true)', () => {
       expect(anchors).toContain(runbookAnchor(kind).replace('README.md#', ''));
   });
 
-  it('links only to sections that exist', () => {
-    const links = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1] as string);
-    expect(links.length).toBeGreaterThan(5);
-    expect(links.filter((l) => !anchors.has(l))).toEqual([]);
+  it('lists every stack output in the outputs table', () => {
+    const outputs = [
+      ...readFileSync(join(ROOT, 'infra', 'stack.ts'), 'utf8').matchAll(/new CfnOutput\(this, '(\w+)'/g),
+    ].map((m) => m[1] as string);
+    expect(outputs.length).toBeGreaterThan(5);
+    const table = readme.slice(readme.indexOf('### Stack outputs'));
+    expect(outputs.filter((o) => !table.includes(`| \`${o}\` |`))).toEqual([]);
   });
 });

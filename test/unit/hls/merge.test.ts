@@ -13,7 +13,7 @@ const full = fixture('master-full.m3u8');
 const simple = fixture('master-simple.m3u8');
 const linesOf = (text: string, prefix: string) => text.split('\n').filter((l) => l.startsWith(prefix));
 
-describe('mergeMasters (DESIGN.md merge rules)', () => {
+describe('mergeMasters (docs/design.md, the merged index)', () => {
   it('lists every variant once per encoder with identical attributes and its own PATHWAY-ID', async () => {
     const { text, order } = mergeMasters(simple, simple);
     expect(order).toEqual(['primary', 'failover']);
