@@ -23,8 +23,8 @@ function statementsOf(name: WorkflowFunction): PolicyStatementJson[] {
     .map(({ statement }) => statement);
 }
 
-/** Action → the bucket suffixes it is allowed on ('' for the bucket itself), for one function. */
-function s3Access(name: WorkflowFunction): Record<string, string[]> {
+/** Action → the bucket suffixes it is allowed (or denied) on ('' for the bucket itself), for one function. */
+function s3Access(name: WorkflowFunction, effect: 'Allow' | 'Deny' = 'Allow'): Record<string, string[]> {
   const bucketId = logicalId(built, built.stack.bucket);
   const suffix = (resource: unknown): string => {
     const json = JSON.stringify(resource);
@@ -34,7 +34,7 @@ function s3Access(name: WorkflowFunction): Record<string, string[]> {
     return join[1][1];
   };
   const access: Record<string, string[]> = {};
-  for (const statement of statementsOf(name)) {
+  for (const statement of statementsOf(name).filter((s) => s.Effect === effect)) {
     for (const action of asList(statement.Action).filter((a) => a.startsWith('s3:'))) {
       access[action] = [...(access[action] ?? []), ...asList(statement.Resource).map(suffix)].sort();
     }
@@ -43,7 +43,11 @@ function s3Access(name: WorkflowFunction): Record<string, string[]> {
 }
 
 const ENCODER_OBJECTS = ['/*/failover/*', '/*/primary/*', '/failover/*', '/primary/*'];
-const STATE = ['/_hls-failover/*'];
+const HEALTH = ['/_hls-failover/channels/*/health.json'];
+const ACCEPTED = [
+  '/_hls-failover/channels/*/accepted/failover/*.json',
+  '/_hls-failover/channels/*/accepted/primary/*.json',
+];
 const OUTPUTS = ['/*/index.m3u8', '/*/steering.json', '/index.m3u8', '/steering.json'];
 const sorted = (...lists: string[][]) => lists.flat().sort();
 
@@ -71,34 +75,52 @@ describe('no wildcard actions', () => {
   });
 });
 
-describe('bucket access per function (E = encoder folders, P = state prefix)', () => {
-  it('ValidatePlaylist reads encoder objects and state, writes state', () => {
+describe('bucket access per function (allowed actions; the denied ones are listed apart)', () => {
+  it('ValidatePlaylist reads encoder objects and accepted versions, writes accepted versions only', () => {
     expect(s3Access('validatePlaylist')).toEqual({
-      's3:GetObject': sorted(ENCODER_OBJECTS, STATE),
-      's3:PutObject': STATE,
+      's3:GetObject': sorted(ENCODER_OBJECTS, ACCEPTED),
+      's3:PutObject': ACCEPTED,
       's3:ListBucket': [''],
     });
   });
 
-  it('CheckFreshness reads encoder objects and state, writes state', () => {
+  it("CheckFreshness reads encoder objects and the channels' health, writes health only", () => {
     expect(s3Access('checkFreshness')).toEqual({
-      's3:GetObject': sorted(ENCODER_OBJECTS, STATE),
-      's3:PutObject': STATE,
+      's3:GetObject': sorted(ENCODER_OBJECTS, HEALTH),
+      's3:PutObject': HEALTH,
       's3:ListBucket': [''],
     });
   });
 
-  it('MergeIndex reads encoder objects, state, index and steering; writes index, steering and state', () => {
+  it('MergeIndex reads encoder objects, health, index and steering; writes index, steering and health', () => {
     expect(s3Access('mergeIndex')).toEqual({
-      's3:GetObject': sorted(ENCODER_OBJECTS, STATE, OUTPUTS),
-      's3:PutObject': sorted(OUTPUTS, STATE),
+      's3:GetObject': sorted(ENCODER_OBJECTS, HEALTH, OUTPUTS),
+      's3:PutObject': sorted(OUTPUTS, HEALTH),
       's3:ListBucket': [''],
     });
   });
 
-  it('WithdrawPlaylists reads state and deletes nothing but encoder media playlists', () => {
+  it('MergeIndex may never write under an encoder folder: */index.m3u8 also matches <channel>/<encoder>/index.m3u8', () => {
+    expect(s3Access('mergeIndex', 'Deny')).toEqual({ 's3:PutObject': ENCODER_OBJECTS });
+    expect(statementsOf('mergeIndex')).toContainEqual(
+      expect.objectContaining({
+        Sid: 'NeverWriteUnderEncoderFolders',
+        Effect: 'Deny',
+        Action: 's3:PutObject',
+      }),
+    );
+  });
+
+  it('no other function holds a Deny (none has a grant reaching into encoder folders it must not write)', () => {
+    const denying = (Object.keys(built.stack.functions) as WorkflowFunction[]).filter(
+      (name) => Object.keys(s3Access(name, 'Deny')).length > 0,
+    );
+    expect(denying).toEqual(['mergeIndex']);
+  });
+
+  it('WithdrawPlaylists reads health and deletes nothing but encoder media playlists', () => {
     expect(s3Access('withdrawPlaylists')).toEqual({
-      's3:GetObject': STATE,
+      's3:GetObject': HEALTH,
       's3:DeleteObject': ['/*/failover/*.m3u8', '/*/primary/*.m3u8', '/failover/*.m3u8', '/primary/*.m3u8'],
       's3:ListBucket': [''],
     });
@@ -108,18 +130,18 @@ describe('bucket access per function (E = encoder folders, P = state prefix)', (
     expect(s3Access('publishMetrics')).toEqual({});
   });
 
-  it('RecordInvalidPlaylist reads and writes only the state (the invalid-playlist incident)', () => {
+  it("RecordInvalidPlaylist reads and writes only the channel's health (the invalid-playlist incident)", () => {
     expect(s3Access('recordInvalidPlaylist')).toEqual({
-      's3:GetObject': STATE,
-      's3:PutObject': STATE,
+      's3:GetObject': HEALTH,
+      's3:PutObject': HEALTH,
       's3:ListBucket': [''],
     });
   });
 
-  it('Watchdog reads encoder objects and state, writes state', () => {
+  it("Watchdog reads encoder objects and the channels' health, writes health", () => {
     expect(s3Access('watchdog')).toEqual({
-      's3:GetObject': sorted(ENCODER_OBJECTS, STATE),
-      's3:PutObject': STATE,
+      's3:GetObject': sorted(ENCODER_OBJECTS, HEALTH),
+      's3:PutObject': HEALTH,
       's3:ListBucket': [''],
     });
   });
@@ -155,23 +177,35 @@ describe('workflowGrants', () => {
   });
 
   it('follows the configured encoder folders and state prefix', () => {
-    const resources = grants.mergeIndex.statements.flatMap((s) => s.resources);
+    const resources = Object.values(grants).flatMap((g) => g.statements.flatMap((s) => s.resources));
     expect(resources).toEqual(
       expect.arrayContaining([
         'arn:aws:s3:::origin/cam-a/*',
         'arn:aws:s3:::origin/*/cam-a/*',
         'arn:aws:s3:::origin/cam-b/*',
         'arn:aws:s3:::origin/*/cam-b/*',
-        'arn:aws:s3:::origin/state/*',
+        'arn:aws:s3:::origin/state/channels/*/health.json',
+        'arn:aws:s3:::origin/state/channels/*/accepted/cam-a/*.json',
         'arn:aws:s3:::origin/*/index.m3u8',
       ]),
     );
     expect(resources.some((r) => r.includes('primary'))).toBe(false);
   });
 
-  it('lists every wildcard resource with a reason, for the IAM5 acknowledgements', () => {
+  it('refuses an encoder folder named like a folder of the state keys, naming the setting', () => {
+    const layout = { bucketArn: 'arn:aws:s3:::origin', statePrefix: 'state/' };
+    expect(() => workflowGrants({ ...layout, encoders: ['channels', 'b'] })).toThrow(
+      /setting "encoders": "channels"/,
+    );
+    expect(() => workflowGrants({ ...layout, encoders: ['state', 'b'] })).toThrow(
+      /setting "encoders": "state"/,
+    );
+  });
+
+  it('lists every wildcard resource of an Allow with a reason, for the IAM5 acknowledgements', () => {
     for (const { statements, wildcards } of Object.values(grants)) {
-      const withWildcard = new Set(statements.flatMap((s) => s.resources).filter((r) => r.includes('*')));
+      const allowed = statements.filter((s) => s.effect === 'Allow');
+      const withWildcard = new Set(allowed.flatMap((s) => s.resources).filter((r) => r.includes('*')));
       expect(new Set(wildcards.map((w) => w.arn))).toEqual(withWildcard);
       for (const w of wildcards) expect(w.reason.length).toBeGreaterThan(30);
     }
