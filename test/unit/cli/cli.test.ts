@@ -42,7 +42,7 @@ describe('hls-failover validate', () => {
     expect(await runCli(['validate', join(fixtures, 'media-live.m3u8')])).toMatchObject({
       code: 0,
       out: '',
-      err: expect.stringMatching(/valid media playlist \(0 errors, 0 warnings\)/),
+      err: expect.stringMatching(/valid media playlist \(0 errors, 0 warnings, 0 policy findings\)/),
     });
   });
 
@@ -73,12 +73,17 @@ describe('hls-failover validate', () => {
       valid: true,
       errors: [],
       warnings: [],
+      policy: [],
     });
   });
 
-  it('honours --allow-host and --max-chars', async () => {
+  it('exits 3 for valid HLS outside the hosting policy; honours --allow-host and --max-chars', async () => {
     const master = file('abs.m3u8', '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttps://cdn.example/v.m3u8\n');
-    expect((await runCli(['validate', master])).code).toBe(1);
+    expect(await runCli(['validate', master])).toMatchObject({
+      code: 3,
+      out: expect.stringMatching(/:3 uri-absolute policy /),
+      err: expect.stringMatching(/valid \(outside the hosting policy\) master playlist/),
+    });
     expect((await runCli(['validate', master, '--allow-host', 'cdn.example'])).code).toBe(0);
     expect((await runCli(['validate', master, '--max-chars', '10'])).out).toMatch(/playlist-too-large/);
   });
