@@ -88,6 +88,14 @@ describe('hls-failover validate', () => {
     expect((await runCli(['validate', master, '--max-chars', '10'])).out).toMatch(/playlist-too-large/);
   });
 
+  it('keeps a byte order mark so the bom-present warning appears (RFC 8216 §4)', async () => {
+    const path = file('bom.m3u8', `\uFEFF${mediaPlaylist()}`);
+    expect(await runCli(['validate', path])).toMatchObject({
+      code: 0,
+      out: `${path}:1 bom-present warning remove the UTF-8 byte order mark before #EXTM3U\n`,
+    });
+  });
+
   it('exits 2 with a clear message for a missing file, a folder, or bad options', async () => {
     expect(await runCli(['validate', join(work, 'missing.m3u8')])).toMatchObject({
       code: 2,
@@ -122,6 +130,12 @@ describe('hls-failover validate', () => {
 });
 
 describe('hls-failover merge', () => {
+  it('exits 2 with a usage error, no stack trace, for an option that cannot be quoted', async () => {
+    const result = await runCli(['merge', '--primary', simple, '--steering-uri', 'a"b']);
+    expect(result).toMatchObject({ code: 2, err: expect.stringMatching(/steeringUri "a"b" must be/) });
+    expect(result.err).not.toMatch(/\n\s+at /);
+  });
+
   it('writes the merged index to stdout, preferred encoder first', async () => {
     const { code, out } = await runCli([
       'merge',
