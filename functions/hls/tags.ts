@@ -63,6 +63,7 @@ export function isKnownTag(name: string): boolean {
 
 /** Tags whose value is an attribute-list (RFC 8216 §4.2 syntax applies). */
 export const ATTRIBUTE_LIST_TAGS: ReadonlySet<string> = new Set([
+  ...MASTER_TAGS, // every master-only tag is an attribute list
   'EXT-X-KEY',
   'EXT-X-MAP',
   'EXT-X-DATERANGE',
@@ -72,12 +73,6 @@ export const ATTRIBUTE_LIST_TAGS: ReadonlySet<string> = new Set([
   'EXT-X-SKIP',
   'EXT-X-PRELOAD-HINT',
   'EXT-X-RENDITION-REPORT',
-  'EXT-X-MEDIA',
-  'EXT-X-STREAM-INF',
-  'EXT-X-I-FRAME-STREAM-INF',
-  'EXT-X-SESSION-DATA',
-  'EXT-X-SESSION-KEY',
-  'EXT-X-CONTENT-STEERING',
   'EXT-X-START',
   'EXT-X-DEFINE',
 ]);
