@@ -41,7 +41,8 @@ export async function readPlaylistFile(path: string, io: CliIo): Promise<string>
       throw new UsageError(`${path} is ${info.size} bytes; playlists this large are not read`);
     bytes = await readFile(path);
   }
-  return new TextDecoder('utf-8').decode(bytes);
+  // ignoreBOM keeps a byte order mark in the text, so the validator can report it (bom-present).
+  return new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
 }
 
 /** Writes a file atomically (temporary file, then rename): readers never see half of it. */

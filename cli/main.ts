@@ -1,14 +1,7 @@
 /** The hls-failover command line: one entry point, one function per command. */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { auditCommand } from './audit';
-import { demoCommand } from './demo';
 import { type CliIo, processIo, UsageError } from './io';
-import { localCommand } from './local';
-import { mergeCommand } from './merge';
-import { replayCommand } from './replay';
-import { statusCommand } from './status';
-import { validateCommand } from './validate';
 
 export const HELP = `Usage: hls-failover <command> [options]
 
@@ -27,18 +20,23 @@ Options:
   -h, --help            show help (also: hls-failover <command> --help)
   -v, --version         print the version
 
-Exit codes: 0 success, 1 the input is invalid, 2 usage or I/O error.
+Exit codes: 0 success, 1 the input is invalid, 2 usage or I/O error,
+3 (validate) valid HLS outside the hosting policy.
 `;
 
-/** Each command prints its own --help. */
+/**
+ * Each command prints its own --help. Commands load on first use (a synchronous require, which
+ * jest and tsx handle like the compiled CLI): `validate` and `merge` never load the AWS SDK that
+ * `audit`, `status` and `replay` need, so they start fast.
+ */
 const COMMANDS: Record<string, (args: string[], io: CliIo) => Promise<number>> = {
-  validate: validateCommand,
-  merge: mergeCommand,
-  local: localCommand,
-  demo: demoCommand,
-  audit: (args, io) => auditCommand(args, io),
-  status: (args, io) => statusCommand(args, io),
-  replay: replayCommand,
+  validate: (args, io) => (require('./validate') as typeof import('./validate')).validateCommand(args, io),
+  merge: (args, io) => (require('./merge') as typeof import('./merge')).mergeCommand(args, io),
+  local: (args, io) => (require('./local') as typeof import('./local')).localCommand(args, io),
+  demo: (args, io) => (require('./demo') as typeof import('./demo')).demoCommand(args, io),
+  audit: (args, io) => (require('./audit') as typeof import('./audit')).auditCommand(args, io),
+  status: (args, io) => (require('./status') as typeof import('./status')).statusCommand(args, io),
+  replay: (args, io) => (require('./replay') as typeof import('./replay')).replayCommand(args, io),
 };
 
 /** The package version; package.json sits one folder up from cli/, two from dist/cli/. */

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import {
   classifyPlaylist,
+  type ValidationResult,
   type Violation,
   validateMasterPlaylist,
   validateMediaPlaylist,
@@ -10,17 +11,21 @@ import { type CliIo, readPlaylistFile, UsageError } from './io';
 export const VALIDATE_HELP = `Usage: hls-failover validate <file|-> [options]
 
 Checks a master or media playlist against RFC 8216 and, with --previous, the live-update rules
-of draft-pantos-hls-rfc8216bis §6.2.1–6.2.2. Prints one line per violation:
-  <file>:<line> <rule-id> <message>        (warnings say "warning" after the rule id)
+of draft-pantos-hls-rfc8216bis §6.2.1–6.2.2, then the hosting policy: every URI (after
+EXT-X-DEFINE substitution) stays in the encoder's folder or goes to an allowed host. Prints one
+line per finding:
+  <file>:<line> <rule-id> <message>        (warnings say "warning", policy findings "policy")
+At most 100 errors, 100 warnings and 100 policy findings are listed; the rest are counted.
 
 Options:
   --previous <file>     the last accepted version of this media playlist
-  --allow-host <host>   allow absolute URIs to this host (repeatable; master playlists)
+  --allow-host <host>   allow absolute URIs to this host (repeatable)
   --max-chars <n>       size limit in characters (default 5000000)
   --json                print one JSON document instead of lines
   -h, --help            show this help
 
-Exit codes: 0 valid (warnings allowed), 1 invalid, 2 usage or I/O error.
+Exit codes: 0 valid HLS within the hosting policy (warnings allowed), 1 not valid HLS,
+2 usage or I/O error, 3 valid HLS but outside the hosting policy (the workflow refuses it).
 `;
 
 export async function validateCommand(args: string[], io: CliIo): Promise<number> {
@@ -44,37 +49,53 @@ export async function validateCommand(args: string[], io: CliIo): Promise<number
   const file = positionals[0] as string;
   const maxPlaylistChars =
     values['max-chars'] === undefined ? undefined : parsePositiveInteger(values['max-chars'], '--max-chars');
-  const limits = maxPlaylistChars === undefined ? {} : { maxPlaylistChars };
+  const options = {
+    ...(maxPlaylistChars === undefined ? {} : { maxPlaylistChars }),
+    allowedHosts: values['allow-host'] ?? [],
+  };
 
   const text = await readPlaylistFile(file, io);
   const kind = classifyPlaylist(text);
-  let result: { valid: boolean; errors: readonly Violation[]; warnings: readonly Violation[] };
+  let result: ValidationResult<unknown>;
   if (kind === 'master') {
     if (values.previous !== undefined) throw new UsageError('--previous applies to media playlists only');
-    result = validateMasterPlaylist(text, { ...limits, allowedHosts: values['allow-host'] ?? [] });
+    result = validateMasterPlaylist(text, options);
   } else {
     const previous = values.previous === undefined ? undefined : await readPlaylistFile(values.previous, io);
-    result = validateMediaPlaylist(text, previous, limits);
+    result = validateMediaPlaylist(text, previous, options);
   }
 
   const name = file === '-' ? '<stdin>' : file;
   if (values.json) {
     io.out(
-      `${JSON.stringify({ file: name, kind, valid: result.valid, errors: result.errors, warnings: result.warnings }, null, 2)}\n`,
+      `${JSON.stringify({ file: name, kind, valid: result.valid, errors: result.errors, warnings: result.warnings, policy: result.policy }, null, 2)}\n`,
     );
   } else {
-    for (const v of [...result.errors, ...result.warnings]) io.out(`${formatViolation(name, v)}\n`);
-    const summary = `${result.errors.length} error${result.errors.length === 1 ? '' : 's'}, ${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'}`;
-    io.err(
-      `${name}: ${result.valid ? 'valid' : 'INVALID'} ${kind === 'unknown' ? 'playlist' : `${kind} playlist`} (${summary})\n`,
-    );
+    for (const v of [...result.errors, ...result.warnings, ...result.policy])
+      io.out(`${formatViolation(name, v)}\n`);
+    const summary = [
+      count(result.errors.length, 'error'),
+      count(result.warnings.length, 'warning'),
+      count(result.policy.length, 'policy finding'),
+    ].join(', ');
+    const verdict = result.valid
+      ? result.policy.length === 0
+        ? 'valid'
+        : 'valid (outside the hosting policy)'
+      : 'INVALID';
+    io.err(`${name}: ${verdict} ${kind === 'unknown' ? 'playlist' : `${kind} playlist`} (${summary})\n`);
   }
-  return result.valid ? 0 : 1;
+  if (!result.valid) return 1;
+  return result.policy.length === 0 ? 0 : 3;
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** `file:line rule-id message`; the line is 0 when a violation belongs to no single line. */
 export function formatViolation(file: string, v: Violation): string {
-  return `${file}:${v.line ?? 0} ${v.rule}${v.severity === 'warning' ? ' warning' : ''} ${v.message}`;
+  return `${file}:${v.line ?? 0} ${v.rule}${v.severity === 'error' ? '' : ` ${v.severity}`} ${v.message}`;
 }
 
 export function parsePositiveInteger(value: string, option: string): number {

@@ -6,6 +6,7 @@
 
 import {
   classifyPlaylist,
+  isAcceptable,
   type MediaSnapshot,
   observeSnapshot,
   PlaylistInvalidError,
@@ -85,7 +86,8 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       };
 
     const { key, parsed, object } = found;
-    const limits = { maxPlaylistChars: settings.maxPlaylistChars };
+    // The hosting policy applies to media playlists too: segment, key and map URIs reach viewers.
+    const limits = { maxPlaylistChars: settings.maxPlaylistChars, allowedHosts: settings.allowedHosts };
     const base = {
       action: 'process' as const,
       bucket: input.bucket,
@@ -98,8 +100,8 @@ export function createValidatePlaylist(deps: HandlerDeps) {
     };
 
     if (classifyPlaylist(object.body) === 'master') {
-      const result = validateMasterPlaylist(object.body, { ...limits, allowedHosts: settings.allowedHosts });
-      if (!result.valid) throw new PlaylistInvalidError(result.errors, key);
+      const result = validateMasterPlaylist(object.body, limits);
+      if (!isAcceptable(result)) throw new PlaylistInvalidError([...result.errors, ...result.policy], key);
       return { ...base, kind: 'master', warnings: result.warnings };
     }
 
@@ -117,7 +119,7 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       let result = validateMediaPlaylist(object.body, accepted?.snapshot, limits);
       const previous = accepted?.snapshot;
       if (
-        !result.valid &&
+        !isAcceptable(result) &&
         previous !== undefined &&
         result.snapshot !== undefined &&
         isNewGeneration(previous, accepted, object)
@@ -128,7 +130,7 @@ export function createValidatePlaylist(deps: HandlerDeps) {
         });
         result = validateMediaPlaylist(object.body, undefined, limits);
       }
-      if (!result.valid || result.snapshot === undefined) {
+      if (!isAcceptable(result) || result.snapshot === undefined) {
         // Concurrent executions: a newer version may have been written and accepted after this one
         // was read, so this version is checked against its successor. Not an invalid playlist.
         if (accepted !== undefined && (await store.get(input.bucket, key))?.etag !== object.etag)
@@ -137,7 +139,7 @@ export function createValidatePlaylist(deps: HandlerDeps) {
             key,
             reason: 'superseded while validating (a newer version was accepted)',
           };
-        throw new PlaylistInvalidError(result.errors, key);
+        throw new PlaylistInvalidError([...result.errors, ...result.policy], key);
       }
       const snapshot = result.snapshot;
       const record: AcceptedRecord = { etag: object.etag, lastModified: object.lastModified, snapshot };

@@ -2,7 +2,7 @@
  * Typed errors of the HLS domain. Each class's `name` is the error name the state machine's
  * `ErrorEquals` uses, so the names are a contract: rename one and the ASL must follow.
  */
-import type { Violation } from './violations';
+import { capped, type Violation } from './violations';
 
 /** Base class: sets `name` from the subclass and keeps `cause`. */
 export abstract class HlsFailoverError extends Error {
@@ -22,7 +22,8 @@ export class PlaylistInvalidError extends HlsFailoverError {
     super(
       `${subject} is invalid (${violations.length} violation${violations.length === 1 ? '' : 's'}): ${shown.join('; ') || 'no reason given'}`,
     );
-    this.violations = violations;
+    // Capped like a validation result: the error travels in the workflow's state.
+    this.violations = capped(violations, 'error');
   }
 }
 

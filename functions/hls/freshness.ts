@@ -212,6 +212,9 @@ export function initialChannelHealth(options: FreshnessOptions = {}, now = 0): C
   };
 }
 
+/** The largest time a Date holds (ECMA-262 §21.4.1.1). */
+const MAX_DATE_MS = 8.64e15;
+
 /**
  * Folds one observation into the channel's health. Pure and deterministic: the same previous
  * state and observation give the same result, so a retried execution decides the same way, and
@@ -226,6 +229,11 @@ export function assessFreshness(
   observation: Observation,
   options: FreshnessOptions = {},
 ): { state: ChannelHealth; transitions: Transition[]; recheckAt?: number } {
+  // Incident ids are ISO times: a clock outside Date's range (±8.64e15 ms) or NaN cannot be one.
+  if (!(Math.abs(observation.now) <= MAX_DATE_MS))
+    throw new ConfigInvalidError([
+      `observation.now must be milliseconds since 1970 within ±${MAX_DATE_MS} (got ${observation.now})`,
+    ]);
   const o = resolveFreshnessOptions(options);
   const [home, away] = o.encoders;
   const before = previous ?? initialChannelHealth(o, observation.now);

@@ -2,16 +2,19 @@
  * Merging the encoders' masters into the channel's `index.m3u8` (docs/design.md, "The merged index").
  */
 import { ConfigInvalidError, LadderMismatchError, PlaylistInvalidError } from './errors';
-import { type Attribute, attributeValue, formatAttributes, quoted } from './scan';
+import { type Attribute, attributeValue, formatAttributes, quoted, readAttributeList } from './scan';
 import { PATHWAY_ID } from './steering';
-import { joinUri } from './uris';
+import { checkUri, hasScheme, isKeySystemUri, joinUri } from './uris';
 import {
   type MasterModel,
   type MasterRendition,
   type MasterValidationOptions,
   type MasterVariant,
+  type SessionTag,
   validateMasterPlaylist,
 } from './validate-master';
+import { hasVariableReference, substituteKnown } from './variables';
+import { isAcceptable } from './violations';
 
 /** A media playlist of an encoder that writes no master, with the segment sizes that give its bandwidth. */
 export interface MediaOnlyRendition {
@@ -104,10 +107,12 @@ export function mergeMasters(
   const steering = options.steering ?? true;
 
   const out: string[] = ['#EXTM3U'];
-  const versions = present.map((p) => p.model.version).filter((v): v is number => v !== undefined && v > 0);
+  const versions = present
+    .map((p) => p.model.version)
+    .filter((v): v is number => v !== undefined && Number.isSafeInteger(v) && v > 0);
   if (versions.length > 0) out.push(`#EXT-X-VERSION:${Math.max(...versions)}`);
   for (const tag of first.model.sessionTags)
-    out.push(tag.value === undefined ? `#${tag.name}` : `#${tag.name}:${tag.value}`);
+    out.push(sessionTagLine(tag, first.encoder, first.model, options));
   if (steering) {
     out.push(
       `#EXT-X-CONTENT-STEERING:SERVER-URI=${quoted(options.steeringUri ?? 'steering.json')},PATHWAY-ID=${quoted(ordered[0]?.encoder ?? preferred)}`,
@@ -125,7 +130,7 @@ export function mergeMasters(
   for (const { encoder, model } of ordered) {
     for (const r of model.renditions) {
       if (RENAMED_GROUP_TYPES.has(r.type))
-        out.push(`#EXT-X-MEDIA:${formatAttributes(rewriteRendition(r, encoder, options))}`);
+        out.push(`#EXT-X-MEDIA:${formatAttributes(rewriteRendition(r, encoder, model, options))}`);
     }
   }
   for (const r of sharedCaptions.values()) out.push(`#EXT-X-MEDIA:${formatAttributes(r.attributes)}`);
@@ -134,14 +139,40 @@ export function mergeMasters(
     for (const { encoder, model } of ordered) {
       for (const v of model.variants) {
         if (v.iframe !== iframe) continue;
-        const attributes = rewriteVariant(v, encoder, steering, options);
+        const attributes = rewriteVariant(v, encoder, model, steering, options);
         if (iframe) out.push(`#EXT-X-I-FRAME-STREAM-INF:${formatAttributes(attributes)}`);
         else
-          out.push(`#EXT-X-STREAM-INF:${formatAttributes(attributes)}`, encoderUri(encoder, v.uri, options));
+          out.push(
+            `#EXT-X-STREAM-INF:${formatAttributes(attributes)}`,
+            encoderUri(encoder, v.uri, model, options),
+          );
       }
     }
   }
-  return { text: `${out.join('\n')}\n`, order: ordered.map((p) => p.encoder), warnings };
+  const text = `${out.join('\n')}\n`;
+  checkMergedIndex(text, options);
+  return { text, order: ordered.map((p) => p.encoder), warnings };
+}
+
+/**
+ * The merge never writes an index it would refuse: the output is validated (our rules and
+ * hls-parser strict) and a failure is a typed error, never a broken index.
+ */
+function checkMergedIndex(text: string, options: MergeOptions): void {
+  const baseHosts = Object.values(options.baseUrls ?? {}).flatMap((base) => {
+    try {
+      return base === undefined ? [] : [new URL(base).hostname];
+    } catch {
+      return [];
+    }
+  });
+  const result = validateMasterPlaylist(text, {
+    ...options,
+    maxPlaylistChars: Number.MAX_SAFE_INTEGER,
+    allowedHosts: [...(options.allowedHosts ?? []), ...baseHosts],
+  });
+  if (!isAcceptable(result))
+    throw new PlaylistInvalidError([...result.errors, ...result.policy], 'merged index');
 }
 
 function checkOptions(
@@ -154,6 +185,9 @@ function checkOptions(
   const problems: string[] = [];
   if (primary === undefined && failover === undefined)
     problems.push('no encoder master to merge: give at least one');
+  const steeringUri = options.steeringUri;
+  if (steeringUri !== undefined && (steeringUri === '' || /["\s]/.test(steeringUri)))
+    problems.push(`steeringUri "${steeringUri}" must be a non-empty URI without quotes or white space`);
   if (encoders[0] === encoders[1])
     problems.push(`the two encoders need different names (both are "${encoders[0]}")`);
   for (const e of encoders) {
@@ -198,18 +232,21 @@ function shareMeasuredLadder(
 function toModel(source: MasterSource, encoder: string, options: MergeOptions): MasterModel {
   if (typeof source === 'string') {
     const result = validateMasterPlaylist(source, options);
-    if (!result.valid || result.snapshot === undefined)
-      throw new PlaylistInvalidError(result.errors, `${encoder} master`);
+    if (!isAcceptable(result) || result.snapshot === undefined)
+      throw new PlaylistInvalidError([...result.errors, ...result.policy], `${encoder} master`);
     return result.snapshot;
   }
-  return 'mediaOnly' in source ? synthesizeMaster(source.mediaOnly) : source;
+  return 'mediaOnly' in source ? synthesizeMaster(source.mediaOnly, options) : source;
 }
 
 /**
  * A master for an encoder that writes only media playlists: BANDWIDTH is the peak segment bit
  * rate and AVERAGE-BANDWIDTH the mean (RFC 8216 §4.3.4.2), both from the sizes the caller gives.
  */
-export function synthesizeMaster(renditions: readonly MediaOnlyRendition[]): MasterModel {
+export function synthesizeMaster(
+  renditions: readonly MediaOnlyRendition[],
+  policy: MasterValidationOptions = {},
+): MasterModel {
   const problems: string[] = [];
   if (renditions.length === 0) problems.push('no media playlist to build a master from');
   const variants = renditions.map((r, i): MasterVariant => {
@@ -226,11 +263,26 @@ export function synthesizeMaster(renditions: readonly MediaOnlyRendition[]): Mas
     if (seconds === 0)
       problems.push(`${r.uri}: needs at least one segment with a duration above 0 to derive BANDWIDTH`);
     const average = seconds > 0 ? bits / seconds : 0;
+    // BANDWIDTH is a decimal-integer (RFC 8216 §4.2): below 2^64, written without an exponent.
+    if (!(Math.ceil(peak) < 2 ** 64))
+      problems.push(
+        `${r.uri}: a segment's size over its duration gives ${peak} bit/s, beyond a BANDWIDTH of 2^64−1; check the EXTINF durations`,
+      );
     const attributes: Attribute[] = [
-      { name: 'BANDWIDTH', raw: String(Math.ceil(peak)) },
-      { name: 'AVERAGE-BANDWIDTH', raw: String(Math.ceil(average)) },
+      { name: 'BANDWIDTH', raw: decimalInteger(peak) },
+      { name: 'AVERAGE-BANDWIDTH', raw: decimalInteger(average) },
     ];
-    if (r.codecs !== undefined) attributes.push({ name: 'CODECS', raw: quoted(r.codecs) });
+    // The rendition URI is an object key: it becomes a URI line of the index, so it is checked as one.
+    if (/[\s"]/.test(r.uri) || r.uri === '')
+      problems.push(
+        `${JSON.stringify(r.uri)}: a media playlist URI holds no white space, line break or quote`,
+      );
+    else for (const finding of checkUri(r.uri, i + 1, policy)) problems.push(`${r.uri}: ${finding.message}`);
+    if (r.codecs !== undefined) {
+      if (/["\r\n]/.test(r.codecs))
+        problems.push(`${r.uri}: codecs "${r.codecs}" hold a quote or line break`);
+      else attributes.push({ name: 'CODECS', raw: quoted(r.codecs) });
+    }
     if (r.resolution !== undefined) {
       if (/^\d+x\d+$/.test(r.resolution)) attributes.push({ name: 'RESOLUTION', raw: r.resolution });
       else problems.push(`${r.uri}: resolution "${r.resolution}" is not <width>x<height>`);
@@ -248,24 +300,57 @@ export function synthesizeMaster(renditions: readonly MediaOnlyRendition[]): Mas
   return { version: undefined, sessionTags: [], renditions: [], variants };
 }
 
-function encoderUri(encoder: string, uri: string, options: MergeOptions): string {
+/**
+ * Places an encoder's URI in the index. A URI holding `{$name}` is kept as written (the player
+ * substitutes; encoding or resolving it would break the reference): prefixed like any relative
+ * path, left alone when its substituted form is absolute.
+ */
+/** A bit rate as a decimal-integer (rounded up); out-of-range rates are reported by the caller. */
+function decimalInteger(bitsPerSecond: number): string {
+  const rounded = Math.ceil(bitsPerSecond);
+  return rounded < 2 ** 64 ? BigInt(rounded).toString() : '0';
+}
+
+function encoderUri(encoder: string, uri: string, model: MasterModel, options: MergeOptions): string {
   const dir = options.masterDirs?.[encoder] ?? '';
   const base = options.baseUrls?.[encoder];
   const prefix = base === undefined ? `${encoder}/` : base.endsWith('/') ? base : `${base}/`;
-  return joinUri(prefix, dir === '' ? uri : `${dir.replace(/\/?$/, '/')}${uri}`);
+  const relative = dir === '' ? uri : `${dir.replace(/\/?$/, '/')}${uri}`;
+  if (!hasVariableReference(uri)) return joinUri(prefix, relative);
+  return hasScheme(substituteKnown(uri, model.variables ?? {})) ? uri : `${prefix}${relative}`;
+}
+
+/** A session tag as written, its URI (SESSION-DATA, SESSION-KEY) placed like every other URI. */
+function sessionTagLine(tag: SessionTag, encoder: string, model: MasterModel, options: MergeOptions): string {
+  if (tag.value === undefined) return `#${tag.name}`;
+  if (tag.name !== 'EXT-X-SESSION-DATA' && tag.name !== 'EXT-X-SESSION-KEY')
+    return `#${tag.name}:${tag.value}`;
+  const attributes = readAttributeList(tag.value).attributes;
+  const uri = attributeValue(attributes, 'URI');
+  if (uri === undefined || isKeySystemUri(tag.name, uri)) return `#${tag.name}:${tag.value}`;
+  return `#${tag.name}:${formatAttributes(
+    attributes.map((a) =>
+      a.name === 'URI' ? { name: a.name, raw: quoted(encoderUri(encoder, uri, model, options)) } : a,
+    ),
+  )}`;
 }
 
 function groupName(encoder: string, groupId: string): string {
   return `${encoder}-${groupId}`;
 }
 
-function rewriteRendition(r: MasterRendition, encoder: string, options: MergeOptions): Attribute[] {
+function rewriteRendition(
+  r: MasterRendition,
+  encoder: string,
+  model: MasterModel,
+  options: MergeOptions,
+): Attribute[] {
   return r.attributes.map((a) => {
     if (a.name === 'GROUP-ID') return { name: a.name, raw: quoted(groupName(encoder, r.groupId)) };
     if (a.name === 'URI')
       return {
         name: a.name,
-        raw: quoted(encoderUri(encoder, attributeValue([a], 'URI') as string, options)),
+        raw: quoted(encoderUri(encoder, attributeValue([a], 'URI') as string, model, options)),
       };
     return a;
   });
@@ -274,6 +359,7 @@ function rewriteRendition(r: MasterRendition, encoder: string, options: MergeOpt
 function rewriteVariant(
   v: MasterVariant,
   encoder: string,
+  model: MasterModel,
   steering: boolean,
   options: MergeOptions,
 ): Attribute[] {
@@ -285,7 +371,7 @@ function rewriteVariant(
       renamed ? { name: a.name, raw: quoted(groupName(encoder, attributeValue([a], a.name) as string)) } : a,
     );
   }
-  if (v.iframe) attributes.push({ name: 'URI', raw: quoted(encoderUri(encoder, v.uri, options)) });
+  if (v.iframe) attributes.push({ name: 'URI', raw: quoted(encoderUri(encoder, v.uri, model, options)) });
   if (steering) attributes.push({ name: 'PATHWAY-ID', raw: quoted(encoder) });
   return attributes;
 }

@@ -29,6 +29,9 @@ export const DEFAULT_MAX_PLAYLIST_CHARS = 5_000_000;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this regex's purpose.
 const NOT_TEXT = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFD]/;
 
+/** A tag name (RFC 8216 §4.1: tags begin with #EXT; letters, digits and '-' follow). */
+const TAG_NAME = /^EXT[A-Za-z0-9_-]*$/;
+
 /** Receives each tag and URI line of a playlist, in order, with its 1-based line number. */
 export interface LineVisitor {
   tag(name: string, value: string | undefined, line: number): void;
@@ -98,8 +101,17 @@ export function readLines(
       else visitor.tag('EXTINF', raw.slice(8), i + 1);
     } else if (raw.startsWith('#EXT')) {
       const colon = raw.indexOf(':');
-      if (colon < 0) visitor.tag(raw.slice(1), undefined, i + 1);
-      else visitor.tag(raw.slice(1, colon), raw.slice(colon + 1), i + 1);
+      const name = colon < 0 ? raw.slice(1) : raw.slice(1, colon);
+      if (!TAG_NAME.test(name)) {
+        // A player may still read it as the tag (hls-parser trims the name), so it is refused, never kept.
+        violations.push(
+          error(
+            'tag-malformed',
+            `"${name.slice(0, 40)}" is not a tag name: write #EXT<NAME>:<value> with no space or other character before the ':'`,
+            i + 1,
+          ),
+        );
+      } else visitor.tag(name, colon < 0 ? undefined : raw.slice(colon + 1), i + 1);
     } else if ((raw.charCodeAt(1) | 0x20) === 0x65 /* e or E */ && /^#ext/i.test(raw)) {
       violations.push(
         warning(
@@ -139,33 +151,94 @@ export interface Attribute {
   readonly raw: string;
 }
 
+/** An attribute list as read: its attributes, and what breaks RFC 8216 §4.2 syntax. */
+export interface AttributeList {
+  readonly attributes: Attribute[];
+  /** Each problem says what to fix; empty when the list is well-formed. */
+  readonly problems: string[];
+  /** Names given more than once (RFC 8216 §4.2: "MUST NOT appear more than once"). */
+  readonly duplicates: string[];
+}
+
+const ATTRIBUTE_NAME = /^[A-Z0-9-]+$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: CR and other controls are what it finds.
+const NOT_IN_UNQUOTED = /["\s\u0000-\u001F]/;
+
 /**
- * Splits an attribute list (RFC 8216 §4.2: `NAME=value` pairs, commas inside quoted-strings kept),
- * keeping order and each value as written. One pass, no intermediate list.
+ * Reads an attribute list (RFC 8216 §4.2: `NAME=value` pairs, commas inside quoted-strings kept),
+ * keeping order and each value as written, and reports its syntax: names of [A-Z0-9-], a
+ * quoted-string closed before the next comma and holding no `"`, CR or LF, an unquoted value
+ * without quotes or white space, no name twice. One pass, no intermediate list.
  */
-export function parseAttributes(value: string | undefined): Attribute[] {
+export function readAttributeList(value: string | undefined): AttributeList {
   const attributes: Attribute[] = [];
-  if (value === undefined) return attributes;
+  const problems: string[] = [];
+  const duplicates: string[] = [];
+  if (value === undefined) return { attributes, problems, duplicates };
+  const seen = new Set<string>();
+  const length = value.length;
   let i = 0;
-  while (i < value.length) {
-    let end = i;
-    let quoted = false;
-    while (end < value.length) {
-      const c = value.charCodeAt(end);
-      if (c === 0x22 /* " */) quoted = !quoted;
-      else if (c === 0x2c /* , */ && !quoted) break;
-      end++;
+  while (i < length) {
+    let eq = i;
+    while (eq < length && value.charCodeAt(eq) !== 0x3d /* = */ && value.charCodeAt(eq) !== 0x2c /* , */)
+      eq++;
+    const name = value.slice(i, eq).trim();
+    if (eq === length || value.charCodeAt(eq) === 0x2c) {
+      if (name === '') problems.push('an empty attribute between commas; remove the extra comma');
+      else {
+        problems.push(`attribute ${clip(name)} has no value; write ${clip(name)}=<value>`);
+        attributes.push({ name, raw: '' });
+      }
+      i = eq + 1;
+      continue;
     }
-    const eq = value.indexOf('=', i);
-    if (eq < 0 || eq > end) {
-      const name = value.slice(i, end).trim();
-      if (name !== '') attributes.push({ name, raw: '' });
+    let start = eq + 1;
+    while (start < length && value.charCodeAt(start) === 0x20) start++;
+    let end: number;
+    let raw: string;
+    if (value.charCodeAt(start) === 0x22 /* " */) {
+      const close = value.indexOf('"', start + 1);
+      if (close < 0) {
+        problems.push(`the quoted value of ${clip(name)} has no closing quote`);
+        end = length;
+        raw = value.slice(start);
+      } else {
+        raw = value.slice(start, close + 1);
+        end = value.indexOf(',', close + 1);
+        if (end < 0) end = length;
+        if (value.slice(close + 1, end).trim() !== '')
+          problems.push(
+            `the quoted value of ${clip(name)} is followed by more text before the next comma (a '"' inside a quoted-string?)`,
+          );
+        if (/[\r\n]/.test(raw)) problems.push(`the quoted value of ${clip(name)} holds a CR or LF`);
+      }
     } else {
-      attributes.push({ name: value.slice(i, eq).trim(), raw: value.slice(eq + 1, end).trim() });
+      end = value.indexOf(',', start);
+      if (end < 0) end = length;
+      raw = value.slice(start, end).trim();
+      if (raw === '') problems.push(`attribute ${clip(name)} has an empty value`);
+      else if (NOT_IN_UNQUOTED.test(raw))
+        problems.push(
+          `the value of ${clip(name)} holds a quote, white space or a control character; quote it as "…" if it is a quoted-string`,
+        );
     }
+    if (!ATTRIBUTE_NAME.test(name))
+      problems.push(`attribute name "${clip(name)}" may use only A-Z, 0-9 and '-'`);
+    if (seen.has(name)) duplicates.push(name);
+    seen.add(name);
+    attributes.push({ name, raw });
     i = end + 1;
   }
-  return attributes;
+  return { attributes, problems, duplicates };
+}
+
+/** The attributes of an attribute list, syntax unchecked (see {@link readAttributeList}). */
+export function parseAttributes(value: string | undefined): Attribute[] {
+  return readAttributeList(value).attributes;
+}
+
+function clip(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
 /** The value of an attribute, unquoted; undefined when absent. */

@@ -60,3 +60,32 @@ export const ONCE_PER_MEDIA_PLAYLIST: ReadonlySet<string> = new Set([
 export function isKnownTag(name: string): boolean {
   return MASTER_TAGS.has(name) || MEDIA_TAGS.has(name) || COMMON_TAGS.has(name);
 }
+
+/** Tags whose value is an attribute-list (RFC 8216 §4.2 syntax applies). */
+export const ATTRIBUTE_LIST_TAGS: ReadonlySet<string> = new Set([
+  ...MASTER_TAGS, // every master-only tag is an attribute list
+  'EXT-X-KEY',
+  'EXT-X-MAP',
+  'EXT-X-DATERANGE',
+  'EXT-X-PART-INF',
+  'EXT-X-SERVER-CONTROL',
+  'EXT-X-PART',
+  'EXT-X-SKIP',
+  'EXT-X-PRELOAD-HINT',
+  'EXT-X-RENDITION-REPORT',
+  'EXT-X-START',
+  'EXT-X-DEFINE',
+]);
+
+/** Tags whose URI attribute a player requests: the URI policy applies to it. */
+export const URI_ATTRIBUTE_TAGS: ReadonlySet<string> = new Set([
+  'EXT-X-KEY',
+  'EXT-X-MAP',
+  'EXT-X-PART',
+  'EXT-X-PRELOAD-HINT',
+  'EXT-X-RENDITION-REPORT',
+  'EXT-X-MEDIA',
+  'EXT-X-I-FRAME-STREAM-INF',
+  'EXT-X-SESSION-DATA',
+  'EXT-X-SESSION-KEY',
+]);

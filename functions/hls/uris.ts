@@ -1,10 +1,11 @@
 /**
  * URI policy for what an encoder writes: relative paths that stay inside the encoder's folder,
  * or absolute http(s) URLs to hosts the operator allowed. Anything else (`..` above the folder,
- * root-relative paths, other schemes such as `javascript:` or `file:`) is a violation: the
- * merged index must never send a viewer somewhere the channel does not own.
+ * root-relative paths, other schemes such as `javascript:` or `file:`) is a hosting-policy
+ * finding (severity `policy`): valid HLS, but the merged index must never send a viewer somewhere
+ * the channel does not own, so the workflow and the merge refuse it.
  */
-import { error, type Violation } from './violations';
+import { policy as finding, type Violation } from './violations';
 
 export interface UriPolicy {
   /** Hosts that absolute http(s) URIs may point to. @default none */
@@ -16,13 +17,13 @@ const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
 const PLAIN_PATH =
   /^(?!\.{1,2}(?:\/|$))(?:[A-Za-z0-9_~!$&'()*+,;=:@%-]|\.(?!\.?(?:\/|$))|\/(?!\.{1,2}(?:\/|$)))+$/;
 
-/** Checks one URI found on `line`; returns the violations (none when it is fine). */
+/** Checks one URI (after variable substitution) found on `line`; returns the policy findings. */
 export function checkUri(uri: string, line: number, policy: UriPolicy): Violation[] {
   const scheme = SCHEME.exec(uri)?.[1]?.toLowerCase();
   if (scheme !== undefined) {
     if (scheme !== 'http' && scheme !== 'https') {
       return [
-        error(
+        finding(
           'uri-scheme',
           `"${truncate(uri)}" uses the ${scheme}: scheme; use a relative path or http(s)`,
           line,
@@ -33,12 +34,12 @@ export function checkUri(uri: string, line: number, policy: UriPolicy): Violatio
     try {
       host = new URL(uri).hostname;
     } catch {
-      return [error('uri-scheme', `"${truncate(uri)}" is not a valid URL`, line)];
+      return [finding('uri-scheme', `"${truncate(uri)}" is not a valid URL`, line)];
     }
     return (policy.allowedHosts ?? []).includes(host)
       ? []
       : [
-          error(
+          finding(
             'uri-absolute',
             `"${truncate(uri)}" points to host ${host}; use a path relative to the encoder folder or add ${host} to allowedHosts`,
             line,
@@ -47,7 +48,7 @@ export function checkUri(uri: string, line: number, policy: UriPolicy): Violatio
   }
   if (uri.startsWith('/') || uri.startsWith('\\')) {
     return [
-      error(
+      finding(
         'uri-absolute',
         `"${truncate(uri)}" is root-relative; make it relative to the encoder folder`,
         line,
@@ -56,7 +57,7 @@ export function checkUri(uri: string, line: number, policy: UriPolicy): Violatio
   }
   if (escapesFolder(uri)) {
     return [
-      error('uri-escapes-folder', `"${truncate(uri)}" climbs above the encoder's folder with '..'`, line),
+      finding('uri-escapes-folder', `"${truncate(uri)}" climbs above the encoder's folder with '..'`, line),
     ];
   }
   return [];
@@ -94,6 +95,19 @@ export function joinUri(prefix: string, relative: string): string {
   if (resolved.origin === 'http://relative.invalid')
     return resolved.href.slice('http://relative.invalid/'.length);
   return resolved.href;
+}
+
+/** True when the URI starts with a scheme (`https:`, `skd:`, ...): it is absolute. */
+export function hasScheme(uri: string): boolean {
+  return SCHEME.test(uri);
+}
+
+/**
+ * A key URI a DRM system resolves itself (FairPlay `skd:`, Widevine/PlayReady `data:`) on
+ * EXT-X-KEY / EXT-X-SESSION-KEY: no request to a host, so the URI policy does not apply.
+ */
+export function isKeySystemUri(tag: string, uri: string): boolean {
+  return (tag === 'EXT-X-KEY' || tag === 'EXT-X-SESSION-KEY') && /^(?:skd|data):/i.test(uri);
 }
 
 function truncate(uri: string): string {

@@ -1,20 +1,20 @@
 /**
  * Master (multivariant) playlist: the model the merge works on, and its validation.
  */
+import { describeDecimalInteger, parseDecimalInteger, parseSafeInteger } from './numbers';
 import { parseWithHlsParser } from './parser';
 import {
   type Attribute,
   attributeValue,
   type PlaylistLine,
-  parseAttributes,
   type ScanLimits,
   scanPlaylist,
   unquote,
 } from './scan';
+import { TagChecker } from './tag-lines';
 import { isKnownTag, MEDIA_TAGS } from './tags';
-import { checkUri, type UriPolicy } from './uris';
-import type { ValidationResult } from './validate-media';
-import { error, type Violation, warning } from './violations';
+import type { UriPolicy } from './uris';
+import { error, toValidationResult, type ValidationResult, type Violation, warning } from './violations';
 
 export type RenditionType = 'AUDIO' | 'VIDEO' | 'SUBTITLES' | 'CLOSED-CAPTIONS';
 
@@ -52,6 +52,8 @@ export interface MasterModel {
   readonly sessionTags: readonly SessionTag[];
   readonly renditions: readonly MasterRendition[];
   readonly variants: readonly MasterVariant[];
+  /** EXT-X-DEFINE NAME/VALUE variables: the merge resolves `{$name}` with them to place a URI. */
+  readonly variables?: Readonly<Record<string, string>>;
 }
 
 export interface MasterValidationOptions extends ScanLimits, UriPolicy {}
@@ -75,25 +77,23 @@ export function validateMasterPlaylist(
 ): ValidationResult<MasterModel> {
   const scanned = scanPlaylist(text, options);
   const violations = [...scanned.violations];
-  if (!scanned.readable) return masterResult(violations);
-  const model = readMasterLines(scanned.lines, violations);
-  violations.push(...checkMasterModel(model, options));
+  if (!scanned.readable) return toValidationResult(violations);
+  const model = readMasterLines(scanned.lines, violations, options);
+  violations.push(...checkMasterModel(model));
   if (!violations.some((v) => v.severity === 'error')) {
     const strict = parseWithHlsParser(text, true);
     if (!strict.success) violations.push(error('parser-strict', strict.message));
   }
-  return masterResult(violations, model);
-}
-
-function masterResult(violations: readonly Violation[], model?: MasterModel): ValidationResult<MasterModel> {
-  const errors = violations.filter((v) => v.severity === 'error');
-  const warnings = violations.filter((v) => v.severity === 'warning');
-  const base = { valid: errors.length === 0, errors, warnings };
-  return model === undefined ? base : { ...base, snapshot: model };
+  return toValidationResult(violations, model);
 }
 
 /** One pass over the lines: the model, plus the rules that belong to single lines. */
-function readMasterLines(lines: readonly PlaylistLine[], violations: Violation[]): MasterModel {
+function readMasterLines(
+  lines: readonly PlaylistLine[],
+  violations: Violation[],
+  policy: UriPolicy,
+): MasterModel {
+  const checker = new TagChecker(violations, policy);
   let version: number | undefined;
   const sessionTags: SessionTag[] = [];
   const renditions: MasterRendition[] = [];
@@ -108,14 +108,16 @@ function readMasterLines(lines: readonly PlaylistLine[], violations: Violation[]
       continue;
     }
     const { name, value, line } = l;
+    const attributes = checker.attributes(name, value, line) ?? [];
     switch (name) {
       case 'EXTM3U':
         break;
       case 'EXT-X-VERSION':
-        version = Number(value);
+        version = parseSafeInteger(value);
+        if (version === undefined)
+          violations.push(error('version-invalid', `EXT-X-VERSION ${describeDecimalInteger(value)}`, line));
         break;
       case 'EXT-X-MEDIA': {
-        const attributes = parseAttributes(value);
         renditions.push({
           line,
           type: attributeValue(attributes, 'TYPE') ?? '',
@@ -136,20 +138,20 @@ function readMasterLines(lines: readonly PlaylistLine[], violations: Violation[]
           );
           break;
         }
+        checker.uri(next.uri, next.line);
         variants.push({
           line,
           iframe: false,
           uri: next.uri,
           uriLine: next.line,
-          attributes: parseAttributes(value),
+          attributes,
           text: value ?? '',
         });
         i++;
         break;
       }
       case 'EXT-X-I-FRAME-STREAM-INF': {
-        const all = parseAttributes(value);
-        const uri = attributeValue(all, 'URI');
+        const uri = attributeValue(attributes, 'URI');
         if (uri === undefined) {
           violations.push(
             error('iframe-uri-missing', 'add URI="<i-frame playlist>" to EXT-X-I-FRAME-STREAM-INF', line),
@@ -161,7 +163,7 @@ function readMasterLines(lines: readonly PlaylistLine[], violations: Violation[]
           iframe: true,
           uri,
           uriLine: line,
-          attributes: all.filter((a) => a.name !== 'URI'),
+          attributes: attributes.filter((a) => a.name !== 'URI'),
           text: value ?? '',
         });
         break;
@@ -192,20 +194,24 @@ function readMasterLines(lines: readonly PlaylistLine[], violations: Violation[]
         sessionTags.push({ line, name, value });
     }
   }
-  return { version, sessionTags, renditions, variants };
+  return { version, sessionTags, renditions, variants, variables: checker.variables.defined };
 }
 
-function checkMasterModel(model: MasterModel, policy: UriPolicy): Violation[] {
+function checkMasterModel(model: MasterModel): Violation[] {
   const found: Violation[] = [];
   const groups = new Set<string>();
   for (const r of model.renditions) {
     let uri: string | undefined;
     let hasInstreamId = false;
+    let autoselect: string | undefined;
+    let isDefault = false;
     const missing = new Set(['TYPE', 'GROUP-ID', 'NAME']);
     for (const a of r.attributes) {
       missing.delete(a.name);
       if (a.name === 'URI') uri = unquote(a.raw);
       else if (a.name === 'INSTREAM-ID') hasInstreamId = true;
+      else if (a.name === 'AUTOSELECT') autoselect = a.raw;
+      else if (a.name === 'DEFAULT') isDefault = a.raw === 'YES';
     }
     if (missing.size > 0) {
       found.push(error('media-attribute-missing', `EXT-X-MEDIA lacks ${[...missing].join(', ')}`, r.line));
@@ -219,7 +225,11 @@ function checkMasterModel(model: MasterModel, policy: UriPolicy): Violation[] {
       if (!hasInstreamId)
         found.push(error('media-uri-rules', 'a CLOSED-CAPTIONS rendition needs INSTREAM-ID', r.line));
     }
-    if (uri !== undefined) found.push(...checkUri(uri, r.line, policy));
+    if (isDefault && autoselect !== undefined && autoselect !== 'YES') {
+      found.push(
+        error('media-default-autoselect', 'DEFAULT=YES needs AUTOSELECT=YES (or no AUTOSELECT)', r.line),
+      );
+    }
     groups.add(`${r.type}\u0000${r.groupId}`);
   }
 
@@ -230,6 +240,12 @@ function checkMasterModel(model: MasterModel, policy: UriPolicy): Violation[] {
     for (const a of v.attributes) {
       if (a.name === 'BANDWIDTH') {
         bandwidth = a.raw;
+        continue;
+      }
+      if (a.name === 'AVERAGE-BANDWIDTH' && parseDecimalInteger(a.raw) === undefined) {
+        found.push(
+          error('attribute-value-invalid', `AVERAGE-BANDWIDTH ${describeDecimalInteger(a.raw)}`, v.line),
+        );
         continue;
       }
       if (!GROUP_ATTRIBUTES.has(a.name) || (a.name === 'CLOSED-CAPTIONS' && a.raw === 'NONE')) continue;
@@ -244,16 +260,13 @@ function checkMasterModel(model: MasterModel, policy: UriPolicy): Violation[] {
         );
       }
     }
-    if (bandwidth === undefined || !/^\d+$/.test(bandwidth)) {
+    if (bandwidth === undefined) {
       found.push(
-        error(
-          'stream-inf-bandwidth-missing',
-          `${tag} needs BANDWIDTH=<peak bits per second> (found ${bandwidth ?? 'none'})`,
-          v.line,
-        ),
+        error('stream-inf-bandwidth-missing', `${tag} needs BANDWIDTH=<peak bits per second>`, v.line),
       );
+    } else if (parseDecimalInteger(bandwidth) === undefined) {
+      found.push(error('attribute-value-invalid', `BANDWIDTH ${describeDecimalInteger(bandwidth)}`, v.line));
     }
-    found.push(...checkUri(v.uri, v.uriLine, policy));
     const key = `${tag}\u0000${v.uri}\u0000${v.text}`;
     const first = seen.get(key);
     if (first === undefined) seen.set(key, v.line);

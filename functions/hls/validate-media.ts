@@ -2,10 +2,13 @@
  * Media playlist validation: RFC 8216 syntax, plus the live-update rules of
  * draft-pantos-hls-rfc8216bis §6.2.1–6.2.2 against the previously accepted version.
  */
+import { describeDecimalInteger, parseDecimalInteger, parseSafeInteger } from './numbers';
 import { parseWithHlsParser } from './parser';
 import { type LineVisitor, readLines, type ScanLimits } from './scan';
+import { TagChecker } from './tag-lines';
 import { isKnownTag, MASTER_TAGS, ONCE_PER_MEDIA_PLAYLIST } from './tags';
-import { error, type Violation, warning } from './violations';
+import type { UriPolicy } from './uris';
+import { error, toValidationResult, type ValidationResult, type Violation, warning } from './violations';
 
 /** One media segment as the live-update rules see it. */
 export interface SnapshotSegment {
@@ -35,16 +38,8 @@ export function lastSequenceOf(snapshot: MediaSnapshot): number {
   return snapshot.mediaSequence + snapshot.segments.length - 1;
 }
 
-export interface ValidationResult<S> {
-  /** True when there is no error (warnings allowed). */
-  readonly valid: boolean;
-  readonly errors: readonly Violation[];
-  readonly warnings: readonly Violation[];
-  /** What was understood of the playlist; absent when it could not be read at all. */
-  readonly snapshot?: S;
-}
-
-export type MediaValidationOptions = ScanLimits;
+/** Size limit, and the hosting policy applied to segment, key, map, part and report URIs. */
+export interface MediaValidationOptions extends ScanLimits, UriPolicy {}
 
 /** Where segment i of a snapshot sits in the text: its URI line and its EXTINF line. */
 interface SegmentLines {
@@ -67,7 +62,7 @@ export function validateMediaPlaylist(
 ): ValidationResult<MediaSnapshot> {
   const violations: Violation[] = [];
   const read = readMedia(text, options, violations);
-  if (read === undefined) return result(violations);
+  if (read === undefined) return toValidationResult(violations);
   const { snapshot, segmentLines } = read;
   if (!violations.some((v) => v.severity === 'error')) {
     // hls-parser's strict mode knows the long tail (LL-HLS parts, DATERANGE, BYTERANGE, version
@@ -89,22 +84,16 @@ export function validateMediaPlaylist(
       violations.push(...checkLiveUpdate(before, snapshot, segmentLines));
     }
   }
-  return result(violations, snapshot);
+  return toValidationResult(violations, snapshot);
 }
 
 /** The snapshot of a media playlist, or undefined when it cannot be read at all. */
-export function snapshotMediaPlaylist(text: string, options: ScanLimits = {}): MediaSnapshot | undefined {
+export function snapshotMediaPlaylist(
+  text: string,
+  options: MediaValidationOptions = {},
+): MediaSnapshot | undefined {
   return readMedia(text, options, [])?.snapshot;
 }
-
-function result<S>(violations: readonly Violation[], snapshot?: S): ValidationResult<S> {
-  const errors = violations.filter((v) => v.severity === 'error');
-  const warnings = violations.filter((v) => v.severity === 'warning');
-  const base = { valid: errors.length === 0, errors, warnings };
-  return snapshot === undefined ? base : { ...base, snapshot };
-}
-
-const DECIMAL_INTEGER = /^\d+$/;
 
 /**
  * Reads the EXTINF duration of `#EXTINF:<duration>,<title>` in place: a decimal-floating-point
@@ -153,10 +142,28 @@ class MediaReader implements LineVisitor {
   private pendingLine: number | undefined;
   private pendingDiscontinuity = false;
   private mixedReported = false;
+  private readonly checker: TagChecker;
+  private readonly segmentUris = new Map<string, number>();
 
-  constructor(private readonly violations: Violation[]) {}
+  constructor(
+    private readonly violations: Violation[],
+    policy: UriPolicy,
+  ) {
+    this.checker = new TagChecker(violations, policy);
+  }
 
   uri(uri: string, line: number): void {
+    const requested = this.checker.uri(uri, line);
+    const first = this.segmentUris.get(requested);
+    if (first === undefined) this.segmentUris.set(requested, line);
+    else
+      this.violations.push(
+        warning(
+          'segment-uri-duplicate',
+          `segment "${uri}" is listed again (first on line ${first}); players may fetch the same media twice`,
+          line,
+        ),
+      );
     if (this.endlistLine !== undefined) {
       this.violations.push(
         error(
@@ -190,6 +197,14 @@ class MediaReader implements LineVisitor {
       this.violations.push(
         error('extinf-invalid', `EXTINF duration "${written}" is not a decimal number of seconds`, line),
       );
+    } else if (raw.indexOf(',', 8) < 0) {
+      this.violations.push(
+        error(
+          'extinf-invalid',
+          'EXTINF needs a comma after the duration: #EXTINF:<duration>,[<title>]',
+          line,
+        ),
+      );
     }
     this.pendingDuration = Number.isNaN(duration) ? 0 : duration;
     this.pendingLine = line;
@@ -206,12 +221,20 @@ class MediaReader implements LineVisitor {
       }
       this.seen.set(name, line);
     }
+    this.checker.attributes(name, value, line);
     switch (name) {
+      case 'EXT-X-VERSION':
+        if (parseSafeInteger(value) === undefined)
+          this.violations.push(
+            error('version-invalid', `EXT-X-VERSION ${describeDecimalInteger(value)}`, line),
+          );
+        break;
       case 'EXT-X-DISCONTINUITY':
         this.pendingDiscontinuity = true;
         break;
       case 'EXT-X-TARGETDURATION':
-        if (value === undefined || !DECIMAL_INTEGER.test(value)) {
+        this.targetDuration = parseSafeInteger(value);
+        if (this.targetDuration === undefined) {
           this.violations.push(
             error(
               'targetduration-invalid',
@@ -219,8 +242,6 @@ class MediaReader implements LineVisitor {
               line,
             ),
           );
-        } else {
-          this.targetDuration = Number(value);
         }
         break;
       case 'EXT-X-MEDIA-SEQUENCE':
@@ -229,23 +250,17 @@ class MediaReader implements LineVisitor {
             error('media-sequence-late', 'move EXT-X-MEDIA-SEQUENCE above the first segment', line),
           );
         }
-        if (value === undefined || !DECIMAL_INTEGER.test(value)) {
-          this.violations.push(
-            error(
-              'media-sequence-invalid',
-              `EXT-X-MEDIA-SEQUENCE "${value ?? ''}" must be a whole number`,
-              line,
-            ),
-          );
-        } else {
-          this.mediaSequence = Number(value);
-        }
+        this.mediaSequence = this.sequenceNumber('media-sequence-invalid', name, value, line);
         break;
       case 'EXT-X-DISCONTINUITY-SEQUENCE':
-        if (value !== undefined && DECIMAL_INTEGER.test(value)) this.discontinuitySequence = Number(value);
+        this.discontinuitySequence = this.sequenceNumber('discontinuity-sequence-invalid', name, value, line);
         break;
       case 'EXT-X-PLAYLIST-TYPE':
         if (value === 'EVENT' || value === 'VOD') this.playlistType = value;
+        else
+          this.violations.push(
+            error('playlist-type-invalid', `EXT-X-PLAYLIST-TYPE "${value ?? ''}" must be EVENT or VOD`, line),
+          );
         break;
       case 'EXT-X-ENDLIST':
         this.endlistLine = line;
@@ -269,6 +284,24 @@ class MediaReader implements LineVisitor {
           );
         }
     }
+  }
+
+  /**
+   * A sequence number (RFC 8216 §4.2 decimal-integer, 0 to 2^64−1). Above 2^53 it is kept as the
+   * nearest number; the live-update rules then say they cannot compare it exactly.
+   */
+  private sequenceNumber(
+    rule: 'media-sequence-invalid' | 'discontinuity-sequence-invalid',
+    name: string,
+    value: string | undefined,
+    line: number,
+  ): number {
+    const parsed = parseDecimalInteger(value);
+    if (parsed === undefined) {
+      this.violations.push(error(rule, `${name} ${describeDecimalInteger(value)}`, line));
+      return 0;
+    }
+    return Number(parsed);
   }
 
   /** Closes the pass: the rules that need the whole playlist, and the snapshot. */
@@ -313,10 +346,10 @@ class MediaReader implements LineVisitor {
 /** Reads a media playlist: its snapshot and segment lines, or undefined when the text is unreadable. */
 function readMedia(
   text: string,
-  limits: ScanLimits,
+  limits: MediaValidationOptions,
   violations: Violation[],
 ): { snapshot: MediaSnapshot; segmentLines: SegmentLines } | undefined {
-  const reader = new MediaReader(violations);
+  const reader = new MediaReader(violations, limits);
   const read = readLines(text, limits, reader);
   // The text-level findings (BOM, first line) come first, as they do in the text.
   violations.unshift(...read.violations);
@@ -346,6 +379,16 @@ function checkLiveUpdate(before: MediaSnapshot, after: MediaSnapshot, lines: Seg
         `EXT-X-TARGETDURATION changed from ${before.targetDuration} to ${after.targetDuration}; keep it constant while live`,
       ),
     );
+  }
+  if (!Number.isSafeInteger(lastSequenceOf(before)) || !Number.isSafeInteger(lastSequenceOf(after))) {
+    // Valid (RFC 8216 §4.2 allows up to 2^64−1), but a number is no longer exact there.
+    found.push(
+      warning(
+        'live-sequence-unsafe',
+        'media sequence numbers above 2^53−1 cannot be compared exactly; live-update rules were not checked',
+      ),
+    );
+    return found;
   }
   if (after.mediaSequence < before.mediaSequence) {
     found.push(
@@ -382,10 +425,13 @@ function checkLiveUpdate(before: MediaSnapshot, after: MediaSnapshot, lines: Seg
     found.push(discontinuityViolation(expectedDiscontinuity, after.discontinuitySequence, ''));
   }
 
-  const overlapEnd = Math.min(beforeLast, afterLast);
-  for (let n = after.mediaSequence; n <= overlapEnd; n++) {
-    const was = before.segments[n - before.mediaSequence] as SnapshotSegment;
-    const now = after.segments[n - after.mediaSequence] as SnapshotSegment;
+  // Walk positions, not sequence numbers: the loop is bounded by the segments present.
+  const headRemoved = after.mediaSequence - before.mediaSequence;
+  const overlap = Math.min(before.segments.length - headRemoved, after.segments.length);
+  for (let i = 0; i < overlap; i++) {
+    const n = after.mediaSequence + i;
+    const was = before.segments[headRemoved + i] as SnapshotSegment;
+    const now = after.segments[i] as SnapshotSegment;
     if (was.uri === now.uri && was.duration === now.duration && was.discontinuity === now.discontinuity)
       continue;
     const shiftedFrom = before.segments.findIndex((s) => s.uri === now.uri);

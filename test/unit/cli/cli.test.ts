@@ -42,7 +42,7 @@ describe('hls-failover validate', () => {
     expect(await runCli(['validate', join(fixtures, 'media-live.m3u8')])).toMatchObject({
       code: 0,
       out: '',
-      err: expect.stringMatching(/valid media playlist \(0 errors, 0 warnings\)/),
+      err: expect.stringMatching(/valid media playlist \(0 errors, 0 warnings, 0 policy findings\)/),
     });
   });
 
@@ -73,14 +73,27 @@ describe('hls-failover validate', () => {
       valid: true,
       errors: [],
       warnings: [],
+      policy: [],
     });
   });
 
-  it('honours --allow-host and --max-chars', async () => {
+  it('exits 3 for valid HLS outside the hosting policy; honours --allow-host and --max-chars', async () => {
     const master = file('abs.m3u8', '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttps://cdn.example/v.m3u8\n');
-    expect((await runCli(['validate', master])).code).toBe(1);
+    expect(await runCli(['validate', master])).toMatchObject({
+      code: 3,
+      out: expect.stringMatching(/:3 uri-absolute policy /),
+      err: expect.stringMatching(/valid \(outside the hosting policy\) master playlist/),
+    });
     expect((await runCli(['validate', master, '--allow-host', 'cdn.example'])).code).toBe(0);
     expect((await runCli(['validate', master, '--max-chars', '10'])).out).toMatch(/playlist-too-large/);
+  });
+
+  it('keeps a byte order mark so the bom-present warning appears (RFC 8216 §4)', async () => {
+    const path = file('bom.m3u8', `\uFEFF${mediaPlaylist()}`);
+    expect(await runCli(['validate', path])).toMatchObject({
+      code: 0,
+      out: `${path}:1 bom-present warning remove the UTF-8 byte order mark before #EXTM3U\n`,
+    });
   });
 
   it('exits 2 with a clear message for a missing file, a folder, or bad options', async () => {
@@ -117,6 +130,12 @@ describe('hls-failover validate', () => {
 });
 
 describe('hls-failover merge', () => {
+  it('exits 2 with a usage error, no stack trace, for an option that cannot be quoted', async () => {
+    const result = await runCli(['merge', '--primary', simple, '--steering-uri', 'a"b']);
+    expect(result).toMatchObject({ code: 2, err: expect.stringMatching(/steeringUri "a"b" must be/) });
+    expect(result.err).not.toMatch(/\n\s+at /);
+  });
+
   it('writes the merged index to stdout, preferred encoder first', async () => {
     const { code, out } = await runCli([
       'merge',

@@ -1,8 +1,13 @@
 import { validateMasterPlaylist } from '../../../functions/hls';
 import { fixture } from '../../support/playlists';
 
-const rules = (text: string, allowedHosts?: string[]) =>
-  validateMasterPlaylist(text, allowedHosts ? { allowedHosts } : {}).errors.map((v) => [v.rule, v.line]);
+/** Errors and hosting-policy findings, in line order. */
+const rules = (text: string, allowedHosts?: string[]) => {
+  const result = validateMasterPlaylist(text, allowedHosts ? { allowedHosts } : {});
+  return [...result.errors, ...result.policy]
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
+    .map((v) => [v.rule, v.line]);
+};
 const master = (...lines: string[]) => `#EXTM3U\n${lines.join('\n')}\n`;
 
 describe('validateMasterPlaylist', () => {
@@ -51,21 +56,21 @@ describe('validateMasterPlaylist', () => {
     ).toEqual([['variant-duplicate', 4]]);
   });
 
-  it("rejects URIs that climb above the encoder's folder, also percent-encoded or with backslashes", () => {
+  it("finds URIs that climb above the encoder's folder, also percent-encoded or with backslashes (hosting policy)", () => {
     for (const uri of ['../other/v.m3u8', 'a/../../v.m3u8', '%2e%2e/v.m3u8', '..\\v.m3u8']) {
       expect(rules(master('#EXT-X-STREAM-INF:BANDWIDTH=1', uri))).toEqual([['uri-escapes-folder', 3]]);
     }
     expect(rules(master('#EXT-X-STREAM-INF:BANDWIDTH=1', 'a/../v.m3u8'))).toEqual([]);
   });
 
-  it('rejects absolute URLs to hosts that are not allowed, and root-relative paths', () => {
+  it('finds absolute URLs to hosts that are not allowed, and root-relative paths (hosting policy)', () => {
     const text = master('#EXT-X-STREAM-INF:BANDWIDTH=1', 'https://elsewhere.example/v.m3u8');
     expect(rules(text)).toEqual([['uri-absolute', 3]]);
     expect(rules(text, ['elsewhere.example'])).toEqual([]);
     expect(rules(master('#EXT-X-STREAM-INF:BANDWIDTH=1', '/v.m3u8'))).toEqual([['uri-absolute', 3]]);
   });
 
-  it('rejects hostile schemes (javascript:, data:, file:)', () => {
+  it('finds hostile schemes (javascript:, data:, file:) (hosting policy)', () => {
     for (const uri of ['javascript:alert(1)', 'data:application/x-mpegurl,#EXTM3U', 'file:///etc/passwd']) {
       expect(rules(master('#EXT-X-STREAM-INF:BANDWIDTH=1', uri))).toEqual([['uri-scheme', 3]]);
     }
