@@ -47,6 +47,28 @@ export const RULES = {
     'rfc8216bis §6.2.2: EXT-X-DISCONTINUITY-SEQUENCE grows by the discontinuities removed from the head',
   'live-after-endlist': 'rfc8216bis §6.2.1: after EXT-X-ENDLIST the playlist never changes',
   'live-event-segment-removed': 'RFC 8216 §4.3.3.5: an EVENT playlist never removes segments',
+  'live-vod-changed':
+    'RFC 8216 §4.3.3.5: "If the EXT-X-PLAYLIST-TYPE is VOD, the Media Playlist cannot change"',
+  'live-playlist-type-changed':
+    'RFC 8216 §6.2.1: the server MUST NOT change the Media Playlist file except to append, remove from the head, increment the sequences or add EXT-X-ENDLIST',
+  'live-version-changed':
+    'RFC 8216 §6.2.1: the server MUST NOT change the Media Playlist file except to append, remove from the head, increment the sequences or add EXT-X-ENDLIST',
+  'live-playlist-too-short':
+    'RFC 8216 §6.2.2: the server MUST NOT remove a Media Segment from a Playlist without EXT-X-ENDLIST if that leaves less than three times the Target Duration',
+  'live-key-changed':
+    'RFC 8216 §6.2.1 and §6.2.3: a published segment keeps its tags; an EXT-X-KEY that applies to a segment in the Playlist MUST NOT be removed',
+  'live-map-changed': 'RFC 8216 §6.2.1: a published segment keeps its tags (EXT-X-MAP in effect)',
+  'live-program-date-time-changed':
+    'RFC 8216 §6.2.1: a published segment keeps its tags; no EXT-X-PROGRAM-DATE-TIME may make the date mapping ambiguous',
+  'segment-uri-reused':
+    'mediastreamvalidator-style warning (not an RFC MUST): every segment has its own URI, except byte ranges',
+  'skip-invalid': 'rfc8216bis §4.4.5.2: EXT-X-SKIP has a REQUIRED decimal-integer SKIPPED-SEGMENTS',
+  'extinf-comma-missing':
+    'RFC 8216 §4.3.2.1: the format is #EXTINF:<duration>,[<title>] (the comma is not optional)',
+  'playlist-type-invalid':
+    'RFC 8216 §4.3.3.5: #EXT-X-PLAYLIST-TYPE:<type-enum> where type-enum is EVENT or VOD',
+  'media-default-autoselect':
+    'RFC 8216 §4.3.4.1: "If the AUTOSELECT attribute is present, its value MUST be YES if the value of the DEFAULT attribute is YES"',
   'stream-inf-bandwidth-missing': 'RFC 8216 §4.3.4.2: BANDWIDTH is REQUIRED on EXT-X-STREAM-INF',
   'stream-inf-without-uri': 'RFC 8216 §4.3.4.2: EXT-X-STREAM-INF MUST be followed by a URI line',
   'uri-orphan': 'RFC 8216 §4.3.4.2: in a master playlist a URI line follows EXT-X-STREAM-INF',
