@@ -67,10 +67,22 @@ export function checkLiveUpdate(
     );
   }
   const whole = after ?? delta;
-  // Line numbers are for listed segments; a filled-in delta has the skipped ones in front.
-  const lead = whole.segments.length - delta.segments.length;
-  compareVersions(before, whole, (i) => lines.uri[i - lead], lines, lead, found);
+  compareVersions(before, whole, shiftLines(lines, whole.segments.length - delta.segments.length), found);
   return { violations: found, snapshot: whole };
+}
+
+/** The lines of a delta update once `lead` skipped segments are filled in before the listed ones (which have no line). */
+function shiftLines(lines: MediaLines, lead: number): MediaLines {
+  if (lead === 0) return lines;
+  const none = new Array<number>(lead).fill(0);
+  return {
+    ...lines,
+    uri: [...none, ...lines.uri],
+    extinf: [...none, ...lines.extinf],
+    key: [...none, ...lines.key],
+    map: [...none, ...lines.map],
+    programDateTime: new Map([...lines.programDateTime].map(([i, line]) => [i + lead, line])),
+  };
 }
 
 /**
@@ -114,9 +126,7 @@ function withTags(s: SnapshotSegment, key: string | undefined, map: string | und
 function compareVersions(
   before: MediaSnapshot,
   after: MediaSnapshot,
-  segmentLine: (i: number) => number | undefined,
   lines: MediaLines,
-  lead: number,
   found: Violation[],
 ): void {
   if (before.endlist) {
@@ -143,35 +153,7 @@ function compareVersions(
     }
     return;
   }
-  if (after.playlistType !== before.playlistType) {
-    found.push(
-      error(
-        'live-playlist-type-changed',
-        `EXT-X-PLAYLIST-TYPE changed from ${before.playlistType ?? '(none)'} to ${after.playlistType ?? '(none)'}; a live playlist only appends, so keep the tag as it was`,
-        lines.tags.get('EXT-X-PLAYLIST-TYPE') ?? 1,
-      ),
-    );
-  }
-  // Snapshots stored before versions and segment tags were recorded carry no version: skip those rules.
-  const tagsRecorded = before.version !== undefined;
-  if (tagsRecorded && after.version !== before.version) {
-    found.push(
-      error(
-        'live-version-changed',
-        `EXT-X-VERSION changed from ${before.version} to ${after.version ?? 1}; keep the version of a live playlist (start a new playlist URI for a new version)`,
-        lines.tags.get('EXT-X-VERSION') ?? 1,
-      ),
-    );
-  }
-  if (after.targetDuration !== before.targetDuration) {
-    found.push(
-      error(
-        'live-targetduration-changed',
-        `EXT-X-TARGETDURATION changed from ${before.targetDuration} to ${after.targetDuration}; keep it constant while live`,
-        lines.tags.get('EXT-X-TARGETDURATION'),
-      ),
-    );
-  }
+  found.push(...checkPlaylistTags(before, after, lines));
   const removed = sequenceDistance(before.mediaSequence, after.mediaSequence);
   if (removed < 0) {
     found.push(
@@ -224,7 +206,7 @@ function compareVersions(
   }
   if (gap) return;
 
-  compareOverlap(before, after, segmentLine, lines, lead, found);
+  compareOverlap(before, after, lines, found);
   if (sequenceDistance(afterLast, beforeLast) > 0 && after.segments.length > 0) {
     found.push(
       error(
@@ -233,6 +215,40 @@ function compareVersions(
       ),
     );
   }
+}
+
+/** Playlist-level tags stay as they were: a live playlist only appends (RFC 8216 §6.2.1). */
+function checkPlaylistTags(before: MediaSnapshot, after: MediaSnapshot, lines: MediaLines): Violation[] {
+  const found: Violation[] = [];
+  if (after.playlistType !== before.playlistType) {
+    found.push(
+      error(
+        'live-playlist-type-changed',
+        `EXT-X-PLAYLIST-TYPE changed from ${before.playlistType ?? '(none)'} to ${after.playlistType ?? '(none)'}; a live playlist only appends, so keep the tag as it was`,
+        lines.tags.get('EXT-X-PLAYLIST-TYPE') ?? 1,
+      ),
+    );
+  }
+  // Snapshots stored before versions were recorded carry none: then there is nothing to compare.
+  if (before.version !== undefined && after.version !== before.version) {
+    found.push(
+      error(
+        'live-version-changed',
+        `EXT-X-VERSION changed from ${before.version} to ${after.version ?? 1}; keep the version of a live playlist (start a new playlist URI for a new version)`,
+        lines.tags.get('EXT-X-VERSION') ?? 1,
+      ),
+    );
+  }
+  if (after.targetDuration !== before.targetDuration) {
+    found.push(
+      error(
+        'live-targetduration-changed',
+        `EXT-X-TARGETDURATION changed from ${before.targetDuration} to ${after.targetDuration}; keep it constant while live`,
+        lines.tags.get('EXT-X-TARGETDURATION'),
+      ),
+    );
+  }
+  return found;
 }
 
 /**
@@ -265,9 +281,7 @@ function checkRemainingDuration(after: MediaSnapshot, lines: MediaLines): Violat
 function compareOverlap(
   before: MediaSnapshot,
   after: MediaSnapshot,
-  segmentLine: (i: number) => number | undefined,
   lines: MediaLines,
-  lead: number,
   found: Violation[],
 ): void {
   const bFirst = firstListedSequence(before);
@@ -288,7 +302,7 @@ function compareOverlap(
     const now = after.segments[i] as SnapshotSegment;
     const sequence = aFirst + i;
     if (was.uri !== now.uri || was.duration !== now.duration || was.discontinuity !== now.discontinuity) {
-      found.push(misalignment(before, bFirst, was, now, i + shift, sequence, segmentLine(i)));
+      found.push(misalignment(before, bFirst, was, now, i + shift, sequence, lines.uri[i]));
       return; // one misalignment shifts every later segment: report its cause once
     }
     if (!tagsRecorded) continue;
@@ -298,7 +312,7 @@ function compareOverlap(
         error(
           'live-key-changed',
           `media sequence ${sequence} was published with ${describeTag('EXT-X-KEY', was.key)} and now has ${describeTag('EXT-X-KEY', now.key)}; a published segment keeps its key: add a new EXT-X-KEY before the first new segment, and keep the old one while a segment it applies to remains`,
-          lines.key[i - lead] || segmentLine(i),
+          lines.key[i] || lines.uri[i],
         ),
       );
     }
@@ -308,7 +322,7 @@ function compareOverlap(
         error(
           'live-map-changed',
           `media sequence ${sequence} was published with ${describeTag('EXT-X-MAP', was.map)} and now has ${describeTag('EXT-X-MAP', now.map)}; a published segment keeps its initialization section: add a new EXT-X-MAP before the first new segment`,
-          lines.map[i - lead] || segmentLine(i),
+          lines.map[i] || lines.uri[i],
         ),
       );
     }
@@ -324,7 +338,7 @@ function compareOverlap(
         error(
           'live-program-date-time-changed',
           `media sequence ${sequence} was dated ${isoDate(wasDate)} and is now dated ${isoDate(nowDate)}; a published segment keeps its EXT-X-PROGRAM-DATE-TIME: date new segments only`,
-          lines.programDateTime.get(i - lead) ?? segmentLine(i),
+          lines.programDateTime.get(i) ?? lines.uri[i],
         ),
       );
     }

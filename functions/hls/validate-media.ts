@@ -74,7 +74,7 @@ export function validateMediaPlaylist(
   options: MediaValidationOptions = {},
 ): ValidationResult<MediaSnapshot> {
   const violations: Violation[] = [];
-  const read = readMedia(text, options, violations);
+  const read = readMedia(text, options, violations, true);
   if (read === undefined) return result(violations);
   const { snapshot, lines } = read;
   if (!violations.some((v) => v.severity === 'error')) {
@@ -181,9 +181,13 @@ class MediaReader implements LineVisitor {
   private pendingDate: number | undefined;
   private pendingDateLine = 0;
   private pendingByteRange = false;
-  private readonly uriLines = new Map<string, number>();
+  private readonly uris = new Set<string>();
 
-  constructor(private readonly violations: Violation[]) {}
+  /** `warnReuse`: check segment URIs for reuse (a warning; costs a set of every URI, so only when validating). */
+  constructor(
+    private readonly violations: Violation[],
+    private readonly warnReuse: boolean,
+  ) {}
 
   uri(uri: string, line: number): void {
     if (this.endlistLine !== undefined) {
@@ -204,7 +208,7 @@ class MediaReader implements LineVisitor {
         ),
       );
     }
-    if (!this.pendingByteRange) this.checkUriReuse(uri, line);
+    if (this.warnReuse && !this.pendingByteRange) this.checkUriReuse(uri, line);
     const segment: { -readonly [K in keyof SnapshotSegment]: SnapshotSegment[K] } = {
       uri,
       duration: this.pendingDuration,
@@ -234,15 +238,12 @@ class MediaReader implements LineVisitor {
    * (EXT-X-BYTERANGE) share their URI by design.
    */
   private checkUriReuse(uri: string, line: number): void {
-    const first = this.uriLines.get(uri);
-    if (first === undefined) {
-      this.uriLines.set(uri, line);
-      return;
-    }
+    const count = this.uris.size;
+    if (this.uris.add(uri).size > count) return;
     this.violations.push(
       warning(
         'segment-uri-reused',
-        `segment "${uri}" is already listed on line ${first}; give every segment its own URI`,
+        `segment "${uri}" is listed earlier in this playlist too; give every segment its own URI`,
         line,
       ),
     );
@@ -447,8 +448,9 @@ function readMedia(
   text: string,
   limits: ScanLimits,
   violations: Violation[],
+  warnReuse = false,
 ): { snapshot: MediaSnapshot; lines: MediaLines } | undefined {
-  const reader = new MediaReader(violations);
+  const reader = new MediaReader(violations, warnReuse);
   const read = readLines(text, limits, reader);
   // The text-level findings (BOM, first line) come first, as they do in the text.
   violations.unshift(...read.violations);
