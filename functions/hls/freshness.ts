@@ -30,13 +30,15 @@ export function observeSnapshot(
     readonly mediaSequence: number;
     readonly targetDuration: number;
     readonly endlist: boolean;
+    /** Segments a delta update (EXT-X-SKIP) left out before the listed ones. */
+    readonly skippedSegments?: number;
     readonly segments: readonly unknown[];
   },
   lastModified: number,
 ): PlaylistObservation {
   return {
     mediaSequence: snapshot.mediaSequence,
-    lastSequence: snapshot.mediaSequence + snapshot.segments.length - 1,
+    lastSequence: snapshot.mediaSequence + (snapshot.skippedSegments ?? 0) + snapshot.segments.length - 1,
     targetDuration: snapshot.targetDuration,
     endlist: snapshot.endlist,
     lastModified,

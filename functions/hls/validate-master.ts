@@ -203,15 +203,26 @@ function checkMasterModel(model: MasterModel): Violation[] {
   for (const r of model.renditions) {
     let uri: string | undefined;
     let hasInstreamId = false;
-    let autoselect: string | undefined;
     let isDefault = false;
+    let autoselect: string | undefined;
     const missing = new Set(['TYPE', 'GROUP-ID', 'NAME']);
     for (const a of r.attributes) {
       missing.delete(a.name);
       if (a.name === 'URI') uri = unquote(a.raw);
       else if (a.name === 'INSTREAM-ID') hasInstreamId = true;
-      else if (a.name === 'AUTOSELECT') autoselect = a.raw;
       else if (a.name === 'DEFAULT') isDefault = a.raw === 'YES';
+      else if (a.name === 'AUTOSELECT') autoselect = a.raw;
+    }
+    // RFC 8216 §4.3.4.1: "If the AUTOSELECT attribute is present, its value MUST be YES if the
+    // value of the DEFAULT attribute is YES."
+    if (isDefault && autoselect !== undefined && autoselect !== 'YES') {
+      found.push(
+        error(
+          'media-default-autoselect',
+          `this rendition is DEFAULT=YES with AUTOSELECT=${autoselect}; write AUTOSELECT=YES or leave AUTOSELECT out`,
+          r.line,
+        ),
+      );
     }
     if (missing.size > 0) {
       found.push(error('media-attribute-missing', `EXT-X-MEDIA lacks ${[...missing].join(', ')}`, r.line));
@@ -224,11 +235,6 @@ function checkMasterModel(model: MasterModel): Violation[] {
         found.push(error('media-uri-rules', 'a CLOSED-CAPTIONS rendition must not have a URI', r.line));
       if (!hasInstreamId)
         found.push(error('media-uri-rules', 'a CLOSED-CAPTIONS rendition needs INSTREAM-ID', r.line));
-    }
-    if (isDefault && autoselect !== undefined && autoselect !== 'YES') {
-      found.push(
-        error('media-default-autoselect', 'DEFAULT=YES needs AUTOSELECT=YES (or no AUTOSELECT)', r.line),
-      );
     }
     groups.add(`${r.type}\u0000${r.groupId}`);
   }

@@ -1,14 +1,17 @@
 /**
- * Media playlist validation: RFC 8216 syntax, plus the live-update rules of
- * draft-pantos-hls-rfc8216bis §6.2.1–6.2.2 against the previously accepted version.
+ * Media playlist validation: RFC 8216 syntax, plus the live-update rules (live-update.ts)
+ * against the previously accepted version.
  */
+import { checkLiveUpdate, type MediaLines } from './live-update';
 import { describeDecimalInteger, parseDecimalInteger, parseSafeInteger } from './numbers';
 import { parseWithHlsParser } from './parser';
-import { type LineVisitor, readLines, type ScanLimits } from './scan';
+import { type Attribute, attributeValue, type LineVisitor, readLines, type ScanLimits } from './scan';
 import { TagChecker } from './tag-lines';
 import { isKnownTag, MASTER_TAGS, ONCE_PER_MEDIA_PLAYLIST } from './tags';
 import type { UriPolicy } from './uris';
 import { error, toValidationResult, type ValidationResult, type Violation, warning } from './violations';
+
+export { lastSequenceOf } from './live-update';
 
 /** One media segment as the live-update rules see it. */
 export interface SnapshotSegment {
@@ -16,6 +19,12 @@ export interface SnapshotSegment {
   readonly duration: number;
   /** An EXT-X-DISCONTINUITY precedes this segment. */
   readonly discontinuity: boolean;
+  /** The EXT-X-KEY attribute lists in effect (one per KEYFORMAT, newline-separated); absent when clear. */
+  readonly key?: string;
+  /** The EXT-X-MAP attribute list in effect. */
+  readonly map?: string;
+  /** The EXT-X-PROGRAM-DATE-TIME applied to this segment, in epoch milliseconds. */
+  readonly programDateTime?: number;
 }
 
 /**
@@ -30,22 +39,21 @@ export interface MediaSnapshot {
   readonly discontinuitySequence: number;
   readonly playlistType?: 'EVENT' | 'VOD';
   readonly endlist: boolean;
+  /**
+   * EXT-X-VERSION (1 when absent). Absent in snapshots stored before hls-failover recorded the
+   * version and segment tags: the rules on those are then skipped.
+   */
+  readonly version?: number;
+  /**
+   * Segments an EXT-X-SKIP left out of a delta update that no previous version filled in: the
+   * first listed segment then has media sequence `mediaSequence + skippedSegments`.
+   */
+  readonly skippedSegments?: number;
   readonly segments: readonly SnapshotSegment[];
-}
-
-/** Media sequence number of the last segment (mediaSequence - 1 when there is none). */
-export function lastSequenceOf(snapshot: MediaSnapshot): number {
-  return snapshot.mediaSequence + snapshot.segments.length - 1;
 }
 
 /** Size limit, and the hosting policy applied to segment, key, map, part and report URIs. */
 export interface MediaValidationOptions extends ScanLimits, UriPolicy {}
-
-/** Where segment i of a snapshot sits in the text: its URI line and its EXTINF line. */
-interface SegmentLines {
-  readonly uri: number[];
-  readonly extinf: number[];
-}
 
 /**
  * Validates a media playlist; with `previous` (the last accepted version, as text or snapshot)
@@ -61,9 +69,9 @@ export function validateMediaPlaylist(
   options: MediaValidationOptions = {},
 ): ValidationResult<MediaSnapshot> {
   const violations: Violation[] = [];
-  const read = readMedia(text, options, violations);
+  const read = readMedia(text, options, violations, true);
   if (read === undefined) return toValidationResult(violations);
-  const { snapshot, segmentLines } = read;
+  const { snapshot, lines } = read;
   if (!violations.some((v) => v.severity === 'error')) {
     // hls-parser's strict mode knows the long tail (LL-HLS parts, DATERANGE, BYTERANGE, version
     // compatibility); it stops at its first finding, so it runs only when ours found nothing.
@@ -81,7 +89,9 @@ export function validateMediaPlaylist(
         ),
       );
     } else {
-      violations.push(...checkLiveUpdate(before, snapshot, segmentLines));
+      const live = checkLiveUpdate(before, snapshot, lines);
+      violations.push(...live.violations);
+      return toValidationResult(violations, live.snapshot);
     }
   }
   return toValidationResult(violations, snapshot);
@@ -130,8 +140,15 @@ export function extinfDuration(raw: string): number {
  */
 class MediaReader implements LineVisitor {
   readonly segments: SnapshotSegment[] = [];
-  readonly segmentLines: SegmentLines = { uri: [], extinf: [] };
   private readonly seen = new Map<string, number>();
+  readonly lines: MediaLines = {
+    uri: [],
+    extinf: [],
+    key: [],
+    map: [],
+    programDateTime: new Map(),
+    tags: this.seen,
+  };
   private readonly unknownReported = new Set<string>();
   private targetDuration: number | undefined;
   private mediaSequence = 0;
@@ -142,28 +159,31 @@ class MediaReader implements LineVisitor {
   private pendingLine: number | undefined;
   private pendingDiscontinuity = false;
   private mixedReported = false;
+  private version = 1;
+  private skippedSegments = 0;
+  /** EXT-X-KEY in effect, by KEYFORMAT (RFC 8216 §4.3.2.4: a KEY applies until the next one of its KEYFORMAT). */
+  private readonly keys = new Map<string, string>();
+  private key: string | undefined;
+  private keyLine = 0;
+  private map: string | undefined;
+  private mapLine = 0;
+  private pendingDate: number | undefined;
+  private pendingDateLine = 0;
+  private pendingByteRange = false;
+  private readonly uris = new Set<string>();
   private readonly checker: TagChecker;
-  private readonly segmentUris = new Map<string, number>();
 
+  /** `warnReuse`: check segment URIs for reuse (a warning; costs a set of every URI, so only when validating). */
   constructor(
     private readonly violations: Violation[],
     policy: UriPolicy,
+    private readonly warnReuse: boolean,
   ) {
     this.checker = new TagChecker(violations, policy);
   }
 
   uri(uri: string, line: number): void {
     const requested = this.checker.uri(uri, line);
-    const first = this.segmentUris.get(requested);
-    if (first === undefined) this.segmentUris.set(requested, line);
-    else
-      this.violations.push(
-        warning(
-          'segment-uri-duplicate',
-          `segment "${uri}" is listed again (first on line ${first}); players may fetch the same media twice`,
-          line,
-        ),
-      );
     if (this.endlistLine !== undefined) {
       this.violations.push(
         error(
@@ -182,12 +202,70 @@ class MediaReader implements LineVisitor {
         ),
       );
     }
-    this.segments.push({ uri, duration: this.pendingDuration, discontinuity: this.pendingDiscontinuity });
-    this.segmentLines.uri.push(line);
-    this.segmentLines.extinf.push(this.pendingLine ?? line);
+    if (this.warnReuse && !this.pendingByteRange) this.checkUriReuse(requested, line);
+    const segment: { -readonly [K in keyof SnapshotSegment]: SnapshotSegment[K] } = {
+      uri,
+      duration: this.pendingDuration,
+      discontinuity: this.pendingDiscontinuity,
+    };
+    if (this.key !== undefined) segment.key = this.key;
+    if (this.map !== undefined) segment.map = this.map;
+    if (this.pendingDate !== undefined) {
+      segment.programDateTime = this.pendingDate;
+      this.lines.programDateTime.set(this.segments.length, this.pendingDateLine);
+    }
+    this.segments.push(segment);
+    this.lines.uri.push(line);
+    this.lines.extinf.push(this.pendingLine ?? line);
+    this.lines.key.push(this.keyLine);
+    this.lines.map.push(this.mapLine);
     this.pendingDuration = 0;
     this.pendingLine = undefined;
     this.pendingDiscontinuity = false;
+    this.pendingDate = undefined;
+    this.pendingByteRange = false;
+  }
+
+  /**
+   * A segment URI listed twice is a warning, as Apple's mediastreamvalidator gives it: not an RFC
+   * 8216 MUST, but players and caches tell segments apart by URI. Byte ranges of one resource
+   * (EXT-X-BYTERANGE) share their URI by design.
+   */
+  private checkUriReuse(uri: string, line: number): void {
+    const count = this.uris.size;
+    if (this.uris.add(uri).size > count) return;
+    this.violations.push(
+      warning(
+        'segment-uri-reused',
+        `segment "${uri}" is listed earlier in this playlist too; give every segment its own URI`,
+        line,
+      ),
+    );
+  }
+
+  /** RFC 8216 §4.3.2.4: a KEY applies until the next KEY of its KEYFORMAT; METHOD=NONE clears them. */
+  private applyKey(value: string | undefined, attributes: readonly Attribute[], line: number): void {
+    if (attributeValue(attributes, 'METHOD') === 'NONE') this.keys.clear();
+    else this.keys.set(attributeValue(attributes, 'KEYFORMAT') ?? 'identity', value ?? '');
+    this.key = this.keys.size === 0 ? undefined : [...this.keys.values()].join('\n');
+    this.keyLine = line;
+  }
+
+  /** rfc8216bis §4.4.5.2: SKIPPED-SEGMENTS (decimal-integer) is REQUIRED. */
+  private readSkip(attributes: readonly Attribute[], line: number): void {
+    const count = attributeValue(attributes, 'SKIPPED-SEGMENTS');
+    const skipped = parseSafeInteger(count);
+    if (skipped !== undefined) {
+      this.skippedSegments = skipped;
+      return;
+    }
+    this.violations.push(
+      error(
+        'skip-invalid',
+        `EXT-X-SKIP needs SKIPPED-SEGMENTS=<number of segments skipped>: SKIPPED-SEGMENTS ${describeDecimalInteger(count)}`,
+        line,
+      ),
+    );
   }
 
   extinf(raw: string, line: number): void {
@@ -200,8 +278,8 @@ class MediaReader implements LineVisitor {
     } else if (raw.indexOf(',', 8) < 0) {
       this.violations.push(
         error(
-          'extinf-invalid',
-          'EXTINF needs a comma after the duration: #EXTINF:<duration>,[<title>]',
+          'extinf-comma-missing',
+          'EXTINF needs a comma after the duration, even without a title: #EXTINF:<duration>,[<title>]',
           line,
         ),
       );
@@ -221,14 +299,8 @@ class MediaReader implements LineVisitor {
       }
       this.seen.set(name, line);
     }
-    this.checker.attributes(name, value, line);
+    const attributes = this.checker.attributes(name, value, line) ?? [];
     switch (name) {
-      case 'EXT-X-VERSION':
-        if (parseSafeInteger(value) === undefined)
-          this.violations.push(
-            error('version-invalid', `EXT-X-VERSION ${describeDecimalInteger(value)}`, line),
-          );
-        break;
       case 'EXT-X-DISCONTINUITY':
         this.pendingDiscontinuity = true;
         break;
@@ -259,8 +331,42 @@ class MediaReader implements LineVisitor {
         if (value === 'EVENT' || value === 'VOD') this.playlistType = value;
         else
           this.violations.push(
-            error('playlist-type-invalid', `EXT-X-PLAYLIST-TYPE "${value ?? ''}" must be EVENT or VOD`, line),
+            error(
+              'playlist-type-invalid',
+              `EXT-X-PLAYLIST-TYPE is "${value ?? ''}"; write EVENT or VOD`,
+              line,
+            ),
           );
+        break;
+      case 'EXT-X-VERSION': {
+        const version = parseSafeInteger(value);
+        if (version === undefined)
+          this.violations.push(
+            error('version-invalid', `EXT-X-VERSION ${describeDecimalInteger(value)}`, line),
+          );
+        else this.version = version;
+        break;
+      }
+      case 'EXT-X-KEY':
+        this.applyKey(value, attributes, line);
+        break;
+      case 'EXT-X-MAP':
+        this.map = value ?? '';
+        this.mapLine = line;
+        break;
+      case 'EXT-X-PROGRAM-DATE-TIME': {
+        const date = Date.parse(value ?? '');
+        if (!Number.isNaN(date)) {
+          this.pendingDate = date;
+          this.pendingDateLine = line;
+        }
+        break;
+      }
+      case 'EXT-X-BYTERANGE':
+        this.pendingByteRange = true;
+        break;
+      case 'EXT-X-SKIP':
+        this.readSkip(attributes, line);
         break;
       case 'EXT-X-ENDLIST':
         this.endlistLine = line;
@@ -326,7 +432,7 @@ class MediaReader implements LineVisitor {
             error(
               'extinf-exceeds-targetduration',
               `segment "${s.uri}" lasts ${s.duration} s, more than EXT-X-TARGETDURATION ${targetDuration} s once rounded`,
-              this.segmentLines.extinf[i],
+              this.lines.extinf[i],
             ),
           );
         }
@@ -338,6 +444,8 @@ class MediaReader implements LineVisitor {
       discontinuitySequence: this.discontinuitySequence,
       ...(this.playlistType === undefined ? {} : { playlistType: this.playlistType }),
       endlist: this.endlistLine !== undefined,
+      version: this.version,
+      ...(this.skippedSegments === 0 ? {} : { skippedSegments: this.skippedSegments }),
       segments: this.segments,
     };
   }
@@ -348,135 +456,11 @@ function readMedia(
   text: string,
   limits: MediaValidationOptions,
   violations: Violation[],
-): { snapshot: MediaSnapshot; segmentLines: SegmentLines } | undefined {
-  const reader = new MediaReader(violations, limits);
+  warnReuse = false,
+): { snapshot: MediaSnapshot; lines: MediaLines } | undefined {
+  const reader = new MediaReader(violations, limits, warnReuse);
   const read = readLines(text, limits, reader);
   // The text-level findings (BOM, first line) come first, as they do in the text.
   violations.unshift(...read.violations);
-  return read.readable ? { snapshot: reader.finish(), segmentLines: reader.segmentLines } : undefined;
-}
-
-/** rfc8216bis §6.2.1–6.2.2: how a live media playlist may change between two versions. */
-function checkLiveUpdate(before: MediaSnapshot, after: MediaSnapshot, lines: SegmentLines): Violation[] {
-  const found: Violation[] = [];
-  const lineOfSequence = (n: number) => lines.uri[n - after.mediaSequence];
-
-  if (before.endlist) {
-    if (!sameSegments(before, after) || !after.endlist) {
-      found.push(
-        error(
-          'live-after-endlist',
-          'the previous version ended with EXT-X-ENDLIST; an ended playlist never changes',
-        ),
-      );
-    }
-    return found;
-  }
-  if (after.targetDuration !== before.targetDuration) {
-    found.push(
-      error(
-        'live-targetduration-changed',
-        `EXT-X-TARGETDURATION changed from ${before.targetDuration} to ${after.targetDuration}; keep it constant while live`,
-      ),
-    );
-  }
-  if (!Number.isSafeInteger(lastSequenceOf(before)) || !Number.isSafeInteger(lastSequenceOf(after))) {
-    // Valid (RFC 8216 §4.2 allows up to 2^64−1), but a number is no longer exact there.
-    found.push(
-      warning(
-        'live-sequence-unsafe',
-        'media sequence numbers above 2^53−1 cannot be compared exactly; live-update rules were not checked',
-      ),
-    );
-    return found;
-  }
-  if (after.mediaSequence < before.mediaSequence) {
-    found.push(
-      error(
-        'live-media-sequence-decreased',
-        `EXT-X-MEDIA-SEQUENCE went back from ${before.mediaSequence} to ${after.mediaSequence}; did the encoder restart without epoch-locked numbering?`,
-      ),
-    );
-    return found;
-  }
-  if (before.playlistType === 'EVENT' && after.mediaSequence !== before.mediaSequence) {
-    found.push(error('live-event-segment-removed', 'an EVENT playlist removed segments from its head'));
-  }
-
-  const beforeLast = lastSequenceOf(before);
-  const afterLast = lastSequenceOf(after);
-  const removedHead = before.segments.slice(0, Math.max(0, after.mediaSequence - before.mediaSequence));
-  const expectedDiscontinuity =
-    before.discontinuitySequence + removedHead.filter((s) => s.discontinuity).length;
-
-  if (after.mediaSequence > beforeLast + 1) {
-    found.push(
-      warning(
-        'live-sequence-gap',
-        `versions between media sequence ${beforeLast} and ${after.mediaSequence} were not seen; overlap rules not checked`,
-      ),
-    );
-    if (after.discontinuitySequence < expectedDiscontinuity) {
-      found.push(discontinuityViolation(expectedDiscontinuity, after.discontinuitySequence, 'at least '));
-    }
-    return found;
-  }
-  if (after.discontinuitySequence !== expectedDiscontinuity) {
-    found.push(discontinuityViolation(expectedDiscontinuity, after.discontinuitySequence, ''));
-  }
-
-  // Walk positions, not sequence numbers: the loop is bounded by the segments present.
-  const headRemoved = after.mediaSequence - before.mediaSequence;
-  const overlap = Math.min(before.segments.length - headRemoved, after.segments.length);
-  for (let i = 0; i < overlap; i++) {
-    const n = after.mediaSequence + i;
-    const was = before.segments[headRemoved + i] as SnapshotSegment;
-    const now = after.segments[i] as SnapshotSegment;
-    if (was.uri === now.uri && was.duration === now.duration && was.discontinuity === now.discontinuity)
-      continue;
-    const shiftedFrom = before.segments.findIndex((s) => s.uri === now.uri);
-    if (was.uri !== now.uri && shiftedFrom >= 0) {
-      const removed = after.mediaSequence - before.mediaSequence + (n - after.mediaSequence) - shiftedFrom;
-      found.push(
-        error(
-          'live-media-sequence-mismatch',
-          `segment "${now.uri}" had media sequence ${before.mediaSequence + shiftedFrom} and now has ${n}: EXT-X-MEDIA-SEQUENCE must advance by exactly the number of segments removed (off by ${-removed})`,
-          lineOfSequence(n),
-        ),
-      );
-    } else {
-      found.push(
-        error(
-          'live-segment-rewritten',
-          `media sequence ${n} was "${was.uri}" (${was.duration} s${was.discontinuity ? ', discontinuity' : ''}) and is now "${now.uri}" (${now.duration} s${now.discontinuity ? ', discontinuity' : ''}); published segments never change`,
-          lineOfSequence(n),
-        ),
-      );
-    }
-    break; // one misalignment shifts every later segment: report its cause once
-  }
-  if (afterLast < beforeLast && after.segments.length > 0) {
-    found.push(
-      error(
-        'live-segment-removed',
-        `segments ${afterLast + 1}–${beforeLast} were removed from the end; only the head of a live playlist may shrink`,
-      ),
-    );
-  }
-  return found;
-}
-
-function discontinuityViolation(expected: number, actual: number, qualifier: string): Violation {
-  return error(
-    'live-discontinuity-sequence',
-    `EXT-X-DISCONTINUITY-SEQUENCE is ${actual} but must be ${qualifier}${expected}: increment it once per EXT-X-DISCONTINUITY removed from the head`,
-  );
-}
-
-function sameSegments(a: MediaSnapshot, b: MediaSnapshot): boolean {
-  return (
-    a.mediaSequence === b.mediaSequence &&
-    a.segments.length === b.segments.length &&
-    a.segments.every((s, i) => s.uri === b.segments[i]?.uri && s.duration === b.segments[i]?.duration)
-  );
+  return read.readable ? { snapshot: reader.finish(), lines: reader.lines } : undefined;
 }

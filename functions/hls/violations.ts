@@ -53,8 +53,6 @@ export const RULES = {
   'extinf-without-uri': 'RFC 8216 §4.3.2: segment tags apply to the next URI line; none follows',
   'media-sequence-invalid': 'RFC 8216 §4.3.3.2: EXT-X-MEDIA-SEQUENCE is a decimal-integer',
   'discontinuity-sequence-invalid': 'RFC 8216 §4.3.3.3: EXT-X-DISCONTINUITY-SEQUENCE is a decimal-integer',
-  'playlist-type-invalid': 'RFC 8216 §4.3.3.5: EXT-X-PLAYLIST-TYPE is EVENT or VOD',
-  'segment-uri-duplicate': 'mediastreamvalidator: two segments with the same URI (warning; not an RFC MUST)',
   'media-sequence-late': 'RFC 8216 §4.3.3.2: EXT-X-MEDIA-SEQUENCE MUST appear before the first media segment',
   'content-after-endlist': 'RFC 8216 §4.3.3.4: no media segment follows EXT-X-ENDLIST',
   'live-targetduration-changed': 'rfc8216bis §6.2.1: the server MUST NOT change the target duration',
@@ -70,6 +68,28 @@ export const RULES = {
     'RFC 8216 §4.2: sequence numbers up to 2^64−1 are valid; above 2^53−1 the live-update rules are not checked (warning)',
   'live-after-endlist': 'rfc8216bis §6.2.1: after EXT-X-ENDLIST the playlist never changes',
   'live-event-segment-removed': 'RFC 8216 §4.3.3.5: an EVENT playlist never removes segments',
+  'live-vod-changed':
+    'RFC 8216 §4.3.3.5: "If the EXT-X-PLAYLIST-TYPE is VOD, the Media Playlist cannot change"',
+  'live-playlist-type-changed':
+    'RFC 8216 §6.2.1: the server MUST NOT change the Media Playlist file except to append, remove from the head, increment the sequences or add EXT-X-ENDLIST',
+  'live-version-changed':
+    'RFC 8216 §6.2.1: the server MUST NOT change the Media Playlist file except to append, remove from the head, increment the sequences or add EXT-X-ENDLIST',
+  'live-playlist-too-short':
+    'RFC 8216 §6.2.2: the server MUST NOT remove a Media Segment from a Playlist without EXT-X-ENDLIST if that leaves less than three times the Target Duration',
+  'live-key-changed':
+    'RFC 8216 §6.2.1 and §6.2.3: a published segment keeps its tags; an EXT-X-KEY that applies to a segment in the Playlist MUST NOT be removed',
+  'live-map-changed': 'RFC 8216 §6.2.1: a published segment keeps its tags (EXT-X-MAP in effect)',
+  'live-program-date-time-changed':
+    'RFC 8216 §6.2.1: a published segment keeps its tags; no EXT-X-PROGRAM-DATE-TIME may make the date mapping ambiguous',
+  'segment-uri-reused':
+    'mediastreamvalidator-style warning (not an RFC MUST): every segment has its own URI, except byte ranges',
+  'skip-invalid': 'rfc8216bis §4.4.5.2: EXT-X-SKIP has a REQUIRED decimal-integer SKIPPED-SEGMENTS',
+  'extinf-comma-missing':
+    'RFC 8216 §4.3.2.1: the format is #EXTINF:<duration>,[<title>] (the comma is not optional)',
+  'playlist-type-invalid':
+    'RFC 8216 §4.3.3.5: #EXT-X-PLAYLIST-TYPE:<type-enum> where type-enum is EVENT or VOD',
+  'media-default-autoselect':
+    'RFC 8216 §4.3.4.1: "If the AUTOSELECT attribute is present, its value MUST be YES if the value of the DEFAULT attribute is YES"',
   'stream-inf-bandwidth-missing': 'RFC 8216 §4.3.4.2: BANDWIDTH is REQUIRED on EXT-X-STREAM-INF',
   'stream-inf-without-uri': 'RFC 8216 §4.3.4.2: EXT-X-STREAM-INF MUST be followed by a URI line',
   'uri-orphan': 'RFC 8216 §4.3.4.2: in a master playlist a URI line follows EXT-X-STREAM-INF',
@@ -78,8 +98,6 @@ export const RULES = {
   'media-uri-rules':
     'RFC 8216 §4.3.4.1: SUBTITLES need a URI; CLOSED-CAPTIONS have none and need INSTREAM-ID',
   'group-not-found': 'RFC 8216 §4.3.4.2: AUDIO/VIDEO/SUBTITLES/CLOSED-CAPTIONS name an EXT-X-MEDIA group',
-  'media-default-autoselect':
-    'RFC 8216 §4.3.4.1: if AUTOSELECT is present, it MUST be YES when DEFAULT is YES',
   'variant-duplicate': 'hls-failover: the same variant (URI and attributes) is listed twice',
   'uri-escapes-folder': "hosting policy: URIs stay inside the encoder's folder (no '..' above it)",
   'uri-absolute': 'hosting policy: absolute or root-relative URIs only to allowed hosts (allowedHosts)',

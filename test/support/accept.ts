@@ -2,12 +2,16 @@
 import { parseWithHlsParser, validateMasterPlaylist } from '../../functions/hls';
 import { type HlsJsManifest, parseWithHlsJs } from './hlsjs';
 
+/** `query`: the index URL's query string, for EXT-X-DEFINE:QUERYPARAM. */
 export async function expectAcceptedEverywhere(
   text: string,
   allowedHosts: string[] = [],
+  query = '',
 ): Promise<HlsJsManifest> {
   const ours = validateMasterPlaylist(text, { allowedHosts });
   expect(ours.errors).toEqual([]);
   expect(parseWithHlsParser(text, true)).toMatchObject({ success: true });
-  return parseWithHlsJs(text);
+  return query === ''
+    ? parseWithHlsJs(text)
+    : parseWithHlsJs(text, `http://origin.test/ch/index.m3u8?${query}`);
 }

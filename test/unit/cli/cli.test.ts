@@ -61,7 +61,7 @@ describe('hls-failover validate', () => {
     const next = file('next.m3u8', mediaPlaylist({ sequence: 99 }));
     const { code, out } = await runCli(['validate', next, '--previous', previous]);
     expect(code).toBe(1);
-    expect(out).toMatch(/:0 live-media-sequence-decreased /);
+    expect(out).toMatch(/:4 live-media-sequence-decreased /);
   });
 
   it('reads standard input for "-" and prints JSON with --json', async () => {

@@ -29,6 +29,19 @@ describe('validateMasterPlaylist', () => {
     ]);
   });
 
+  it('rejects DEFAULT=YES with AUTOSELECT=NO (§4.3.4.1: "If the AUTOSELECT attribute is present, its value MUST be YES if the value of the DEFAULT attribute is YES")', () => {
+    expect(rules(fixture('rule-gaps/s-default-autoselect.m3u8'))).toEqual([['media-default-autoselect', 2]]);
+    const rendition = (attributes: string) =>
+      master(
+        `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="a",NAME="en",${attributes},URI="a.m3u8"`,
+        '#EXT-X-STREAM-INF:BANDWIDTH=1000,AUDIO="a"',
+        'v.m3u8',
+      );
+    expect(rules(rendition('DEFAULT=YES,AUTOSELECT=YES'))).toEqual([]);
+    expect(rules(rendition('DEFAULT=YES'))).toEqual([]);
+    expect(rules(rendition('DEFAULT=NO,AUTOSELECT=NO'))).toEqual([]);
+  });
+
   it('requires a URI line after EXT-X-STREAM-INF (§4.3.4.2)', () => {
     expect(rules(master('#EXT-X-STREAM-INF:BANDWIDTH=1'))).toEqual([['stream-inf-without-uri', 2]]);
   });

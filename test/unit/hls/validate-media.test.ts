@@ -93,6 +93,32 @@ describe('validateMediaPlaylist: single playlist (RFC 8216)', () => {
     ]);
   });
 
+  it('rejects an EXT-X-PLAYLIST-TYPE other than EVENT or VOD (§4.3.3.5: "#EXT-X-PLAYLIST-TYPE:<type-enum> where type-enum is either EVENT or VOD")', () => {
+    expect(validateMediaPlaylist(fixture('rule-gaps/i-type-foo.m3u8')).errors).toEqual([
+      expect.objectContaining({ rule: 'playlist-type-invalid', line: 3 }),
+    ]);
+    expect(rules(mediaPlaylist({ playlistType: 'VOD', endlist: true }))).toEqual([]);
+  });
+
+  it('rejects an EXTINF without its comma (§4.3.2.1: "#EXTINF:<duration>,[<title>]")', () => {
+    expect(validateMediaPlaylist(fixture('rule-gaps/j-extinf-no-comma.m3u8')).errors).toEqual([
+      expect.objectContaining({ rule: 'extinf-comma-missing', line: 4 }),
+    ]);
+    expect(rules('#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\na.ts\n')).toEqual([]);
+  });
+
+  it('warns, without failing, when a segment URI is listed twice (mediastreamvalidator-style; not an RFC MUST)', () => {
+    const result = validateMediaPlaylist(fixture('rule-gaps/g-dup-uri.m3u8'));
+    expect(result.valid).toBe(true);
+    expect(result.warnings).toEqual([expect.objectContaining({ rule: 'segment-uri-reused', line: 10 })]);
+  });
+
+  it('lets byte ranges of one resource share its URI (EXT-X-BYTERANGE, §4.3.2.2)', () => {
+    const ranges =
+      '#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:2\n#EXT-X-BYTERANGE:100@0\n#EXTINF:2,\nall.ts\n#EXT-X-BYTERANGE:100\n#EXTINF:2,\nall.ts\n';
+    expect(validateMediaPlaylist(ranges)).toMatchObject({ valid: true, warnings: [] });
+  });
+
   it("reports hls-parser's strict findings when ours find nothing (EXT-X-VERSION too low for EXT-X-MAP)", () => {
     const text =
       '#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:2,\na.m4s\n';
@@ -126,7 +152,8 @@ describe('validateMediaPlaylist: live updates against the previous version (rfc8
   });
 
   it('rejects a target duration that changes (§6.2.1)', () => {
-    expect(rules(mediaPlaylist({ sequence: 101, targetDuration: 3 }), previous)).toEqual([
+    // Five segments of 2 s keep the playlist at 3 × the new target duration (§6.2.2).
+    expect(rules(mediaPlaylist({ sequence: 101, count: 5, targetDuration: 3 }), previous)).toEqual([
       'live-targetduration-changed',
     ]);
   });
