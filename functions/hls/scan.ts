@@ -150,14 +150,17 @@ export function parseAttributes(value: string | undefined): Attribute[] {
   while (i < value.length) {
     let end = i;
     let quoted = false;
+    // The first '=' of this item, found in the same scan (an indexOf from i would read to the end
+    // of the list for every item without one: quadratic on a long line of bare commas).
+    let eq = -1;
     while (end < value.length) {
       const c = value.charCodeAt(end);
       if (c === 0x22 /* " */) quoted = !quoted;
       else if (c === 0x2c /* , */ && !quoted) break;
+      else if (c === 0x3d /* = */ && eq < 0) eq = end;
       end++;
     }
-    const eq = value.indexOf('=', i);
-    if (eq < 0 || eq > end) {
+    if (eq < 0) {
       const name = value.slice(i, end).trim();
       if (name !== '') attributes.push({ name, raw: '' });
     } else {

@@ -1,7 +1,7 @@
 /**
  * Master (multivariant) playlist: the model the merge works on, and its validation.
  */
-import { parseWithHlsParser } from './parser';
+import { checkWithHlsParser } from './parser';
 import {
   type Attribute,
   attributeValue,
@@ -79,7 +79,7 @@ export function validateMasterPlaylist(
   const model = readMasterLines(scanned.lines, violations);
   violations.push(...checkMasterModel(model, options));
   if (!violations.some((v) => v.severity === 'error')) {
-    const strict = parseWithHlsParser(text, true);
+    const strict = checkWithHlsParser(text);
     if (!strict.success) violations.push(error('parser-strict', strict.message));
   }
   return masterResult(violations, model);

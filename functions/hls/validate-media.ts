@@ -2,7 +2,7 @@
  * Media playlist validation: RFC 8216 syntax, plus the live-update rules of
  * draft-pantos-hls-rfc8216bis §6.2.1–6.2.2 against the previously accepted version.
  */
-import { parseWithHlsParser } from './parser';
+import { checkWithHlsParser } from './parser';
 import { type LineVisitor, readLines, type ScanLimits } from './scan';
 import { isKnownTag, MASTER_TAGS, ONCE_PER_MEDIA_PLAYLIST } from './tags';
 import { error, type Violation, warning } from './violations';
@@ -72,7 +72,7 @@ export function validateMediaPlaylist(
   if (!violations.some((v) => v.severity === 'error')) {
     // hls-parser's strict mode knows the long tail (LL-HLS parts, DATERANGE, BYTERANGE, version
     // compatibility); it stops at its first finding, so it runs only when ours found nothing.
-    const strict = parseWithHlsParser(text, true);
+    const strict = checkWithHlsParser(text);
     if (!strict.success) violations.push(error('parser-strict', strict.message));
   }
 
