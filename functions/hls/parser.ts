@@ -4,7 +4,7 @@
  */
 import * as hlsParser from 'hls-parser';
 import type { MasterPlaylist, MediaPlaylist } from 'hls-parser/types';
-import { type Attribute, parseAttributes, unquote } from './scan';
+import { type Attribute, parseAttributes } from './scan';
 
 export type ParsedPlaylist = MasterPlaylist | MediaPlaylist;
 
@@ -183,4 +183,9 @@ function tagName(line: string): string | undefined {
   if (!line.startsWith('#EXT')) return undefined;
   const colon = line.indexOf(':');
   return (colon < 0 ? line.slice(1) : line.slice(1, colon)).trim();
+}
+
+/** Unquotes as hls-parser does: a leading and a trailing '"' are dropped each on its own (`a"` reads as `a`). */
+function unquote(raw: string): string {
+  return raw.trim().replace(/^"/, '').replace(/"$/, '');
 }
