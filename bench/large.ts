@@ -169,7 +169,7 @@ export const LARGE_CASES: readonly LargeCase[] = [
   {
     name: 'master-4.8MB',
     definition:
-      'validateMasterPlaylist of the same master at 30,000 variants (4.78 M chars, under the 5 M default limit)',
+      'validateMasterPlaylist of the same master at 30,000 variants (4.6 M chars, under the 5 M default limit)',
     unit: 'variant',
     base: 1_875,
     targetMs: 5_000,
