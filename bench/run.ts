@@ -11,6 +11,8 @@
  *   npx tsx bench/run.ts            readable report
  *   npx tsx bench/run.ts --json     one JSON document on stdout
  *   npx tsx bench/run.ts --quick    fewer, shorter rounds (CI smoke)
+ *   npx tsx bench/run.ts --large    large inputs: time and memory at 1×, 4×, 16× (linearity)
+ *   npx tsx bench/run.ts --fuzz     100,000 fuzz cases against the core's contract
  *
  * Exit code 0 even when a target is missed (this is a report; misses print MISS), 2 on bad
  * arguments, 1 when a case cannot run (e.g. the candidate reports its input invalid).
@@ -21,6 +23,16 @@ import { runInNewContext } from 'node:vm';
 import * as hlsParser from 'hls-parser';
 import { mergeMasters, validateMasterPlaylist, validateMediaPlaylist } from '../functions/hls';
 import { type E2eBenchReport, formatE2eReport, runE2eFailoverBench } from './e2e-failover';
+import { BENCH_SCALE } from './fuzz/cases';
+import { type FuzzReport, fuzzTable, runFuzzBench } from './fuzz/fuzz-bench';
+import {
+  LARGE_CASES,
+  type LargeResult,
+  largeSink,
+  largeTable,
+  runLargeCase,
+  TARGET_LINEARITY,
+} from './large';
 import {
   FULL_PIPELINE,
   TARGET_RATIO as PIPELINE_TARGET_RATIO,
@@ -33,9 +45,12 @@ import {
 } from './pipeline';
 
 const TARGET_RATIO = 1.5;
+const FUZZ_DEFAULTS = { cases: 100_000, seed: 12, workers: 2, budgetMs: 5_000, out: '.fuzz-findings' };
 
 const USAGE = `Usage: npx tsx bench/run.ts [--json] [--quick] [--only parse|pipeline] [--channels N,N,...]
                             [--no-segments] [--e2e N] [--help]
+       npx tsx bench/run.ts --large [--quick] [--json]
+       npx tsx bench/run.ts --fuzz [--cases N] [--seed S] [--workers N] [--budget-ms MS] [--out DIR] [--json]
 
 Parse cases: validate+merge time of hls-failover against the bare parse time of hls-parser
 (its default, non-strict parse) of the same input, in the same run; the ratio of the median
@@ -57,11 +72,30 @@ p50/p99 time per event, failures, backlog. Target: ${TARGET_CHANNELS} channels k
                  ~35 s a run) and report the distribution; a failed run is reported, never retried
   --help         print this help
 
+Large inputs (--large, alone): a 50,000-segment media playlist (alone, against its previous version,
+through a media-only merge), a 2,000-variant master (validate both + merge) and a 4.8 MB master
+(30,000 variants, validate), each at 1/16, 1/4 and full size: best time, µs and heap bytes per
+segment or variant, and the time per unit at full size over 1/16 size. Target: ratio <= ${TARGET_LINEARITY}
+(linear) and the full size within its time budget (stated per case).
+
+Fuzz (--fuzz, alone): seeded cases (corpus files and generated playlists, mutated) through
+classify, validate (alone, with the previous version as text and as snapshot), merge (one
+encoder, two, media-only) and freshness on worker threads; a case over the budget is a hang
+(the worker is terminated). Prints cases, hangs, untyped exceptions, invalid merged indexes,
+unbounded warnings and the worst time; writes a minimal reproducer per cause to --out.
+  --cases N      cases to run (default ${FUZZ_DEFAULTS.cases})
+  --seed S       seed (default ${FUZZ_DEFAULTS.seed}); the same seed runs the same cases
+  --workers N    worker threads (default ${FUZZ_DEFAULTS.workers})
+  --budget-ms MS time one call may take before the case counts as a hang (default ${FUZZ_DEFAULTS.budgetMs})
+  --out DIR      folder for minimal reproducers (default ${FUZZ_DEFAULTS.out})
+
 Exit code: 0 (also when a target is missed: the report says MISS), 2 on bad arguments,
 1 when a case cannot run.
 `;
 
 interface Options {
+  readonly mode: 'default' | 'large' | 'fuzz';
+  readonly fuzz: { cases: number; seed: number; workers: number; budgetMs: number; out: string };
   readonly json: boolean;
   readonly quick: boolean;
   readonly only: 'parse' | 'pipeline' | undefined;
@@ -115,6 +149,14 @@ function parseArgs(argv: readonly string[]): Options | 'help' {
   let channels: number[] | undefined;
   let segments = true;
   let e2eRuns: number | undefined;
+  let mode: Options['mode'] = 'default';
+  const fuzz = { ...FUZZ_DEFAULTS };
+  const whole = (name: string, v: string, min: number) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min)
+      throw new UsageError(`${name} takes a whole number >= ${min} (got "${v}")`);
+    return n;
+  };
   const value = (i: number, name: string) => {
     const v = argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new UsageError(`${name} needs a value`);
@@ -126,6 +168,14 @@ function parseArgs(argv: readonly string[]): Options | 'help' {
     if (arg === '--json') json = true;
     else if (arg === '--quick') quick = true;
     else if (arg === '--no-segments') segments = false;
+    else if (arg === '--large' || arg === '--fuzz') {
+      if (mode !== 'default') throw new UsageError('--large and --fuzz run alone: give one of them');
+      mode = arg === '--large' ? 'large' : 'fuzz';
+    } else if (arg === '--cases') fuzz.cases = whole(arg, value(i++, arg), 1);
+    else if (arg === '--seed') fuzz.seed = whole(arg, value(i++, arg), 0);
+    else if (arg === '--workers') fuzz.workers = whole(arg, value(i++, arg), 1);
+    else if (arg === '--budget-ms') fuzz.budgetMs = whole(arg, value(i++, arg), 100);
+    else if (arg === '--out') fuzz.out = value(i++, arg);
     else if (arg === '--only') {
       const v = value(i++, arg);
       if (v !== 'parse' && v !== 'pipeline')
@@ -143,7 +193,7 @@ function parseArgs(argv: readonly string[]): Options | 'help' {
         throw new UsageError(`--e2e takes a whole number >= 1 (got "${v}")`);
     } else throw new UsageError(`unknown argument "${arg}"`);
   }
-  return { json, quick, only, channels, segments, e2eRuns };
+  return { mode, fuzz, json, quick, only, channels, segments, e2eRuns };
 }
 
 class UsageError extends Error {}
@@ -491,6 +541,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const settings = options.quick ? QUICK : FULL;
   const gc = exposeGc();
+  if (options.mode === 'large') return runLarge(options, gc);
+  if (options.mode === 'fuzz') return runFuzz(options);
   const started = process.hrtime.bigint();
   const results =
     options.only === 'pipeline' ? [] : [mediaCase(), masterCase()].map((c) => measure(c, settings, gc));
@@ -536,6 +588,40 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   }
   return e2e?.scenarios.some((sc) => sc.errors.length > 0) ? 1 : 0;
+}
+
+function runLarge(options: Options, gc: (() => void) | undefined): number {
+  const progress = options.json ? undefined : (line: string) => process.stdout.write(`  ${line}\n`);
+  if (!options.json)
+    process.stdout.write(
+      `hls-failover large-input bench (node ${process.version}, ${new Date().toISOString()})\n`,
+    );
+  const results: LargeResult[] = LARGE_CASES.map((c) => runLargeCase(c, gc, options.quick, progress));
+  if (largeSink() === -1) process.stderr.write('\n');
+  process.stdout.write(
+    options.json
+      ? `${JSON.stringify({ node: process.version, date: new Date().toISOString(), large: results }, null, 2)}\n`
+      : `\n${largeTable(results)}`,
+  );
+  return 0;
+}
+
+async function runFuzz(options: Options): Promise<number> {
+  const report: FuzzReport = await runFuzzBench({
+    ...options.fuzz,
+    batchSize: 50,
+    scale: BENCH_SCALE,
+    minimizeCauses: 40,
+    minimizeAttempts: 200,
+    minimizeMs: 180_000,
+    ...(options.json ? {} : { progress: (line: string) => process.stdout.write(`  ${line}\n`) }),
+  });
+  process.stdout.write(
+    options.json
+      ? `${JSON.stringify({ node: process.version, date: new Date().toISOString(), fuzz: report }, null, 2)}\n`
+      : fuzzTable(report, options.fuzz.out),
+  );
+  return 0;
 }
 
 main(process.argv.slice(2)).then(

@@ -401,11 +401,13 @@ function compareLadders(
   const left = ladderEntries(a.model);
   const right = ladderEntries(b.model);
   const differences: string[] = [];
+  // A multiset difference by counts: linear, where a search of the other list per entry is quadratic.
   const onlyIn = (mine: string[], theirs: string[], encoder: string) => {
-    const pool = [...theirs];
+    const pool = new Map<string, number>();
+    for (const entry of theirs) pool.set(entry, (pool.get(entry) ?? 0) + 1);
     for (const entry of mine) {
-      const i = pool.indexOf(entry);
-      if (i >= 0) pool.splice(i, 1);
+      const left = pool.get(entry) ?? 0;
+      if (left > 0) pool.set(entry, left - 1);
       else differences.push(`only ${encoder} has ${entry}`);
     }
   };

@@ -2,7 +2,7 @@
  * Master (multivariant) playlist: the model the merge works on, and its validation.
  */
 import { describeDecimalInteger, parseDecimalInteger, parseSafeInteger } from './numbers';
-import { parseWithHlsParser } from './parser';
+import { checkWithHlsParser } from './parser';
 import {
   type Attribute,
   attributeValue,
@@ -81,7 +81,7 @@ export function validateMasterPlaylist(
   const model = readMasterLines(scanned.lines, violations, options);
   violations.push(...checkMasterModel(model));
   if (!violations.some((v) => v.severity === 'error')) {
-    const strict = parseWithHlsParser(text, true);
+    const strict = checkWithHlsParser(text);
     if (!strict.success) violations.push(error('parser-strict', strict.message));
   }
   return toValidationResult(violations, model);

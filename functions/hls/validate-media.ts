@@ -4,7 +4,7 @@
  */
 import { checkLiveUpdate, type MediaLines } from './live-update';
 import { describeDecimalInteger, parseDecimalInteger, parseSafeInteger } from './numbers';
-import { parseWithHlsParser } from './parser';
+import { checkWithHlsParser } from './parser';
 import { type Attribute, attributeValue, type LineVisitor, readLines, type ScanLimits } from './scan';
 import { TagChecker } from './tag-lines';
 import { isKnownTag, MASTER_TAGS, ONCE_PER_MEDIA_PLAYLIST } from './tags';
@@ -75,7 +75,7 @@ export function validateMediaPlaylist(
   if (!violations.some((v) => v.severity === 'error')) {
     // hls-parser's strict mode knows the long tail (LL-HLS parts, DATERANGE, BYTERANGE, version
     // compatibility); it stops at its first finding, so it runs only when ours found nothing.
-    const strict = parseWithHlsParser(text, true);
+    const strict = checkWithHlsParser(text);
     if (!strict.success) violations.push(error('parser-strict', strict.message));
   }
 
