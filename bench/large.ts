@@ -53,7 +53,9 @@ function mediaPlaylist(segments: number, sequence: number): string {
     '#EXT-X-VERSION:3',
     '#EXT-X-TARGETDURATION:2',
     `#EXT-X-MEDIA-SEQUENCE:${sequence}`,
-    '#EXT-X-PROGRAM-DATE-TIME:2025-01-01T12:00:00.000Z',
+    // The first segment's date follows its sequence number, so a later version dates it the same
+    // (RFC 8216 §6.2.1: a published segment keeps its EXT-X-PROGRAM-DATE-TIME).
+    `#EXT-X-PROGRAM-DATE-TIME:${new Date(Date.UTC(2025, 0, 1) + sequence * 2000).toISOString()}`,
   ];
   for (let i = 0; i < segments; i++) lines.push('#EXTINF:2.000,', `seg_${sequence + i}.ts`);
   return `${lines.join('\n')}\n`;
