@@ -203,9 +203,14 @@ export class PremadeEncoder extends EncoderBase {
     this.durations = new Map(loop.streams.map((s) => [s.name, s.segments.map((g) => g.duration)]));
   }
 
-  /** Starts a run: the master, then the segment that has just ended, then one per boundary. */
-  async begin(why: string): Promise<void> {
-    this.runFirst = sequenceAt(Date.now(), this.options.segmentSeconds) - 1;
+  /**
+   * Starts a run: the master, then the segment that has just ended, then one per boundary. With
+   * `refill` (a restart after a kill, no EXT-X-ENDLIST) the run begins with a whole window, as a
+   * packager that rebuilds its sliding window does: players still hold the old window, and RFC
+   * 8216 §6.2.2 forbids a live playlist to lose segments down to less than 3 × the target duration.
+   */
+  async begin(why: string, refill = false): Promise<void> {
+    this.runFirst = sequenceAt(Date.now(), this.options.segmentSeconds) - (refill ? LIST_SIZE : 1);
     this.lastPublished = undefined;
     this.setState('running', `${why}; first segment ${this.runFirst}`);
     await this.enqueue(async () => {
@@ -248,7 +253,9 @@ export class PremadeEncoder extends EncoderBase {
         this.schedule();
         return;
       }
-      await this.begin('restarted in step with the counterpart');
+      // After a kill the old window is still published (no ENDLIST): refill it. After a stop
+      // (ENDLIST) the new run is a new generation and starts afresh.
+      await this.begin('restarted in step with the counterpart', this.state === 'killed');
     });
   }
 
