@@ -51,8 +51,6 @@ interface AcceptedRecord {
   readonly snapshot: MediaSnapshot;
 }
 
-/** A previous version older than this many target durations means the encoder restarted: a new generation. */
-const RESTART_AFTER_TARGET_DURATIONS = 6;
 const MAX_ATTEMPTS = 6;
 
 export function createValidatePlaylist(deps: HandlerDeps) {
@@ -122,7 +120,7 @@ export function createValidatePlaylist(deps: HandlerDeps) {
         !isAcceptable(result) &&
         previous !== undefined &&
         result.snapshot !== undefined &&
-        isNewGeneration(previous, accepted, object)
+        isNewGeneration(previous, accepted, object, settings.stallAfterTargetDurations)
       ) {
         // The encoder restarted (after ENDLIST, or after a long silence): its numbering may start over.
         log.warn('new generation of a media playlist: live-update rules not applied against the old one', {
@@ -163,14 +161,21 @@ export function createValidatePlaylist(deps: HandlerDeps) {
   };
 }
 
+/**
+ * A playlist after ENDLIST, or after a silence longer than the stall threshold, starts a new
+ * generation: the encoder restarted. Its viewers were steered to the other encoder when it was
+ * judged stalled, so the rules that protect a player following one window (no shrink below
+ * 3 × TD, RFC 8216 §6.2.2) do not apply between the old window and the restarted one.
+ */
 function isNewGeneration(
   previous: MediaSnapshot,
   accepted: AcceptedRecord | undefined,
   object: StoredObject,
+  stallAfterTargetDurations: number,
 ): boolean {
   if (previous.endlist) return true;
   const silenceMs = object.lastModified - (accepted?.lastModified ?? object.lastModified);
-  return silenceMs > RESTART_AFTER_TARGET_DURATIONS * previous.targetDuration * 1000;
+  return silenceMs > stallAfterTargetDurations * previous.targetDuration * 1000;
 }
 
 export const handler = createValidatePlaylist(createDeps({ functionName: 'ValidatePlaylist' }));

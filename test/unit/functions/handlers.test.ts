@@ -244,6 +244,27 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     });
   });
 
+  it('an encoder restarted after a stall publishes a short window: a new generation, not a §6.2.2 shrink', async () => {
+    const s3 = new FakeS3();
+    const run = workflow(s3);
+    const key = 'ch1/primary/720p.m3u8';
+    s3.now = Date.parse('2026-11-24T10:00:00Z');
+    s3.write(key, mediaPlaylist({ sequence: 100, count: 4 }));
+    await run.event(key);
+    // Within the stall threshold (1.5 × TD): the same generation, so the shrink is refused.
+    s3.now += 2_000;
+    s3.write(key, mediaPlaylist({ sequence: 105, count: 1 }));
+    await expect(run.handlers.validate({ bucket: BUCKET, key })).rejects.toMatchObject({
+      violations: [expect.objectContaining({ rule: 'live-playlist-too-short' })],
+    });
+    // Silent longer than the stall threshold (viewers were steered away): a new generation.
+    s3.now += 2_000;
+    s3.write(key, mediaPlaylist({ sequence: 107, count: 1 }));
+    await expect(run.handlers.validate({ bucket: BUCKET, key })).resolves.toMatchObject({
+      action: 'process',
+    });
+  });
+
   it('primary stalls: one STALLED alert, steering and index prefer failover, primary media playlists withdrawn (master kept)', async () => {
     const { s3, start, tickBoth, upload } = setUp();
     await start();
