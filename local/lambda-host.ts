@@ -145,6 +145,14 @@ const formatError = (error) =>
 const dot = workerData.handler.lastIndexOf('.');
 const moduleName = workerData.handler.slice(0, dot);
 const exportName = workerData.handler.slice(dot + 1);
+// Output travels on the same port as results, so it is in the log (and the metrics sink) before
+// the invocation ends; the worker's own stdout stream would deliver it later, unordered.
+for (const [stream, name] of [[process.stdout, 'stdout'], [process.stderr, 'stderr']])
+  stream.write = (chunk, encoding, callback) => {
+    parentPort.postMessage({ output: String(chunk), stream: name });
+    (typeof encoding === 'function' ? encoding : callback)?.();
+    return true;
+  };
 let handler;
 let initError;
 if (/--enable-source-maps/.test(process.env.NODE_OPTIONS ?? '')) process.setSourceMapsEnabled(true);
@@ -377,13 +385,19 @@ class FunctionPool {
     };
     worker.once('exit', () => initialized());
     this.all.add(slot);
-    const lines = (stream: NodeJS.ReadableStream, metrics: boolean) =>
-      createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) => {
-        if (metrics && isEmfLine(line)) this.options.emitMetricLine(line);
-        else if (!this.log.writableEnded) this.log.write(`${line}\n`);
-      });
-    lines(worker.stdout, true);
-    lines(worker.stderr, false);
+    const line = (text: string, stdout: boolean) => {
+      if (stdout && isEmfLine(text)) this.options.emitMetricLine(text);
+      else if (!this.log.writableEnded) this.log.write(`${text}\n`);
+    };
+    const partial = { stdout: '', stderr: '' };
+    const output = (text: string, stream: 'stdout' | 'stderr') => {
+      const lines = (partial[stream] + text).split('\n');
+      partial[stream] = lines.pop() ?? '';
+      for (const l of lines) line(l, stream === 'stdout');
+    };
+    // Whatever bypasses process.stdout.write (none of our code does) still reaches the log.
+    createInterface({ input: worker.stdout }).on('line', (l) => line(l, true));
+    createInterface({ input: worker.stderr }).on('line', (l) => line(l, false));
     worker.on(
       'message',
       (message: {
@@ -392,7 +406,10 @@ class FunctionPool {
         error?: LambdaErrorPayload;
         crashed?: LambdaErrorPayload;
         initialized?: boolean;
+        output?: string;
+        stream?: 'stdout' | 'stderr';
       }) => {
+        if (message.output !== undefined) return output(message.output, message.stream ?? 'stdout');
         if (message.initialized) return initialized();
         if (message.crashed !== undefined) return this.kill(slot, message.crashed);
         const pending = slot.pending;
