@@ -78,13 +78,13 @@ export interface LocalWorkflowOptions extends WorkflowServices {
   readonly deps: HandlerDeps;
 }
 
-interface TaskState {
+export interface TaskState {
   readonly Resource: string;
   readonly Parameters?: Record<string, unknown>;
 }
 
 /** Every Task state by name, Map processors and Parallel branches included. */
-function taskStates(node: unknown): [string, TaskState][] {
+export function taskStates(node: unknown): [string, TaskState][] {
   if (node === null || typeof node !== 'object') return [];
   const states = (node as { States?: Record<string, unknown> }).States ?? {};
   return Object.entries(states).flatMap(([name, state]) => {
@@ -228,20 +228,8 @@ export interface ArtifactWorkflowOptions extends WorkflowServices {
  * with the substitutions resolved, each function ARN bound to its bundle on the Lambda host.
  */
 export function createArtifactWorkflow(options: ArtifactWorkflowOptions) {
-  const { stack, resolve, lambda, authorizer } = options;
-  const [logicalId, ...others] = Object.entries(stack.template.Resources).filter(
-    ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine',
-  );
-  if (logicalId === undefined || others.length > 0)
-    throw new Error(
-      `the synthesized template has ${others.length + (logicalId ? 1 : 0)} state machines, not one`,
-    );
-  const [id, resource] = logicalId;
-  const properties = resource.Properties ?? {};
-  const substitutions = resolve(properties.DefinitionSubstitutions ?? {}) as Record<string, string>;
-  const definition = JSON.parse(substitute(definitionText(stack, properties), substitutions));
-  const role = logicalIdOf(properties.RoleArn, `${id}.RoleArn`);
-  const stateMachineArn = String(resolve({ Ref: id }));
+  const { lambda, authorizer } = options;
+  const { definition, role, stateMachineArn } = synthesizedStateMachine(options.stack, options.resolve);
   const executionArn = stateMachineArn.replace(':stateMachine:', ':express:');
   const authorize = (action: string, target: string, errorName: string) => {
     try {
@@ -251,7 +239,7 @@ export function createArtifactWorkflow(options: ArtifactWorkflowOptions) {
       throw error;
     }
   };
-  const invoke = (functionArn: string, payload: unknown) => {
+  const invoke = async (functionArn: string, payload: unknown) => {
     // Step Functions reports Lambda's AccessDeniedException as a Lambda service exception.
     authorize('lambda:InvokeFunction', functionArn, 'Lambda.AWSLambdaException');
     return lambda.invoke(functionArn, payload);
@@ -273,6 +261,27 @@ export function createArtifactWorkflow(options: ArtifactWorkflowOptions) {
         : (((input) => invoke(resource, input)) as TaskHandler)),
     fastRetries: options.fastRetries ?? false,
   });
+}
+
+/**
+ * The template's state machine (there is one) as deployed: its definition with the
+ * DefinitionSubstitutions resolved, its role's logical ID and its ARN.
+ */
+export function synthesizedStateMachine(stack: SynthesizedStack, resolve: (value: unknown) => unknown) {
+  const machines = Object.entries(stack.template.Resources).filter(
+    ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine',
+  );
+  const [only] = machines;
+  if (only === undefined || machines.length > 1)
+    throw new Error(`the synthesized template has ${machines.length} state machines, not one`);
+  const [id, resource] = only;
+  const properties = resource.Properties ?? {};
+  const substitutions = resolve(properties.DefinitionSubstitutions ?? {}) as Record<string, string>;
+  return {
+    definition: JSON.parse(substitute(definitionText(stack, properties), substitutions)) as unknown,
+    role: logicalIdOf(properties.RoleArn, `${id}.RoleArn`),
+    stateMachineArn: String(resolve({ Ref: id })),
+  };
 }
 
 /** The definition a state machine resource deploys: its DefinitionString, or its definition asset. */

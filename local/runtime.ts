@@ -74,15 +74,17 @@ const SETTING_VARIABLES = new Set<string>(
   Object.values(SETTINGS).flatMap((spec) => ('env' in spec && spec.env !== undefined ? [spec.env] : [])),
 );
 
-/** The synthesized stack, resolved for the local account with `bucket` as its media bucket's name. */
-function loadArtifact(options: LocalRuntimeOptions) {
-  const stack = loadSynthesizedStack(STACK_ID, options.cloudAssembly ?? CLOUD_ASSEMBLY_DIR);
-  const bucketOutput = stack.template.Outputs?.BucketName;
-  const bucketId = logicalIdOf(bucketOutput?.Value, 'the template output BucketName');
+/**
+ * The synthesized stack (`cdk.out/`), resolved for the local account with `bucket` as its media
+ * bucket's name.
+ */
+export function loadLocalStack(bucket: string, stackName: string, cloudAssembly = CLOUD_ASSEMBLY_DIR) {
+  const stack = loadSynthesizedStack(STACK_ID, cloudAssembly);
+  const bucketId = logicalIdOf(stack.template.Outputs?.BucketName?.Value, 'the template output BucketName');
   const resolve = createResolver(stack.template, {
     ...LOCAL_ACCOUNT,
-    stackName: options.settings.stackName,
-    physicalNames: { [bucketId]: options.bucket },
+    stackName,
+    physicalNames: { [bucketId]: bucket },
   });
   return { stack, resolve };
 }
@@ -162,7 +164,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     appendFileSync(join(dataDir, file), `${JSON.stringify(value)}\n`);
 
   const fromSources = options.fromSources ?? process.env.HLS_FAILOVER_FROM_SOURCES === '1';
-  const artifact = fromSources ? undefined : loadArtifact(options);
+  const artifact = fromSources
+    ? undefined
+    : loadLocalStack(bucket, settings.stackName, options.cloudAssembly);
   const authorizer =
     artifact === undefined
       ? undefined
