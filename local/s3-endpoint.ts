@@ -156,7 +156,10 @@ export function s3Requests(
     resource,
     ...(context === undefined ? {} : { context }),
   });
-  const subresources = [...query.keys()].filter((k) => !['uploadId', 'partNumber', 'versionId'].includes(k));
+  // x-id names the SDK operation; the others address an object version or a multipart part.
+  const subresources = [...query.keys()].filter(
+    (k) => !['x-id', 'uploadId', 'partNumber', 'versionId'].includes(k),
+  );
   if (key !== '' && subresources.every((k) => k === 'uploads')) {
     if (method === 'GET' || method === 'HEAD') return [request('s3:GetObject', object)];
     if (method === 'DELETE') return [request('s3:DeleteObject', object)];
