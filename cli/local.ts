@@ -2,7 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Demo, startDemo } from '../local/demo';
-import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
+import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../local/runtime';
 import { ensureSynthesized, STACK_ID } from '../local/synthesize';
 import { type CliIo, UsageError } from './io';
 import { readSettingsFile } from './local-data';
@@ -113,6 +113,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       watchdogSeconds,
       ...(values.webhook === undefined ? {} : { webhookUrl: values.webhook }),
       print: (line) => io.out(`${line}\n`),
+      createAuthorizer: iamAuthorizer,
     });
   } catch (e) {
     const error = e as NodeJS.ErrnoException & { port?: number };

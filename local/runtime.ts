@@ -66,6 +66,26 @@ export interface LocalRuntimeOptions {
   readonly createAuthorizer?: (template: Template, resolve: (value: unknown) => unknown) => Authorizer;
 }
 
+/**
+ * The IAM check of the synthesized stack (local/iam.ts createIamAuthorizer), loaded on first use:
+ * its policy simulator, `@cloud-copilot/iam-simulate`, is AGPL and so only a dev dependency,
+ * absent after `npm ci --omit=dev`. Pass it as {@link LocalRuntimeOptions.createAuthorizer}.
+ */
+export function iamAuthorizer(template: Template, resolve: (value: unknown) => unknown): Authorizer {
+  let iam: typeof import('./iam');
+  try {
+    iam = require('./iam') as typeof import('./iam');
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'MODULE_NOT_FOUND' && message.includes('@cloud-copilot/'))
+      throw new Error(
+        "the local runtime checks every call against the template's IAM policies with @cloud-copilot/iam-simulate, a dev dependency that is not installed (e.g. after npm ci --omit=dev): run npm ci, or use --from-sources (no IAM checks)",
+      );
+    throw error;
+  }
+  return iam.createIamAuthorizer(template, resolve);
+}
+
 /** The account the synthesized template is resolved for locally. */
 export const LOCAL_ACCOUNT = { region: 'us-east-1', accountId: '000000000000', partition: 'aws' } as const;
 

@@ -1,8 +1,8 @@
 /**
  * The IAM seam of the local runtime (local/aws-request.ts): every call a role makes, by a Lambda's
  * bundle to S3 or by the state machine to Lambda, reaches the Authorizer with the role, action and
- * resource IAM would evaluate, and a denial fails as AWS fails it. The policy evaluation itself is
- * the IAM authorizer's (local/iam.ts); these tests use a stub that denies one action.
+ * resource IAM would evaluate, and a denial fails as AWS fails it. The seam tests use a stub that
+ * denies one action; the last ones evaluate the synthesized template's real policies (local/iam.ts).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseSettings } from '../../functions/config';
 import { AccessDeniedError, type AwsRequest, localAccessKeyId } from '../../local/aws-request';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { lambdaFunctionsOf } from '../../local/lambda-host';
+import { iamAuthorizer, type LocalRuntime, loadLocalStack, startLocalRuntime } from '../../local/runtime';
 import { type S3Endpoint, startS3Endpoint } from '../../local/s3-endpoint';
 import { fixture, mediaPlaylist } from '../support/playlists';
 
@@ -146,5 +147,47 @@ describe('local runtime on the synthesized stack: calls by the state machine', (
         /role MergeIndexRole\w* is not allowed to perform s3:PutObject on arn:aws:s3:::live\/ch1\/index\.m3u8/,
       ),
     });
+  });
+});
+
+describe("the synthesized stack's own policies on the local S3 endpoint", () => {
+  let endpoint: S3Endpoint;
+  let mergeIndexRole: string;
+  beforeAll(async () => {
+    const { stack, resolve } = loadLocalStack('live', parseSettings({}).stackName);
+    const mergeIndex = lambdaFunctionsOf(stack, resolve).find((f) => f.logicalId.startsWith('MergeIndex'));
+    mergeIndexRole = mergeIndex?.role ?? 'the template has no MergeIndex function';
+    const directory = mkdtempSync(join(tmpdir(), 'hlsf-iam-'));
+    endpoint = await startS3Endpoint({
+      directory,
+      bucket: 'live',
+      port: 0,
+      authorizer: iamAuthorizer(stack.template, resolve),
+    });
+  });
+  afterAll(() => endpoint.close());
+  const asMergeIndex = () =>
+    new S3Client({
+      endpoint: endpoint.url,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: localAccessKeyId(mergeIndexRole), secretAccessKey: 'x' },
+    });
+
+  it("MergeIndex writes the channel's index.m3u8, never an encoder's media playlist named index.m3u8 (403 AccessDenied naming role, action, resource and the deny)", async () => {
+    const put = (Key: string) =>
+      asMergeIndex().send(new PutObjectCommand({ Bucket: 'live', Key, Body: '#EXTM3U\n' }));
+    await expect(put('ch1/index.m3u8')).resolves.toMatchObject({ ETag: expect.any(String) });
+
+    const failure = await put('ch1/primary/index.m3u8').catch(
+      (e: Error & { $metadata?: { httpStatusCode?: number } }) => e,
+    );
+
+    expect(failure).toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    expect((failure as Error).message).toMatch(
+      new RegExp(
+        `^AccessDenied: role ${mergeIndexRole} is not allowed to perform s3:PutObject on arn:aws:s3:::live/ch1/primary/index\\.m3u8 \\(explicit deny by statement "\\w+" of MergeIndexRole`,
+      ),
+    );
   });
 });
