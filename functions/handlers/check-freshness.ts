@@ -5,7 +5,7 @@
  */
 import { type Alert, alertsFor, playlistsValidAgainAlert } from '../alerts';
 import { type AuditDecision, type ChannelAudit, decisionsOf, healthHash } from '../audit';
-import { indexIsStale, updateChannelState } from '../channel-state';
+import { indexIsStale, readChannelState, updateChannelState } from '../channel-state';
 import {
   assessFreshness,
   observeSnapshot,
@@ -97,6 +97,41 @@ const MAX_RECHECK_WAIT_MS = 20_000;
 export function createCheckFreshness(deps: HandlerDeps) {
   const { store, settings, now, sleep } = deps;
 
+  /**
+   * The renditions this look did not read that the stored state alone would newly call stalled,
+   * read now. The stored state lags behind a rendition whose events are late (EventBridge delivery,
+   * a backlog of executions): judged from it, a healthy encoder would be STALLED, then RECOVERED.
+   * A stall is declared only on a playlist read, as the watchdog does.
+   */
+  const stallsToConfirm = async (
+    bucket: string,
+    channel: string,
+    renditions: readonly RenditionObservation[],
+    at: number,
+  ): Promise<RenditionObservation[]> => {
+    const { state } = await readChannelState(store, bucket, settings.statePrefix, channel);
+    if (state.health === undefined) return [];
+    const stored = state.health.encoders;
+    const dryRun = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings)).state;
+    const read = new Set(renditions.map((r) => `${r.encoder}/${r.rendition}`));
+    const unconfirmed = Object.entries(dryRun.encoders).flatMap(([encoder, health]) =>
+      Object.entries(health.renditions)
+        .filter(
+          ([rendition, r]) =>
+            r.status === 'stalled' &&
+            stored[encoder]?.renditions[rendition]?.status !== 'stalled' &&
+            !read.has(`${encoder}/${rendition}`),
+        )
+        .map(([rendition]) => ({ encoder, rendition })),
+    );
+    const seen = await Promise.all(
+      unconfirmed.map(({ encoder, rendition }) =>
+        observePlaylist(store, bucket, channel, encoder, rendition, settings.maxPlaylistChars),
+      ),
+    );
+    return seen.filter((o): o is RenditionObservation => o !== undefined);
+  };
+
   /** One look: the event's playlist (when given) and the counterpart's, folded in with a conditional write. */
   const assess = async (p: Extract<ValidateOutput, { action: 'process' }>, withOwn: boolean) => {
     const at = now();
@@ -115,6 +150,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
         if (seen !== undefined) renditions.push(seen);
       }
     }
+    renditions.push(...(await stallsToConfirm(p.bucket, p.channel, renditions, at)));
     const update = await updateChannelState(store, p.bucket, settings.statePrefix, p.channel, (state) => {
       const assessed = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings));
       const masters =
