@@ -111,12 +111,12 @@ export interface LambdaHostOptions {
   readonly logDir: string;
   /**
    * Workers per function at most (Lambda's concurrency, bounded for one machine: beyond it an
-   * invocation waits for a warm worker, cheaper here than a cold start). @default 1
+   * invocation waits for a warm worker). A new worker starts only when every warm one is busy.
+   * @default 4
    *
-   * With 2, truly parallel invocations of one function made the local-runtime tests that follow a
-   * channel's state (duplicated events, ENDLIST) fail: the watchdog saw an older segment than the
-   * one CheckFreshness had accepted. Not yet explained (a race in the state updates would be a
-   * defect on AWS too); the default stays 1 until it is.
+   * One worker per function is not Lambda: a CheckCounterpartFreshness invocation that waits out
+   * the counterpart's lag grace holds its worker for up to a second, every other event of the
+   * channel queues behind it, and the state falls behind the playlists.
    */
   readonly maxWorkersPerFunction?: number;
   /**
@@ -210,7 +210,7 @@ interface Slot {
 
 /** Starts the local Lambda service for these functions (workers start on first invocation). */
 export function startLambdaHost(options: LambdaHostOptions): LambdaHost {
-  const max = options.maxWorkersPerFunction ?? 1;
+  const max = options.maxWorkersPerFunction ?? 4;
   mkdirSync(options.logDir, { recursive: true });
   const pools = new Map<string, FunctionPool>();
   const warming: Promise<void>[] = [];

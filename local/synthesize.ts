@@ -13,7 +13,14 @@ const REPO_ROOT = join(__dirname, '..');
 export const STACK_ID = 'HlsFailover';
 
 /** What `cdk synth` reads: a change to any of these makes `cdk.out/` stale. */
-export const SYNTH_INPUTS = ['functions', 'statemachine', 'infra', 'deploy', 'cdk.json', 'package-lock.json'] as const;
+export const SYNTH_INPUTS = [
+  'functions',
+  'statemachine',
+  'infra',
+  'deploy',
+  'cdk.json',
+  'package-lock.json',
+] as const;
 
 /** The newest file under `path` (a file or a folder), with its modification time. */
 function newest(path: string): { file: string; mtimeMs: number } | undefined {
