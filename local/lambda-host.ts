@@ -242,6 +242,9 @@ export function startLambdaHost(options: LambdaHostOptions): LambdaHost {
   };
 }
 
+/** How long an invocation waits for a busy worker before another one starts. */
+const COLD_START_AFTER_MS = 200;
+
 class FunctionPool {
   private readonly idle: Slot[] = [];
   private readonly all = new Set<Slot>();
@@ -326,15 +329,22 @@ class FunctionPool {
   }
 
   /**
-   * A worker for the next invocation: a warm idle one, else whichever is free first, a busy one
-   * finishing or a new one (started while under the bound) finishing its init phase. So a cold
-   * start never delays an invocation more than waiting for a warm worker would.
+   * A worker for the next invocation: a warm idle one, else whichever is free first. A new worker
+   * (while under the bound) starts only when the invocation has waited {@link COLD_START_AFTER_MS}:
+   * most invocations take less than a cold start (about half a second of CPU here), and a burst
+   * of cold starts would slow every invocation in flight on a small machine.
    */
   private acquire(): Promise<Slot> {
     const warm = this.idle.pop();
     if (warm !== undefined) return Promise.resolve(warm);
-    if (this.all.size < this.max) this.start();
-    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve, reject };
+      this.waiting.push(waiter);
+      const timer = setTimeout(() => {
+        if (this.waiting.includes(waiter) && this.all.size < this.max) this.start();
+      }, COLD_START_AFTER_MS);
+      timer.unref();
+    });
   }
 
   /** Spawns a worker that joins the pool (or serves a waiting invocation) once initialized. */
