@@ -111,12 +111,14 @@ export interface LambdaHostOptions {
   readonly logDir: string;
   /**
    * Workers per function at most (Lambda's concurrency, bounded for one machine: beyond it an
-   * invocation waits for a warm worker). A new worker starts only when every warm one is busy.
-   * @default 4
+   * invocation waits for a warm worker). Another worker starts only when an invocation has waited
+   * for a busy one. @default 2
    *
-   * One worker per function is not Lambda: a CheckCounterpartFreshness invocation that waits out
-   * the counterpart's lag grace holds its worker for up to a second, every other event of the
-   * channel queues behind it, and the state falls behind the playlists.
+   * One worker is not enough: a CheckCounterpartFreshness invocation that waits out the
+   * counterpart's lag grace holds its worker for up to a second, and every other event of the
+   * channel would queue behind it. More are not better on a small machine: each cold start costs
+   * about a second of CPU, and each worker compiles the bundle's hot code again (measured: four
+   * workers per function made the first executions 5 to 9 s long on 2 loaded cores).
    */
   readonly maxWorkersPerFunction?: number;
   /**
@@ -210,7 +212,7 @@ interface Slot {
 
 /** Starts the local Lambda service for these functions (workers start on first invocation). */
 export function startLambdaHost(options: LambdaHostOptions): LambdaHost {
-  const max = options.maxWorkersPerFunction ?? 4;
+  const max = options.maxWorkersPerFunction ?? 2;
   mkdirSync(options.logDir, { recursive: true });
   const pools = new Map<string, FunctionPool>();
   const warming: Promise<void>[] = [];
