@@ -5,7 +5,7 @@
  */
 import { type Alert, alertsFor, playlistsValidAgainAlert } from '../alerts';
 import { type AuditDecision, type ChannelAudit, decisionsOf, healthHash } from '../audit';
-import { indexIsStale, readChannelState, updateChannelState } from '../channel-state';
+import { type ChannelState, indexIsStale, readChannelState, updateChannelState } from '../channel-state';
 import {
   assessFreshness,
   observeSnapshot,
@@ -106,10 +106,10 @@ export function createCheckFreshness(deps: HandlerDeps) {
   const stallsToConfirm = async (
     bucket: string,
     channel: string,
+    state: ChannelState,
     renditions: readonly RenditionObservation[],
     at: number,
   ): Promise<RenditionObservation[]> => {
-    const { state } = await readChannelState(store, bucket, settings.statePrefix, channel);
     if (state.health === undefined) return [];
     const stored = state.health.encoders;
     const dryRun = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings)).state;
@@ -136,43 +136,50 @@ export function createCheckFreshness(deps: HandlerDeps) {
   const assess = async (p: Extract<ValidateOutput, { action: 'process' }>, withOwn: boolean) => {
     const at = now();
     const renditions: RenditionObservation[] = [];
-    if (p.kind === 'media' && p.playlist !== undefined) {
-      if (withOwn) renditions.push({ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist });
-      for (const counterpart of settings.encoders.filter((e) => e !== p.encoder)) {
-        const seen = await observePlaylist(
-          store,
-          p.bucket,
-          p.channel,
-          counterpart,
-          p.rendition,
-          settings.maxPlaylistChars,
-        );
-        if (seen !== undefined) renditions.push(seen);
-      }
-    }
-    renditions.push(...(await stallsToConfirm(p.bucket, p.channel, renditions, at)));
-    const update = await updateChannelState(store, p.bucket, settings.statePrefix, p.channel, (state) => {
-      const assessed = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings));
-      const masters =
-        p.kind === 'master'
-          ? { ...state.masters, [p.encoder]: { rest: p.rendition, etag: p.etag } }
-          : state.masters;
-      const settled = withOwn
-        ? settleRejections(
-            { ...state, health: assessed.state, masters },
-            { encoder: p.encoder, rest: p.rendition, at },
-          )
-        : { state: { ...state, health: assessed.state }, result: { kind: 'none' } as Settlement };
-      return {
-        state: settled.state,
-        result: {
-          transitions: assessed.transitions,
-          settlement: settled.result,
-          before: healthHash(state.health),
-          recheckAt: assessed.recheckAt,
-        },
-      };
-    });
+    if (p.kind === 'media' && p.playlist !== undefined && withOwn)
+      renditions.push({ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist });
+    // The counterpart's playlists and the stored state, read at once (one round trip).
+    const counterparts =
+      p.kind === 'media' && p.playlist !== undefined ? settings.encoders.filter((e) => e !== p.encoder) : [];
+    const [seen, stored] = await Promise.all([
+      Promise.all(
+        counterparts.map((e) =>
+          observePlaylist(store, p.bucket, p.channel, e, p.rendition, settings.maxPlaylistChars),
+        ),
+      ),
+      readChannelState(store, p.bucket, settings.statePrefix, p.channel),
+    ]);
+    for (const o of seen) if (o !== undefined) renditions.push(o);
+    renditions.push(...(await stallsToConfirm(p.bucket, p.channel, stored.state, renditions, at)));
+    const update = await updateChannelState(
+      store,
+      p.bucket,
+      settings.statePrefix,
+      p.channel,
+      (state) => {
+        const assessed = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings));
+        const masters =
+          p.kind === 'master'
+            ? { ...state.masters, [p.encoder]: { rest: p.rendition, etag: p.etag } }
+            : state.masters;
+        const settled = withOwn
+          ? settleRejections(
+              { ...state, health: assessed.state, masters },
+              { encoder: p.encoder, rest: p.rendition, at },
+            )
+          : { state: { ...state, health: assessed.state }, result: { kind: 'none' } as Settlement };
+        return {
+          state: settled.state,
+          result: {
+            transitions: assessed.transitions,
+            settlement: settled.result,
+            before: healthHash(state.health),
+            recheckAt: assessed.recheckAt,
+          },
+        };
+      },
+      stored,
+    );
     return {
       at,
       update,
