@@ -13,8 +13,9 @@ export const LOCAL_HELP = `Usage: hls-failover local [options]      (npm start)
 Runs the whole workflow on this machine, no AWS account: an embedded S3-compatible endpoint
 (s3rver, honouring If-Match / If-None-Match), S3 events filtered by the same rule pattern as on
 AWS, and what cdk deploy uploads: the synthesized state machine definition on
-aws-local-stepfunctions, each Lambda from its bundle in cdk.out/ (one worker thread per
-invocation in flight, with the template's handler, environment, memory and timeout); an HTTP
+aws-local-stepfunctions, each Lambda from its bundle in cdk.out/ (worker threads, at most 2
+per function, with the template's handler, environment, memory and timeout), every call checked
+against the template's IAM policies; an HTTP
 origin with PUT/DELETE ingest, JSON-lines sinks for alerts, metrics and executions, each
 function's log in <data dir>/logs/, and the watchdog. When cdk.out/ is missing or older than the
 sources, it runs \`npm run synth\` first (about a minute).

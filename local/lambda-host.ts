@@ -5,8 +5,8 @@
  * name the function's role (so the local S3 endpoint can check the role's policies).
  *
  * As on Lambda: a warm worker serves the next invocation (one invocation per worker at a time;
- * another worker starts when all are busy, up to a bound); a thrown error is reported as
- * `{errorType: error.name, errorMessage, trace}` (aws-lambda-nodejs-runtime-interface-client,
+ * another worker starts when an invocation has waited for a busy one, up to a bound); a thrown
+ * error is reported as `{errorType: error.name, errorMessage, trace}` (aws-lambda-nodejs-runtime-interface-client,
  * `formatError`); a timeout ends the worker and reports `Sandbox.Timedout`. Each function's
  * stdout and stderr go to `<logDir>/<function name>.log` (its CloudWatch log group), except
  * embedded-metric-format lines, which go to the metrics sink.
