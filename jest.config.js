@@ -1,15 +1,24 @@
-/** Three jest projects: fast pure tests, integration (real local services), and end to end. */
+/**
+ * Three jest projects: fast pure tests, integration (real local services), and end to end. The
+ * last two run the synthesized stack (cdk.out/), synthesized first when stale.
+ */
 
 // The AWS SDK's notice that its releases after January 2027 need Node 22 (see cli/start.ts).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const transform = { '^.+\\.ts$': 'ts-jest' };
 const common = { testEnvironment: 'node', transform, moduleFileExtensions: ['ts', 'js', 'json'] };
+const artifact = { globalSetup: '<rootDir>/test/support/global-setup.ts' };
 
 /** @type {import('jest').Config} */
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    {
+      ...common,
+      ...artifact,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
+    },
+    { ...common, ...artifact, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
   ],
 };

@@ -2,7 +2,8 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Demo, startDemo } from '../local/demo';
-import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
+import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../local/runtime';
+import { ensureSynthesized, STACK_ID } from '../local/synthesize';
 import { type CliIo, UsageError } from './io';
 import { readSettingsFile } from './local-data';
 import { parsePositiveInteger } from './validate';
@@ -11,8 +12,13 @@ export const LOCAL_HELP = `Usage: hls-failover local [options]      (npm start)
 
 Runs the whole workflow on this machine, no AWS account: an embedded S3-compatible endpoint
 (s3rver, honouring If-Match / If-None-Match), S3 events filtered by the same rule pattern as on
-AWS, the same ASL file on aws-local-stepfunctions with the same handlers, an HTTP origin with
-PUT/DELETE ingest, JSON-lines sinks for alerts, metrics and executions, and the watchdog.
+AWS, and what cdk deploy uploads: the synthesized state machine definition on
+aws-local-stepfunctions, each Lambda from its bundle in cdk.out/ (worker threads, at most 2
+per function, with the template's handler, environment, memory and timeout), every call checked
+against the template's IAM policies; an HTTP
+origin with PUT/DELETE ingest, JSON-lines sinks for alerts, metrics and executions, each
+function's log in <data dir>/logs/, and the watchdog. When cdk.out/ is missing or older than the
+sources, it runs \`npm run synth\` first (about a minute).
 
 Options:
   --data-dir <dir>          where objects and sinks live (default .hls-failover)
@@ -26,6 +32,9 @@ Options:
   --demo                    also run two lock-step demo encoders on channel "demo" (npm run demo);
                             control them with "hls-failover demo <stall|kill|stop|resume> <encoder>"
   --demo-source <s>         ffmpeg (default when on PATH) or pre-made (segments shipped in the repo)
+  --from-sources            run the ASL file and the handlers from the TypeScript sources, in-process,
+                            instead of the synthesized artifact: a faster inner loop that skips synth
+                            (also HLS_FAILOVER_FROM_SOURCES=1)
   --json                    print the endpoints as one JSON line instead of words
   -h, --help                show this help
 
@@ -57,6 +66,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       'watchdog-seconds': { type: 'string' },
       webhook: { type: 'string' },
       demo: { type: 'boolean' },
+      'from-sources': { type: 'boolean' },
       'demo-source': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -89,9 +99,12 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
     throw new UsageError(`--demo-source takes ffmpeg or pre-made (got "${demoSource}")`);
   if (demoSource !== undefined && !values.demo) throw new UsageError('--demo-source needs --demo');
 
+  const fromSources = values['from-sources'] === true || process.env.HLS_FAILOVER_FROM_SOURCES === '1';
+  if (!fromSources) await ensureSynthesized(STACK_ID, (line) => io.err(`${line}\n`));
   let runtime: LocalRuntime;
   try {
     runtime = await startLocalRuntime({
+      fromSources,
       dataDir,
       bucket,
       settings,
@@ -101,6 +114,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       watchdogSeconds,
       ...(values.webhook === undefined ? {} : { webhookUrl: values.webhook }),
       print: (line) => io.out(`${line}\n`),
+      createAuthorizer: iamAuthorizer,
     });
   } catch (e) {
     const error = e as NodeJS.ErrnoException & { port?: number };
@@ -137,7 +151,8 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
         `  S3 endpoint  ${endpoints.s3}  (bucket "${bucket}", path-style, credentials S3RVER / S3RVER)`,
         `  origin       ${endpoints.origin}  (ingest: PUT ${endpoints.origin}/<channel>/primary/...; play ${endpoints.origin}/<channel>/index.m3u8)`,
         `  status page  ${endpoints.status}  (JSON API ${endpoints.api}/status)`,
-        `  data dir     ${dataDir}  (alerts.jsonl, metrics.jsonl, executions.jsonl)`,
+        `  data dir     ${dataDir}  (alerts.jsonl, metrics.jsonl, executions.jsonl${fromSources ? '' : ', logs/<function>.log'})`,
+        `  running      ${fromSources ? 'the TypeScript sources (--from-sources)' : 'the synthesized stack in cdk.out/ (what cdk deploy uploads)'}`,
         `  watchdog     every ${watchdogSeconds} s`,
         ...(demo === undefined
           ? []

@@ -70,7 +70,8 @@ const MAX_ATTEMPTS = 6;
 /**
  * Applies `change` to the channel's state with a conditional write, re-reading and re-applying
  * on contention. `change` must be pure: it may run several times, and only the result of the run
- * whose write succeeded is returned (`written` false when it changed nothing).
+ * whose write succeeded is returned (`written` false when it changed nothing). `read`, the state
+ * as the caller just read it, saves the first read.
  */
 export async function updateChannelState<R>(
   store: ObjectStore,
@@ -78,10 +79,14 @@ export async function updateChannelState<R>(
   statePrefix: string,
   channel: string,
   change: (state: ChannelState) => { state: ChannelState; result: R },
+  read?: { state: ChannelState; etag: string | undefined },
 ): Promise<{ state: ChannelState; result: R; written: boolean }> {
   const key = stateKey(statePrefix, channel);
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const { state, etag } = await readChannelState(store, bucket, statePrefix, channel);
+    const { state, etag } =
+      attempt === 1 && read !== undefined
+        ? read
+        : await readChannelState(store, bucket, statePrefix, channel);
     const next = change(state);
     const body = `${JSON.stringify(next.state)}\n`;
     if (etag !== undefined && body === `${JSON.stringify(state)}\n`) return { ...next, written: false };

@@ -9,15 +9,19 @@ export { ConfigInvalidError, LadderMismatchError, PlaylistInvalidError } from '.
 /** S3 throttled or failed (SlowDown, 5xx, network): transient, the state machine retries with backoff. */
 export class StorageUnavailableError extends HlsFailoverError {
   constructor(operation: string, cause: unknown) {
-    super(`${operation} failed transiently: ${cause instanceof Error ? cause.message : String(cause)}`, {
-      cause,
-    });
+    super(
+      'StorageUnavailable',
+      `${operation} failed transiently: ${cause instanceof Error ? cause.message : String(cause)}`,
+      {
+        cause,
+      },
+    );
   }
 }
 
 /** Conditional writes of one channel's state kept losing to other executions; the state machine retries. */
 export class StateContentionError extends HlsFailoverError {
   constructor(key: string, attempts: number) {
-    super(`${key}: ${attempts} conditional writes in a row lost to concurrent executions`);
+    super('StateContention', `${key}: ${attempts} conditional writes in a row lost to concurrent executions`);
   }
 }

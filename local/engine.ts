@@ -1,8 +1,17 @@
 /**
- * The local engine: the same ASL file as AWS, filled by the same substitution function, executed
- * by aws-local-stepfunctions, with every Task bound to the same handler code (by state name).
+ * The local engine: a state machine definition executed by aws-local-stepfunctions, every Task
+ * bound by its Resource (a function ARN, `lambda:invoke`, `sns:publish`, `states:startExecution`),
+ * never by state name. Two ways to build it:
+ *
+ * - {@link createArtifactWorkflow}: what `cdk deploy` uploads, from `cdk.out/`: the definition asset
+ *   the template names, its DefinitionSubstitutions resolved for the local account, each function
+ *   ARN bound to that function's bundle on the local Lambda host, and every call the state machine
+ *   makes checked against its role (an {@link Authorizer}).
+ * - {@link createLocalWorkflow}: from the sources (the fast inner loop, and unit tests over a fake
+ *   S3): the ASL file with local ARNs, each bound to the handler code in-process.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Alert } from '../functions/alerts';
 import { createCheckFreshness } from '../functions/handlers/check-freshness';
 import type { HandlerDeps } from '../functions/handlers/deps';
@@ -19,6 +28,9 @@ import {
   WORKFLOW_FUNCTIONS,
   type WorkflowFunction,
 } from '../functions/workflow';
+import { AccessDeniedError, type Authorizer } from './aws-request';
+import type { SynthesizedStack } from './cloudformation';
+import { type LambdaHost, logicalIdOf } from './lambda-host';
 import { installPromiseWithResolvers } from './polyfills';
 
 installPromiseWithResolvers();
@@ -49,8 +61,8 @@ export interface ExecutionRecord {
   readonly events: readonly unknown[];
 }
 
-export interface LocalWorkflowOptions {
-  readonly deps: HandlerDeps;
+/** What the workflow's service integrations reach, whichever way the engine is built. */
+export interface WorkflowServices {
   /** Receives what NotifyOnCall publishes (the local stand-in for SNS). */
   readonly publishAlert: (alert: Alert) => Promise<void>;
   /** Faster retries locally (ms between attempts instead of seconds). @default false */
@@ -62,16 +74,25 @@ export interface LocalWorkflowOptions {
   readonly startExecution: (input: unknown) => void;
 }
 
-/** Names of every Task state, Map processors included (the engine binds handlers by state name). */
-function taskStateNames(node: unknown): string[] {
+export interface LocalWorkflowOptions extends WorkflowServices {
+  readonly deps: HandlerDeps;
+}
+
+export interface TaskState {
+  readonly Resource: string;
+  readonly Parameters?: Record<string, unknown>;
+}
+
+/** Every Task state by name, Map processors and Parallel branches included. */
+export function taskStates(node: unknown): [string, TaskState][] {
   if (node === null || typeof node !== 'object') return [];
   const states = (node as { States?: Record<string, unknown> }).States ?? {};
   return Object.entries(states).flatMap(([name, state]) => {
     const s = state as { Type?: string; ItemProcessor?: unknown; Branches?: unknown[] };
     return [
-      ...(s.Type === 'Task' ? [name] : []),
-      ...taskStateNames(s.ItemProcessor),
-      ...(s.Branches ?? []).flatMap(taskStateNames),
+      ...(s.Type === 'Task' ? [[name, s as unknown as TaskState] as [string, TaskState]] : []),
+      ...taskStates(s.ItemProcessor),
+      ...(s.Branches ?? []).flatMap(taskStates),
     ];
   });
 }
@@ -102,13 +123,63 @@ function payloadOverQuota(events: readonly unknown[]): string | undefined {
   return undefined;
 }
 
-/** ARNs for the local run: they only have to be well-formed; every Task runs in-process. */
+/** ARNs for a run from the sources: they only have to be well-formed; every Task runs in-process. */
 const LOCAL_ARN = (name: string) => `arn:aws:lambda:local:000000000000:function:hls-failover-${name}`;
 /** Local executions' ARNs (`<this>:<name>`), shaped like an Express execution ARN. */
 export const LOCAL_EXECUTION_ARN = 'arn:aws:states:local:000000000000:express:hls-failover';
 /** The local state machine's ARN (`$$.StateMachine.Id`). */
 const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:local:000000000000:stateMachine:hls-failover';
 
+const SNS_PUBLISH = 'arn:aws:states:::sns:publish';
+const START_EXECUTION = 'arn:aws:states:::states:startExecution';
+const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+
+/** A Task the state machine's role may not call: failed as Step Functions reports the service's error. */
+class TaskAccessDenied extends Error {
+  constructor(name: string, denial: AccessDeniedError) {
+    super(denial.message);
+    this.name = name;
+  }
+}
+
+/**
+ * The service integrations (SNS publish, start execution); `authorize` checks each call against
+ * the state machine's role first.
+ */
+function serviceIntegrations(
+  services: WorkflowServices,
+  stateMachineArn: string,
+  executionArn: string,
+  authorize: (action: string, resource: string, errorName: string) => void,
+): Record<string, TaskHandler> {
+  return {
+    [SNS_PUBLISH]: (async (input: {
+      TopicArn: string;
+      Subject: string;
+      Message: string;
+      MessageAttributes: Alert['attributes'];
+    }) => {
+      // Approximation: the name Step Functions gives SNS's 403 (SNS.<exception>).
+      authorize('sns:Publish', input.TopicArn, 'SNS.AuthorizationErrorException');
+      await services.publishAlert({
+        subject: input.Subject,
+        message: input.Message,
+        attributes: input.MessageAttributes,
+      });
+      return { MessageId: `local-${Date.now()}` };
+    }) as TaskHandler,
+    [START_EXECUTION]: (async (input: { StateMachineArn: string; Input: unknown }) => {
+      // Approximation: the name Step Functions gives the service's AccessDeniedException.
+      authorize('states:StartExecution', input.StateMachineArn, 'StepFunctions.AccessDeniedException');
+      if (input.StateMachineArn !== stateMachineArn)
+        throw new Error(`the local engine runs only ${stateMachineArn}, not ${input.StateMachineArn}`);
+      services.startExecution(input.Input);
+      return { ExecutionArn: `${executionArn}:started`, StartDate: new Date().toISOString() };
+    }) as TaskHandler,
+  };
+}
+
+/** The workflow run from the sources: the ASL file with local ARNs, the handlers in-process. */
 export function createLocalWorkflow(options: LocalWorkflowOptions) {
   const { deps } = options;
   const arns = Object.fromEntries(Object.keys(WORKFLOW_FUNCTIONS).map((f) => [f, LOCAL_ARN(f)])) as Record<
@@ -121,39 +192,128 @@ export function createLocalWorkflow(options: LocalWorkflowOptions) {
       buildSubstitutions(arns, 'arn:aws:sns:local:000000000000:hls-failover-alerts'),
     ),
   );
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
-  const metrics = createPublishMetrics(deps);
-  const watchdog = createWatchdog(deps);
-  const handlers: Record<string, TaskHandler> = {
-    ValidatePlaylist: createValidatePlaylist(deps) as TaskHandler,
-    CheckCounterpartFreshness: createCheckFreshness(deps) as TaskHandler,
-    Watchdog: watchdog as TaskHandler,
-    CheckChannel: watchdog as TaskHandler,
-    MergeIndex: createMergeIndex(deps) as TaskHandler,
-    WithdrawStalePlaylists: createWithdrawPlaylists(deps) as TaskHandler,
-    PublishHealthMetrics: metrics as TaskHandler,
-    RecordInvalidPlaylist: createRecordInvalidPlaylist(deps) as TaskHandler,
-    RecordWorkflowFailure: metrics as TaskHandler,
-    PublishAlert: (async (input: {
-      Subject: string;
-      Message: string;
-      MessageAttributes: Alert['attributes'];
-    }) => {
-      await options.publishAlert({
-        subject: input.Subject,
-        message: input.Message,
-        attributes: input.MessageAttributes,
-      });
-      return { MessageId: `local-${Date.now()}` };
-    }) as TaskHandler,
-    StartChannelCheck: (async (input: { Input: unknown }) => {
-      options.startExecution(input.Input);
-      return { ExecutionArn: `${LOCAL_EXECUTION_ARN}:started`, StartDate: new Date().toISOString() };
-    }) as TaskHandler,
+  const handlers: Record<WorkflowFunction, TaskHandler> = {
+    validatePlaylist: createValidatePlaylist(deps) as TaskHandler,
+    checkFreshness: createCheckFreshness(deps) as TaskHandler,
+    watchdog: createWatchdog(deps) as TaskHandler,
+    mergeIndex: createMergeIndex(deps) as TaskHandler,
+    withdrawPlaylists: createWithdrawPlaylists(deps) as TaskHandler,
+    publishMetrics: createPublishMetrics(deps) as TaskHandler,
+    recordInvalidPlaylist: createRecordInvalidPlaylist(deps) as TaskHandler,
   };
-  for (const name of taskStateNames(definition))
-    if (handlers[name] === undefined)
-      throw new Error(`local engine: Task state ${name} has no local handler (bind it in local/engine.ts)`);
+  const byArn: Record<string, TaskHandler> = {
+    ...Object.fromEntries(Object.entries(handlers).map(([f, h]) => [arns[f as WorkflowFunction], h])),
+    ...serviceIntegrations(options, LOCAL_STATE_MACHINE_ARN, LOCAL_EXECUTION_ARN, () => undefined),
+  };
+  return createWorkflowEngine(definition, {
+    stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+    executionArn: LOCAL_EXECUTION_ARN,
+    bind: (resource) => byArn[resource],
+    fastRetries: options.fastRetries ?? false,
+  });
+}
+
+export interface ArtifactWorkflowOptions extends WorkflowServices {
+  readonly stack: SynthesizedStack;
+  /** The template's intrinsics, resolved for the local account (createResolver). */
+  readonly resolve: (value: unknown) => unknown;
+  /** Runs the template's functions from their bundles. */
+  readonly lambda: LambdaHost;
+  /** Checks each call the state machine makes against its role; none when absent. */
+  readonly authorizer?: Authorizer;
+}
+
+/**
+ * The workflow as `cdk deploy` ships it: the template's only state machine, its definition asset
+ * with the substitutions resolved, each function ARN bound to its bundle on the Lambda host.
+ */
+export function createArtifactWorkflow(options: ArtifactWorkflowOptions) {
+  const { lambda, authorizer } = options;
+  const { definition, role, stateMachineArn } = synthesizedStateMachine(options.stack, options.resolve);
+  const executionArn = stateMachineArn.replace(':stateMachine:', ':express:');
+  const authorize = (action: string, target: string, errorName: string) => {
+    try {
+      authorizer?.({ role, action, resource: target });
+    } catch (error) {
+      if (error instanceof AccessDeniedError) throw new TaskAccessDenied(errorName, error);
+      throw error;
+    }
+  };
+  const invoke = async (functionArn: string, payload: unknown) => {
+    // Step Functions reports Lambda's AccessDeniedException as a Lambda service exception.
+    authorize('lambda:InvokeFunction', functionArn, 'Lambda.AWSLambdaException');
+    return lambda.invoke(functionArn, payload);
+  };
+  const integrations: Record<string, TaskHandler> = {
+    ...serviceIntegrations(options, stateMachineArn, executionArn, authorize),
+    [LAMBDA_INVOKE]: (async (input: { FunctionName: string; Payload?: unknown }) => ({
+      Payload: await invoke(input.FunctionName, input.Payload ?? {}),
+      StatusCode: 200,
+    })) as TaskHandler,
+  };
+  return createWorkflowEngine(definition, {
+    stateMachineArn,
+    executionArn,
+    bind: (resource) =>
+      integrations[resource] ??
+      (lambda.find(resource) === undefined
+        ? undefined
+        : (((input) => invoke(resource, input)) as TaskHandler)),
+    fastRetries: options.fastRetries ?? false,
+  });
+}
+
+/**
+ * The template's state machine (there is one) as deployed: its definition with the
+ * DefinitionSubstitutions resolved, its role's logical ID and its ARN.
+ */
+export function synthesizedStateMachine(stack: SynthesizedStack, resolve: (value: unknown) => unknown) {
+  const machines = Object.entries(stack.template.Resources).filter(
+    ([, r]) => r.Type === 'AWS::StepFunctions::StateMachine',
+  );
+  const [only] = machines;
+  if (only === undefined || machines.length > 1)
+    throw new Error(`the synthesized template has ${machines.length} state machines, not one`);
+  const [id, resource] = only;
+  const properties = resource.Properties ?? {};
+  const substitutions = resolve(properties.DefinitionSubstitutions ?? {}) as Record<string, string>;
+  return {
+    definition: JSON.parse(substitute(definitionText(stack, properties), substitutions)) as unknown,
+    role: logicalIdOf(properties.RoleArn, `${id}.RoleArn`),
+    stateMachineArn: String(resolve({ Ref: id })),
+  };
+}
+
+/** The definition a state machine resource deploys: its DefinitionString, or its definition asset. */
+function definitionText(stack: SynthesizedStack, properties: Record<string, unknown>): string {
+  if (typeof properties.DefinitionString === 'string') return properties.DefinitionString;
+  const key = (properties.DefinitionS3Location as { Key?: unknown } | undefined)?.Key;
+  if (typeof key !== 'string')
+    throw new Error('the state machine has neither a DefinitionString nor a DefinitionS3Location key');
+  return readFileSync(join(stack.directory, `asset.${key}`), 'utf8');
+}
+
+interface EngineOptions {
+  readonly stateMachineArn: string;
+  /** `$$.Execution.Id` is `<this>:<execution name>`. */
+  readonly executionArn: string;
+  /** The local implementation of a Task's Resource, if there is one. */
+  readonly bind: (resource: string) => TaskHandler | undefined;
+  readonly fastRetries: boolean;
+}
+
+function createWorkflowEngine(definition: unknown, options: EngineOptions) {
+  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const handlers: Record<string, TaskHandler> = {};
+  for (const [name, state] of taskStates(definition)) {
+    const handler = options.bind(state.Resource);
+    if (handler === undefined)
+      throw new Error(
+        `local engine: Task state ${name} calls ${state.Resource}, which has no local implementation (bind it in local/engine.ts)`,
+      );
+    handlers[name] = handler;
+  }
+  const stateMachineName = options.stateMachineArn.slice(options.stateMachineArn.lastIndexOf(':') + 1);
   let counter = 0;
 
   /** Runs one execution to its end; never throws for a failed execution (that is a record). */
@@ -163,8 +323,8 @@ export function createLocalWorkflow(options: LocalWorkflowOptions) {
     const execution = machine.run(input, {
       // The context object AWS gives ($$.Execution.Id is the execution ARN; the audit record keeps it).
       context: {
-        Execution: { Id: `${LOCAL_EXECUTION_ARN}:${name}`, Name: name },
-        StateMachine: { Id: LOCAL_STATE_MACHINE_ARN, Name: 'hls-failover' },
+        Execution: { Id: `${options.executionArn}:${name}`, Name: name },
+        StateMachine: { Id: options.stateMachineArn, Name: stateMachineName },
       },
       overrides: {
         taskResourceLocalHandlers: handlers as never,

@@ -1,24 +1,41 @@
 /**
  * The local runtime: everything the AWS deployment does, on 127.0.0.1 with no AWS account. The
  * embedded S3 endpoint's object events become EventBridge-shaped events, filtered by the same
- * pattern the CDK rule uses, and start executions of the same ASL file on the local engine with
- * the same handlers. Alerts, metrics and every execution's history go to JSON-lines files (the
- * local audit trail); the watchdog runs on a timer.
+ * pattern the CDK rule uses, and start executions on the local engine of what `cdk deploy`
+ * uploads: the synthesized state machine definition, each Task's Lambda from its bundle in
+ * `cdk.out/` (local/lambda-host.ts). Alerts, metrics and every execution's history go to
+ * JSON-lines files (the local audit trail), each function's log to `logs/`; the watchdog runs on
+ * a timer. `fromSources` runs the ASL file and the handlers from the TypeScript sources instead.
  */
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Alert } from '../functions/alerts';
-import type { Settings } from '../functions/config';
+import { SETTINGS, type Settings, settingsToEnv } from '../functions/config';
 import { createDeps, jsonLogger } from '../functions/handlers/deps';
 import { S3ObjectStore } from '../functions/store';
 import { playlistEventPattern, watchdogInput } from '../functions/workflow';
-import { createLocalWorkflow, type ExecutionRecord } from './engine';
+import type { Authorizer } from './aws-request';
+import {
+  CLOUD_ASSEMBLY_DIR,
+  createResolver,
+  loadSynthesizedStack,
+  type SynthesizedStack,
+  type Template,
+} from './cloudformation';
+import {
+  createArtifactWorkflow,
+  createLocalWorkflow,
+  type ExecutionRecord,
+  type WorkflowServices,
+} from './engine';
 import { matchesEventPattern } from './event-pattern';
+import { type LambdaHost, lambdaFunctionsOf, logicalIdOf, startLambdaHost } from './lambda-host';
 import { startOrigin } from './origin';
 import { type S3rverEvent, startS3Endpoint } from './s3-endpoint';
 import { type AlertEntry, alertEntry, type DemoControls, startStatusServer } from './status-server';
+import { STACK_ID } from './synthesize';
 
 export interface LocalRuntimeOptions {
   readonly dataDir: string;
@@ -34,6 +51,62 @@ export interface LocalRuntimeOptions {
   readonly webhookUrl?: string;
   /** One line per alert and execution outcome; default: stdout. */
   readonly print?: (line: string) => void;
+  /**
+   * Runs the ASL file and the handlers from the TypeScript sources, in-process, instead of the
+   * synthesized artifact (a fast inner loop; no IAM checks).
+   * @default process.env.HLS_FAILOVER_FROM_SOURCES === '1'
+   */
+  readonly fromSources?: boolean;
+  /** The cloud assembly whose stack runs. @default cdk.out at the project root */
+  readonly cloudAssembly?: string;
+  /**
+   * Builds the IAM check of every call a role makes (Lambda bundles to S3, the state machine to
+   * Lambda, SNS and Step Functions) from the synthesized template. @default - no checks
+   */
+  readonly createAuthorizer?: (template: Template, resolve: (value: unknown) => unknown) => Authorizer;
+}
+
+/**
+ * The IAM check of the synthesized stack (local/iam.ts createIamAuthorizer), loaded on first use:
+ * its policy simulator, `@cloud-copilot/iam-simulate`, is AGPL and so only a dev dependency,
+ * absent after `npm ci --omit=dev`. Pass it as {@link LocalRuntimeOptions.createAuthorizer}.
+ */
+export function iamAuthorizer(template: Template, resolve: (value: unknown) => unknown): Authorizer {
+  let iam: typeof import('./iam');
+  try {
+    iam = require('./iam') as typeof import('./iam');
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    if (code === 'MODULE_NOT_FOUND' && message.includes('@cloud-copilot/'))
+      throw new Error(
+        "the local runtime checks every call against the template's IAM policies with @cloud-copilot/iam-simulate, a dev dependency that is not installed (e.g. after npm ci --omit=dev): run npm ci, or use --from-sources (no IAM checks)",
+      );
+    throw error;
+  }
+  return iam.createIamAuthorizer(template, resolve);
+}
+
+/** The account the synthesized template is resolved for locally. */
+export const LOCAL_ACCOUNT = { region: 'us-east-1', accountId: '000000000000', partition: 'aws' } as const;
+
+/** Names of the environment variables that carry settings (functions/config.ts). */
+const SETTING_VARIABLES = new Set<string>(
+  Object.values(SETTINGS).flatMap((spec) => ('env' in spec && spec.env !== undefined ? [spec.env] : [])),
+);
+
+/**
+ * The synthesized stack (`cdk.out/`), resolved for the local account with `bucket` as its media
+ * bucket's name.
+ */
+export function loadLocalStack(bucket: string, stackName: string, cloudAssembly = CLOUD_ASSEMBLY_DIR) {
+  const stack = loadSynthesizedStack(STACK_ID, cloudAssembly);
+  const bucketId = logicalIdOf(stack.template.Outputs?.BucketName?.Value, 'the template output BucketName');
+  const resolve = createResolver(stack.template, {
+    ...LOCAL_ACCOUNT,
+    stackName,
+    physicalNames: { [bucketId]: bucket },
+  });
+  return { stack, resolve };
 }
 
 export interface LocalRuntime {
@@ -110,7 +183,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const appendJsonl = (file: string, value: unknown) =>
     appendFileSync(join(dataDir, file), `${JSON.stringify(value)}\n`);
 
-  const s3Endpoint = await startS3Endpoint({ directory: join(dataDir, 's3'), bucket, port: options.s3Port });
+  const fromSources = options.fromSources ?? process.env.HLS_FAILOVER_FROM_SOURCES === '1';
+  const artifact = fromSources
+    ? undefined
+    : loadLocalStack(bucket, settings.stackName, options.cloudAssembly);
+  const authorizer =
+    artifact === undefined
+      ? undefined
+      : options.createAuthorizer?.(artifact.stack.template, artifact.resolve);
+  const s3Endpoint = await startS3Endpoint({
+    directory: join(dataDir, 's3'),
+    bucket,
+    port: options.s3Port,
+    ...(authorizer === undefined ? {} : { authorizer }),
+  });
   const s3 = new S3Client({
     endpoint: s3Endpoint.url,
     forcePathStyle: true,
@@ -155,15 +241,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await s3Endpoint.close();
     throw error;
   }
-  const deps = createDeps({
-    functionName: 'local',
-    store,
-    settings,
-    log: jsonLogger('local', () => undefined),
-    emitMetricLine: (line) => appendFileSync(join(dataDir, 'metrics.jsonl'), `${line}\n`),
-  });
-  const engine = createLocalWorkflow({
-    deps,
+  const emitMetricLine = (line: string) => appendFileSync(join(dataDir, 'metrics.jsonl'), `${line}\n`);
+  let lambda: LambdaHost | undefined;
+  const services: WorkflowServices = {
     publishAlert: async (alert) => {
       alerts.push(alert);
       const entry = alertEntry(alert, new Date());
@@ -180,7 +260,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     },
     // The watchdog's per-channel executions (states:startExecution): started, not waited for.
     startExecution: (input) => void start(input),
-  });
+  };
+  let engine: ReturnType<typeof createLocalWorkflow>;
+  if (artifact === undefined) {
+    const log = jsonLogger('local', () => undefined);
+    engine = createLocalWorkflow({
+      ...services,
+      deps: createDeps({ functionName: 'local', store, settings, log, emitMetricLine }),
+    });
+  } else {
+    lambda = startArtifactFunctions(artifact, settings, s3Endpoint.url, dataDir, emitMetricLine);
+    try {
+      engine = createArtifactWorkflow({
+        ...services,
+        ...artifact,
+        lambda,
+        ...(authorizer === undefined ? {} : { authorizer }),
+      });
+      await lambda.ready;
+    } catch (error) {
+      await Promise.all([lambda.close(), status.close(), origin.close(), s3Endpoint.close()]);
+      throw error;
+    }
+  }
 
   const inFlight = new Set<Promise<unknown>>();
   const start = (input: unknown): Promise<ExecutionRecord> => {
@@ -256,7 +358,39 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       closing = true;
       await idle();
       await s3Endpoint.close();
+      await lambda?.close();
       s3.destroy();
     },
   };
+}
+
+/**
+ * The template's functions on the local Lambda host, reaching the local S3 endpoint through the
+ * SDK's standard `AWS_ENDPOINT_URL_S3`. Their settings variables carry this run's settings (the
+ * template's values are those `cdk synth` was given); every other variable is the template's.
+ */
+function startArtifactFunctions(
+  { stack, resolve }: { stack: SynthesizedStack; resolve: (value: unknown) => unknown },
+  settings: Settings,
+  s3Url: string,
+  dataDir: string,
+  emitMetricLine: (line: string) => void,
+): LambdaHost {
+  const settingsEnv = settingsToEnv(settings);
+  const functions = lambdaFunctionsOf(stack, resolve).map((config) => ({
+    ...config,
+    environment: {
+      ...Object.fromEntries(
+        Object.entries(config.environment).filter(([name]) => !SETTING_VARIABLES.has(name)),
+      ),
+      ...settingsEnv,
+    },
+  }));
+  return startLambdaHost({
+    functions,
+    region: LOCAL_ACCOUNT.region,
+    serviceEnvironment: { AWS_ENDPOINT_URL_S3: s3Url },
+    emitMetricLine,
+    logDir: join(dataDir, 'logs'),
+  });
 }

@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
+import { type Authorizer, type AwsRequest, roleFromAuthorization } from './aws-request';
 import { listen } from './listen';
 
 // s3rver ships CommonJS without types.
@@ -123,11 +124,88 @@ function noSuchKey(res: ServerResponse, key: string): void {
   );
 }
 
+const xmlText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+
+/** S3's 403 answer, with the message naming role, action and resource. */
+function accessDenied(res: ServerResponse, method: string | undefined, message: string): void {
+  res.writeHead(403, { 'content-type': 'application/xml' });
+  res.end(
+    method === 'HEAD'
+      ? undefined
+      : `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>${xmlText(message)}</Message></Error>`,
+  );
+}
+
+/**
+ * The IAM requests (action, resource, context) an S3 REST request makes, as S3 authorizes them.
+ * Throws for a request this endpoint does not map, so nothing a role does goes unchecked.
+ */
+export function s3Requests(
+  role: string,
+  method: string,
+  bucket: string,
+  key: string,
+  query: URLSearchParams,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): AwsRequest[] {
+  const object = `arn:aws:s3:::${bucket}/${key}`;
+  const bucketArn = `arn:aws:s3:::${bucket}`;
+  const request = (action: string, resource: string, context?: AwsRequest['context']): AwsRequest => ({
+    role,
+    action,
+    resource,
+    ...(context === undefined ? {} : { context }),
+  });
+  // x-id names the SDK operation; the others address an object version or a multipart part.
+  const subresources = [...query.keys()].filter(
+    (k) => !['x-id', 'uploadId', 'partNumber', 'versionId'].includes(k),
+  );
+  if (key !== '' && subresources.every((k) => k === 'uploads')) {
+    if (method === 'GET' || method === 'HEAD') return [request('s3:GetObject', object)];
+    if (method === 'DELETE') return [request('s3:DeleteObject', object)];
+    if (method === 'PUT' || method === 'POST') {
+      const source = headers['x-amz-copy-source'];
+      const copied =
+        typeof source === 'string'
+          ? [request('s3:GetObject', `arn:aws:s3:::${decodeURIComponent(source.replace(/^\//, ''))}`)]
+          : [];
+      return [request('s3:PutObject', object), ...copied];
+    }
+  }
+  if (
+    key === '' &&
+    (method === 'GET' || method === 'HEAD') &&
+    subresources.every((k) => LIST_PARAMETERS.has(k))
+  )
+    return [request('s3:ListBucket', bucketArn, { 's3:prefix': query.get('prefix') ?? '' })];
+  throw new Error(
+    `the local S3 endpoint does not map ${method} /${bucket}/${key}${query.size > 0 ? `?${query}` : ''} to an IAM action, so it refuses it for role ${role}`,
+  );
+}
+
+/** Query parameters of ListObjects / ListObjectsV2 (no other bucket subresource). */
+const LIST_PARAMETERS = new Set([
+  'list-type',
+  'prefix',
+  'delimiter',
+  'max-keys',
+  'marker',
+  'continuation-token',
+  'start-after',
+  'encoding-type',
+  'fetch-owner',
+]);
+
 export async function startS3Endpoint(options: {
   directory: string;
   bucket: string;
   port: number;
   host?: string;
+  /**
+   * Checks every request signed by a local Lambda's role (its access key ID names the role) against
+   * that role's policies; requests from encoders, players and tests are not checked.
+   */
+  authorizer?: Authorizer;
 }): Promise<S3Endpoint> {
   const host = options.host ?? '127.0.0.1';
   const s3rver = new S3rver({
@@ -145,6 +223,26 @@ export async function startS3Endpoint(options: {
     const url = new URL(req.url ?? '/', 'http://local');
     const [, bucket = '', ...rest] = url.pathname.split('/');
     const key = decodeURIComponent(rest.join('/'));
+    const role = roleFromAuthorization(req.headers.authorization);
+    if (role !== undefined) {
+      try {
+        const { authorizer } = options;
+        if (authorizer !== undefined)
+          for (const request of s3Requests(
+            role,
+            req.method ?? 'GET',
+            bucket,
+            key,
+            url.searchParams,
+            req.headers,
+          ))
+            authorizer(request);
+      } catch (error) {
+        return accessDenied(res, req.method, (error as Error).message);
+      }
+      // s3rver knows only its own access key: the role's signature has served its purpose.
+      delete req.headers.authorization;
+    }
     // Object reads take the key's lock too: s3rver writes files in place, and S3 never serves half an object.
     const objectRequest =
       key !== '' &&

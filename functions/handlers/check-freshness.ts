@@ -5,7 +5,7 @@
  */
 import { type Alert, alertsFor, playlistsValidAgainAlert } from '../alerts';
 import { type AuditDecision, type ChannelAudit, decisionsOf, healthHash } from '../audit';
-import { indexIsStale, updateChannelState } from '../channel-state';
+import { type ChannelState, indexIsStale, readChannelState, updateChannelState } from '../channel-state';
 import {
   assessFreshness,
   observeSnapshot,
@@ -97,46 +97,89 @@ const MAX_RECHECK_WAIT_MS = 20_000;
 export function createCheckFreshness(deps: HandlerDeps) {
   const { store, settings, now, sleep } = deps;
 
+  /**
+   * The renditions this look did not read that the stored state alone would newly call stalled,
+   * read now. The stored state lags behind a rendition whose events are late (EventBridge delivery,
+   * a backlog of executions): judged from it, a healthy encoder would be STALLED, then RECOVERED.
+   * A stall is declared only on a playlist read, as the watchdog does.
+   */
+  const stallsToConfirm = async (
+    bucket: string,
+    channel: string,
+    state: ChannelState,
+    renditions: readonly RenditionObservation[],
+    at: number,
+  ): Promise<RenditionObservation[]> => {
+    if (state.health === undefined) return [];
+    const stored = state.health.encoders;
+    const dryRun = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings)).state;
+    const read = new Set(renditions.map((r) => `${r.encoder}/${r.rendition}`));
+    const unconfirmed = Object.entries(dryRun.encoders).flatMap(([encoder, health]) =>
+      Object.entries(health.renditions)
+        .filter(
+          ([rendition, r]) =>
+            r.status === 'stalled' &&
+            stored[encoder]?.renditions[rendition]?.status !== 'stalled' &&
+            !read.has(`${encoder}/${rendition}`),
+        )
+        .map(([rendition]) => ({ encoder, rendition })),
+    );
+    const seen = await Promise.all(
+      unconfirmed.map(({ encoder, rendition }) =>
+        observePlaylist(store, bucket, channel, encoder, rendition, settings.maxPlaylistChars),
+      ),
+    );
+    return seen.filter((o): o is RenditionObservation => o !== undefined);
+  };
+
   /** One look: the event's playlist (when given) and the counterpart's, folded in with a conditional write. */
   const assess = async (p: Extract<ValidateOutput, { action: 'process' }>, withOwn: boolean) => {
     const at = now();
     const renditions: RenditionObservation[] = [];
-    if (p.kind === 'media' && p.playlist !== undefined) {
-      if (withOwn) renditions.push({ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist });
-      for (const counterpart of settings.encoders.filter((e) => e !== p.encoder)) {
-        const seen = await observePlaylist(
-          store,
-          p.bucket,
-          p.channel,
-          counterpart,
-          p.rendition,
-          settings.maxPlaylistChars,
-        );
-        if (seen !== undefined) renditions.push(seen);
-      }
-    }
-    const update = await updateChannelState(store, p.bucket, settings.statePrefix, p.channel, (state) => {
-      const assessed = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings));
-      const masters =
-        p.kind === 'master'
-          ? { ...state.masters, [p.encoder]: { rest: p.rendition, etag: p.etag } }
-          : state.masters;
-      const settled = withOwn
-        ? settleRejections(
-            { ...state, health: assessed.state, masters },
-            { encoder: p.encoder, rest: p.rendition, at },
-          )
-        : { state: { ...state, health: assessed.state }, result: { kind: 'none' } as Settlement };
-      return {
-        state: settled.state,
-        result: {
-          transitions: assessed.transitions,
-          settlement: settled.result,
-          before: healthHash(state.health),
-          recheckAt: assessed.recheckAt,
-        },
-      };
-    });
+    if (p.kind === 'media' && p.playlist !== undefined && withOwn)
+      renditions.push({ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist });
+    // The counterpart's playlists and the stored state, read at once (one round trip).
+    const counterparts =
+      p.kind === 'media' && p.playlist !== undefined ? settings.encoders.filter((e) => e !== p.encoder) : [];
+    const [seen, stored] = await Promise.all([
+      Promise.all(
+        counterparts.map((e) =>
+          observePlaylist(store, p.bucket, p.channel, e, p.rendition, settings.maxPlaylistChars),
+        ),
+      ),
+      readChannelState(store, p.bucket, settings.statePrefix, p.channel),
+    ]);
+    for (const o of seen) if (o !== undefined) renditions.push(o);
+    renditions.push(...(await stallsToConfirm(p.bucket, p.channel, stored.state, renditions, at)));
+    const update = await updateChannelState(
+      store,
+      p.bucket,
+      settings.statePrefix,
+      p.channel,
+      (state) => {
+        const assessed = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings));
+        const masters =
+          p.kind === 'master'
+            ? { ...state.masters, [p.encoder]: { rest: p.rendition, etag: p.etag } }
+            : state.masters;
+        const settled = withOwn
+          ? settleRejections(
+              { ...state, health: assessed.state, masters },
+              { encoder: p.encoder, rest: p.rendition, at },
+            )
+          : { state: { ...state, health: assessed.state }, result: { kind: 'none' } as Settlement };
+        return {
+          state: settled.state,
+          result: {
+            transitions: assessed.transitions,
+            settlement: settled.result,
+            before: healthHash(state.health),
+            recheckAt: assessed.recheckAt,
+          },
+        };
+      },
+      stored,
+    );
     return {
       at,
       update,

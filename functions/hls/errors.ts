@@ -1,14 +1,18 @@
 /**
  * Typed errors of the HLS domain. Each class's `name` is the error name the state machine's
  * `ErrorEquals` uses, so the names are a contract: rename one and the ASL must follow.
+ *
+ * Each name is a string literal, never derived from the class name: the Lambda bundles are
+ * minified, which renames classes, and Lambda reports a thrown error's `name` as its `errorType`,
+ * the name Step Functions matches.
  */
 import { capped, type Violation } from './violations';
 
-/** Base class: sets `name` from the subclass and keeps `cause`. */
+/** Base class: sets `name` (the ASL error name, a literal) and keeps `cause`. */
 export abstract class HlsFailoverError extends Error {
-  protected constructor(message: string, options?: { cause?: unknown }) {
+  protected constructor(name: string, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = new.target.name.replace(/Error$/, '');
+    this.name = name;
   }
 }
 
@@ -20,6 +24,7 @@ export class PlaylistInvalidError extends HlsFailoverError {
     const shown = violations.slice(0, 20).map((v) => `line ${v.line ?? 0} ${v.rule}: ${v.message}`);
     if (violations.length > shown.length) shown.push(`… and ${violations.length - shown.length} more`);
     super(
+      'PlaylistInvalid',
       `${subject} is invalid (${violations.length} violation${violations.length === 1 ? '' : 's'}): ${shown.join('; ') || 'no reason given'}`,
     );
     // Capped like a validation result: the error travels in the workflow's state.
@@ -31,7 +36,10 @@ export class PlaylistInvalidError extends HlsFailoverError {
 export class LadderMismatchError extends HlsFailoverError {
   readonly differences: readonly string[];
   constructor(differences: readonly string[]) {
-    super(`the encoders' master playlists describe different ladders: ${differences.join('; ')}`);
+    super(
+      'LadderMismatch',
+      `the encoders' master playlists describe different ladders: ${differences.join('; ')}`,
+    );
     this.differences = differences;
   }
 }
@@ -40,7 +48,7 @@ export class LadderMismatchError extends HlsFailoverError {
 export class ConfigInvalidError extends HlsFailoverError {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
-    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    super('ConfigInvalid', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
     this.problems = problems;
   }
 }

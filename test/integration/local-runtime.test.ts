@@ -232,8 +232,9 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
         e.renditions.map((r) => r.lastSequence),
       );
     const events = runtime.executions.map((e) => e.input);
-    // EventBridge delivers at least once and in any order: every event again, newest first.
-    for (const event of events.reverse()) await runtime.execute(event);
+    // EventBridge delivers at least once and in any order: every event again, newest first, all in
+    // flight at once (one after another, they would outlast the encoders' 1.5 × TD of silence here).
+    await Promise.all(events.reverse().map((event) => runtime.execute(event)));
     await runtime.upload('ch1', 'primary', 11); // the same bytes written again: a new event, same content
     await runtime.idle();
     expect(await lastSequences()).toEqual([

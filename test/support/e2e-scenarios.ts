@@ -22,7 +22,7 @@ import {
   resolveFfmpeg,
   startEncoderPair,
 } from '../../local/encoders';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { ObjectTimeline, type PlaybackSummary, secondsBetween, summarizePlayback } from './e2e-metrics';
 import { launchBrowser, openPlayer, type Player, startPlayerServer } from './e2e-player';
 
@@ -111,6 +111,7 @@ async function openStage(env: E2eEnvironment, o: StageOptions): Promise<Stage> {
     originPort: 0,
     watchdogSeconds: WATCHDOG_SECONDS,
     print: (line) => env.log(`runtime: ${line}`),
+    createAuthorizer: iamAuthorizer,
   });
   const timeline = new ObjectTimeline(channel);
   const unsubscribe = runtime.onObjectEvent(timeline.record);

@@ -1,13 +1,14 @@
 /**
  * The local runtime as the integration and status page tests start it: a fresh temp data dir,
  * bucket `live`, free ports, a watchdog that does not fire on its own (tests call
- * `runtime.watchdog()`), nothing printed; with helpers that write and read through it.
+ * `runtime.watchdog()`), nothing printed, every call checked against the template's IAM policies;
+ * with helpers that write and read through it.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSettings } from '../../functions/config';
-import { type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { mediaPlaylist } from './playlists';
 
 export interface TestRuntime extends LocalRuntime {
@@ -49,6 +50,7 @@ export async function startTestRuntime(settings: Record<string, unknown> = {}): 
     originPort: 0,
     watchdogSeconds: 3600,
     print: () => undefined,
+    createAuthorizer: iamAuthorizer,
   });
   const origin = (path: string, init?: RequestInit) => fetch(`${runtime.endpoints.origin}/${path}`, init);
   const ingest = async (path: string, body: string) => {

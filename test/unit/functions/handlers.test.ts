@@ -202,6 +202,25 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(s3.body('_hls-failover/channels/ch1/health.json')).toBe(state);
   });
 
+  it('a rendition whose events are late is read before it is called stalled: no false STALLED of a live encoder', async () => {
+    const { s3, run, key, start, tickBoth } = setUp();
+    await start();
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    const results = [];
+    // Both encoders go on writing every rendition; the 360p events are late (not yet delivered), and
+    // each 720p event reads only the other encoder's 720p.
+    for (let n = 13; n <= 16; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      for (const encoder of ['primary', 'failover'])
+        for (const rendition of ['720p.m3u8', '360p.m3u8'])
+          s3.write(key(encoder, rendition), mediaPlaylist({ sequence: n - 3, count: 4 }));
+      for (const encoder of ['primary', 'failover']) results.push(await run.event(key(encoder, '720p.m3u8')));
+    }
+    expect(alertsOf(results)).toEqual([]);
+    expect(s3.body('_hls-failover/channels/ch1/health.json')).toContain('"status":"healthy"');
+    expect(s3.body('_hls-failover/channels/ch1/health.json')).not.toContain('"status":"stalled"');
+  });
+
   it('a version overtaken while it was validated is skipped as superseded, not reported invalid', async () => {
     const { s3, run, start, tickBoth, key } = setUp();
     await start();

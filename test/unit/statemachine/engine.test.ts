@@ -1,12 +1,13 @@
 /**
- * The ASL file itself, executed by a real ASL interpreter (aws-local-stepfunctions) with every
- * Task bound to the real handler code, over S3 mocked with aws-sdk-client-mock.
+ * The ASL file executed by a real ASL interpreter (aws-local-stepfunctions) with every Task bound to
+ * the handler code from the sources, in-process, over S3 mocked with aws-sdk-client-mock and a fake
+ * clock: the workflow's decisions, fast. The integration tests run the synthesized artifact.
  */
-import type { ExecutionRecord } from '../../local/engine';
-import { engineWorkflow } from '../support/engine-workflow';
-import { s3Error } from '../support/fake-s3';
-import { fixture, mediaPlaylist } from '../support/playlists';
-import { BUCKET } from '../support/workflow-driver';
+import type { ExecutionRecord } from '../../../local/engine';
+import { engineWorkflow } from '../../support/engine-workflow';
+import { s3Error } from '../../support/fake-s3';
+import { fixture, mediaPlaylist } from '../../support/playlists';
+import { BUCKET } from '../../support/workflow-driver';
 
 const T0 = Date.parse('2026-11-24T10:00:00Z');
 const TD = 2;
