@@ -253,6 +253,9 @@ async function startBenchRuntime(calls: readonly S3Call[]): Promise<BenchRuntime
     originPort: 0,
     watchdogSeconds: 24 * 3600,
     print: (line) => printed.push(line),
+    // The S3 calls are counted by wrapping this process's S3Client; the artifact's handlers run in
+    // worker threads with their own clients, which this count cannot see.
+    fromSources: true,
   });
   return {
     runtime,
