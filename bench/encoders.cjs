@@ -10,7 +10,9 @@
  *
  * Plain CommonJS (no TypeScript loader needed in the worker). Protocol: workerData is the plan;
  * posts { type: 'ready' } after the masters and first playlists, waits for { type: 'go', at },
- * runs until { type: 'stop' }, then posts { type: 'done', puts } and exits.
+ * runs until { type: 'stop' }, then posts { type: 'done', puts } and exits. { type: 'stall', channel,
+ * encoder } stops one encoder's uploads (its clock and numbering go on, as a stalled encoder's do);
+ * { type: 'resume', channel, encoder } starts them again.
  */
 'use strict';
 
@@ -53,6 +55,8 @@ let segmentPuts = 0;
 let deletes = 0;
 let failures = 0;
 let lateTicks = 0;
+/** `${channel}/${encoder}` of the stalled encoders. */
+const stalled = new Set();
 
 async function request(method, path, body) {
   const res = await fetch(`${plan.origin}/${path}`, { method, ...(body === undefined ? {} : { body }) });
@@ -110,6 +114,7 @@ function run(startAt) {
       const fire = () => {
         if (stopped) return;
         sequence++;
+        if (stalled.has(`${c}/${encoder}`)) return;
         if (busy) lateTicks++; // the previous tick's PUTs have not finished: the encoder is falling behind
         busy = true;
         const done = tick(c, encoder, sequence).finally(() => {
@@ -138,6 +143,8 @@ function run(startAt) {
 let stop;
 parentPort.on('message', async (message) => {
   if (message.type === 'go') stop = run(message.at);
+  else if (message.type === 'stall') stalled.add(`${message.channel}/${message.encoder}`);
+  else if (message.type === 'resume') stalled.delete(`${message.channel}/${message.encoder}`);
   else if (message.type === 'stop') {
     if (stop !== undefined) await stop();
     parentPort.postMessage({ type: 'done', puts, segmentPuts, deletes, failures, lateTicks });

@@ -13,6 +13,7 @@
  *   npx tsx bench/run.ts --quick    fewer, shorter rounds (CI smoke)
  *   npx tsx bench/run.ts --large    large inputs: time and memory at 1×, 4×, 16× (linearity)
  *   npx tsx bench/run.ts --fuzz     100,000 fuzz cases against the core's contract
+ *   npx tsx bench/run.ts --cost     cost per channel-hour on AWS, counted from a real run (bench/cost/)
  *
  * Exit code 0 even when a target is missed (this is a report; misses print MISS), 2 on bad
  * arguments, 1 when a case cannot run (e.g. the candidate reports its input invalid).
@@ -22,6 +23,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as hlsParser from 'hls-parser';
 import { mergeMasters, validateMasterPlaylist, validateMediaPlaylist } from '../functions/hls';
+import { type CostReport, costTable, FULL_COST, QUICK_COST, runCostBench } from './cost/cost-bench';
 import { type E2eBenchReport, formatE2eReport, runE2eFailoverBench } from './e2e-failover';
 import { BENCH_SCALE } from './fuzz/cases';
 import { type FuzzReport, fuzzTable, runFuzzBench } from './fuzz/fuzz-bench';
@@ -47,8 +49,9 @@ import {
 const TARGET_RATIO = 1.5;
 const FUZZ_DEFAULTS = { cases: 100_000, seed: 12, workers: 2, budgetMs: 5_000, out: '.fuzz-findings' };
 
-const USAGE = `Usage: npx tsx bench/run.ts [--json] [--quick] [--only parse|pipeline] [--channels N,N,...]
+const USAGE = `Usage: npx tsx bench/run.ts [--json] [--quick] [--only parse|pipeline|cost] [--channels N,N,...]
                             [--no-segments] [--e2e N] [--help]
+       npx tsx bench/run.ts --cost [--quick] [--json]     (the same as --only cost)
        npx tsx bench/run.ts --large [--quick] [--json]
        npx tsx bench/run.ts --fuzz [--cases N] [--seed S] [--workers N] [--budget-ms MS] [--out DIR] [--json]
 
@@ -63,9 +66,19 @@ makes, replayed through the runtime's S3 client against the same endpoint in the
 <= ${PIPELINE_TARGET_RATIO}. Then N channels x 5 renditions x 2 encoders at 2 s segments in real time: events/s,
 p50/p99 time per event, failures, backlog. Target: ${TARGET_CHANNELS} channels keep up.
 
+Cost (also part of the default run): what one channel costs per hour on AWS, counted from a real
+run on the local runtime: one channel of 3 and of 5 renditions x 2 encoders, healthy, then one
+encoder stalls until withdrawn and recovers, the watchdog on its schedule. Every SDK call,
+execution, Lambda invocation, log line and object event is observed, metered as AWS bills it
+against the synthesized template (memory, log level, tracing) and priced with bench/cost/prices.ts
+(dated us-east-1 list prices). Prints the table by driver, the seed design's cost in the same run,
+the ratio (target <= 1.0, aim <= 0.6) and the scale table (10, 100, 1,000 channels: quotas, $/h).
+Full: ~2.5 min per rendition count; quick: ~25 s each.
+
   --json         print one JSON document on stdout instead of a report
   --quick        fewer and shorter rounds (CI smoke; numbers are noisier)
-  --only WHAT    run only the parse cases or only the local pipeline
+  --only WHAT    run only the parse cases, the local pipeline or the cost bench
+  --cost         run only the cost bench
   --channels L   channel counts of the load steps (default ${FULL_PIPELINE.channelSteps.join(',')}; quick: ${QUICK_PIPELINE.channelSteps.join(',')})
   --no-segments  the encoders write playlists only (no .ts segments, no deletes)
   --e2e N        also run the end-to-end failover scenarios N times each (ffmpeg + Chromium;
@@ -98,7 +111,7 @@ interface Options {
   readonly fuzz: { cases: number; seed: number; workers: number; budgetMs: number; out: string };
   readonly json: boolean;
   readonly quick: boolean;
-  readonly only: 'parse' | 'pipeline' | undefined;
+  readonly only: 'parse' | 'pipeline' | 'cost' | undefined;
   readonly channels: readonly number[] | undefined;
   readonly segments: boolean;
   readonly e2eRuns: number | undefined;
@@ -168,6 +181,7 @@ function parseArgs(argv: readonly string[]): Options | 'help' {
     if (arg === '--json') json = true;
     else if (arg === '--quick') quick = true;
     else if (arg === '--no-segments') segments = false;
+    else if (arg === '--cost') only = 'cost';
     else if (arg === '--large' || arg === '--fuzz') {
       if (mode !== 'default') throw new UsageError('--large and --fuzz run alone: give one of them');
       mode = arg === '--large' ? 'large' : 'fuzz';
@@ -178,8 +192,8 @@ function parseArgs(argv: readonly string[]): Options | 'help' {
     else if (arg === '--out') fuzz.out = value(i++, arg);
     else if (arg === '--only') {
       const v = value(i++, arg);
-      if (v !== 'parse' && v !== 'pipeline')
-        throw new UsageError(`--only takes parse or pipeline (got "${v}")`);
+      if (v !== 'parse' && v !== 'pipeline' && v !== 'cost')
+        throw new UsageError(`--only takes parse, pipeline or cost (got "${v}")`);
       only = v;
     } else if (arg === '--channels') {
       const v = value(i++, arg);
@@ -545,13 +559,15 @@ async function main(argv: readonly string[]): Promise<number> {
   if (options.mode === 'fuzz') return runFuzz(options);
   const started = process.hrtime.bigint();
   const results =
-    options.only === 'pipeline' ? [] : [mediaCase(), masterCase()].map((c) => measure(c, settings, gc));
+    options.only === undefined || options.only === 'parse'
+      ? [mediaCase(), masterCase()].map((c) => measure(c, settings, gc))
+      : [];
   const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
   if (sink === -1) process.stderr.write('\n'); // reads the sink, so no op is dead code
   if (!options.json && results.length > 0) process.stdout.write(table(results, settings, elapsedMs));
 
   let pipeline: PipelineReport | undefined;
-  if (options.only !== 'parse') {
+  if (options.only === undefined || options.only === 'pipeline') {
     const base = options.quick ? QUICK_PIPELINE : FULL_PIPELINE;
     const pipelineSettings: PipelineSettings = {
       ...base,
@@ -564,6 +580,15 @@ async function main(argv: readonly string[]): Promise<number> {
       progress: options.json ? undefined : (line) => process.stdout.write(`  ${line}\n`),
     });
     if (!options.json) process.stdout.write(pipelineTable(pipeline));
+  }
+
+  let cost: CostReport | undefined;
+  if (options.only === undefined || options.only === 'cost') {
+    if (!options.json) process.stdout.write('\ncost: running...\n');
+    cost = await runCostBench(options.quick ? QUICK_COST : FULL_COST, {
+      progress: options.json ? undefined : (line) => process.stdout.write(`  ${line}\n`),
+    });
+    if (!options.json) process.stdout.write(costTable(cost));
   }
 
   let e2e: E2eBenchReport | undefined;
@@ -583,6 +608,7 @@ async function main(argv: readonly string[]): Promise<number> {
       elapsedMs: Math.round(elapsedMs),
       cases: results,
       ...(pipeline === undefined ? {} : { pipeline }),
+      ...(cost === undefined ? {} : { cost }),
       ...(e2e === undefined ? {} : { e2e }),
     };
     process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

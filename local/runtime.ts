@@ -64,6 +64,11 @@ export interface LocalRuntimeOptions {
    * Lambda, SNS and Step Functions) from the synthesized template. @default - no checks
    */
   readonly createAuthorizer?: (template: Template, resolve: (value: unknown) => unknown) => Authorizer;
+  /**
+   * With `fromSources`: receives every line the handlers print, log lines and metric lines alike
+   * (what a function writes to its CloudWatch log group). @default - log lines are dropped
+   */
+  readonly functionOutput?: (line: string) => void;
 }
 
 /**
@@ -263,10 +268,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   };
   let engine: ReturnType<typeof createLocalWorkflow>;
   if (artifact === undefined) {
-    const log = jsonLogger('local', () => undefined);
+    const output = options.functionOutput;
+    const log = jsonLogger('local', output ?? (() => undefined));
     engine = createLocalWorkflow({
       ...services,
-      deps: createDeps({ functionName: 'local', store, settings, log, emitMetricLine }),
+      deps: createDeps({
+        functionName: 'local',
+        store,
+        settings,
+        log,
+        emitMetricLine:
+          output === undefined
+            ? emitMetricLine
+            : (line) => {
+                output(line);
+                emitMetricLine(line);
+              },
+      }),
     });
   } else {
     lambda = startArtifactFunctions(artifact, settings, s3Endpoint.url, dataDir, emitMetricLine);
