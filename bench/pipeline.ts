@@ -117,6 +117,9 @@ type Send = (this: S3Client, command: unknown, ...rest: unknown[]) => Promise<un
 export function observeS3Calls(): { readonly calls: S3Call[]; restore(): void } {
   const proto = S3Client.prototype as unknown as { send: Send };
   const original = proto.send;
+  // send is inherited (the SDK's base Client): restoring deletes the wrapper rather than shadowing
+  // the base's send, which the cost bench wraps later in the same run.
+  const inherited = !Object.hasOwn(proto, 'send');
   const calls: S3Call[] = [];
   proto.send = async function (this: S3Client, command: unknown, ...rest: unknown[]) {
     const input = (command as { input?: Record<string, unknown> }).input ?? {};
@@ -157,7 +160,8 @@ export function observeS3Calls(): { readonly calls: S3Call[]; restore(): void } 
   return {
     calls,
     restore: () => {
-      proto.send = original;
+      if (inherited) delete (proto as { send?: Send }).send;
+      else proto.send = original;
     },
   };
 }
