@@ -429,6 +429,10 @@ async function runScenario(
   const notes: string[] = [];
   if (uploadBills.length === 0)
     throw new Error(`${renditions} renditions: no upload finished in the healthy phase`);
+  if (uploadBills.every((b) => Object.keys(b.sdk).length === 0))
+    throw new Error(
+      `${renditions} renditions: no SDK call seen in any upload's execution: the observer does not see the handlers' clients (is Client.prototype.send shadowed?)`,
+    );
 
   // One watchdog run: the scheduled run and the channel check it started, healthy.
   const watchdogKinds = ['watchdog', 'channel-check'] as const;
