@@ -11,7 +11,7 @@
  * × uploads per hour, the watchdog's runs per hour, one incident an hour, fixed monthly items / 730.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { parseSettings } from '../../functions/config';
@@ -70,6 +70,8 @@ export interface CostSettings {
   readonly watchdogSeconds: number | undefined;
   /** Channel counts of the scale table. */
   readonly scaleChannels: readonly number[];
+  /** Runs of a rendition count until one is valid (the local runtime kept up). */
+  readonly attempts: number;
 }
 
 export const FULL_COST: CostSettings = {
@@ -82,6 +84,7 @@ export const FULL_COST: CostSettings = {
   recoverMs: 30_000,
   watchdogSeconds: undefined,
   scaleChannels: [1, 10, 100, 1000],
+  attempts: 3,
 };
 
 export const QUICK_COST: CostSettings = {
@@ -92,6 +95,7 @@ export const QUICK_COST: CostSettings = {
   recoverMs: 7000,
   // Compressed: a run every 4 s, so the short phases see it; priced at the template's period.
   watchdogSeconds: 4,
+  attempts: 1,
 };
 
 const ENCODERS = ['primary', 'failover'] as const;
@@ -308,6 +312,10 @@ export interface ScenarioResult {
     readonly withdrawals: number;
     readonly alerts: readonly string[];
     readonly failedExecutions: number;
+    /** Why the run does not show what AWS would bill (the local runtime fell behind); empty when valid. */
+    readonly invalid: readonly string[];
+    /** os.loadavg() at the end of the run. */
+    readonly loadAverage: readonly number[];
     readonly logEventsPerUpload: number;
     readonly stateMachineLogBytesPerUpload: number;
     readonly expressBilledMsPerUpload: number;
@@ -341,7 +349,7 @@ async function runScenario(
   };
   setPhase('setup');
   const objectEvents: Record<Phase, number> = { setup: 0, warmup: 0, healthy: 0, incident: 0, after: 0 };
-  const printed: string[] = [];
+  const printed: { phase: Phase; line: string }[] = [];
   const runtime = await startLocalRuntime({
     dataDir,
     bucket: 'live',
@@ -349,7 +357,7 @@ async function runScenario(
     s3Port: 0,
     originPort: 0,
     watchdogSeconds,
-    print: (line) => printed.push(line),
+    print: (line) => printed.push({ phase, line }),
     fromSources: true,
     functionOutput: (line) => observer.line(line),
   });
@@ -531,8 +539,20 @@ async function runScenario(
       };
     }
   }
-  const alerts = printed.filter((l) => l.startsWith('ALERT ')).map((l) => l.slice(6));
+  const alerts = printed.filter((p) => p.line.startsWith('ALERT ')).map((p) => p.line.slice(6));
+  // A healthy channel raises nothing: a failure or an alert there means the local runtime fell
+  // behind (a busy machine), and what it did is not what AWS would bill.
+  const healthyFailed = bills.filter(
+    (b) => b.failed && (b.phase === 'warmup' || b.phase === 'healthy'),
+  ).length;
+  const healthyAlerts = printed.filter(
+    (p) => p.line.startsWith('ALERT ') && (p.phase === 'warmup' || p.phase === 'healthy'),
+  ).length;
+  const invalid: string[] = [];
+  if (healthyFailed > 0) invalid.push(`${healthyFailed} executions failed while the channel was healthy`);
+  if (healthyAlerts > 0) invalid.push(`${healthyAlerts} alerts while the channel was healthy`);
   const stallDeclared = withdrawals > 0 || alerts.some((a) => /stall|down|withdr/i.test(a));
+  if (!stallDeclared) invalid.push('the stall was not declared');
   if (!stallDeclared)
     notes.push('the stall was not declared (no withdrawal, no alert): the incident is not priced fully');
   return {
@@ -555,6 +575,8 @@ async function runScenario(
       withdrawals,
       alerts,
       failedExecutions: failed,
+      invalid,
+      loadAverage: loadavg().map((n) => Math.round(n * 100) / 100),
       logEventsPerUpload: uploadsMean((b) => b.logEvents),
       stateMachineLogBytesPerUpload: uploadsMean((b) => b.usage['logs.stateMachineBytes'] ?? 0),
       expressBilledMsPerUpload: uploadsMean((b) => b.billedMs),
@@ -580,7 +602,12 @@ export interface CostReport {
   readonly settings: CostSettings;
   readonly seed: string;
   readonly scenarios: readonly ScenarioResult[];
-  readonly target: { readonly ratio: number; readonly aim: number; readonly pass: boolean };
+  readonly target: {
+    readonly ratio: number;
+    readonly aim: number;
+    readonly pass: boolean;
+    readonly valid: boolean;
+  };
   readonly elapsedMs: number;
 }
 
@@ -609,7 +636,11 @@ export async function runCostBench(
   const scenarios: ScenarioResult[] = [];
   try {
     for (const renditions of settings.renditions) {
-      const result = await runScenario(renditions, settings, observer, config, progress);
+      let result = await runScenario(renditions, settings, observer, config, progress);
+      for (let attempt = 2; attempt <= settings.attempts && result.facts.invalid.length > 0; attempt++) {
+        progress(`${renditions} renditions: invalid run (${result.facts.invalid.join('; ')}), running again`);
+        result = await runScenario(renditions, settings, observer, config, progress);
+      }
       scenarios.push(result);
       progress(
         `${renditions} renditions: $${result.hour.usd.toFixed(4)} per channel-hour, seed $${result.seed.usd.toFixed(4)}, ratio ${result.ratio.toFixed(2)}×`,
@@ -625,7 +656,12 @@ export async function runCostBench(
     settings,
     seed: SEED.description,
     scenarios,
-    target: { ratio: TARGET_RATIO, aim: AIM_RATIO, pass: scenarios.every((s) => s.pass) },
+    target: {
+      ratio: TARGET_RATIO,
+      aim: AIM_RATIO,
+      pass: scenarios.every((s) => s.pass),
+      valid: scenarios.every((s) => s.facts.invalid.length === 0),
+    },
     elapsedMs: Math.round(performance.now() - started),
   };
 }
@@ -690,6 +726,11 @@ export function costTable(report: CostReport): string {
         `stall declared: ${s.facts.stallDeclared ? 'yes' : 'NO'} (${s.facts.withdrawals} withdrawals, alerts: ${s.facts.alerts.join(' | ') || 'none'}), ` +
         `${s.facts.failedExecutions} failed executions, ${s.facts.customMetrics} custom metrics`,
       ...s.facts.notes.map((n) => `note: ${n}`),
+      ...(s.facts.invalid.length === 0
+        ? []
+        : [
+            `INVALID RUN (load average ${s.facts.loadAverage.join(' ')}): ${s.facts.invalid.join('; ')}: the local runtime fell behind; run again on a quieter machine`,
+          ]),
     );
   }
   const last = report.scenarios[report.scenarios.length - 1];

@@ -162,11 +162,12 @@ export function observeWorkflow(): Observer {
     StateMachine: { prototype: { run: Run } };
   };
   const originalRun = StateMachine.prototype.run;
-  // Map iterations and Parallel branches run as nested machines with the run options of their
-  // execution (wrapped handlers included): part of that execution, not executions of their own.
-  const nested = new WeakSet<RunOptions>();
+  // Map iterations and Parallel branches run as nested machines given their execution's handlers
+  // (already wrapped): part of that execution, not executions of their own.
+  const wrappedHandlers = new WeakSet<object>();
   StateMachine.prototype.run = function (this: unknown, input: unknown, options: RunOptions = {}) {
-    if (nested.has(options)) return originalRun.call(this, input, options);
+    const given = Object.values(options.overrides?.taskResourceLocalHandlers ?? {});
+    if (given.some((h) => wrappedHandlers.has(h))) return originalRun.call(this, input, options);
     const execution: ObservedExecution = {
       name: options.context?.Execution?.Name ?? `unnamed-${executions.length}`,
       input,
@@ -199,7 +200,7 @@ export function observeWorkflow(): Observer {
       ...options,
       overrides: { ...options.overrides, taskResourceLocalHandlers: wrapped },
     };
-    nested.add(runOptions);
+    for (const handler of Object.values(wrapped)) wrappedHandlers.add(handler);
     return storage.run({ execution }, () => originalRun.call(this, input, runOptions));
   };
   restores.push(() => {

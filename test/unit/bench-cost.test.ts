@@ -1,4 +1,9 @@
-/** The cost bench's pure parts: metering rules, the log-size model, pricing, the seed model, the hour, the scale table. */
+/**
+ * The cost bench's pure parts (metering rules, the log-size model, pricing, the seed model, the
+ * hour, the scale table) and its observer.
+ */
+import { Readable } from 'node:stream';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   applicationLineLogged,
   dynamoItemBytes,
@@ -15,7 +20,7 @@ import {
 } from '../../bench/cost/billing';
 import { emfMetrics, meterExecution, sdkCallUsage } from '../../bench/cost/cost-bench';
 import { hourUsage, priceUsage, QUOTAS, scaleTable, seedUsage, uploadsPerHour } from '../../bench/cost/model';
-import type { SdkCall } from '../../bench/cost/observe';
+import { observeWorkflow, type SdkCall } from '../../bench/cost/observe';
 import { cost, PRICES } from '../../bench/cost/prices';
 import type { PricedConfiguration } from '../../bench/cost/template';
 
@@ -350,5 +355,90 @@ describe('cost bench: scale on paper', () => {
     expect(start?.at).toEqual([50, 500]);
     expect(table.bindsFirst?.quota).toBe(QUOTAS.s3PrefixReads);
     expect(table.rows.some((r) => r.quota === QUOTAS.dynamoPartitionWrites)).toBe(false);
+  });
+});
+
+describe('cost bench: observer', () => {
+  it('ties each SDK call to the execution and invocation that made it, Map iterations included', async () => {
+    const client = new S3Client({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      requestHandler: {
+        handle: async () => ({
+          response: { statusCode: 200, headers: { 'content-length': '2' }, body: Readable.from(['ok']) },
+        }),
+      } as never,
+    });
+    const base = Object.getPrototypeOf(S3Client.prototype) as { send: unknown };
+    const originalSend = base.send;
+    const observer = observeWorkflow();
+    try {
+      const { StateMachine } = require('aws-local-stepfunctions') as {
+        StateMachine: new (
+          definition: unknown,
+        ) => {
+          run(input: unknown, options: unknown): { result: Promise<unknown> };
+        };
+      };
+      const machine = new StateMachine({
+        StartAt: 'Each',
+        States: {
+          Each: {
+            Type: 'Map',
+            ItemsPath: '$.items',
+            ItemProcessor: {
+              ProcessorConfig: { Mode: 'INLINE' },
+              StartAt: 'Read',
+              States: {
+                Read: {
+                  Type: 'Task',
+                  Resource: 'arn:aws:lambda:us-east-1:123456789012:function:read',
+                  End: true,
+                },
+              },
+            },
+            End: true,
+          },
+        },
+      });
+      observer.phase('healthy');
+      await machine.run(
+        { items: [1, 2] },
+        {
+          context: { Execution: { Name: 'exec-1' } },
+          overrides: {
+            taskResourceLocalHandlers: {
+              Read: async () => {
+                await client.send(new GetObjectCommand({ Bucket: 'b', Key: 'k' }));
+                observer.line('{"level":"INFO"}');
+                return {};
+              },
+            },
+          },
+        },
+      ).result;
+      await client.send(new GetObjectCommand({ Bucket: 'b', Key: 'outside' }));
+    } finally {
+      observer.restore();
+      client.destroy();
+    }
+    expect(base.send).toBe(originalSend);
+    expect(observer.executions).toHaveLength(1);
+    const [execution] = observer.executions;
+    expect(execution).toMatchObject({ name: 'exec-1', phase: 'healthy' });
+    expect(
+      execution?.invocations.map((i) => [
+        i.state,
+        i.ok,
+        i.calls.map((c) => `${c.service} ${c.command} ${c.status}`),
+        i.lines.length,
+      ]),
+    ).toEqual([
+      ['Read', true, ['S3 GetObject 200'], 1],
+      ['Read', true, ['S3 GetObject 200'], 1],
+    ]);
+    expect(Object.fromEntries(observer.unattributed)).toEqual({ 'S3 GetObject': 1 });
   });
 });
