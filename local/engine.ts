@@ -285,7 +285,7 @@ export function synthesizedStateMachine(stack: SynthesizedStack, resolve: (value
 }
 
 /** The definition a state machine resource deploys: its DefinitionString, or its definition asset. */
-function definitionText(stack: SynthesizedStack, properties: Record<string, unknown>): string {
+export function definitionText(stack: SynthesizedStack, properties: Record<string, unknown>): string {
   if (typeof properties.DefinitionString === 'string') return properties.DefinitionString;
   const key = (properties.DefinitionS3Location as { Key?: unknown } | undefined)?.Key;
   if (typeof key !== 'string')

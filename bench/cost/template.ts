@@ -5,10 +5,8 @@
  * function (from the definition asset and its substitutions), the watchdog schedule, alarms,
  * dashboards and any DynamoDB table's billing mode.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createResolver, loadSynthesizedStack, type Template } from '../../local/cloudformation';
-import { taskStates } from '../../local/engine';
+import { definitionText, taskStates } from '../../local/engine';
 import { STACK_ID } from '../../local/synthesize';
 import type { ExecutionLogConfig, FunctionLogConfig, TaskKind } from './billing';
 
@@ -87,7 +85,7 @@ export function readPricedConfiguration(cloudAssembly?: string): PricedConfigura
   if (machine === undefined || machines.length > 1)
     throw new Error(`the synthesized template has ${machines.length} state machines, not one`);
   const mp = machine[1].Properties ?? {};
-  const definitionText = definitionOf(stack.directory, mp);
+  const text = definitionText(stack, mp);
   const substitutions = (mp.DefinitionSubstitutions ?? {}) as Record<string, unknown>;
   const logging = (mp.LoggingConfiguration ?? {}) as {
     Level?: string;
@@ -106,7 +104,7 @@ export function readPricedConfiguration(cloudAssembly?: string): PricedConfigura
     return { arn: String(typeof raw === 'string' ? raw : resolve(raw)) };
   };
   const tasks: Record<string, PricedTask> = {};
-  const definition = JSON.parse(definitionText) as unknown;
+  const definition = JSON.parse(text) as unknown;
   for (const [name, state] of taskStates(definition)) {
     const resource = referenced(state.Resource);
     const integration = /^arn:[\w-]+:states:::(.+)$/
@@ -149,7 +147,7 @@ export function readPricedConfiguration(cloudAssembly?: string): PricedConfigura
       log: { level, includeExecutionData: logging.IncludeExecutionData === true },
       logRetentionDays: logGroupId === undefined ? undefined : retentionOf({ Ref: logGroupId }),
       traced: (mp.TracingConfiguration as { Enabled?: boolean } | undefined)?.Enabled === true,
-      definitionBytes: Buffer.byteLength(definitionText),
+      definitionBytes: Buffer.byteLength(text),
     },
     watchdogRateMinutes,
     alarms: metricAlarms(template),
@@ -163,14 +161,6 @@ export function readPricedConfiguration(cloudAssembly?: string): PricedConfigura
       })),
   };
   return { ...priced, summary: describe(priced) };
-}
-
-function definitionOf(directory: string, properties: Record<string, unknown>): string {
-  if (typeof properties.DefinitionString === 'string') return properties.DefinitionString;
-  const key = (properties.DefinitionS3Location as { Key?: unknown } | undefined)?.Key;
-  if (typeof key !== 'string')
-    throw new Error('the state machine has neither a DefinitionString nor a DefinitionS3Location key');
-  return readFileSync(join(directory, `asset.${key}`), 'utf8');
 }
 
 /** Standard alarms, each priced per metric it watches (a metric-math alarm per metric in it). */
