@@ -424,6 +424,7 @@ async function runScenario(
     phase: o.phase as Phase,
     withdrawals: o.invocations.filter((i) => i.state === 'WithdrawStalePlaylists').length,
     failed: records.get(o.name)?.status === 'FAILED',
+    durationMs: records.get(o.name)?.durationMs ?? 0,
     bill: meterExecution(o, records.get(o.name), config),
   }));
   const metrics = new Set(bills.flatMap((b) => b.bill.metrics));
@@ -476,6 +477,11 @@ async function runScenario(
   const runsPerHour = 60 / (templateMinutes ?? 1);
   if (templateMinutes === undefined)
     notes.push('the template has no watchdog schedule: priced at 1 run a minute');
+  for (const table of config.dynamoTables)
+    if (table.billingMode !== 'PAY_PER_REQUEST')
+      notes.push(
+        `DynamoDB table ${table.logicalId} is ${table.billingMode}: its request units are priced on-demand`,
+      );
   const traced = config.stateMachine.traced || config.functions.some((f) => f.traced);
   const inputs = {
     perUpload,
@@ -551,6 +557,16 @@ async function runScenario(
   const invalid: string[] = [];
   if (healthyFailed > 0) invalid.push(`${healthyFailed} executions failed while the channel was healthy`);
   if (healthyAlerts > 0) invalid.push(`${healthyAlerts} alerts while the channel was healthy`);
+  const wrongAlerts = alerts.filter((a) => a.includes(`${ENCODERS[1]} `) || /CHANNEL DOWN/.test(a));
+  if (wrongAlerts.length > 0)
+    invalid.push(`alerts about the encoder that kept writing: ${wrongAlerts.join(' | ')}`);
+  const healthyMs = bills
+    .filter((b) => b.phase === 'healthy' && b.bill.kind === 'upload')
+    .map((b) => b.durationMs)
+    .sort((a, b) => a - b);
+  const medianMs = healthyMs[Math.floor(healthyMs.length / 2)] ?? 0;
+  if (medianMs > settings.periodMs)
+    invalid.push(`an upload's execution took ${medianMs} ms (median), more than a segment period`);
   const stallDeclared = withdrawals > 0 || alerts.some((a) => /stall|down|withdr/i.test(a));
   if (!stallDeclared) invalid.push('the stall was not declared');
   if (!stallDeclared)
