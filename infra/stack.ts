@@ -79,18 +79,24 @@ const FUNCTION_DESCRIPTIONS: Readonly<Record<WorkflowFunction, string>> = {
 };
 
 /**
- * Memory of each function, in MB, sized by measurement (`bench/lambda-memory.ts`): the peak heap of
- * its bundle under the largest input the settings allow, with the margin the README reports. Lambda
- * gives CPU in proportion to memory, so this is also each function's CPU share.
+ * Memory of each function, in MB, sized by measurement (`npx tsx bench/lambda-memory.ts`: each
+ * bundle in a Node process with its heap capped at the MemorySize, driven through the workflow at a
+ * normal size and with every playlist at `maxPlaylistChars`). Peak RSS at the largest input, with a
+ * 256 MB heap cap: ValidatePlaylist 310 MB (its heap outgrows a 128 MB cap), CheckCounterpartFreshness
+ * 187 MB, Watchdog 152 MB (201 MB under a 128 MB cap); the other four stay under 70 MB whatever the
+ * playlist size. Lambda gives CPU in proportion to memory: ValidatePlaylist's 3 s of CPU on the
+ * largest playlist would take about 21 s at 256 MB, close to the 30 s timeout.
  */
 export const FUNCTION_MEMORY_MB: Readonly<Record<WorkflowFunction, number>> = {
-  validatePlaylist: 256,
+  validatePlaylist: 512,
   checkFreshness: 256,
+  // Not measured at its worst (a 5 M-character master, or media-only encoders whose masters it
+  // synthesizes from their media playlists): it reads those as CheckCounterpartFreshness does.
   mergeIndex: 256,
-  withdrawPlaylists: 256,
-  publishMetrics: 256,
   watchdog: 256,
-  recordInvalidPlaylist: 256,
+  withdrawPlaylists: 128,
+  publishMetrics: 128,
+  recordInvalidPlaylist: 128,
 };
 
 /** The whole deployment of hls-failover in one stack. */
