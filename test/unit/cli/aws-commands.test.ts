@@ -138,6 +138,9 @@ beforeEach(() => {
 });
 
 const audit = (...args: string[]) => runCli(['audit', '--stack', STACK, '--region', 'eu-west-1', ...args]);
+/** audit over 10:00 to 11:00 on 2026-11-24. */
+const auditHour = (...args: string[]) =>
+  audit('--since', '2026-11-24T10:00:00Z', '--until', '2026-11-24T11:00:00Z', ...args);
 
 describe('audit --stack (CloudWatch Logs Insights)', () => {
   it('queries the audit log group for the record lines and the state machine log for failed executions, over the --since/--until range in seconds', async () => {
@@ -170,13 +173,7 @@ describe('audit --stack (CloudWatch Logs Insights)', () => {
         failedRow(3, '2026-11-24 10:06:00.000', 'WorkflowFailed'),
       ],
     });
-    const result = await audit(
-      '--since',
-      '2026-11-24T10:00:00Z',
-      '--until',
-      '2026-11-24T11:00:00Z',
-      '--json',
-    );
+    const result = await auditHour('--json');
     expect(result.code).toBe(0);
     const { entries, source } = JSON.parse(result.out) as {
       entries: {
@@ -214,13 +211,7 @@ describe('audit --stack (CloudWatch Logs Insights)', () => {
         stateExitRow(2, '2026-11-24 10:05:00.100'),
       ],
     });
-    const result = await audit(
-      '--since',
-      '2026-11-24T10:00:00Z',
-      '--until',
-      '2026-11-24T11:00:00Z',
-      '--json',
-    );
+    const result = await auditHour('--json');
     expect(result.code).toBe(0);
     const { entries } = JSON.parse(result.out) as { entries: { what: string; execution?: string }[] };
     expect(entries.filter((e) => e.what === 'encoder-stalled').map((e) => e.execution)).toEqual([
@@ -244,15 +235,7 @@ describe('audit --stack (CloudWatch Logs Insights)', () => {
         status: 'Complete',
         results: [first.at(-1) ?? [], auditRow(20_000, '2026-11-24 10:55:00.000')],
       });
-    const result = await audit(
-      '--since',
-      '2026-11-24T10:00:00Z',
-      '--until',
-      '2026-11-24T11:00:00Z',
-      '--kind',
-      'alerts',
-      '--json',
-    );
+    const result = await auditHour('--kind', 'alerts', '--json');
     expect(result.code).toBe(0);
     const starts = logs.commandCalls(StartQueryCommand).map((c) => c.args[0].input.startTime);
     expect(starts).toEqual([Date.parse('2026-11-24T10:00:00Z') / 1000, lastSecond]);
@@ -290,14 +273,7 @@ describe('audit --stack (CloudWatch Logs Insights)', () => {
       .on(GetQueryResultsCommand)
       .resolvesOnce({ status: 'Running' })
       .resolves({ status: 'Complete', results: [auditRow(1, '2026-11-24 10:00:28.000')] });
-    const result = await audit(
-      '--since',
-      '2026-11-24T10:00:00Z',
-      '--until',
-      '2026-11-24T11:00:00Z',
-      '--kind',
-      'alerts',
-    );
+    const result = await auditHour('--kind', 'alerts');
     expect(result.code).toBe(0);
     expect(logs.commandCalls(GetQueryResultsCommand)).toHaveLength(2);
     expect(result.out).toContain('[hls-failover] ch1: primary STALLED');
