@@ -81,11 +81,11 @@ const FUNCTION_DESCRIPTIONS: Readonly<Record<WorkflowFunction, string>> = {
 /**
  * Memory of each function, in MB, sized by measurement (`npx tsx bench/lambda-memory.ts`: each
  * bundle in a Node process with its heap capped at the MemorySize, driven through the workflow at a
- * normal size and with every playlist at `maxPlaylistChars`). Peak RSS at the largest input, with a
- * 256 MB heap cap: ValidatePlaylist 310 MB (its heap outgrows a 128 MB cap), CheckCounterpartFreshness
- * 187 MB, Watchdog 152 MB (201 MB under a 128 MB cap); the other four stay under 70 MB whatever the
- * playlist size. Lambda gives CPU in proportion to memory: ValidatePlaylist's 3 s of CPU on the
- * largest playlist would take about 21 s at 256 MB, close to the 30 s timeout.
+ * normal size and with every playlist at `maxPlaylistChars`, 172,410 segments). Peak RSS at the
+ * largest input, over heap caps of 128, 256 and 512 MB: ValidatePlaylist 310–338 MB (its heap outgrows
+ * a 128 MB cap), CheckCounterpartFreshness 155–188 MB, Watchdog 152–201 MB; the other four stay
+ * under 70 MB whatever the playlist size. Lambda gives CPU in proportion to memory: ValidatePlaylist's
+ * 3.5 s of CPU on the largest playlist would take about 24 s at 256 MB, close to the 30 s timeout.
  */
 export const FUNCTION_MEMORY_MB: Readonly<Record<WorkflowFunction, number>> = {
   validatePlaylist: 512,
