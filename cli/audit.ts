@@ -1,8 +1,9 @@
 /**
  * `hls-failover audit`: the timeline of every change to index.m3u8 / steering.json / health,
  * every alert and every failed execution, with the reason. Locally from the data dir's
- * executions.jsonl and alerts.jsonl; on AWS from the state machine's log group, with CloudWatch
- * Logs Insights (paged by time: Insights returns at most 10,000 rows per query).
+ * executions.jsonl and alerts.jsonl; on AWS with one CloudWatch Logs Insights query (paged by time:
+ * Insights returns at most 10,000 rows per query) over two log groups: PublishHealthMetrics' (the
+ * audit records) and the state machine's (failed executions, logged at logLevel ERROR and above).
  */
 import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import {
   GetQueryResultsCommand,
   StartQueryCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import type { AuditRecord } from '../functions/audit';
+import { AUDIT_LOG_MESSAGE, type AuditRecord, auditRecordOfLogLine } from '../functions/audit';
 import {
   type AwsTarget,
   asUsageError,
@@ -45,7 +46,8 @@ execution, with the event key and sequencer, the reason and the incident id.
 Where:
   --local <dir>          the local runtime's data dir: executions.jsonl and alerts.jsonl
                          (default: .hls-failover when --stack is not given)
-  --stack <name>         a deployed stack: CloudWatch Logs Insights on its StateMachineLogGroup
+  --stack <name>         a deployed stack: CloudWatch Logs Insights on its AuditLogGroup
+                         (the records) and StateMachineLogGroup (failed executions)
   --region <region>      the stack's region (default: AWS_REGION / the profile's region)
 
 Options:
@@ -59,7 +61,11 @@ Options:
 Exit codes: 0 success (also when nothing matched), 2 usage, credentials, region, stack or I/O error.
 `;
 
-/** The states whose output carries the audit record ($.audit), and the terminal events of failures. */
+/**
+ * The states whose output carries the audit record ($.audit): in the state machine log only at
+ * logLevel ALL (and in the logs of stacks deployed before the records had their own log line).
+ * The terminal events of failures, logged at ERROR and above.
+ */
 export const AUDIT_STATES = ['PublishHealthMetrics', 'RecordWorkflowFailure'] as const;
 export const FAILURE_EVENTS = ['ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted'] as const;
 
@@ -67,13 +73,15 @@ export const FAILURE_EVENTS = ['ExecutionFailed', 'ExecutionTimedOut', 'Executio
 export const INSIGHTS_LIMIT = 10_000;
 
 /**
- * The Logs Insights query: the exit events of the audit states that hold a record, and every
- * failed execution's terminal event, oldest first.
+ * The Logs Insights query, over the audit and the execution log groups: the audit record lines, every
+ * failed execution's terminal event and, at logLevel ALL, the exit events of the audit states that
+ * hold a record (the same record twice: the CLI keeps one per execution), oldest first.
  */
 export const AUDIT_QUERY = [
-  'fields @timestamp, type, execution_arn, details.name, details.output, details.error, details.cause',
-  `| filter (type = "TaskStateExited" and details.name in [${AUDIT_STATES.map((s) => `"${s}"`).join(', ')}] and details.output like /"audit":\\{/)`,
+  'fields @timestamp, @message, type, execution_arn, details.name, details.output, details.error, details.cause',
+  `| filter message = "${AUDIT_LOG_MESSAGE}"`,
   `    or type in [${FAILURE_EVENTS.map((s) => `"${s}"`).join(', ')}]`,
+  `    or (type = "TaskStateExited" and details.name in [${AUDIT_STATES.map((s) => `"${s}"`).join(', ')}] and details.output like /"audit":\\{/)`,
   '| sort @timestamp asc',
   `| limit ${INSIGHTS_LIMIT}`,
 ].join('\n');
@@ -230,14 +238,14 @@ function insightsTime(value: string | undefined): number {
 
 async function runQuery(
   logs: CloudWatchLogsClient,
-  logGroup: string,
+  logGroups: readonly string[],
   startSeconds: number,
   endSeconds: number,
   pollMs: number,
 ): Promise<Row[]> {
   const started = await logs.send(
     new StartQueryCommand({
-      logGroupName: logGroup,
+      logGroupNames: [...logGroups],
       startTime: startSeconds,
       endTime: endSeconds,
       queryString: AUDIT_QUERY,
@@ -259,7 +267,7 @@ async function runQuery(
       out.status === 'Unknown'
     )
       throw new UsageError(
-        `the Logs Insights query on ${logGroup} ended as ${out.status}; try a shorter --since/--until range`,
+        `the Logs Insights query on ${logGroups.join(' and ')} ended as ${out.status}; try a shorter --since/--until range`,
       );
     await new Promise((r) => setTimeout(r, pollMs));
   }
@@ -272,7 +280,7 @@ async function runQuery(
  */
 export async function queryAllRows(
   logs: CloudWatchLogsClient,
-  logGroup: string,
+  logGroups: readonly string[],
   range: { since: number; until: number },
   pollMs: number,
 ): Promise<{ rows: Row[]; truncated: Truncation[] }> {
@@ -282,7 +290,7 @@ export async function queryAllRows(
   const rows: Row[] = [];
   const truncated: Truncation[] = [];
   while (cursor <= end) {
-    const page = await runQuery(logs, logGroup, cursor, end, pollMs);
+    const page = await runQuery(logs, logGroups, cursor, end, pollMs);
     for (const row of page) {
       const ptr = row['@ptr'] ?? JSON.stringify(row);
       if (seen.has(ptr)) continue;
@@ -323,6 +331,11 @@ export function entriesOfRows(rows: readonly Row[]): TimelineEntry[] {
       });
       continue;
     }
+    const line = auditRecordOfLogLine(row['@message'] ?? '');
+    if (line !== undefined) {
+      records.set(line.execution, line);
+      continue;
+    }
     try {
       const output = JSON.parse(row['details.output'] ?? '') as { audit?: AuditRecord | null };
       if (output.audit) records.set(arn, output.audit);
@@ -355,14 +368,16 @@ async function readAws(
   pollMs: number,
 ): Promise<{ entries: TimelineEntry[]; truncated: Truncation[]; source: Record<string, string> }> {
   const outputs = await stackOutputs(target);
+  const auditLogGroup = requireOutput(outputs, 'AuditLogGroup', target);
   const logGroup = requireOutput(outputs, 'StateMachineLogGroup', target);
   const logs = new CloudWatchLogsClient(clientConfig(target));
   try {
-    const { rows, truncated } = await queryAllRows(logs, logGroup, range, pollMs);
+    const { rows, truncated } = await queryAllRows(logs, [auditLogGroup, logGroup], range, pollMs);
     if (rows.length === 0) {
+      // Every execution's PublishHealthMetrics logs its metrics: an empty group means none has run.
       const streams = await logs.send(
         new DescribeLogStreamsCommand({
-          logGroupName: logGroup,
+          logGroupName: auditLogGroup,
           orderBy: 'LastEventTime',
           descending: true,
           limit: 1,
@@ -370,12 +385,16 @@ async function readAws(
       );
       if ((streams.logStreams ?? []).length === 0)
         throw new UsageError(
-          `log group ${logGroup} is empty: the state machine has logged nothing yet (no execution has run, or logLevel is OFF). Run "hls-failover replay --stack ${target.stack} --key <key>" to start one.`,
+          `log group ${auditLogGroup} is empty: no execution has run yet. Run "hls-failover replay --stack ${target.stack} --key <key>" to start one.`,
         );
     }
-    return { entries: entriesOfRows(rows), truncated, source: { stack: target.stack, logGroup } };
+    return {
+      entries: entriesOfRows(rows),
+      truncated,
+      source: { stack: target.stack, auditLogGroup, logGroup },
+    };
   } catch (e) {
-    throw asUsageError(e, target, `log group ${logGroup}`);
+    throw asUsageError(e, target, `log groups ${auditLogGroup} and ${logGroup}`);
   } finally {
     logs.destroy();
   }

@@ -1,9 +1,9 @@
 /**
- * The audit record: what one execution changed and why, compact enough to sit in every
- * execution's output (and so in the execution log: `executions.jsonl` locally, the state
- * machine's CloudWatch log group on AWS). Pure: the handlers collect the pieces, the ASL carries
- * the execution's data to PublishHealthMetrics, which calls {@link buildAuditRecord} and returns
- * the record into `$.audit`.
+ * The audit record: what one execution changed and why. Pure: the handlers collect the pieces, the
+ * ASL carries the execution's data to PublishHealthMetrics (or RecordWorkflowFailure), which calls
+ * {@link buildAuditRecord}, writes a non-null record as one log line ({@link AUDIT_LOG_MESSAGE}: the
+ * audit trail on AWS, in that function's log group) and returns it into `$.audit` (the execution's
+ * output: `executions.jsonl` locally, and the state machine's log at logLevel ALL).
  *
  * An execution gets a record when it changed `index.m3u8`, `steering.json` or an encoder's health
  * (a transition), withdrew playlists, sent an alert, rejected a playlist, or failed; otherwise
@@ -256,4 +256,22 @@ export function buildAuditRecord(input: AuditInput): AuditRecord | null {
       ? {}
       : { failure: { error: failed.Error ?? 'Unknown', cause: causeMessage(failed.Cause).slice(0, 2000) } }),
   };
+}
+
+/**
+ * The `message` of the one structured log line that keeps a record in PublishHealthMetrics' log
+ * group: `{"level":"INFO","service":"hls-failover","function":"PublishHealthMetrics","message":"audit record","audit":{"v":1,…}}`.
+ */
+export const AUDIT_LOG_MESSAGE = 'audit record';
+
+/** The audit record a log line carries, or undefined when it is another line (or cut short). */
+export function auditRecordOfLogLine(line: string): AuditRecord | undefined {
+  if (!line.includes(`"${AUDIT_LOG_MESSAGE}"`)) return undefined;
+  try {
+    const parsed = JSON.parse(line) as { message?: unknown; audit?: Partial<AuditRecord> | null };
+    if (parsed.message !== AUDIT_LOG_MESSAGE || parsed.audit?.v !== AUDIT_RECORD_VERSION) return undefined;
+    return parsed.audit as AuditRecord;
+  } catch {
+    return undefined;
+  }
 }

@@ -207,14 +207,20 @@ export const SETTINGS = {
   }),
   logLevel: setting({
     kind: 'string',
-    default: 'ALL',
-    meaning: 'State machine log level.',
+    default: 'ERROR',
+    meaning:
+      "State machine log level. ERROR logs each failed execution's error and cause and nothing for a routine one; the audit records are in the PublishHealthMetrics log either way. ALL also logs every state's input and output (about 50 KB per execution).",
     check: oneOf('ALL', 'ERROR', 'FATAL', 'OFF'),
   }),
   logExecutionData: setting({
     kind: 'boolean',
     default: true,
-    meaning: 'Include execution input and output in the state machine log (the audit trail).',
+    meaning: 'Include execution input and output in the events the state machine logs.',
+  }),
+  tracing: setting({
+    kind: 'boolean',
+    default: false,
+    meaning: 'X-Ray tracing of the state machine and every Lambda (billed per trace).',
   }),
   logRetentionDays: setting({
     kind: 'number',

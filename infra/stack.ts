@@ -78,6 +78,27 @@ const FUNCTION_DESCRIPTIONS: Readonly<Record<WorkflowFunction, string>> = {
     'hls-failover: records a rejected playlist in the channel state; the first of an incident alerts on-call',
 };
 
+/**
+ * Memory of each function, in MB, sized by measurement (`npx tsx bench/lambda-memory.ts`: each
+ * bundle in a Node process with its heap capped at the MemorySize, driven through the workflow at a
+ * normal size and with every playlist at `maxPlaylistChars`, 172,410 segments). Peak RSS at the
+ * largest input, over heap caps of 128, 256 and 512 MB: ValidatePlaylist 310–338 MB (its heap outgrows
+ * a 128 MB cap), CheckCounterpartFreshness 155–188 MB, Watchdog 152–201 MB; the other four stay
+ * under 70 MB whatever the playlist size. Lambda gives CPU in proportion to memory: ValidatePlaylist's
+ * 3.5 s of CPU on the largest playlist would take about 24 s at 256 MB, close to the 30 s timeout.
+ */
+export const FUNCTION_MEMORY_MB: Readonly<Record<WorkflowFunction, number>> = {
+  validatePlaylist: 512,
+  checkFreshness: 256,
+  // Not measured at its worst (a 5 M-character master, or media-only encoders whose masters it
+  // synthesizes from their media playlists): it reads those as CheckCounterpartFreshness does.
+  mergeIndex: 256,
+  watchdog: 256,
+  withdrawPlaylists: 128,
+  publishMetrics: 128,
+  recordInvalidPlaylist: 128,
+};
+
 /** The whole deployment of hls-failover in one stack. */
 export class HlsFailoverStack extends Stack {
   /** The settings the stack was built with. */
@@ -88,8 +109,10 @@ export class HlsFailoverStack extends Stack {
   readonly functions: Readonly<Record<WorkflowFunction, FailoverFunction>>;
   /** The Express state machine. */
   readonly stateMachine: sfn.StateMachine;
-  /** Log group of the state machine: the execution history. */
+  /** Log group of the state machine: failed executions (every event at logLevel ALL). */
   readonly stateMachineLogGroup: logs.LogGroup;
+  /** Where the audit records are: the log group of PublishHealthMetrics (functions/audit.ts). */
+  readonly auditLogGroup: logs.LogGroup;
   /** The alert topic. */
   readonly alertTopic: sns.Topic;
   /** Events EventBridge could not deliver to the state machine. */
@@ -139,12 +162,15 @@ export class HlsFailoverStack extends Stack {
         environment,
         logRetention: retention,
         description: FUNCTION_DESCRIPTIONS[name],
+        memorySize: FUNCTION_MEMORY_MB[name],
+        tracing: settings.tracing,
       });
       for (const statement of grants[name].statements) fn.addToRolePolicy(statement);
       acknowledgeWildcardResources(fn, grants[name].wildcards);
       functions[name] = fn;
     }
     this.functions = functions;
+    this.auditLogGroup = functions.publishMetrics.logGroup;
 
     // Alerts
     // It encrypts alerts in transit through SNS only, nothing stored: deleted with the stack (after
@@ -206,7 +232,7 @@ export class HlsFailoverStack extends Stack {
     const functionArns = Object.fromEntries(
       Object.entries(functions).map(([name, fn]) => [name, fn.functionArn]),
     ) as Record<WorkflowFunction, string>;
-    const logLevel = LOG_LEVELS[settings.logLevel] ?? sfn.LogLevel.ALL;
+    const logLevel = LOG_LEVELS[settings.logLevel] ?? sfn.LogLevel.ERROR;
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.EXPRESS,
       definitionBody: sfn.DefinitionBody.fromFile(STATE_MACHINE_FILE),
@@ -216,7 +242,7 @@ export class HlsFailoverStack extends Stack {
         level: logLevel,
         includeExecutionData: settings.logExecutionData,
       },
-      tracingEnabled: true,
+      tracingEnabled: settings.tracing,
     });
     // CDK cannot see the Tasks inside a definition file: every grant is explicit. The ASL calls the
     // unqualified function ARNs, so no version or alias (`:*`) is granted.
@@ -257,13 +283,20 @@ export class HlsFailoverStack extends Stack {
     acknowledge(
       this.stateMachine.role,
       'AwsSolutions-IAM5[Resource::*]',
-      'Step Functions log delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no resource-level permissions',
+      `Step Functions log delivery (logs:CreateLogDelivery and related)${settings.tracing ? ' and X-Ray tracing' : ''} support no resource-level permissions`,
     );
     if (logLevel !== sfn.LogLevel.ALL) {
       acknowledge(
         this.stateMachine,
         'AwsSolutions-SF1',
-        `The operator chose logLevel=${settings.logLevel}; the default ALL keeps the full audit trail`,
+        `logLevel=${settings.logLevel}: the audit trail is one record per execution that changed something, in the PublishHealthMetrics log (AuditLogGroup output)${logLevel === sfn.LogLevel.ERROR ? ", with every failed execution's error and cause in this log" : ''}; ALL would also log every state's data, about 50 KB per routine execution`,
+      );
+    }
+    if (!settings.tracing) {
+      acknowledge(
+        this.stateMachine,
+        'AwsSolutions-SF2',
+        'X-Ray tracing is off by default (tracing setting): it is billed per trace, and the audit records, execution log and metrics already cover what on-call needs; turn it on to profile a deployment',
       );
     }
 
@@ -352,8 +385,14 @@ export class HlsFailoverStack extends Stack {
     });
     new CfnOutput(this, 'StateMachineArn', { value: this.stateMachine.stateMachineArn });
     new CfnOutput(this, 'StateMachineLogGroup', {
-      description: 'Execution history (the audit trail) of the workflow',
+      description:
+        'Execution log of the workflow: failed executions with their error and cause (every event at logLevel ALL)',
       value: this.stateMachineLogGroup.logGroupName,
+    });
+    new CfnOutput(this, 'AuditLogGroup', {
+      description:
+        'The audit trail: one record per execution that changed something (the PublishHealthMetrics log)',
+      value: this.auditLogGroup.logGroupName,
     });
     new CfnOutput(this, 'DashboardUrl', {
       value: `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.monitoring.dashboard.dashboardName}`,

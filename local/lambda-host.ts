@@ -11,6 +11,14 @@
  * stdout and stderr go to `<logDir>/<function name>.log` (its CloudWatch log group), except
  * embedded-metric-format lines, which go to the metrics sink.
  *
+ * Logging follows the template's `LoggingConfig` as Lambda's advanced logging controls do: with
+ * `LogFormat: JSON`, `console` methods print Lambda's JSON object (timestamp, level, requestId,
+ * message) while other stdout lines stay as written; an application line whose `level` is below
+ * `ApplicationLogLevel` is dropped (a line without one is INFO: EMF lines too, so an
+ * `ApplicationLogLevel` above INFO loses the metrics, as on AWS); the START/END/REPORT lines are
+ * INFO system logs, written only when `SystemLogLevel` lets INFO through (as JSON `platform.*`
+ * records in JSON format).
+ *
  * Memory is approximate: `MemorySize` caps the worker's V8 heap (`resourceLimits`), not the
  * process; CPU scales with nothing.
  */
@@ -38,6 +46,30 @@ export interface LambdaFunctionConfig {
   /** Logical ID of the function's execution role. */
   readonly role: string;
   readonly logGroupName: string;
+  /** The template's `LoggingConfig`, as far as logging is emulated. @default Text format, no filtering */
+  readonly logging?: LambdaLogging;
+}
+
+/** What `LoggingConfig` says about the format and levels of a function's logs. */
+export interface LambdaLogging {
+  readonly format: 'Text' | 'JSON';
+  /** Only with JSON. @default INFO */
+  readonly applicationLogLevel?: string;
+  /** Only with JSON. @default INFO */
+  readonly systemLogLevel?: string;
+}
+
+/** Lambda's log levels, least severe first. */
+const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
+
+/** Whether a line of `level` passes a function's threshold (an unknown or missing level is INFO). */
+export function passesLogLevel(level: unknown, threshold: string | undefined): boolean {
+  const rank = (l: unknown, fallback: number) => {
+    const i = LOG_LEVELS.indexOf(String(l).toUpperCase() as (typeof LOG_LEVELS)[number]);
+    return i < 0 ? fallback : i;
+  };
+  const info = LOG_LEVELS.indexOf('INFO');
+  return rank(level, info) >= rank(threshold, info);
 }
 
 /** The logical ID an `Fn::GetAtt [X, Arn]` (or `Ref`) names. */
@@ -57,7 +89,9 @@ export function lambdaFunctionsOf(
     const properties = stack.template.Resources[logicalId]?.Properties ?? {};
     const functionArn = String(resolve({ 'Fn::GetAtt': [logicalId, 'Arn'] }));
     const functionName = functionArn.slice(functionArn.lastIndexOf(':') + 1);
-    const logging = properties.LoggingConfig as { LogGroup?: unknown } | undefined;
+    const logging = properties.LoggingConfig as
+      | { LogGroup?: unknown; LogFormat?: string; ApplicationLogLevel?: string; SystemLogLevel?: string }
+      | undefined;
     const variables = (properties.Environment as { Variables?: unknown } | undefined)?.Variables ?? {};
     return {
       logicalId,
@@ -75,6 +109,16 @@ export function lambdaFunctionsOf(
       role: logicalIdOf(properties.Role, `${logicalId}.Role`),
       logGroupName:
         logging?.LogGroup === undefined ? `/aws/lambda/${functionName}` : String(resolve(logging.LogGroup)),
+      logging:
+        logging?.LogFormat === 'JSON'
+          ? {
+              format: 'JSON',
+              ...(logging.ApplicationLogLevel === undefined
+                ? {}
+                : { applicationLogLevel: logging.ApplicationLogLevel }),
+              ...(logging.SystemLogLevel === undefined ? {} : { systemLogLevel: logging.SystemLogLevel }),
+            }
+          : { format: 'Text' },
     };
   });
 }
@@ -160,6 +204,15 @@ for (const [stream, name] of [[process.stdout, 'stdout'], [process.stderr, 'stde
     (typeof encoding === 'function' ? encoding : callback)?.();
     return true;
   };
+// Lambda's JSON log format: console methods print one JSON object per call (what the Node.js
+// runtime does); process.stdout.write is left alone.
+let requestId;
+if (process.env.AWS_LAMBDA_LOG_FORMAT === 'JSON') {
+  const { format } = require('node:util');
+  for (const [method, level] of [['log', 'INFO'], ['info', 'INFO'], ['warn', 'WARN'], ['error', 'ERROR'], ['debug', 'DEBUG'], ['trace', 'TRACE']])
+    console[method] = (...args) =>
+      process.stdout.write(JSON.stringify({ timestamp: new Date().toISOString(), level, requestId, message: format(...args) }) + '\\n');
+}
 let handler;
 let initError;
 if (/--enable-source-maps/.test(process.env.NODE_OPTIONS ?? '')) process.setSourceMapsEnabled(true);
@@ -182,6 +235,7 @@ parentPort.on('message', async ({ id, context }) => {
   const event = JSON.parse(context.event);
   if (initError !== undefined) return parentPort.postMessage({ id, error: initError });
   const deadline = Date.now() + context.timeoutMs;
+  requestId = id;
   try {
     const result = await handler(event, {
       ...context.fields,
@@ -270,6 +324,12 @@ class FunctionPool {
       AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(config.memorySize),
       AWS_LAMBDA_LOG_GROUP_NAME: config.logGroupName,
+      ...(config.logging?.format === 'JSON'
+        ? {
+            AWS_LAMBDA_LOG_FORMAT: 'JSON',
+            AWS_LAMBDA_LOG_LEVEL: config.logging.applicationLogLevel ?? 'INFO',
+          }
+        : {}),
       AWS_LAMBDA_LOG_STREAM_NAME: `local/[$LATEST]${randomUUID().replace(/-/g, '')}`,
       AWS_ACCESS_KEY_ID: localAccessKeyId(config.role),
       AWS_SECRET_ACCESS_KEY: 'local',
@@ -288,7 +348,7 @@ class FunctionPool {
     const id = randomUUID();
     const started = Date.now();
     const timeoutMs = this.config.timeoutSeconds * 1000;
-    this.log.write(`START RequestId: ${id} Version: $LATEST\n`);
+    this.platform('start', { requestId: id, version: '$LATEST' }, `START RequestId: ${id} Version: $LATEST`);
     try {
       return await new Promise<unknown>((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -318,10 +378,38 @@ class FunctionPool {
         });
       });
     } finally {
-      this.log.write(
-        `END RequestId: ${id}\nREPORT RequestId: ${id}\tDuration: ${Date.now() - started} ms\tMemory Size: ${this.config.memorySize} MB\n`,
+      const durationMs = Date.now() - started;
+      this.platform('runtimeDone', { requestId: id }, `END RequestId: ${id}`);
+      this.platform(
+        'report',
+        { requestId: id, metrics: { durationMs, memorySizeMB: this.config.memorySize } },
+        `REPORT RequestId: ${id}\tDuration: ${durationMs} ms\tMemory Size: ${this.config.memorySize} MB`,
       );
       this.release(slot);
+    }
+  }
+
+  /** A system (platform) log line, INFO level: text, or Lambda's JSON `platform.*` record; none under a higher SystemLogLevel. */
+  private platform(type: string, record: Record<string, unknown>, text: string): void {
+    const logging = this.config.logging;
+    if (logging?.format !== 'JSON') {
+      this.log.write(`${text}\n`);
+      return;
+    }
+    if (!passesLogLevel('INFO', logging.systemLogLevel)) return;
+    this.log.write(
+      `${JSON.stringify({ time: new Date().toISOString(), type: `platform.${type}`, record })}\n`,
+    );
+  }
+
+  /** Whether an application log line passes the function's ApplicationLogLevel (JSON format only). */
+  private passes(text: string): boolean {
+    const logging = this.config.logging;
+    if (logging?.format !== 'JSON' || !text.startsWith('{')) return true;
+    try {
+      return passesLogLevel((JSON.parse(text) as { level?: unknown }).level, logging.applicationLogLevel);
+    } catch {
+      return true;
     }
   }
 
@@ -403,6 +491,7 @@ class FunctionPool {
     worker.once('exit', () => initialized());
     this.all.add(slot);
     const line = (text: string, stdout: boolean) => {
+      if (!this.passes(text)) return;
       if (stdout && isEmfLine(text)) this.options.emitMetricLine(text);
       else if (!this.log.writableEnded) this.log.write(`${text}\n`);
     };

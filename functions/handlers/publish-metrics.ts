@@ -1,9 +1,10 @@
 /**
  * PublishHealthMetrics (and RecordWorkflowFailure): writes the metrics as CloudWatch embedded
- * metric format lines, and returns the execution's audit record (functions/audit.ts) for the ASL
- * to keep in `$.audit`, so it is in the execution's output and its log.
+ * metric format lines, and the execution's audit record (functions/audit.ts), when it has one, as
+ * one log line: the audit trail, which `hls-failover audit --stack` reads from this function's log
+ * group. Returns the record for the ASL to keep in `$.audit` (the execution's output).
  */
-import { type AuditInput, type AuditRecord, buildAuditRecord } from '../audit';
+import { AUDIT_LOG_MESSAGE, type AuditInput, type AuditRecord, buildAuditRecord } from '../audit';
 import { type MetricDatum, toEmf } from '../metrics';
 import { createDeps, type HandlerDeps } from './deps';
 
@@ -16,14 +17,16 @@ export type MetricsInput = (
 };
 
 export function createPublishMetrics(deps: HandlerDeps) {
-  const { settings, now, emitMetricLine } = deps;
+  const { settings, now, emitMetricLine, log } = deps;
   return async (input: MetricsInput): Promise<AuditRecord | null> => {
     const data: readonly MetricDatum[] =
       'metrics' in input
         ? (input.metrics ?? [])
         : [{ name: 'WorkflowFailures', value: 1, unit: 'Count', dimensions: {} }];
     for (const line of toEmf(settings.metricsNamespace, data, now())) emitMetricLine(line);
-    return input.audit === undefined ? null : buildAuditRecord(input.audit);
+    const record = input.audit === undefined ? null : buildAuditRecord(input.audit);
+    if (record !== null) log.info(AUDIT_LOG_MESSAGE, { audit: record });
+    return record;
   };
 }
 

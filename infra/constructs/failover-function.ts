@@ -31,11 +31,20 @@ export interface FailoverFunctionProps {
   readonly memorySize?: number;
   /** Timeout. @default Duration.seconds(30) */
   readonly timeout?: Duration;
+  /** X-Ray active tracing. @default false */
+  readonly tracing?: boolean;
 }
 
 /**
  * A Node.js 24 arm64 Lambda bundled locally with esbuild (no Docker): minified CommonJS with source
- * maps, the AWS SDK left to the runtime, X-Ray tracing on, logs in an explicit log group.
+ * maps, the AWS SDK left to the runtime, logs in an explicit log group in Lambda's JSON format at
+ * system level WARN (no START/END/REPORT lines) and application level INFO, X-Ray when asked.
+ *
+ * The handlers write their log lines (functions/handlers/deps.ts) and the embedded-metric-format
+ * lines (functions/metrics.ts) with `process.stdout.write`, not `console`: with the JSON log format
+ * Lambda wraps what `console` prints in its own JSON object, which CloudWatch would no longer read as
+ * EMF, while a JSON line written to stdout is kept as written and filtered by its `level` (a line
+ * without one, such as EMF, counts as INFO).
  *
  * @example
  * const fn = new FailoverFunction(this, 'MergeIndex', { module: 'merge-index', environment: settingsToEnv(settings) });
@@ -70,7 +79,10 @@ export class FailoverFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? Duration.seconds(30),
-      tracing: lambda.Tracing.ACTIVE,
+      tracing: props.tracing === true ? lambda.Tracing.ACTIVE : lambda.Tracing.DISABLED,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      systemLogLevelV2: lambda.SystemLogLevel.WARN,
+      applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       role: this.role,
       logGroup: this.logGroup,
       ...(props.description === undefined ? {} : { description: props.description }),
@@ -87,11 +99,13 @@ export class FailoverFunction extends Construct {
       },
     });
 
-    acknowledge(
-      this.role,
-      'AwsSolutions-IAM5[Resource::*]',
-      'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions',
-    );
+    if (props.tracing === true) {
+      acknowledge(
+        this.role,
+        'AwsSolutions-IAM5[Resource::*]',
+        'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions',
+      );
+    }
   }
 
   /** The function's ARN. */

@@ -178,4 +178,10 @@ describe('the synthesized stack and its bundles (cdk.out)', () => {
       expect(read.size).toBeGreaterThan(0);
     },
   );
+
+  it('the local Lambda host reads each function’s logging from the template: JSON, system WARN, application INFO', () => {
+    expect(new Set(functions.map((f) => JSON.stringify(f.logging)))).toEqual(
+      new Set([JSON.stringify({ format: 'JSON', applicationLogLevel: 'INFO', systemLogLevel: 'WARN' })]),
+    );
+  });
 });

@@ -25,10 +25,12 @@ exports.handler = async (event, context) => {
   if (event.print) {
     process.stdout.write(JSON.stringify({ _aws: { Timestamp: 1, CloudWatchMetrics: [] }, X: 1 }) + '\\n');
     console.log('a log line');
+    process.stdout.write(JSON.stringify({ level: 'DEBUG', message: 'a debug line' }) + '\\n');
+    process.stdout.write(JSON.stringify({ level: 'WARN', message: 'a warning' }) + '\\n');
   }
   return {
     invocations,
-    env: Object.fromEntries(['AWS_REGION', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_ACCESS_KEY_ID', 'AWS_ENDPOINT_URL_S3', 'SETTING'].map((n) => [n, process.env[n]])),
+    env: Object.fromEntries(['AWS_REGION', 'AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE', 'AWS_ACCESS_KEY_ID', 'AWS_ENDPOINT_URL_S3', 'SETTING', 'AWS_LAMBDA_LOG_FORMAT', 'AWS_LAMBDA_LOG_LEVEL'].map((n) => [n, process.env[n]])),
     remainingMs: context.getRemainingTimeInMillis(),
     functionName: context.functionName,
   };
@@ -132,8 +134,63 @@ describe('local Lambda host', () => {
     await host.close();
     expect(metrics.map((l) => JSON.parse(l).X)).toEqual([1]);
     const log = readFileSync(join(dir, 'logs', `${config.functionName}.log`), 'utf8');
-    expect(log).toMatch(/START RequestId: [0-9a-f-]+ Version: \$LATEST\na log line\nEND RequestId/);
+    // Text format (no LoggingConfig): every line as printed, no level filtering.
+    expect(log).toMatch(
+      /START RequestId: [0-9a-f-]+ Version: \$LATEST\na log line\n\{"level":"DEBUG".*\n\{"level":"WARN".*\nEND RequestId/,
+    );
     expect(log).not.toContain('_aws');
+  });
+
+  describe('logs as the template’s LoggingConfig says (Lambda’s advanced logging controls)', () => {
+    const jsonLines = (text: string) =>
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const logOf = async (config: LambdaFunctionConfig, event: unknown) => {
+      start(config);
+      const result = (await host.invoke(config.logicalId, event)) as { env: Record<string, string> };
+      await host.close();
+      return { result, log: readFileSync(join(dir, 'logs', `${config.functionName}.log`), 'utf8') };
+    };
+
+    it('JSON at system level WARN and application level INFO: no START/END/REPORT, console lines as Lambda’s JSON, EMF kept raw, DEBUG dropped', async () => {
+      const config = fixtureFunction(dir, {
+        logging: { format: 'JSON', systemLogLevel: 'WARN', applicationLogLevel: 'INFO' },
+      });
+      const { result, log } = await logOf(config, { print: true });
+      expect(result.env).toMatchObject({ AWS_LAMBDA_LOG_FORMAT: 'JSON', AWS_LAMBDA_LOG_LEVEL: 'INFO' });
+      expect(metrics.map((l) => JSON.parse(l).X)).toEqual([1]);
+      const lines = jsonLines(log);
+      expect(lines).toEqual([
+        {
+          timestamp: expect.any(String),
+          level: 'INFO',
+          requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          message: 'a log line',
+        },
+        { level: 'WARN', message: 'a warning' },
+      ]);
+    });
+
+    it('JSON at system level INFO: the platform records, as JSON', async () => {
+      const config = fixtureFunction(dir, { logging: { format: 'JSON', systemLogLevel: 'INFO' } });
+      const { log } = await logOf(config, {});
+      expect(jsonLines(log).map((l) => l.type)).toEqual([
+        'platform.start',
+        'platform.runtimeDone',
+        'platform.report',
+      ]);
+    });
+
+    it('an application level above INFO drops the EMF lines too (they carry no level: INFO), as on AWS', async () => {
+      const config = fixtureFunction(dir, { logging: { format: 'JSON', applicationLogLevel: 'WARN' } });
+      const { log } = await logOf(config, { print: true });
+      expect(metrics).toEqual([]);
+      expect(jsonLines(log).filter((l) => l.type === undefined)).toEqual([
+        { level: 'WARN', message: 'a warning' },
+      ]);
+    });
   });
 
   it('fails as Runtime.HandlerNotFound when the bundle does not export the handler the template names', async () => {

@@ -23,7 +23,8 @@ import { AUDIT_QUERY, INSIGHTS_LIMIT } from '../../../cli/audit';
 import { asUsageError } from '../../../cli/aws';
 import { UsageError } from '../../../cli/io';
 import { statusCommand } from '../../../cli/status';
-import type { AuditRecord } from '../../../functions/audit';
+import { AUDIT_LOG_MESSAGE, type AuditRecord } from '../../../functions/audit';
+import { jsonLogger } from '../../../functions/handlers/deps';
 import { runCli } from '../../support/cli';
 
 const cfn = mockClient(CloudFormationClient);
@@ -33,6 +34,7 @@ const sfn = mockClient(SFNClient);
 
 const STACK = 'hls-failover';
 const LOG_GROUP = '/aws/vendedlogs/states/hls-failover';
+const AUDIT_LOG_GROUP = 'hls-failover-PublishMetricsLogs';
 const ARN = (n: number) => `arn:aws:states:eu-west-1:123456789012:express:sm:e${n}`;
 
 function outputs(extra: Record<string, string> = {}) {
@@ -44,6 +46,7 @@ function outputs(extra: Record<string, string> = {}) {
         StackStatus: 'CREATE_COMPLETE' as const,
         Outputs: Object.entries({
           StateMachineLogGroup: LOG_GROUP,
+          AuditLogGroup: AUDIT_LOG_GROUP,
           StateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:sm',
           BucketName: 'live-bucket',
           ...extra,
@@ -89,10 +92,26 @@ const record = (n: number, at: string): AuditRecord => ({
 function row(fields: Record<string, string>) {
   return Object.entries(fields).map(([field, value]) => ({ field, value }));
 }
+/** The line PublishHealthMetrics logs for a record, as its own logger writes it. */
+function auditLine(audit: AuditRecord): string {
+  let line = '';
+  jsonLogger('PublishHealthMetrics', (l) => {
+    line = l;
+  }).info(AUDIT_LOG_MESSAGE, { audit });
+  return line;
+}
+/** A record's line in the audit log group. */
 const auditRow = (n: number, timestamp: string) =>
   row({
     '@timestamp': timestamp,
     '@ptr': `ptr-${n}`,
+    '@message': auditLine(record(n, `${timestamp.replace(' ', 'T')}Z`)),
+  });
+/** A record in the state machine log at logLevel ALL: PublishHealthMetrics' exit event. */
+const stateExitRow = (n: number, timestamp: string) =>
+  row({
+    '@timestamp': timestamp,
+    '@ptr': `ptr-exit-${n}`,
     type: 'TaskStateExited',
     execution_arn: ARN(n),
     'details.name': 'PublishHealthMetrics',
@@ -119,21 +138,25 @@ beforeEach(() => {
 });
 
 const audit = (...args: string[]) => runCli(['audit', '--stack', STACK, '--region', 'eu-west-1', ...args]);
+/** audit over 10:00 to 11:00 on 2026-11-24. */
+const auditHour = (...args: string[]) =>
+  audit('--since', '2026-11-24T10:00:00Z', '--until', '2026-11-24T11:00:00Z', ...args);
 
 describe('audit --stack (CloudWatch Logs Insights)', () => {
-  it('queries the stack’s log group for the audit states’ exits and failed executions, over the --since/--until range in seconds', async () => {
+  it('queries the audit log group for the record lines and the state machine log for failed executions, over the --since/--until range in seconds', async () => {
     logs.on(GetQueryResultsCommand).resolves({ status: 'Complete', results: [] });
     const result = await audit('--since', '2026-11-24T10:00:00.500Z', '--until', '2026-11-24T11:00:00Z');
     expect(result.code).toBe(0);
     expect(cfn.commandCalls(DescribeStacksCommand)[0]?.args[0].input).toEqual({ StackName: STACK });
     const start = logs.commandCalls(StartQueryCommand)[0]?.args[0].input;
     expect(start).toMatchObject({
-      logGroupName: LOG_GROUP,
+      logGroupNames: [AUDIT_LOG_GROUP, LOG_GROUP],
       startTime: Date.parse('2026-11-24T10:00:00Z') / 1000,
       endTime: Date.parse('2026-11-24T11:00:00Z') / 1000,
       limit: INSIGHTS_LIMIT,
       queryString: AUDIT_QUERY,
     });
+    expect(AUDIT_QUERY).toContain('filter message = "audit record"');
     expect(AUDIT_QUERY).toContain('details.name in ["PublishHealthMetrics", "RecordWorkflowFailure"]');
     expect(AUDIT_QUERY).toContain('type in ["ExecutionFailed", "ExecutionTimedOut", "ExecutionAborted"]');
     expect(AUDIT_QUERY).toContain('| sort @timestamp asc');
@@ -150,13 +173,7 @@ describe('audit --stack (CloudWatch Logs Insights)', () => {
         failedRow(3, '2026-11-24 10:06:00.000', 'WorkflowFailed'),
       ],
     });
-    const result = await audit(
-      '--since',
-      '2026-11-24T10:00:00Z',
-      '--until',
-      '2026-11-24T11:00:00Z',
-      '--json',
-    );
+    const result = await auditHour('--json');
     expect(result.code).toBe(0);
     const { entries, source } = JSON.parse(result.out) as {
       entries: {
@@ -169,7 +186,7 @@ describe('audit --stack (CloudWatch Logs Insights)', () => {
       }[];
       source: unknown;
     };
-    expect(source).toEqual({ stack: STACK, logGroup: LOG_GROUP });
+    expect(source).toEqual({ stack: STACK, auditLogGroup: AUDIT_LOG_GROUP, logGroup: LOG_GROUP });
     expect(entries.map((e) => [e.kind, e.what])).toEqual([
       ['change', 'encoder-stalled'],
       ['change', 'steering.json written'],
@@ -183,6 +200,24 @@ describe('audit --stack (CloudWatch Logs Insights)', () => {
     expect(entries[0]).toMatchObject({ execution: ARN(1), key: 'ch1/failover/720p.m3u8', sequencer: '001' });
     expect(entries[5]?.reason).toBe('not delivered: the execution failed as NotifyFailed');
     expect(entries[6]?.reason).toBe('SNS is down');
+  });
+
+  it('reads records from the state machine log too (logLevel ALL, or logged before the audit log group), one per execution', async () => {
+    logs.on(GetQueryResultsCommand).resolves({
+      status: 'Complete',
+      results: [
+        stateExitRow(1, '2026-11-24 10:00:28.000'),
+        auditRow(2, '2026-11-24 10:05:00.000'),
+        stateExitRow(2, '2026-11-24 10:05:00.100'),
+      ],
+    });
+    const result = await auditHour('--json');
+    expect(result.code).toBe(0);
+    const { entries } = JSON.parse(result.out) as { entries: { what: string; execution?: string }[] };
+    expect(entries.filter((e) => e.what === 'encoder-stalled').map((e) => e.execution)).toEqual([
+      ARN(1),
+      ARN(2),
+    ]);
   });
 
   it('pages past the 10,000-row cap by time, from the last row’s second, without repeating a row', async () => {
@@ -200,15 +235,7 @@ describe('audit --stack (CloudWatch Logs Insights)', () => {
         status: 'Complete',
         results: [first.at(-1) ?? [], auditRow(20_000, '2026-11-24 10:55:00.000')],
       });
-    const result = await audit(
-      '--since',
-      '2026-11-24T10:00:00Z',
-      '--until',
-      '2026-11-24T11:00:00Z',
-      '--kind',
-      'alerts',
-      '--json',
-    );
+    const result = await auditHour('--kind', 'alerts', '--json');
     expect(result.code).toBe(0);
     const starts = logs.commandCalls(StartQueryCommand).map((c) => c.args[0].input.startTime);
     expect(starts).toEqual([Date.parse('2026-11-24T10:00:00Z') / 1000, lastSecond]);
@@ -246,27 +273,21 @@ describe('audit --stack (CloudWatch Logs Insights)', () => {
       .on(GetQueryResultsCommand)
       .resolvesOnce({ status: 'Running' })
       .resolves({ status: 'Complete', results: [auditRow(1, '2026-11-24 10:00:28.000')] });
-    const result = await audit(
-      '--since',
-      '2026-11-24T10:00:00Z',
-      '--until',
-      '2026-11-24T11:00:00Z',
-      '--kind',
-      'alerts',
-    );
+    const result = await auditHour('--kind', 'alerts');
     expect(result.code).toBe(0);
     expect(logs.commandCalls(GetQueryResultsCommand)).toHaveLength(2);
     expect(result.out).toContain('[hls-failover] ch1: primary STALLED');
   });
 
-  it('an empty log group: exit 2, saying nothing was logged yet', async () => {
+  it('an empty audit log group: exit 2, saying no execution has run yet', async () => {
     logs.on(GetQueryResultsCommand).resolves({ status: 'Complete', results: [] });
     logs.on(DescribeLogStreamsCommand).resolves({ logStreams: [] });
     expect(await audit('--since', '1h')).toMatchObject({
       code: 2,
-      err: expect.stringContaining(
-        `log group ${LOG_GROUP} is empty: the state machine has logged nothing yet`,
-      ),
+      err: expect.stringContaining(`log group ${AUDIT_LOG_GROUP} is empty: no execution has run yet`),
+    });
+    expect(logs.commandCalls(DescribeLogStreamsCommand)[0]?.args[0].input).toMatchObject({
+      logGroupName: AUDIT_LOG_GROUP,
     });
   });
 
@@ -312,17 +333,21 @@ describe('audit --stack (CloudWatch Logs Insights)', () => {
     );
     expect(await audit('--since', '1h')).toMatchObject({
       code: 2,
-      err: expect.stringContaining(`log group ${LOG_GROUP} not found in region eu-west-1`),
+      err: expect.stringContaining(
+        `log groups ${AUDIT_LOG_GROUP} and ${LOG_GROUP} not found in region eu-west-1`,
+      ),
     });
   });
 
-  it('a stack without the log group output: exit 2', async () => {
+  it('a stack without the audit log group output (deployed before it): exit 2, saying to deploy', async () => {
     cfn.on(DescribeStacksCommand).resolves({
       Stacks: [{ StackName: STACK, CreationTime: new Date(), StackStatus: 'CREATE_COMPLETE', Outputs: [] }],
     });
     expect(await audit()).toMatchObject({
       code: 2,
-      err: expect.stringContaining('has no StateMachineLogGroup output'),
+      err: expect.stringContaining(
+        'has no AuditLogGroup output: is it an hls-failover stack, deployed with this version?',
+      ),
     });
   });
 });

@@ -1,6 +1,9 @@
+import { parseSettings } from '../../../functions/config';
 import { PlaylistInvalidError, StateContentionError } from '../../../functions/errors';
+import { createDeps } from '../../../functions/handlers/deps';
 import type { ValidateOutput } from '../../../functions/handlers/validate-playlist';
 import { createWatchdog } from '../../../functions/handlers/watchdog';
+import { toEmf } from '../../../functions/metrics';
 import { FakeS3 } from '../../support/fake-s3';
 import { fixture, mediaPlaylist } from '../../support/playlists';
 import { BUCKET, workflow } from '../../support/workflow-driver';
@@ -446,5 +449,36 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     s3.write('ch1/primary/720p.m3u8', mediaPlaylist({ sequence: 8, count: 4 }));
     const playlist = await run.handlers.validate({ bucket: BUCKET, key: 'ch1/primary/720p.m3u8' });
     await expect(run.handlers.check({ playlist })).rejects.toBeInstanceOf(StateContentionError);
+  });
+});
+
+describe('log and metric lines on Lambda (JSON log format)', () => {
+  // With the JSON log format Lambda wraps what console prints in its own JSON object, and CloudWatch
+  // would no longer read an EMF line in it; a JSON line written to stdout is kept as written.
+  it('go to stdout as written, one JSON line each, never through console', () => {
+    const written: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const log = jest.spyOn(console, 'log');
+    try {
+      const deps = createDeps({ functionName: 'PublishHealthMetrics', settings: parseSettings({}) });
+      const [emf] = toEmf(
+        'HlsFailover',
+        [{ name: 'WatchdogRuns', value: 1, unit: 'Count', dimensions: {} }],
+        0,
+      );
+      deps.emitMetricLine(emf ?? '');
+      deps.log.warn('state write contended', { attempt: 2 });
+      expect(written).toEqual([`${emf}\n`, expect.stringMatching(/^\{"level":"WARN",.*\}\n$/)]);
+      expect(JSON.parse(written[0] ?? '')._aws.CloudWatchMetrics[0].Metrics).toEqual([
+        { Name: 'WatchdogRuns', Unit: 'Count' },
+      ]);
+      expect(log).not.toHaveBeenCalled();
+    } finally {
+      write.mockRestore();
+      log.mockRestore();
+    }
   });
 });

@@ -3,9 +3,12 @@
  * exactly once under concurrent executions), and the audit record every changing execution keeps.
  */
 import { alertPayloadOf, runbookAnchor, snsSubject } from '../../../functions/alerts';
-import { buildAuditRecord } from '../../../functions/audit';
+import { AUDIT_LOG_MESSAGE, auditRecordOfLogLine, buildAuditRecord } from '../../../functions/audit';
 import { emptyChannelState } from '../../../functions/channel-state';
+import { parseSettings } from '../../../functions/config';
 import { PlaylistInvalidError } from '../../../functions/errors';
+import { createDeps, jsonLogger } from '../../../functions/handlers/deps';
+import { createPublishMetrics } from '../../../functions/handlers/publish-metrics';
 import { createRecordInvalidPlaylist } from '../../../functions/handlers/record-invalid-playlist';
 import {
   causeMessage,
@@ -14,6 +17,7 @@ import {
   rulesOfCause,
   settleRejections,
 } from '../../../functions/invalid-playlists';
+import { S3ObjectStore } from '../../../functions/store';
 import type { ExecutionRecord } from '../../../local/engine';
 import { engineWorkflow } from '../../support/engine-workflow';
 import { FakeS3 } from '../../support/fake-s3';
@@ -468,6 +472,63 @@ describe('the audit record', () => {
         incidentId: expect.stringMatching(/^primary-/),
       },
     ]);
+  });
+
+  describe('its log line (the audit trail on AWS: PublishHealthMetrics’ log group)', () => {
+    /** PublishHealthMetrics with its real JSON logger, writing its log lines to an array. */
+    const publish = () => {
+      const lines: string[] = [];
+      const handler = createPublishMetrics(
+        createDeps({
+          functionName: 'PublishHealthMetrics',
+          store: new S3ObjectStore(new FakeS3().client),
+          settings: parseSettings({}),
+          log: jsonLogger('PublishHealthMetrics', (l) => lines.push(l)),
+          emitMetricLine: () => undefined,
+        }),
+      );
+      return { handler, lines };
+    };
+
+    it('is one JSON line holding the record of an execution that changed something', async () => {
+      const { handler, lines } = publish();
+      const returned = await handler({
+        metrics: [],
+        audit: {
+          ...base,
+          data: {
+            source: 'hls-failover.watchdog',
+            error: { Error: 'StorageUnavailable', Cause: 'GetObject failed transiently' },
+          },
+        },
+      });
+      expect(returned).not.toBeNull();
+      expect(lines).toHaveLength(1);
+      expect(JSON.parse(lines[0] ?? '')).toMatchObject({
+        level: 'INFO',
+        function: 'PublishHealthMetrics',
+        message: AUDIT_LOG_MESSAGE,
+      });
+      expect(auditRecordOfLogLine(lines[0] ?? '')).toEqual(returned);
+    });
+
+    it('is not written for a routine execution (no record)', async () => {
+      const { handler, lines } = publish();
+      const returned = await handler({
+        metrics: [],
+        audit: { ...base, data: { detail: { object: { key: 'ch1/primary/720p.m3u8' } }, health: {} } },
+      });
+      expect(returned).toBeNull();
+      expect(lines).toEqual([]);
+    });
+
+    it('is told from the function’s other lines (EMF, warnings) and from lines cut short', () => {
+      expect(auditRecordOfLogLine('{"_aws":{},"EncoderDown":0}')).toBeUndefined();
+      expect(auditRecordOfLogLine('{"level":"WARN","message":"audit record"}')).toBeUndefined();
+      expect(
+        auditRecordOfLogLine('{"level":"INFO","message":"audit record","audit":{"v":1,'),
+      ).toBeUndefined();
+    });
   });
 
   it('records a failed step with its error and readable cause', () => {

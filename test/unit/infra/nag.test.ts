@@ -54,6 +54,7 @@ describe('the stack passes AwsSolutions with no unacknowledged finding', () => {
         statePrefix: 'state/',
       },
     ],
+    ['the full execution log and X-Ray tracing', { logLevel: 'ALL', tracing: 'true' }],
   ])('with %s', (_, context) => {
     const { app } = buildApp(context);
     expect(findings(app)).toEqual([]);
@@ -117,7 +118,7 @@ describe('acknowledgements', () => {
     }
   });
 
-  it('are exactly these rules', () => {
+  it('are exactly these rules (the defaults: logLevel ERROR, no X-Ray)', () => {
     const rules = [
       ...new Set(
         all.map((a) => `${a.path.replace(/^HlsFailover\//, '')}: ${a.id.replace(/\[.*\]$/, '[…]')}`),
@@ -125,24 +126,19 @@ describe('acknowledgements', () => {
     ];
     expect(rules.sort()).toEqual(
       [
-        'CheckFreshness/Role: AwsSolutions-IAM5[…]',
         'CheckFreshness: AwsSolutions-IAM5[…]',
         'DeadLetterQueue: AwsSolutions-SQS3',
-        'MergeIndex/Role: AwsSolutions-IAM5[…]',
         'MergeIndex: AwsSolutions-IAM5[…]',
         'Playback/Distribution: AwsSolutions-CFR1',
         'Playback/Distribution: AwsSolutions-CFR2',
         'Playback/Distribution: AwsSolutions-CFR4',
-        'PublishMetrics/Role: AwsSolutions-IAM5[…]',
-        'RecordInvalidPlaylist/Role: AwsSolutions-IAM5[…]',
         'RecordInvalidPlaylist: AwsSolutions-IAM5[…]',
         'StateMachine/Role: AwsSolutions-IAM5[…]',
+        'StateMachine: AwsSolutions-SF1',
+        'StateMachine: AwsSolutions-SF2',
         'Storage/AccessLogs: AwsSolutions-S1',
-        'ValidatePlaylist/Role: AwsSolutions-IAM5[…]',
         'ValidatePlaylist: AwsSolutions-IAM5[…]',
-        'Watchdog/Role: AwsSolutions-IAM5[…]',
         'Watchdog: AwsSolutions-IAM5[…]',
-        'WithdrawPlaylists/Role: AwsSolutions-IAM5[…]',
         'WithdrawPlaylists: AwsSolutions-IAM5[…]',
       ].sort(),
     );
@@ -156,5 +152,16 @@ describe('acknowledgements', () => {
     expect(all.find((a) => a.id === 'AwsSolutions-CFR4')?.reason).toBe(
       'default CloudFront certificate; set domainName and certificateArn for TLSv1.2_2021',
     );
+  });
+
+  it('acknowledge SF1 and SF2 only while the state machine logs less than ALL and traces nothing, saying where the audit trail is', () => {
+    expect(all.find((a) => a.id === 'AwsSolutions-SF1')?.reason).toMatch(
+      /^logLevel=ERROR: the audit trail is one record per execution that changed something, in the PublishHealthMetrics log/,
+    );
+    expect(all.find((a) => a.id === 'AwsSolutions-SF2')?.reason).toMatch(/^X-Ray tracing is off by default/);
+    const full = acknowledgements(buildApp({ logLevel: 'ALL', tracing: 'true' }).app).map((a) => a.id);
+    expect(full).not.toContain('AwsSolutions-SF1');
+    expect(full).not.toContain('AwsSolutions-SF2');
+    expect(full).toContain('AwsSolutions-IAM5[Resource::*]');
   });
 });

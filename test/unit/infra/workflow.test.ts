@@ -5,8 +5,14 @@
 import { readFileSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { parseSettings, settingsToEnv } from '../../../functions/config';
-import { placeholdersOf, STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS } from '../../../functions/workflow';
+import {
+  placeholdersOf,
+  STATE_MACHINE_FILE,
+  WORKFLOW_FUNCTIONS,
+  type WorkflowFunction,
+} from '../../../functions/workflow';
 import type { HlsFailoverApp } from '../../../infra/create-app';
+import { FUNCTION_MEMORY_MB } from '../../../infra/stack';
 import { asList, logicalId, policyStatements, synthesize } from './support';
 
 /** `/aws/vendedlogs/states/<stackName>-<the UUID of the stack id>` (Step Functions' vended-logs prefix). */
@@ -150,11 +156,11 @@ describe('the watchdog schedule', () => {
 });
 
 describe('the state machine', () => {
-  it('is an EXPRESS machine that logs every event with execution data and traces with X-Ray', () => {
+  it('is an EXPRESS machine that by default logs its errors (failed executions) with execution data, and traces nothing', () => {
     template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
       StateMachineType: 'EXPRESS',
       LoggingConfiguration: {
-        Level: 'ALL',
+        Level: 'ERROR',
         IncludeExecutionData: true,
         Destinations: [
           {
@@ -164,7 +170,7 @@ describe('the state machine', () => {
           },
         ],
       },
-      TracingConfiguration: { Enabled: true },
+      TracingConfiguration: { Enabled: false },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', {
       LogGroupName: STATE_MACHINE_LOG_GROUP_NAME,
@@ -185,15 +191,29 @@ describe('the state machine', () => {
     });
   });
 
-  it('takes the log level and execution data from the settings', () => {
+  it('outputs the audit log group: PublishHealthMetrics’ own, kept on delete like the execution log', () => {
+    const publishLogs = built.stack.functions.publishMetrics.logGroup;
+    expect(built.stack.auditLogGroup).toBe(publishLogs);
+    template.hasOutput('AuditLogGroup', { Value: { Ref: logicalId(built, publishLogs) } });
+    expect(template.findResources('AWS::Logs::LogGroup')[logicalId(built, publishLogs)]).toMatchObject({
+      DeletionPolicy: 'Retain',
+      Properties: { RetentionInDays: 365 },
+    });
+  });
+
+  it('takes the log level, execution data and tracing from the settings', () => {
     const { template: custom } = synthesize({
-      logLevel: 'ERROR',
+      logLevel: 'ALL',
       logExecutionData: 'false',
       logRetentionDays: 30,
+      tracing: 'true',
     });
     custom.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      LoggingConfiguration: Match.objectLike({ Level: 'ERROR', IncludeExecutionData: false }),
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+      TracingConfiguration: { Enabled: true },
     });
+    for (const fn of Object.values(custom.findResources('AWS::Lambda::Function')))
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
     custom.hasResourceProperties('AWS::Logs::LogGroup', {
       LogGroupName: STATE_MACHINE_LOG_GROUP_NAME,
       RetentionInDays: 30,
@@ -272,23 +292,35 @@ describe('the workflow Lambdas', () => {
     template.resourceCountIs('AWS::Lambda::Function', Object.keys(WORKFLOW_FUNCTIONS).length);
   });
 
-  it('run Node.js 24 on arm64 with X-Ray, 256 MB, 30 s, source maps and every handler setting', () => {
+  it('run Node.js 24 on arm64 with their measured memory, 30 s, no X-Ray, source maps and every handler setting', () => {
     const environment = settingsToEnv(parseSettings({}));
     const lambdas = template.findResources('AWS::Lambda::Function');
-    for (const fn of Object.values(built.stack.functions)) {
-      expect(lambdas[logicalId(built, fn.function)]?.Properties).toEqual(
+    for (const [name, fn] of Object.entries(built.stack.functions)) {
+      const properties = lambdas[logicalId(built, fn.function)]?.Properties;
+      expect(properties).toEqual(
         expect.objectContaining({
           Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           Handler: 'index.handler',
-          MemorySize: 256,
+          MemorySize: FUNCTION_MEMORY_MB[name as WorkflowFunction],
           Timeout: 30,
-          TracingConfig: { Mode: 'Active' },
           Environment: { Variables: { ...environment, NODE_OPTIONS: '--enable-source-maps' } },
-          LoggingConfig: { LogGroup: { Ref: logicalId(built, fn.logGroup) } },
           Role: { 'Fn::GetAtt': [logicalId(built, fn.role), 'Arn'] },
         }),
       );
+      expect(properties?.TracingConfig).toBeUndefined();
+    }
+  });
+
+  it('log JSON to their own log group: WARN and above from Lambda (no START/END/REPORT lines), INFO and above from the handlers (EMF lines and audit records are INFO)', () => {
+    const lambdas = template.findResources('AWS::Lambda::Function');
+    for (const fn of Object.values(built.stack.functions)) {
+      expect(lambdas[logicalId(built, fn.function)]?.Properties.LoggingConfig).toEqual({
+        LogGroup: { Ref: logicalId(built, fn.logGroup) },
+        LogFormat: 'JSON',
+        SystemLogLevel: 'WARN',
+        ApplicationLogLevel: 'INFO',
+      });
     }
   });
 
