@@ -8,11 +8,21 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { parseSettings, type Settings } from '../functions/config';
+import { DynamoRecordStore } from '../functions/dynamodb-store';
 import { ConfigInvalidError } from '../functions/errors';
+import type { RecordStore } from '../functions/record-store';
 import { type ListedObject, type ObjectStore, S3ObjectStore, type StoredObject } from '../functions/store';
 import { readSettingsFile as readSettingsText, settingsOfContent } from '../infra/settings';
+import { startDynamoDbEndpoint } from '../local/dynamodb-endpoint';
+import {
+  DYNAMODB_ENDPOINT_FILE,
+  LOCAL_ACCOUNT,
+  localDynamoDbClient,
+  localStateTable,
+} from '../local/runtime';
 import { startS3Endpoint } from '../local/s3-endpoint';
 import { UsageError } from './io';
 
@@ -117,6 +127,43 @@ export async function openLocalS3(
     close: async () => {
       s3.destroy();
       await stop();
+    },
+  };
+}
+
+/**
+ * The records of a data dir (each channel's state): through the running runtime's DynamoDB
+ * endpoint when there is one (dynalite holds the store's lock), else through an embedded one on
+ * `<dataDir>/dynamodb`, started here and closed by `close`.
+ */
+export async function openLocalRecords(
+  dataDir: string,
+  stackName: string,
+): Promise<{ records: RecordStore; close: () => Promise<void> }> {
+  const table = localStateTable(stackName);
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const file = join(dataDir, DYNAMODB_ENDPOINT_FILE);
+  if (existsSync(file)) {
+    const client = localDynamoDbClient({ url: readFileSync(file, 'utf8').trim(), credentials });
+    const running = await client.send(new DescribeTableCommand({ TableName: table.tableName })).then(
+      () => true,
+      () => false, // a runtime that ended without removing the file
+    );
+    if (running)
+      return { records: new DynamoRecordStore(client, table.tableName), close: async () => client.destroy() };
+    client.destroy();
+  }
+  const embedded = await startDynamoDbEndpoint({
+    directory: join(dataDir, 'dynamodb'),
+    tables: [table],
+    account: LOCAL_ACCOUNT,
+  });
+  const client = localDynamoDbClient(embedded);
+  return {
+    records: new DynamoRecordStore(client, table.tableName),
+    close: async () => {
+      client.destroy();
+      await embedded.close();
     },
   };
 }

@@ -300,6 +300,12 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, source = '
   return out as Settings;
 }
 
+/**
+ * The name of the table of the workflow's records (functions/record-store.ts): not a setting, the
+ * stack passes its own table to every function.
+ */
+export const STATE_TABLE_ENV = 'HLS_FAILOVER_STATE_TABLE';
+
 /** The settings the handlers read, as Lambda environment variables. */
 export function settingsToEnv(settings: Settings): Record<string, string> {
   const env: Record<string, string> = {};

@@ -6,7 +6,10 @@ import { HlsFailoverError } from './hls/errors';
 
 export { ConfigInvalidError, LadderMismatchError, PlaylistInvalidError } from './hls/errors';
 
-/** S3 throttled or failed (SlowDown, 5xx, network): transient, the state machine retries with backoff. */
+/**
+ * S3 or DynamoDB throttled or failed (SlowDown, throttling, 5xx, network): transient, the state
+ * machine retries with backoff.
+ */
 export class StorageUnavailableError extends HlsFailoverError {
   constructor(operation: string, cause: unknown) {
     super(
@@ -24,4 +27,11 @@ export class StateContentionError extends HlsFailoverError {
   constructor(key: string, attempts: number) {
     super('StateContention', `${key}: ${attempts} conditional writes in a row lost to concurrent executions`);
   }
+}
+
+/** A request that got no answer (connection refused, reset or timed out): transient. */
+export function isNetworkFailure(error: unknown): boolean {
+  return (
+    error instanceof Error && /ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up|EPIPE/.test(error.message)
+  );
 }

@@ -10,7 +10,7 @@ import {
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { StorageUnavailableError } from './errors';
+import { isNetworkFailure, StorageUnavailableError } from './errors';
 
 export interface StoredObject {
   readonly body: string;
@@ -56,10 +56,7 @@ const TRANSIENT = new Set([
 function isTransient(error: unknown): boolean {
   if (error instanceof S3ServiceException)
     return TRANSIENT.has(error.name) || (error.$metadata.httpStatusCode ?? 0) >= 500;
-  // Network failures (no response) are transient too.
-  return (
-    error instanceof Error && /ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up|EPIPE/.test(error.message)
-  );
+  return isNetworkFailure(error);
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -135,7 +135,6 @@ describe('acknowledgements', () => {
         'Playback/Distribution: AwsSolutions-CFR4',
         'PublishMetrics/Role: AwsSolutions-IAM5[…]',
         'RecordInvalidPlaylist/Role: AwsSolutions-IAM5[…]',
-        'RecordInvalidPlaylist: AwsSolutions-IAM5[…]',
         'StateMachine/Role: AwsSolutions-IAM5[…]',
         'Storage/AccessLogs: AwsSolutions-S1',
         'ValidatePlaylist/Role: AwsSolutions-IAM5[…]',

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { parseSettings, settingsToEnv } from '../../../functions/config';
+import { parseSettings, STATE_TABLE_ENV, settingsToEnv } from '../../../functions/config';
 import { placeholdersOf, STATE_MACHINE_FILE, WORKFLOW_FUNCTIONS } from '../../../functions/workflow';
 import type { HlsFailoverApp } from '../../../infra/create-app';
 import { asList, logicalId, policyStatements, synthesize } from './support';
@@ -273,7 +273,10 @@ describe('the workflow Lambdas', () => {
   });
 
   it('run Node.js 24 on arm64 with X-Ray, 256 MB, 30 s, source maps and every handler setting', () => {
-    const environment = settingsToEnv(parseSettings({}));
+    const environment = {
+      ...settingsToEnv(parseSettings({})),
+      [STATE_TABLE_ENV]: { Ref: logicalId(built, built.stack.stateTable) },
+    };
     const lambdas = template.findResources('AWS::Lambda::Function');
     for (const fn of Object.values(built.stack.functions)) {
       expect(lambdas[logicalId(built, fn.function)]?.Properties).toEqual(
