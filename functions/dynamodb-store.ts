@@ -12,7 +12,7 @@ import {
   PutItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { isNetworkFailure, StorageUnavailableError } from './errors';
+import { isNetworkFailure, storageCall } from './errors';
 import type { RecordStore, StoredRecord, WriteCondition } from './record-store';
 
 /** The table's partition key (a string): the record's key. The stack and the local runtime create the table with it. */
@@ -34,14 +34,7 @@ function isTransient(error: unknown): boolean {
   return isNetworkFailure(error);
 }
 
-async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (isTransient(error)) throw new StorageUnavailableError(operation, error);
-    throw error;
-  }
-}
+const call = <T>(operation: string, run: () => Promise<T>) => storageCall(operation, isTransient, run);
 
 export class DynamoRecordStore implements RecordStore {
   constructor(

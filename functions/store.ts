@@ -10,7 +10,7 @@ import {
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { isNetworkFailure, StorageUnavailableError } from './errors';
+import { isNetworkFailure, storageCall } from './errors';
 
 export interface StoredObject {
   readonly body: string;
@@ -63,14 +63,7 @@ function statusOf(error: unknown): number | undefined {
   return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
 }
 
-async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (isTransient(error)) throw new StorageUnavailableError(operation, error);
-    throw error;
-  }
-}
+const call = <T>(operation: string, run: () => Promise<T>) => storageCall(operation, isTransient, run);
 
 /** ObjectStore over S3 (or any S3-compatible endpoint the client is configured for). */
 export class S3ObjectStore implements ObjectStore {

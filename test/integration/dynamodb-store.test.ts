@@ -1,31 +1,15 @@
 /**
  * The DynamoDB record store against a real DynamoDB implementation (dynalite, as the local runtime
- * runs it): conditional writes decide between concurrent writers, and the records survive a restart.
+ * runs it, and as `status --local` opens a data dir): conditional writes decide between concurrent
+ * writers, and the records survive a restart.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoRecordStore } from '../../functions/dynamodb-store';
-import { type DynamoDbEndpoint, startDynamoDbEndpoint } from '../../local/dynamodb-endpoint';
-import { LOCAL_ACCOUNT, localDynamoDbClient, localStateTable } from '../../local/runtime';
+import { openLocalRecords } from '../../cli/local-data';
 
-const table = localStateTable('hls-failover');
-
-async function open(directory: string) {
-  const endpoint: DynamoDbEndpoint = await startDynamoDbEndpoint({
-    directory,
-    tables: [table],
-    account: LOCAL_ACCOUNT,
-  });
-  const client = localDynamoDbClient(endpoint);
-  return {
-    records: new DynamoRecordStore(client, table.tableName),
-    close: async () => {
-      client.destroy();
-      await endpoint.close();
-    },
-  };
-}
+/** The records of a data dir, as the operations commands open them (an embedded dynalite). */
+const open = (dataDir: string) => openLocalRecords(dataDir, 'hls-failover');
 
 describe('DynamoRecordStore on dynalite', () => {
   it('of two writers of the same version, exactly one wins; the other sees precondition-failed', async () => {
