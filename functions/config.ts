@@ -59,9 +59,9 @@ export const SETTINGS = {
   }),
   statePrefix: setting({
     kind: 'string',
-    env: 'HLS_FAILOVER_STATE_PREFIX',
     default: '_hls-failover/',
-    meaning: 'Key prefix of the health state; never served to viewers.',
+    meaning:
+      'Key prefix viewers are denied (CloudFront and the local origin). The workflow keeps its state in the state table, not in the bucket.',
     check: (v: string) =>
       /^[A-Za-z0-9._-]+\/$/.test(v) ? undefined : 'must be one folder name ending in "/"',
   }),
@@ -182,7 +182,7 @@ export const SETTINGS = {
     kind: 'number',
     default: 32768,
     meaning:
-      'Objects over this many bytes count as media segments for the two rules above; smaller ones (masters, init segments, index.m3u8, steering.json, health state) never expire by age.',
+      'Objects over this many bytes count as media segments for the two rules above; smaller ones (masters, init segments, index.m3u8, steering.json) never expire by age.',
     check: wholeAtLeast(0),
   }),
   watchdogRateMinutes: setting({
