@@ -12,8 +12,8 @@ import {
   PutItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { isNetworkFailure, storageCall } from './errors';
 import type { RecordStore, StoredRecord, WriteCondition } from './record-store';
+import { isNetworkFailure, storageCall } from './storage-call';
 
 /** The table's partition key (a string): the record's key. The stack and the local runtime create the table with it. */
 export const STATE_TABLE_PARTITION_KEY = 'pk';

@@ -10,7 +10,7 @@ import {
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { isNetworkFailure, storageCall } from './errors';
+import { isNetworkFailure, storageCall } from './storage-call';
 
 export interface StoredObject {
   readonly body: string;
