@@ -22,7 +22,7 @@ import {
   stackOutputs,
 } from './aws';
 import { type CliIo, UsageError } from './io';
-import { localBucket, openLocalS3, readSettingsFile } from './local-data';
+import { localBucket, openLocalRecords, openLocalS3, readSettingsFile } from './local-data';
 import { entriesOfExecution, renderTimeline } from './timeline';
 
 export const REPLAY_HELP = `Usage: hls-failover replay (--local <dataDir> | --stack <name> [--region <r>]) --key <s3 key> [options]
@@ -164,6 +164,10 @@ async function replayLocal(
     if (e instanceof UsageError) throw e;
     throw new UsageError(`cannot open the data dir's S3 store at ${dataDir}: ${e.message}`);
   });
+  const local = await openLocalRecords(dataDir, settings.stackName).catch(async (e: Error) => {
+    await s3.close();
+    throw new UsageError(`cannot open the data dir's records at ${dataDir}: ${e.message}`);
+  });
   const append = (file: string, value: unknown) =>
     appendFileSync(join(dataDir, file), `${typeof value === 'string' ? value : JSON.stringify(value)}\n`);
   try {
@@ -171,6 +175,7 @@ async function replayLocal(
       deps: createDeps({
         functionName: 'replay',
         store: s3.store,
+        records: local.records,
         settings,
         log: jsonLogger('replay', () => undefined),
         emitMetricLine: (line) => append('metrics.jsonl', line),
@@ -201,6 +206,7 @@ async function replayLocal(
       throw new UsageError(`nothing answers at ${s3.endpoint}: is the local runtime running?`);
     throw e;
   } finally {
+    await local.close();
     await s3.close();
   }
 }

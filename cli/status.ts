@@ -5,12 +5,12 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { channelLabel } from '../functions/alerts';
-import { type ChannelState, readChannelState } from '../functions/channel-state';
+import { type ChannelState, listChannels, readChannelState } from '../functions/channel-state';
 import type { Settings } from '../functions/config';
-import { channelOfStateKey } from '../functions/keys';
-import { type ObjectStore, S3ObjectStore } from '../functions/store';
+import { DynamoRecordStore } from '../functions/dynamodb-store';
+import type { RecordStore } from '../functions/record-store';
 import {
   type AwsTarget,
   asUsageError,
@@ -21,7 +21,7 @@ import {
   stackOutputs,
 } from './aws';
 import { type CliIo, UsageError } from './io';
-import { localBucket, readSettingsFile, S3rverFilesStore } from './local-data';
+import { localBucket, openLocalRecords, readSettingsFile } from './local-data';
 
 export const STATUS_HELP = `Usage: hls-failover status [--local <dataDir> | --stack <name> [--region <r>]] [options]
 
@@ -31,16 +31,17 @@ the state of the stack's alarms. A channel whose encoders both ended their playl
 ENDED: the event is over and the watchdog no longer expects it live.
 
 Where:
-  --local <dir>          the local runtime's data dir (default .hls-failover); read from the
-                         files s3rver keeps, so the runtime may be running or not
-  --stack <name>         a deployed stack: the health state in its bucket (s3:GetObject and
-                         s3:ListBucket on the state prefix), its alarms and metrics
+  --local <dir>          the local runtime's data dir (default .hls-failover); read through the
+                         running runtime's DynamoDB endpoint, or the data dir's store when it
+                         is not running
+  --stack <name>         a deployed stack: the health state in its state table (dynamodb:Scan
+                         and dynamodb:GetItem), its alarms and metrics
   --region <region>      the stack's region (default: AWS_REGION / the profile's region)
 
 Options:
   --bucket <name>        local bucket (default: the only one in the data dir, else live)
-  --config <file>        the settings file the runtime or stack uses (state prefix, encoders,
-                         metrics namespace), when not the defaults
+  --config <file>        the settings file the runtime or stack uses (stack name, metrics
+                         namespace), when not the defaults
   --json                 print one JSON document
   -h, --help             show this help
 
@@ -169,18 +170,10 @@ export function channelStatus(state: ChannelState, now: number): ChannelStatus {
 }
 
 /** Every channel with a stored state. */
-export async function readChannels(
-  store: ObjectStore,
-  bucket: string,
-  settings: Settings,
-  now: number,
-): Promise<ChannelStatus[]> {
-  const channels = (await store.list(bucket, `${settings.statePrefix}channels/`))
-    .map((o) => channelOfStateKey(settings.statePrefix, o.key))
-    .filter((c): c is string => c !== undefined);
+export async function readChannels(records: RecordStore, now: number): Promise<ChannelStatus[]> {
   const result: ChannelStatus[] = [];
-  for (const channel of channels) {
-    const { state } = await readChannelState(store, bucket, settings.statePrefix, channel);
+  for (const channel of await listChannels(records)) {
+    const { state } = await readChannelState(records, channel);
     result.push(channelStatus(state, now));
   }
   return result;
@@ -258,12 +251,8 @@ export async function statusCommand(
     if (values.bucket !== undefined && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(values.bucket))
       throw new UsageError(`--bucket "${values.bucket}" is not a valid S3 bucket name`);
     const bucket = localBucket(target.local, values.bucket);
-    const channels = await readChannels(
-      new S3rverFilesStore(join(target.local, 's3')),
-      bucket,
-      settings,
-      now,
-    );
+    const local = await openLocalRecords(target.local, settings.stackName);
+    const channels = await readChannels(local.records, now).finally(local.close);
     report = {
       source: { local: target.local, bucket },
       channels: withMetrics(channels, latestLocalMetrics(join(target.local, 'metrics.jsonl'))),
@@ -346,17 +335,18 @@ async function readAwsStatus(
   const outputs = await stackOutputs(target);
   const bucket = requireOutput(outputs, 'BucketName', target);
   const notes: string[] = [];
-  const s3 = new S3Client(clientConfig(target));
+  const table = requireOutput(outputs, 'StateTableName', target);
+  const dynamodb = new DynamoDBClient(clientConfig(target));
   const cloudwatch = new CloudWatchClient(clientConfig(target));
   try {
     let channels: ChannelStatus[] = [];
     try {
-      channels = await readChannels(new S3ObjectStore(s3), bucket, settings, now);
+      channels = await readChannels(new DynamoRecordStore(dynamodb, table), now);
     } catch (e) {
-      const error = asUsageError(e, target, `bucket ${bucket}`);
+      const error = asUsageError(e, target, `table ${table}`);
       if (!(error instanceof UsageError) || /credentials|region|reach AWS/.test(error.message)) throw error;
       notes.push(
-        `health state unavailable (${error.message}); it needs s3:GetObject and s3:ListBucket on ${bucket}/${settings.statePrefix}*`,
+        `health state unavailable (${error.message}); it needs dynamodb:Scan and dynamodb:GetItem on table ${table}`,
       );
     }
     const alarms: AlarmStatus[] = [];
@@ -390,7 +380,7 @@ async function readAwsStatus(
   } catch (e) {
     throw asUsageError(e, target);
   } finally {
-    s3.destroy();
+    dynamodb.destroy();
     cloudwatch.destroy();
   }
 }

@@ -1,15 +1,16 @@
 /**
- * A channel's state in S3 (under the state prefix, never served): the freshness health, each
- * encoder's master, and what the index was last built from. Every change goes through
- * {@link updateChannelState}: read, compute, conditional write (If-Match / If-None-Match). The
- * execution whose write succeeds owns the transitions it computed; the others see 412, re-read,
- * recompute against the winner's state, and find nothing left to own.
+ * A channel's state, one record of the {@link RecordStore} (a DynamoDB item on AWS, never in the
+ * bucket): the freshness health, each encoder's master, and what the index was last built from.
+ * Every change goes through {@link updateChannelState}: read, compute, conditional write (only if
+ * absent / only if still at the version read). The execution whose write succeeds owns the
+ * transitions it computed; the others fail the condition, re-read, recompute against the winner's
+ * state, and find nothing left to own.
  */
 import { StateContentionError } from './errors';
 import type { ChannelHealth } from './hls';
 import type { InvalidIncident } from './invalid-playlists';
-import { stateKey } from './keys';
-import type { ObjectStore } from './store';
+import { channelOfStateKey, STATE_RECORDS, stateKey } from './keys';
+import { afterRead, type RecordStore, type StoredRecord } from './record-store';
 
 export interface ChannelState {
   readonly version: 1;
@@ -54,15 +55,24 @@ export function indexIsStale(state: ChannelState): boolean {
   );
 }
 
-export async function readChannelState(
-  store: ObjectStore,
-  bucket: string,
-  statePrefix: string,
-  channel: string,
-): Promise<{ state: ChannelState; etag: string | undefined }> {
-  const found = await store.get(bucket, stateKey(statePrefix, channel));
-  if (found === undefined) return { state: emptyChannelState(channel), etag: undefined };
-  return { state: JSON.parse(found.body) as ChannelState, etag: found.etag };
+/** The state as read, and the record it came from (undefined for a channel without one). */
+export interface ReadChannelState {
+  readonly state: ChannelState;
+  readonly record: StoredRecord | undefined;
+}
+
+export async function readChannelState(records: RecordStore, channel: string): Promise<ReadChannelState> {
+  const record = await records.get(stateKey(channel));
+  if (record === undefined) return { state: emptyChannelState(channel), record };
+  return { state: JSON.parse(record.body) as ChannelState, record };
+}
+
+/** Every channel with a recorded state, sorted. */
+export async function listChannels(records: RecordStore): Promise<string[]> {
+  return (await records.list(STATE_RECORDS))
+    .map(channelOfStateKey)
+    .filter((c): c is string => c !== undefined)
+    .sort();
 }
 
 const MAX_ATTEMPTS = 6;
@@ -70,30 +80,23 @@ const MAX_ATTEMPTS = 6;
 /**
  * Applies `change` to the channel's state with a conditional write, re-reading and re-applying
  * on contention. `change` must be pure: it may run several times, and only the result of the run
- * whose write succeeded is returned (`written` false when it changed nothing). `read`, the state
- * as the caller just read it, saves the first read.
+ * whose write succeeded is returned (`written` false when it changed nothing: no write). `read`,
+ * the state as the caller just read it, saves the first read.
  */
 export async function updateChannelState<R>(
-  store: ObjectStore,
-  bucket: string,
-  statePrefix: string,
+  records: RecordStore,
   channel: string,
   change: (state: ChannelState) => { state: ChannelState; result: R },
-  read?: { state: ChannelState; etag: string | undefined },
+  read?: ReadChannelState,
 ): Promise<{ state: ChannelState; result: R; written: boolean }> {
-  const key = stateKey(statePrefix, channel);
+  const key = stateKey(channel);
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const { state, etag } =
-      attempt === 1 && read !== undefined
-        ? read
-        : await readChannelState(store, bucket, statePrefix, channel);
+    const { state, record } =
+      attempt === 1 && read !== undefined ? read : await readChannelState(records, channel);
     const next = change(state);
-    const body = `${JSON.stringify(next.state)}\n`;
-    if (etag !== undefined && body === `${JSON.stringify(state)}\n`) return { ...next, written: false };
-    const written = await store.put(bucket, key, body, {
-      contentType: 'application/json',
-      ...(etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: etag }),
-    });
+    const body = JSON.stringify(next.state);
+    if (record !== undefined && body === JSON.stringify(state)) return { ...next, written: false };
+    const written = await records.put(key, body, afterRead(record));
     if (written !== 'precondition-failed') return { ...next, written: true };
     // Lost to a concurrent execution: back off with full jitter before re-reading.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));

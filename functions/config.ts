@@ -59,9 +59,9 @@ export const SETTINGS = {
   }),
   statePrefix: setting({
     kind: 'string',
-    env: 'HLS_FAILOVER_STATE_PREFIX',
     default: '_hls-failover/',
-    meaning: 'Key prefix of the health state; never served to viewers.',
+    meaning:
+      'Key prefix viewers are denied (CloudFront and the local origin). The workflow keeps its state in the state table, not in the bucket.',
     check: (v: string) =>
       /^[A-Za-z0-9._-]+\/$/.test(v) ? undefined : 'must be one folder name ending in "/"',
   }),
@@ -182,7 +182,7 @@ export const SETTINGS = {
     kind: 'number',
     default: 32768,
     meaning:
-      'Objects over this many bytes count as media segments for the two rules above; smaller ones (masters, init segments, index.m3u8, steering.json, health state) never expire by age.',
+      'Objects over this many bytes count as media segments for the two rules above; smaller ones (masters, init segments, index.m3u8, steering.json) never expire by age.',
     check: wholeAtLeast(0),
   }),
   watchdogRateMinutes: setting({
@@ -305,6 +305,12 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, source = '
   if (problems.length > 0) throw new ConfigInvalidError(problems);
   return out as Settings;
 }
+
+/**
+ * The name of the table of the workflow's records (functions/record-store.ts): not a setting, the
+ * stack passes its own table to every function.
+ */
+export const STATE_TABLE_ENV = 'HLS_FAILOVER_STATE_TABLE';
 
 /** The settings the handlers read, as Lambda environment variables. */
 export function settingsToEnv(settings: Settings): Record<string, string> {

@@ -6,7 +6,10 @@ import { HlsFailoverError } from './hls/errors';
 
 export { ConfigInvalidError, LadderMismatchError, PlaylistInvalidError } from './hls/errors';
 
-/** S3 throttled or failed (SlowDown, 5xx, network): transient, the state machine retries with backoff. */
+/**
+ * S3 or DynamoDB throttled or failed (SlowDown, throttling, 5xx, network): transient, the state
+ * machine retries with backoff.
+ */
 export class StorageUnavailableError extends HlsFailoverError {
   constructor(operation: string, cause: unknown) {
     super(

@@ -1,7 +1,7 @@
 /**
  * The bucket's key layout (docs/design.md, "Storage layout"): `<channel>/<encoder>/<rest>` for what the
- * encoders write, `<channel>/index.m3u8` and `<channel>/steering.json` for what viewers load,
- * and health state under a prefix viewers cannot read. Pure: no SDK.
+ * encoders write, `<channel>/index.m3u8` and `<channel>/steering.json` for what viewers load; and
+ * the keys of the workflow's own records, which live outside the bucket. Pure: no SDK.
  */
 
 export interface EncoderKey {
@@ -79,21 +79,27 @@ export function channelFromId(id: string): string {
   return id === '~' ? '' : decodeURIComponent(id);
 }
 
-export function stateKey(statePrefix: string, channel: string): string {
-  return `${statePrefix}channels/${channelId(channel)}/health.json`;
+/**
+ * Keys of the workflow's records (functions/record-store.ts, a DynamoDB table on AWS), never in the
+ * bucket: `channel/<channel id>` for a channel's state, `accepted/<channel id>/<encoder>/<rest>` for
+ * the last accepted version of one encoder playlist. The leading segment names the kind of record,
+ * so IAM can limit a function to its kind (`dynamodb:LeadingKeys`).
+ */
+export const STATE_RECORDS = 'channel/';
+export const ACCEPTED_RECORDS = 'accepted/';
+
+export function stateKey(channel: string): string {
+  return `${STATE_RECORDS}${channelId(channel)}`;
 }
 
 /** Where the last accepted version of one encoder playlist is summarised (for the live-update rules). */
-export function acceptedKey(statePrefix: string, channel: string, encoder: string, rest: string): string {
-  return `${statePrefix}channels/${channelId(channel)}/accepted/${encoder}/${rest}.json`;
+export function acceptedKey(channel: string, encoder: string, rest: string): string {
+  return `${ACCEPTED_RECORDS}${channelId(channel)}/${encoder}/${rest}`;
 }
 
-/** The channel of a state key, or undefined when the key is not a channel's health state. */
-export function channelOfStateKey(statePrefix: string, key: string): string | undefined {
-  const match = new RegExp(`^${escapeRegExp(statePrefix)}channels/([^/]+)/health\\.json$`).exec(key);
-  return match ? channelFromId(match[1] as string) : undefined;
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** The channel of a record key, or undefined when the key is not a channel's state. */
+export function channelOfStateKey(key: string): string | undefined {
+  if (!key.startsWith(STATE_RECORDS)) return undefined;
+  const id = key.slice(STATE_RECORDS.length);
+  return id === '' || id.includes('/') ? undefined : channelFromId(id);
 }

@@ -10,7 +10,7 @@ import {
   type S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { StorageUnavailableError } from './errors';
+import { isNetworkFailure, storageCall } from './storage-call';
 
 export interface StoredObject {
   readonly body: string;
@@ -56,24 +56,14 @@ const TRANSIENT = new Set([
 function isTransient(error: unknown): boolean {
   if (error instanceof S3ServiceException)
     return TRANSIENT.has(error.name) || (error.$metadata.httpStatusCode ?? 0) >= 500;
-  // Network failures (no response) are transient too.
-  return (
-    error instanceof Error && /ECONNRESET|ECONNREFUSED|ETIMEDOUT|socket hang up|EPIPE/.test(error.message)
-  );
+  return isNetworkFailure(error);
 }
 
 function statusOf(error: unknown): number | undefined {
   return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
 }
 
-async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    if (isTransient(error)) throw new StorageUnavailableError(operation, error);
-    throw error;
-  }
-}
+const call = <T>(operation: string, run: () => Promise<T>) => storageCall(operation, isTransient, run);
 
 /** ObjectStore over S3 (or any S3-compatible endpoint the client is configured for). */
 export class S3ObjectStore implements ObjectStore {

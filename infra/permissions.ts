@@ -1,11 +1,13 @@
 /**
- * What each workflow Lambda may do in the bucket: explicit actions and object ARNs scoped to the key
- * layout `<channel>/<encoder>/…` (channel possibly empty). One table, so the grants can be read (and
- * reviewed) side by side.
+ * What each workflow Lambda may do in the bucket and the state table: explicit actions, object ARNs
+ * scoped to the key layout `<channel>/<encoder>/…` (channel possibly empty), and table items scoped
+ * to the kind of record a function uses by the partition key's leading segment
+ * (`dynamodb:LeadingKeys`, functions/keys.ts). One table, so the grants can be read (and reviewed)
+ * side by side.
  *
  * About s3:ListBucket: S3 answers a GetObject for a missing key with 404 only when the caller may
  * list the bucket, and with 403 AccessDenied otherwise. The handlers read keys that are legitimately
- * missing (a channel's first state, a withdrawn counterpart playlist, an index not yet written) and
+ * missing (a withdrawn counterpart playlist, an index not yet written) and
  * rely on 404 (`ObjectStore.get` → undefined). A ListBucket limited by an `s3:prefix` condition does
  * not help there (a GetObject request carries no s3:prefix, so the condition never matches), so every
  * function that reads objects may list the bucket, on the bucket ARN only. Listing reveals key names,
@@ -14,28 +16,26 @@
  *
  * IAM wildcards span "/": `*\/index.m3u8` also matches an encoder's media playlist named
  * index.m3u8 (`ch1/primary/index.m3u8`, MediaLive's default name). So the function that writes
- * index.m3u8 and steering.json holds an explicit Deny on every key under an encoder folder, and
- * state grants name the state keys each function really uses (functions/keys.ts), not the prefix.
+ * index.m3u8 and steering.json holds an explicit Deny on every key under an encoder folder.
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { ConfigInvalidError } from '../functions/hls/errors';
-import { acceptedKey, stateKey } from '../functions/keys';
+import { ACCEPTED_RECORDS, STATE_RECORDS } from '../functions/keys';
 import type { WorkflowFunction } from '../functions/workflow';
 import type { WildcardResource } from './nag';
 
-/** Where things live in the bucket. */
-export interface BucketLayout {
+/** Where things live: the bucket and the state table. */
+export interface StorageLayout {
   /** ARN of the bucket (may be a token). */
   readonly bucketArn: string;
   /** The encoder folder names. */
   readonly encoders: readonly string[];
-  /** Key prefix of the health state, ending in "/". */
-  readonly statePrefix: string;
+  /** ARN of the table of the workflow's records (may be a token). */
+  readonly stateTableArn: string;
 }
 
 /** The grants of one function. */
 export interface FunctionGrants {
-  /** Statements for the function's role; empty when it needs nothing in the bucket. */
+  /** Statements for the function's role; empty when it needs nothing in the bucket or the table. */
   readonly statements: iam.PolicyStatement[];
   /** Every wildcard resource among the statements, with the reason (for the IAM5 acknowledgement). */
   readonly wildcards: WildcardResource[];
@@ -45,22 +45,12 @@ const ENCODER_OBJECTS =
   'Object keys under the encoder folders of any channel (<channel>/<encoder>/...): channels are created by the encoders at run time, not known at deploy time';
 const ENCODER_PLAYLISTS =
   "Media playlists (*.m3u8) under the encoder folders of any channel: withdrawal deletes a stalled encoder's playlists; channels are not known at deploy time";
-const HEALTH =
-  "Each channel's health state (<statePrefix>channels/<channel>/health.json), keyed by channel at run time";
-const ACCEPTED =
-  'The last accepted version of each encoder playlist (<statePrefix>channels/<channel>/accepted/<encoder>/...), keyed by channel and playlist at run time';
 const OUTPUTS =
   'index.m3u8 and steering.json of any channel (<channel>/index.m3u8): channels are not known at deploy time';
 
-/**
- * Folder names of the state keys' layout (functions/keys.ts). An encoder folder of that name would
- * put state keys under an "encoder folder", where the writers of index.m3u8 may not write.
- */
-const STATE_FOLDERS = ['channels'];
-
 /** The object ARNs the grants are made of. */
-export function bucketResources(layout: BucketLayout) {
-  const { bucketArn, encoders, statePrefix } = layout;
+export function bucketResources(layout: Pick<StorageLayout, 'bucketArn' | 'encoders'>) {
+  const { bucketArn, encoders } = layout;
   const object = (key: string) => `${bucketArn}/${key}`;
   // '*' stands for any channel: encodeURIComponent (the channel's state folder) keeps it as is.
   return {
@@ -68,35 +58,30 @@ export function bucketResources(layout: BucketLayout) {
     encoderObjects: encoders.flatMap((e) => [object(`${e}/*`), object(`*/${e}/*`)]),
     /** The encoders' playlists, in any channel. */
     encoderPlaylists: encoders.flatMap((e) => [object(`${e}/*.m3u8`), object(`*/${e}/*.m3u8`)]),
-    /** Each channel's health. */
-    health: [object(stateKey(statePrefix, '*'))],
-    /** The last accepted version of each encoder playlist, in any channel. */
-    accepted: encoders.map((e) => object(acceptedKey(statePrefix, '*', e, '*'))),
     /** What the workflow writes for viewers. */
     outputs: ['index.m3u8', '*/index.m3u8', 'steering.json', '*/steering.json'].map(object),
   };
 }
 
 /**
- * The bucket permissions of every workflow function. Throws ConfigInvalidError when an encoder
- * folder name collides with the state layout.
+ * Items of the state table whose partition key begins with `prefix` (one kind of record):
+ * `dynamodb:LeadingKeys` holds the partition key of every item a GetItem or PutItem names.
  */
-export function workflowGrants(layout: BucketLayout): Record<WorkflowFunction, FunctionGrants> {
-  const stateFolder = layout.statePrefix.replace(/\/$/, '');
-  const problems = layout.encoders
-    .filter((e) => e === stateFolder || STATE_FOLDERS.includes(e))
-    .map(
-      (e) =>
-        `setting "encoders": "${e}" is a folder of the health state's keys (${layout.statePrefix}${STATE_FOLDERS[0]}/…): choose another encoder folder name`,
-    );
-  if (problems.length > 0) throw new ConfigInvalidError(problems);
+function records(sid: string, actions: string[], tableArn: string, prefix: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions,
+    resources: [tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${prefix}*`] } },
+  });
+}
 
-  const { encoderObjects, encoderPlaylists, health, accepted, outputs } = bucketResources(layout);
+/** The bucket and table permissions of every workflow function. */
+export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, FunctionGrants> {
+  const { encoderObjects, encoderPlaylists, outputs } = bucketResources(layout);
   const why = new Map<string, string>([
     ...encoderObjects.map((a) => [a, ENCODER_OBJECTS] as const),
     ...encoderPlaylists.map((a) => [a, ENCODER_PLAYLISTS] as const),
-    ...health.map((a) => [a, HEALTH] as const),
-    ...accepted.map((a) => [a, ACCEPTED] as const),
     ...outputs.map((a) => [a, OUTPUTS] as const),
   ]);
   const grants = (...statements: iam.PolicyStatement[]): FunctionGrants => {
@@ -117,36 +102,36 @@ export function workflowGrants(layout: BucketLayout): Record<WorkflowFunction, F
     actions: ['s3:PutObject'],
     resources: encoderObjects,
   });
-  const healthOnly = () => [
-    allow('ReadPlaylistsAndHealth', ['s3:GetObject'], [...encoderObjects, ...health]),
-    allow('WriteHealth', ['s3:PutObject'], health),
-    list(),
-  ];
+  const table = layout.stateTableArn;
+  const readWriteHealth = () =>
+    records('ReadWriteChannelState', ['dynamodb:GetItem', 'dynamodb:PutItem'], table, STATE_RECORDS);
+  const readPlaylists = () => [allow('ReadPlaylists', ['s3:GetObject'], encoderObjects), list()];
 
   return {
     validatePlaylist: grants(
-      allow('ReadPlaylistsAndAcceptedVersions', ['s3:GetObject'], [...encoderObjects, ...accepted]),
-      allow('WriteAcceptedVersions', ['s3:PutObject'], accepted),
-      list(),
+      ...readPlaylists(),
+      records('ReadWriteAcceptedVersions', ['dynamodb:GetItem', 'dynamodb:PutItem'], table, ACCEPTED_RECORDS),
     ),
-    checkFreshness: grants(...healthOnly()),
+    checkFreshness: grants(...readPlaylists(), readWriteHealth()),
     mergeIndex: grants(
-      allow('ReadPlaylistsHealthAndIndex', ['s3:GetObject'], [...encoderObjects, ...health, ...outputs]),
-      allow('WriteIndexSteeringAndHealth', ['s3:PutObject'], [...outputs, ...health]),
+      allow('ReadPlaylistsAndIndex', ['s3:GetObject'], [...encoderObjects, ...outputs]),
+      allow('WriteIndexAndSteering', ['s3:PutObject'], outputs),
       neverUnderEncoderFolders,
       list(),
+      readWriteHealth(),
     ),
     withdrawPlaylists: grants(
-      allow('ReadHealth', ['s3:GetObject'], health),
       allow('WithdrawMediaPlaylists', ['s3:DeleteObject'], encoderPlaylists),
       list(),
+      records('ReadChannelState', ['dynamodb:GetItem'], table, STATE_RECORDS),
     ),
     publishMetrics: grants(),
-    watchdog: grants(...healthOnly()),
-    recordInvalidPlaylist: grants(
-      allow('ReadHealth', ['s3:GetObject'], health),
-      allow('WriteHealth', ['s3:PutObject'], health),
-      list(),
+    watchdog: grants(
+      ...readPlaylists(),
+      readWriteHealth(),
+      // Listing the channels: a Scan (keys only) cannot be limited by dynamodb:LeadingKeys.
+      new iam.PolicyStatement({ sid: 'ListChannels', actions: ['dynamodb:Scan'], resources: [table] }),
     ),
+    recordInvalidPlaylist: grants(readWriteHealth()),
   };
 }

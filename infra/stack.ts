@@ -13,6 +13,7 @@ import {
   Stack,
   type StackProps,
 } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -23,7 +24,8 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { parseSettings, type Settings, settingsToEnv } from '../functions/config';
+import { parseSettings, type Settings, STATE_TABLE_ENV, settingsToEnv } from '../functions/config';
+import { STATE_TABLE_PARTITION_KEY } from '../functions/dynamodb-store';
 import { ConfigInvalidError } from '../functions/hls/errors';
 import {
   buildSubstitutions,
@@ -105,6 +107,8 @@ export class HlsFailoverStack extends Stack {
   readonly settings: Settings;
   /** The media bucket. */
   readonly bucket: MediaStorage['bucket'];
+  /** The workflow's records: each channel's state and the last accepted playlist versions. */
+  readonly stateTable: dynamodb.Table;
   /** The workflow's Lambdas. */
   readonly functions: Readonly<Record<WorkflowFunction, FailoverFunction>>;
   /** The Express state machine. */
@@ -145,13 +149,25 @@ export class HlsFailoverStack extends Stack {
     });
     this.bucket = storage.bucket;
 
-    // Lambdas, each with exactly the bucket access its Task needs
+    // The workflow's small conditionally written records (functions/record-store.ts), on demand:
+    // a few hundred bytes to 2 KB each. Derived state, rebuilt from the encoders' next uploads, so
+    // it goes with the stack (no fixed name: `cdk destroy` then `cdk deploy` works). Encrypted at
+    // rest with the AWS owned key, as the bucket is with S3-managed keys (no KMS charge per request).
+    this.stateTable = new dynamodb.Table(this, 'StateTable', {
+      partitionKey: { name: STATE_TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.DEFAULT,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // Lambdas, each with exactly the bucket and table access its Task needs
     const grants = workflowGrants({
       bucketArn: this.bucket.bucketArn,
       encoders: settings.encoders,
-      statePrefix: settings.statePrefix,
+      stateTableArn: this.stateTable.tableArn,
     });
-    const environment = settingsToEnv(settings);
+    const environment = { ...settingsToEnv(settings), [STATE_TABLE_ENV]: this.stateTable.tableName };
     const functions = {} as Record<WorkflowFunction, FailoverFunction>;
     for (const [name, { module }] of Object.entries(WORKFLOW_FUNCTIONS) as [
       WorkflowFunction,
@@ -378,6 +394,10 @@ export class HlsFailoverStack extends Stack {
     new CfnOutput(this, 'BucketName', {
       description: 'Encoders write to <channel>/<encoder>/ in this bucket',
       value: this.bucket.bucketName,
+    });
+    new CfnOutput(this, 'StateTableName', {
+      description: "DynamoDB table of each channel's state (hls-failover status reads it)",
+      value: this.stateTable.tableName,
     });
     new CfnOutput(this, 'AlertTopicArn', {
       description: 'SNS topic of failover alerts and alarms (subscribe more endpoints here)',

@@ -76,6 +76,7 @@ const NAME_PROPERTY: Readonly<Record<string, string>> = {
   'AWS::StepFunctions::StateMachine': 'StateMachineName',
   'AWS::Logs::LogGroup': 'LogGroupName',
   'AWS::Events::Rule': 'Name',
+  'AWS::DynamoDB::Table': 'TableName',
 };
 
 /**
@@ -160,6 +161,7 @@ export function createResolver(template: Template, account: LocalAccount): (valu
       'AWS::Logs::LogGroup': { Arn: () => arn('logs', `log-group:${physical}:*`) },
       'AWS::KMS::Key': { Arn: () => arn('kms', `key/${physical}`), KeyId: () => physical },
       'AWS::Events::Rule': { Arn: () => arn('events', `rule/${physical}`) },
+      'AWS::DynamoDB::Table': { Arn: () => arn('dynamodb', `table/${physical}`) },
       'AWS::CloudFront::Distribution': { DomainName: () => `${physical}.cloudfront.net`, Id: () => physical },
       'AWS::CloudFront::OriginAccessControl': { Id: () => physical },
       'AWS::CloudWatch::Alarm': { Arn: () => arn('cloudwatch', `alarm:${physical}`) },
@@ -239,4 +241,26 @@ export function resourcesOfType(template: Template, type: string): string[] {
   return Object.entries(template.Resources)
     .filter(([, resource]) => resource.Type === type)
     .map(([logicalId]) => logicalId);
+}
+
+/** Every DynamoDB table of a template: its name in the local account and its partition key. */
+export function tablesOf(
+  template: Template,
+  resolve: (value: unknown) => unknown,
+): { tableName: string; partitionKey: string }[] {
+  return resourcesOfType(template, 'AWS::DynamoDB::Table').map((logicalId) => {
+    const properties = template.Resources[logicalId]?.Properties ?? {};
+    const keys = (properties.KeySchema ?? []) as { AttributeName: string; KeyType: string }[];
+    const types = (properties.AttributeDefinitions ?? []) as {
+      AttributeName: string;
+      AttributeType: string;
+    }[];
+    const hash = keys.find((k) => k.KeyType === 'HASH')?.AttributeName;
+    const type = types.find((a) => a.AttributeName === hash)?.AttributeType;
+    if (hash === undefined || type !== 'S' || keys.length !== 1)
+      throw new Error(
+        `${logicalId}: the local runtime makes tables with one string partition key, and this one has ${JSON.stringify(keys)}`,
+      );
+    return { tableName: String(resolve({ Ref: logicalId })), partitionKey: hash };
+  });
 }

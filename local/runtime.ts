@@ -8,11 +8,13 @@
  * a timer. `fromSources` runs the ASL file and the handlers from the TypeScript sources instead.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Alert } from '../functions/alerts';
 import { SETTINGS, type Settings, settingsToEnv } from '../functions/config';
+import { DynamoRecordStore, STATE_TABLE_PARTITION_KEY } from '../functions/dynamodb-store';
 import { createDeps, jsonLogger } from '../functions/handlers/deps';
 import { S3ObjectStore } from '../functions/store';
 import { playlistEventPattern, watchdogInput } from '../functions/workflow';
@@ -23,7 +25,9 @@ import {
   loadSynthesizedStack,
   type SynthesizedStack,
   type Template,
+  tablesOf,
 } from './cloudformation';
+import { type DynamoDbEndpoint, startDynamoDbEndpoint, type TableDefinition } from './dynamodb-endpoint';
 import {
   createArtifactWorkflow,
   createLocalWorkflow,
@@ -106,17 +110,46 @@ const SETTING_VARIABLES = new Set<string>(
 export function loadLocalStack(bucket: string, stackName: string, cloudAssembly = CLOUD_ASSEMBLY_DIR) {
   const stack = loadSynthesizedStack(STACK_ID, cloudAssembly);
   const bucketId = logicalIdOf(stack.template.Outputs?.BucketName?.Value, 'the template output BucketName');
+  const tableId = logicalIdOf(
+    stack.template.Outputs?.StateTableName?.Value,
+    'the template output StateTableName',
+  );
   const resolve = createResolver(stack.template, {
     ...LOCAL_ACCOUNT,
     stackName,
-    physicalNames: { [bucketId]: bucket },
+    physicalNames: { [bucketId]: bucket, [tableId]: localStateTable(stackName).tableName },
   });
   return { stack, resolve };
+}
+
+/**
+ * Where a running runtime's DynamoDB endpoint is written in its data dir (removed on close), so the
+ * operations commands reach the records while dynalite holds their store.
+ */
+export const DYNAMODB_ENDPOINT_FILE = 'dynamodb-endpoint';
+
+/**
+ * The local state table: one name whether the runtime runs the artifact (whose table gets this
+ * name, as the bucket gets the local bucket's) or the sources, so a data dir keeps its records.
+ */
+export function localStateTable(stackName: string): TableDefinition {
+  return { tableName: `${stackName}-state`, partitionKey: STATE_TABLE_PARTITION_KEY };
+}
+
+/** A client of the local DynamoDB endpoint for the runtime itself (not IAM-checked). */
+export function localDynamoDbClient(endpoint: Pick<DynamoDbEndpoint, 'url' | 'credentials'>): DynamoDBClient {
+  return new DynamoDBClient({
+    endpoint: endpoint.url,
+    region: LOCAL_ACCOUNT.region,
+    credentials: endpoint.credentials,
+  });
 }
 
 export interface LocalRuntime {
   readonly endpoints: {
     readonly s3: string;
+    /** The DynamoDB endpoint (dynalite) with the state table. */
+    readonly dynamodb: string;
     readonly bucket: string;
     readonly origin: string;
     readonly status: string;
@@ -213,13 +246,32 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
   s3.middlewareStack.remove('httpSigningMiddleware');
+  // The state table: as the template defines it, or for the sources as the stack would.
+  const stateTable = localStateTable(settings.stackName);
+  let dynamoDbEndpoint: DynamoDbEndpoint;
   let origin: Awaited<ReturnType<typeof startOrigin>>;
   try {
-    origin = await startOrigin({ s3, bucket, statePrefix: settings.statePrefix, port: options.originPort });
+    const tables =
+      artifact === undefined ? [stateTable] : tablesOf(artifact.stack.template, artifact.resolve);
+    dynamoDbEndpoint = await startDynamoDbEndpoint({
+      directory: join(dataDir, 'dynamodb'),
+      tables,
+      account: LOCAL_ACCOUNT,
+      ...(authorizer === undefined ? {} : { authorizer }),
+    });
   } catch (error) {
     await s3Endpoint.close();
     throw error;
   }
+  try {
+    origin = await startOrigin({ s3, bucket, statePrefix: settings.statePrefix, port: options.originPort });
+  } catch (error) {
+    await Promise.all([dynamoDbEndpoint.close(), s3Endpoint.close()]);
+    throw error;
+  }
+  writeFileSync(join(dataDir, DYNAMODB_ENDPOINT_FILE), dynamoDbEndpoint.url);
+  const dynamodb = localDynamoDbClient(dynamoDbEndpoint);
+  const records = new DynamoRecordStore(dynamodb, stateTable.tableName);
 
   const alerts: Alert[] = [];
   const alertLog: AlertEntry[] = [];
@@ -230,9 +282,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   try {
     status = await startStatusServer(
       {
-        store,
-        bucket,
-        statePrefix: settings.statePrefix,
+        records,
         encoders: settings.encoders,
         originUrl: origin.url,
         executions,
@@ -243,7 +293,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     );
   } catch (error) {
     await origin.close();
-    await s3Endpoint.close();
+    await Promise.all([dynamoDbEndpoint.close(), s3Endpoint.close()]);
     throw error;
   }
   const emitMetricLine = (line: string) => appendFileSync(join(dataDir, 'metrics.jsonl'), `${line}\n`);
@@ -275,6 +325,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       deps: createDeps({
         functionName: 'local',
         store,
+        records,
         settings,
         log,
         emitMetricLine:
@@ -287,7 +338,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       }),
     });
   } else {
-    lambda = startArtifactFunctions(artifact, settings, s3Endpoint.url, dataDir, emitMetricLine);
+    lambda = startArtifactFunctions(
+      artifact,
+      settings,
+      { AWS_ENDPOINT_URL_S3: s3Endpoint.url, AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint.url },
+      dataDir,
+      emitMetricLine,
+    );
     try {
       engine = createArtifactWorkflow({
         ...services,
@@ -297,7 +354,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       });
       await lambda.ready;
     } catch (error) {
-      await Promise.all([lambda.close(), status.close(), origin.close(), s3Endpoint.close()]);
+      await Promise.all([
+        lambda.close(),
+        status.close(),
+        origin.close(),
+        s3Endpoint.close(),
+        dynamoDbEndpoint.close(),
+      ]);
       throw error;
     }
   }
@@ -348,6 +411,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   return {
     endpoints: {
       s3: s3Endpoint.url,
+      dynamodb: dynamoDbEndpoint.url,
       bucket,
       origin: origin.url,
       status: `${status.url}/`,
@@ -377,20 +441,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await idle();
       await s3Endpoint.close();
       await lambda?.close();
+      rmSync(join(dataDir, DYNAMODB_ENDPOINT_FILE), { force: true });
+      await dynamoDbEndpoint.close();
       s3.destroy();
+      dynamodb.destroy();
     },
   };
 }
 
 /**
- * The template's functions on the local Lambda host, reaching the local S3 endpoint through the
- * SDK's standard `AWS_ENDPOINT_URL_S3`. Their settings variables carry this run's settings (the
- * template's values are those `cdk synth` was given); every other variable is the template's.
+ * The template's functions on the local Lambda host, reaching the local S3 and DynamoDB endpoints
+ * through the SDK's standard `AWS_ENDPOINT_URL_S3` and `AWS_ENDPOINT_URL_DYNAMODB`. Their settings
+ * variables carry this run's settings (the template's values are those `cdk synth` was given);
+ * every other variable is the template's.
  */
 function startArtifactFunctions(
   { stack, resolve }: { stack: SynthesizedStack; resolve: (value: unknown) => unknown },
   settings: Settings,
-  s3Url: string,
+  serviceEnvironment: Readonly<Record<string, string>>,
   dataDir: string,
   emitMetricLine: (line: string) => void,
 ): LambdaHost {
@@ -407,7 +475,7 @@ function startArtifactFunctions(
   return startLambdaHost({
     functions,
     region: LOCAL_ACCOUNT.region,
-    serviceEnvironment: { AWS_ENDPOINT_URL_S3: s3Url },
+    serviceEnvironment,
     emitMetricLine,
     logDir: join(dataDir, 'logs'),
   });

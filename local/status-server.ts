@@ -16,10 +16,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import type { Alert } from '../functions/alerts';
-import { readChannelState } from '../functions/channel-state';
+import { listChannels, readChannelState } from '../functions/channel-state';
 import { type ChannelView, describeChannel } from '../functions/channel-view';
-import { channelFromId, channelOfStateKey } from '../functions/keys';
-import type { ObjectStore } from '../functions/store';
+import { channelFromId } from '../functions/keys';
+import type { RecordStore } from '../functions/record-store';
 import type { ExecutionRecord } from './engine';
 import { listen } from './listen';
 
@@ -53,9 +53,8 @@ export interface ExecutionSummary {
 }
 
 export interface StatusSources {
-  readonly store: ObjectStore;
-  readonly bucket: string;
-  readonly statePrefix: string;
+  /** The workflow's records: each channel's state. */
+  readonly records: RecordStore;
   /** The two encoder folder names (the page tells pathways apart by them). */
   readonly encoders: readonly string[];
   readonly originUrl: string;
@@ -129,15 +128,10 @@ export function summarizeExecution(record: ExecutionRecord): ExecutionSummary {
 }
 
 async function channelViews(sources: StatusSources, now: number): Promise<ChannelView[]> {
-  const prefix = `${sources.statePrefix}channels/`;
-  const listed = await sources.store.list(sources.bucket, prefix);
-  const channels = listed
-    .map((o) => channelOfStateKey(sources.statePrefix, o.key))
-    .filter((c): c is string => c !== undefined)
-    .sort();
+  const channels = await listChannels(sources.records);
   return Promise.all(
     channels.map(async (channel) => {
-      const { state } = await readChannelState(sources.store, sources.bucket, sources.statePrefix, channel);
+      const { state } = await readChannelState(sources.records, channel);
       return describeChannel(state, now);
     }),
   );

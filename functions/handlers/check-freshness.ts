@@ -95,7 +95,7 @@ export function withdrawalsOwned(transitions: readonly Transition[]): string[] {
 const MAX_RECHECK_WAIT_MS = 20_000;
 
 export function createCheckFreshness(deps: HandlerDeps) {
-  const { store, settings, now, sleep } = deps;
+  const { store, records, settings, now, sleep } = deps;
 
   /**
    * The renditions this look did not read that the stored state alone would newly call stalled,
@@ -147,14 +147,12 @@ export function createCheckFreshness(deps: HandlerDeps) {
           observePlaylist(store, p.bucket, p.channel, e, p.rendition, settings.maxPlaylistChars),
         ),
       ),
-      readChannelState(store, p.bucket, settings.statePrefix, p.channel),
+      readChannelState(records, p.channel),
     ]);
     for (const o of seen) if (o !== undefined) renditions.push(o);
     renditions.push(...(await stallsToConfirm(p.bucket, p.channel, stored.state, renditions, at)));
     const update = await updateChannelState(
-      store,
-      p.bucket,
-      settings.statePrefix,
+      records,
       p.channel,
       (state) => {
         const assessed = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings));

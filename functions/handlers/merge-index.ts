@@ -94,10 +94,10 @@ async function sourceFromFolder(
 }
 
 export function createMergeIndex(deps: HandlerDeps) {
-  const { store, settings, now, emitMetricLine } = deps;
+  const { store, records, settings, now, emitMetricLine } = deps;
   return async (input: ChannelActions): Promise<MergeOutput> => {
     const { bucket, channel } = input;
-    const { state } = await readChannelState(store, bucket, settings.statePrefix, channel);
+    const { state } = await readChannelState(records, channel);
     if (state.health === undefined)
       return { order: [], warnings: ['no health recorded yet for this channel'] };
 
@@ -172,7 +172,7 @@ export function createMergeIndex(deps: HandlerDeps) {
     const writes = writeMetrics(channel, { index: index.written, steering: steering?.written === true });
     for (const line of toEmf(settings.metricsNamespace, writes, now())) emitMetricLine(line);
     const preferred = state.health.preferred;
-    await updateChannelState(store, bucket, settings.statePrefix, channel, (current) => ({
+    await updateChannelState(records, channel, (current) => ({
       state: { ...current, index: { preferred, masters: mastersFingerprint(state), writtenAt: now() } },
       result: undefined,
     }));

@@ -23,7 +23,7 @@ export interface RecordInvalidInput {
 }
 
 export function createRecordInvalidPlaylist(deps: HandlerDeps) {
-  const { store, settings, now } = deps;
+  const { records, settings, now } = deps;
   return async (input: RecordInvalidInput): Promise<HealthOutput> => {
     const at = now();
     const parsed = keyCandidates(input.key)
@@ -41,7 +41,7 @@ export function createRecordInvalidPlaylist(deps: HandlerDeps) {
     }
     const { channel, encoder, rest } = parsed.parsed;
     const cause = causeMessage(input.error?.Cause);
-    const update = await updateChannelState(store, input.bucket, settings.statePrefix, channel, (state) =>
+    const update = await updateChannelState(records, channel, (state) =>
       recordRejection(state, { encoder, rest, rules: rulesOfCause(cause), at }),
     );
     const { kind, incident } = update.result;

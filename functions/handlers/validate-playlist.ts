@@ -16,6 +16,7 @@ import {
   validateMediaPlaylist,
 } from '../hls';
 import { acceptedKey, keyCandidates, parseEncoderKey } from '../keys';
+import { afterRead } from '../record-store';
 import type { StoredObject } from '../store';
 import { createDeps, type HandlerDeps } from './deps';
 
@@ -54,7 +55,7 @@ interface AcceptedRecord {
 const MAX_ATTEMPTS = 6;
 
 export function createValidatePlaylist(deps: HandlerDeps) {
-  const { store, settings, log } = deps;
+  const { store, records, settings, log } = deps;
   return async (input: ValidateInput): Promise<ValidateOutput> => {
     let found:
       | { key: string; parsed: NonNullable<ReturnType<typeof parseEncoderKey>>; object: StoredObject }
@@ -103,9 +104,9 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       return { ...base, kind: 'master', warnings: result.warnings };
     }
 
-    const recordKey = acceptedKey(settings.statePrefix, parsed.channel, parsed.encoder, parsed.rest);
+    const recordKey = acceptedKey(parsed.channel, parsed.encoder, parsed.rest);
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const stored = await store.get(input.bucket, recordKey);
+      const stored = await records.get(recordKey);
       const accepted = stored === undefined ? undefined : (JSON.parse(stored.body) as AcceptedRecord);
       if (accepted?.etag === object.etag) {
         return {
@@ -141,10 +142,7 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       }
       const snapshot = result.snapshot;
       const record: AcceptedRecord = { etag: object.etag, lastModified: object.lastModified, snapshot };
-      const written = await store.put(input.bucket, recordKey, JSON.stringify(record), {
-        contentType: 'application/json',
-        ...(stored === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: stored.etag }),
-      });
+      const written = await records.put(recordKey, JSON.stringify(record), afterRead(stored));
       if (written === 'precondition-failed') continue; // a concurrent execution accepted a version: compare again
       return {
         ...base,

@@ -11,9 +11,9 @@
  */
 import { alertsFor } from '../alerts';
 import { healthHash } from '../audit';
-import { indexIsStale, readChannelState, updateChannelState } from '../channel-state';
+import { indexIsStale, listChannels, readChannelState, updateChannelState } from '../channel-state';
 import { assessFreshness, type RenditionObservation } from '../hls';
-import { channelNameProblem, channelOfStateKey } from '../keys';
+import { channelNameProblem } from '../keys';
 import { healthMetrics, type MetricDatum } from '../metrics';
 import { channelAudit, type HealthOutput, observePlaylist, withdrawalsOwned } from './check-freshness';
 import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
@@ -32,21 +32,21 @@ export interface WatchdogOutput extends HealthOutput {
 const NOTHING: Omit<HealthOutput, 'metrics'> = { channels: [], alerts: [], transitions: [], audit: [] };
 
 export function createWatchdog(deps: HandlerDeps) {
-  const { store, settings, now } = deps;
+  const { store, records, settings, now } = deps;
 
-  async function listChannels(bucket: string): Promise<WatchdogOutput> {
-    const channelsToCheck = (await store.list(bucket, `${settings.statePrefix}channels/`))
-      .map((o) => channelOfStateKey(settings.statePrefix, o.key))
-      // A state left from other encoder folder names may name a channel that now reads as an encoder
-      // folder: checking it would write its index.m3u8 into that folder.
-      .filter((c): c is string => c !== undefined && channelNameProblem(c, settings.encoders) === undefined);
+  async function listChannelsToCheck(): Promise<WatchdogOutput> {
+    // A state left from other encoder folder names may name a channel that now reads as an encoder
+    // folder: checking it would write its index.m3u8 into that folder.
+    const channelsToCheck = (await listChannels(records)).filter(
+      (c) => channelNameProblem(c, settings.encoders) === undefined,
+    );
     const runs: MetricDatum = { name: 'WatchdogRuns', value: 1, unit: 'Count', dimensions: {} };
     return { ...NOTHING, metrics: [runs], channelsToCheck };
   }
 
   async function checkChannel(bucket: string, channel: string): Promise<WatchdogOutput> {
     const at = now();
-    const { state } = await readChannelState(store, bucket, settings.statePrefix, channel);
+    const { state } = await readChannelState(records, channel);
     const quiet = { ...NOTHING, metrics: [], channelsToCheck: [] };
     if (state.health?.ended) return quiet; // the event is over: nothing is expected to be live
     const renditions: RenditionObservation[] = [];
@@ -63,7 +63,7 @@ export function createWatchdog(deps: HandlerDeps) {
         if (seen !== undefined) renditions.push(seen);
       }
     }
-    const update = await updateChannelState(store, bucket, settings.statePrefix, channel, (current) => {
+    const update = await updateChannelState(records, channel, (current) => {
       const assessed = assessFreshness(current.health, { now: at, renditions }, freshnessOptions(settings));
       return {
         state: { ...current, health: assessed.state },
@@ -89,7 +89,7 @@ export function createWatchdog(deps: HandlerDeps) {
   }
 
   return (input: WatchdogInput): Promise<WatchdogOutput> =>
-    input.channel === undefined ? listChannels(input.bucket) : checkChannel(input.bucket, input.channel);
+    input.channel === undefined ? listChannelsToCheck() : checkChannel(input.bucket, input.channel);
 }
 
 export const handler = createWatchdog(createDeps({ functionName: 'Watchdog' }));

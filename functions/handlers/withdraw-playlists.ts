@@ -15,10 +15,10 @@ export interface WithdrawOutput {
 }
 
 export function createWithdrawPlaylists(deps: HandlerDeps) {
-  const { store, settings, log } = deps;
+  const { store, records, settings, log } = deps;
   return async (input: ChannelActions): Promise<WithdrawOutput> => {
     const { bucket, channel } = input;
-    const { state } = await readChannelState(store, bucket, settings.statePrefix, channel);
+    const { state } = await readChannelState(records, channel);
     const deleted: Record<string, string[]> = {};
     const skipped: string[] = [];
     for (const encoder of input.withdraw) {

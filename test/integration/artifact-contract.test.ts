@@ -34,12 +34,22 @@ function caughtNames(node: unknown, into = new Set<string>()): Set<string> {
 
 /** What the scripted S3 endpoint answers: status, S3 error code or object body. */
 type S3Answer = { status: number; code?: string; body?: string };
-/** One way to make a Task's bundle throw an error name: the S3 answers and the input. */
+/** What the scripted DynamoDB endpoint answers: status and JSON body. */
+type DynamoDbAnswer = { status: number; body: unknown };
+/** One way to make a Task's bundle throw an error name: the S3 and DynamoDB answers and the input. */
 interface Scenario {
   readonly task: string;
   readonly input: unknown;
   readonly s3: (req: IncomingMessage) => S3Answer;
+  /** By operation (`GetItem`, `PutItem`, …); by default an empty table that takes every write. */
+  readonly dynamodb?: (operation: string) => DynamoDbAnswer;
 }
+
+/** An empty table: no item to read, every write taken. */
+const emptyTable = (operation: string): DynamoDbAnswer => ({
+  status: 200,
+  body: operation === 'Scan' ? { Items: [] } : {},
+});
 
 const KEY = 'ch1/primary/720p.m3u8';
 const noSuchKey: S3Answer = { status: 404, code: 'NoSuchKey' };
@@ -65,16 +75,34 @@ const SCENARIOS: Readonly<Record<string, Scenario>> = {
       error: { Error: 'PlaylistInvalid', Cause: 'line 2 extinf-invalid: x' },
     },
     // No state yet, and every conditional write loses to "another execution".
-    s3: (req) => (req.method === 'PUT' ? { status: 412, code: 'PreconditionFailed' } : noSuchKey),
+    s3: () => noSuchKey,
+    dynamodb: (operation) =>
+      operation === 'PutItem'
+        ? {
+            status: 400,
+            body: {
+              __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+              message: 'The conditional request failed',
+            },
+          }
+        : emptyTable(operation),
   },
 };
 
-/** A stand-in S3 endpoint that answers every request as the running scenario says. */
+/** A stand-in S3 and DynamoDB endpoint that answers every request as the running scenario says. */
 async function scriptedS3(): Promise<{ url: string; set(s: Scenario): void; server: Server }> {
   let scenario: Scenario | undefined;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     req.resume();
     req.on('end', (): void => {
+      const target = req.headers['x-amz-target'];
+      if (typeof target === 'string') {
+        const operation = target.slice(target.indexOf('.') + 1);
+        const answer = (scenario?.dynamodb ?? emptyTable)(operation);
+        res.writeHead(answer.status, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify(answer.body));
+        return;
+      }
       const answer = scenario?.s3(req) ?? { status: 500, code: 'InternalError' };
       const headers: Record<string, string> = { 'x-amz-request-id': 'local' };
       if (answer.body !== undefined) {
@@ -107,7 +135,7 @@ describe('the synthesized stack and its bundles (cdk.out)', () => {
     host = startLambdaHost({
       functions,
       region: LOCAL_ACCOUNT.region,
-      serviceEnvironment: { AWS_ENDPOINT_URL_S3: s3.url },
+      serviceEnvironment: { AWS_ENDPOINT_URL_S3: s3.url, AWS_ENDPOINT_URL_DYNAMODB: s3.url },
       emitMetricLine: () => undefined,
       logDir: mkdtempSync(join(tmpdir(), 'hlsf-contract-')),
       maxWorkersPerFunction: 1,

@@ -7,11 +7,23 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseSettings } from '../../functions/config';
+import { DynamoRecordStore } from '../../functions/dynamodb-store';
+import { acceptedKey, stateKey } from '../../functions/keys';
 import { AccessDeniedError, type AwsRequest, localAccessKeyId } from '../../local/aws-request';
+import { tablesOf } from '../../local/cloudformation';
+import { type DynamoDbEndpoint, startDynamoDbEndpoint } from '../../local/dynamodb-endpoint';
 import { lambdaFunctionsOf } from '../../local/lambda-host';
-import { iamAuthorizer, type LocalRuntime, loadLocalStack, startLocalRuntime } from '../../local/runtime';
+import {
+  iamAuthorizer,
+  LOCAL_ACCOUNT,
+  type LocalRuntime,
+  loadLocalStack,
+  localStateTable,
+  startLocalRuntime,
+} from '../../local/runtime';
 import { type S3Endpoint, startS3Endpoint } from '../../local/s3-endpoint';
 import { fixture, mediaPlaylist } from '../support/playlists';
 
@@ -147,6 +159,68 @@ describe('local runtime on the synthesized stack: calls by the state machine', (
         /role MergeIndexRole\w* is not allowed to perform s3:PutObject on arn:aws:s3:::live\/ch1\/index\.m3u8/,
       ),
     });
+  });
+
+  it("checks a bundle's DynamoDB calls against its function's role, with the item's partition key; a denied write fails the Task as AccessDeniedException", async () => {
+    const table = 'arn:aws:dynamodb:us-east-1:000000000000:table/hls-failover-state';
+    const { seen, failures } = await runWith(
+      (r) => r.action === 'dynamodb:PutItem' && r.role.startsWith('CheckFreshness'),
+    );
+    expect(seen).toContainEqual({
+      role: expect.stringMatching(/^ValidatePlaylistRole/),
+      action: 'dynamodb:PutItem',
+      resource: table,
+      context: { 'dynamodb:LeadingKeys': [acceptedKey('ch1', 'primary', '720p.m3u8')] },
+    });
+    expect(failures).toContainEqual({
+      state: 'CheckCounterpartFreshness',
+      error: 'AccessDeniedException',
+      cause: expect.stringMatching(
+        new RegExp(`role CheckFreshnessRole\\w* is not allowed to perform dynamodb:PutItem on ${table}`),
+      ),
+    });
+  });
+});
+
+describe("the synthesized stack's own policies on the local DynamoDB endpoint", () => {
+  let endpoint: DynamoDbEndpoint;
+  let validateRole: string;
+  const table = localStateTable(parseSettings({}).stackName);
+  beforeAll(async () => {
+    const { stack, resolve } = loadLocalStack('live', parseSettings({}).stackName);
+    const validate = lambdaFunctionsOf(stack, resolve).find((f) =>
+      f.logicalId.startsWith('ValidatePlaylist'),
+    );
+    validateRole = validate?.role ?? 'the template has no ValidatePlaylist function';
+    endpoint = await startDynamoDbEndpoint({
+      directory: mkdtempSync(join(tmpdir(), 'hlsf-iam-ddb-')),
+      tables: tablesOf(stack.template, resolve),
+      account: LOCAL_ACCOUNT,
+      authorizer: iamAuthorizer(stack.template, resolve),
+    });
+  });
+  afterAll(() => endpoint.close());
+
+  it("ValidatePlaylist writes accepted versions, never a channel's state (400 AccessDeniedException naming role, action and table)", async () => {
+    const client = new DynamoDBClient({
+      endpoint: endpoint.url,
+      region: 'us-east-1',
+      credentials: { accessKeyId: localAccessKeyId(validateRole), secretAccessKey: 'x' },
+    });
+    const records = new DynamoRecordStore(client, table.tableName);
+    await expect(
+      records.put(acceptedKey('ch1', 'primary', '720p.m3u8'), '{}', { absent: true }),
+    ).resolves.toBe(1);
+
+    const failure = await records.put(stateKey('ch1'), '{}', { absent: true }).catch((e: Error) => e);
+
+    expect(failure).toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+    expect((failure as Error).message).toMatch(
+      new RegExp(
+        `^AccessDenied: role ${validateRole} is not allowed to perform dynamodb:PutItem on arn:aws:dynamodb:us-east-1:000000000000:table/${table.tableName} \\(implicit deny`,
+      ),
+    );
+    client.destroy();
   });
 });
 

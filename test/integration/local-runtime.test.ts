@@ -4,9 +4,11 @@
  * handlers, the HTTP origin with PUT ingest. Real clock: target duration 1 s.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { ChannelView } from '../../functions/channel-view';
 import { S3ObjectStore } from '../../functions/store';
 import type { ObjectEvent } from '../../local/runtime';
 import { startS3Endpoint } from '../../local/s3-endpoint';
@@ -294,10 +296,13 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
     expect(view).toMatchObject({ ended: true, channelDown: false, preferred: 'primary' });
   });
 
-  it('two channels at once, one with spaces and non-ASCII characters; health state is never served', async () => {
+  it('two channels at once, one with spaces and non-ASCII characters; their state is in the state table, not in the bucket', async () => {
     await Promise.all([startChannel('news'), startChannel('sport ü')]);
     expect((await runtime.origin('news/index.m3u8')).status).toBe(200);
     expect((await runtime.origin(`${encodeURIComponent('sport ü')}/index.m3u8`)).status).toBe(200);
-    expect((await runtime.origin('_hls-failover/channels/news/health.json')).status).toBe(404);
+    const { body } = await runtime.api<ChannelView[]>('channels');
+    expect(body.map((c) => c.channel)).toEqual(['news', 'sport ü']);
+    const objects = await readdir(join(runtime.endpoints.dataDir, 's3', 'live'), { recursive: true });
+    expect(objects.filter((path) => path.startsWith('_hls-failover'))).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Runs the workflow's handlers in the order the ASL runs them (ValidatePlaylist →
  * CheckCounterpartFreshness → per channel MergeIndex / WithdrawStalePlaylists → metrics), over
- * the fake S3. The ASL file itself is checked separately and executed by the local runtime's
+ * the fake S3 and the fake state table. The ASL file itself is checked separately and executed by the local runtime's
  * engine; this exercises the handlers' decisions.
  */
 import { parseSettings, type Settings } from '../../functions/config';
@@ -13,16 +13,22 @@ import { createValidatePlaylist, type ValidateOutput } from '../../functions/han
 import { createWatchdog } from '../../functions/handlers/watchdog';
 import { createWithdrawPlaylists } from '../../functions/handlers/withdraw-playlists';
 import { S3ObjectStore } from '../../functions/store';
+import { FakeDynamoDB } from './fake-dynamodb';
 import type { FakeS3 } from './fake-s3';
 
 export const BUCKET = 'live-bucket';
 
-export function workflow(s3: FakeS3, settings: Partial<Record<string, unknown>> = {}) {
+export function workflow(
+  s3: FakeS3,
+  settings: Partial<Record<string, unknown>> = {},
+  records = new FakeDynamoDB(),
+) {
   const metricLines: string[] = [];
   const logs: string[] = [];
   const deps: HandlerDeps = createDeps({
     functionName: 'test',
     store: new S3ObjectStore(s3.client),
+    records: records.store,
     settings: parseSettings(settings) as Settings,
     now: () => s3.now,
     /** The fake clock moves instead of the test waiting. */
@@ -49,6 +55,8 @@ export function workflow(s3: FakeS3, settings: Partial<Record<string, unknown>> 
 
   return {
     deps,
+    /** The state table. */
+    records,
     metricLines,
     logs,
     handlers: { validate, check, merge, withdraw, metrics, watchdog },

@@ -16,7 +16,7 @@ import {
   GetQueryResultsCommand,
   StartQueryCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AUDIT_QUERY, INSIGHTS_LIMIT } from '../../../cli/audit';
@@ -25,6 +25,7 @@ import { UsageError } from '../../../cli/io';
 import { statusCommand } from '../../../cli/status';
 import { AUDIT_LOG_MESSAGE, type AuditRecord } from '../../../functions/audit';
 import { jsonLogger } from '../../../functions/handlers/deps';
+import { acceptedKey, stateKey } from '../../../functions/keys';
 import { runCli } from '../../support/cli';
 
 const cfn = mockClient(CloudFormationClient);
@@ -49,6 +50,7 @@ function outputs(extra: Record<string, string> = {}) {
           AuditLogGroup: AUDIT_LOG_GROUP,
           StateMachineArn: 'arn:aws:states:eu-west-1:123456789012:stateMachine:sm',
           BucketName: 'live-bucket',
+          StateTableName: 'state-table',
           ...extra,
         }).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
       },
@@ -416,8 +418,8 @@ async function statusCommandAt(now: number) {
 }
 
 describe('status --stack', () => {
-  it('shows health from the bucket’s state, the latest metrics and the alarms in ALARM with their reason', async () => {
-    const s3 = mockClient(S3Client);
+  it('shows health from the state table, the latest metrics and the alarms in ALARM with their reason', async () => {
+    const dynamodb = mockClient(DynamoDBClient);
     const health = {
       version: 1,
       preferred: 'failover',
@@ -453,7 +455,7 @@ describe('status --stack', () => {
       ended: false,
       updatedAt: Date.parse('2026-11-24T10:00:58Z'),
     };
-    const stateKey = '_hls-failover/channels/news/health.json';
+    const key = stateKey('news');
     const stored = JSON.stringify({
       version: 1,
       channel: 'news',
@@ -461,14 +463,11 @@ describe('status --stack', () => {
       masters: {},
       index: { preferred: 'failover', masters: '', writtenAt: Date.parse('2026-11-24T10:00:29Z') },
     });
-    s3.on(ListObjectsV2Command).resolves({
-      Contents: [{ Key: stateKey, Size: stored.length }],
-      IsTruncated: false,
-    });
-    s3.on(GetObjectCommand, { Key: stateKey }).resolves({
-      Body: { transformToString: async () => stored } as never,
-      ETag: '"e1"',
-      LastModified: new Date('2026-11-24T10:00:58Z'),
+    dynamodb
+      .on(ScanCommand, { TableName: 'state-table' })
+      .resolves({ Items: [{ pk: { S: key } }, { pk: { S: acceptedKey('news', 'primary', '720p.m3u8') } }] });
+    dynamodb.on(GetItemCommand, { TableName: 'state-table', Key: { pk: { S: key } } }).resolves({
+      Item: { pk: { S: key }, body: { S: stored }, version: { N: '7' } },
     });
     cloudwatch.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [
@@ -520,7 +519,7 @@ describe('status --stack', () => {
         Stat: 'Maximum',
       });
     } finally {
-      s3.restore();
+      dynamodb.restore();
     }
   });
 });

@@ -3,6 +3,7 @@ import { PlaylistInvalidError, StateContentionError } from '../../../functions/e
 import { createDeps } from '../../../functions/handlers/deps';
 import type { ValidateOutput } from '../../../functions/handlers/validate-playlist';
 import { createWatchdog } from '../../../functions/handlers/watchdog';
+import { stateKey } from '../../../functions/keys';
 import { toEmf } from '../../../functions/metrics';
 import { FakeS3 } from '../../support/fake-s3';
 import { fixture, mediaPlaylist } from '../../support/playlists';
@@ -191,18 +192,19 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
   });
 
   it('changes nothing for a duplicate or out-of-order event', async () => {
-    const { s3, run, start, tickBoth } = setUp();
+    const { run, start, tickBoth } = setUp();
     await start();
     await tickBoth(10);
     await tickBoth(11);
-    const state = s3.body('_hls-failover/channels/ch1/health.json');
+    const state = run.records.body(stateKey('ch1'));
+    expect(state).toContain('"channel":"ch1"');
     // The event for n=10 arrives again (duplicate), and late (the object already holds n=11).
     const again = await run.event('ch1/primary/720p.m3u8');
     expect(again.playlist).toMatchObject({
       action: 'skip',
       reason: expect.stringMatching(/already accepted/),
     });
-    expect(s3.body('_hls-failover/channels/ch1/health.json')).toBe(state);
+    expect(run.records.body(stateKey('ch1'))).toBe(state);
   });
 
   it('a rendition whose events are late is read before it is called stalled: no false STALLED of a live encoder', async () => {
@@ -220,8 +222,8 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
       for (const encoder of ['primary', 'failover']) results.push(await run.event(key(encoder, '720p.m3u8')));
     }
     expect(alertsOf(results)).toEqual([]);
-    expect(s3.body('_hls-failover/channels/ch1/health.json')).toContain('"status":"healthy"');
-    expect(s3.body('_hls-failover/channels/ch1/health.json')).not.toContain('"status":"stalled"');
+    expect(run.records.body(stateKey('ch1'))).toContain('"status":"healthy"');
+    expect(run.records.body(stateKey('ch1'))).not.toContain('"status":"stalled"');
   });
 
   it('a version overtaken while it was validated is skipped as superseded, not reported invalid', async () => {
@@ -335,11 +337,11 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
         run.handlers.validate({ bucket: BUCKET, key: `ch1/failover/${r}` }),
       ),
     );
-    s3.preconditionFailures = 0;
+    run.records.conditionFailures = 0;
     const outcomes = await Promise.all(
       validated.map((playlist: ValidateOutput) => run.handlers.check({ playlist })),
     );
-    expect(s3.preconditionFailures).toBeGreaterThan(0); // they did race: one conditional write lost
+    expect(run.records.conditionFailures).toBeGreaterThan(0); // they did race: one conditional write lost
     expect(outcomes.flatMap((o) => o.alerts).map((a) => a.subject)).toEqual([
       '[hls-failover] ch1: primary STALLED',
     ]);
@@ -380,10 +382,9 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
   });
 
   it('watchdog: skips a channel state named like an encoder folder (left by other encoder names)', async () => {
-    const s3 = new FakeS3();
-    for (const channel of ['news', 'primary', 'sport%2Ffailover'])
-      s3.write(`_hls-failover/channels/${channel}/health.json`, '{}');
-    const listed = await createWatchdog(workflow(s3).deps)({ bucket: BUCKET });
+    const run = workflow(new FakeS3());
+    for (const channel of ['news', 'primary', 'sport/failover']) run.records.write(stateKey(channel), '{}');
+    const listed = await createWatchdog(run.deps)({ bucket: BUCKET });
     expect(listed.channelsToCheck).toEqual(['news']);
   });
 
@@ -432,19 +433,9 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     const { s3, run, start, tickBoth } = setUp();
     await start();
     await tickBoth(10);
-    const state = '_hls-failover/channels/ch1/health.json';
-    const realPut = s3.objects.set.bind(s3.objects);
-    // Every state write races a competitor that changes the ETag first.
-    s3.objects.set = (key, value) => {
-      if (key === state) value.etag = `"changed-${Math.random()}"`;
-      return realPut(key, value);
-    };
-    const original = s3.objects.get.bind(s3.objects);
-    let reads = 0;
-    s3.objects.get = (key) => {
-      const o = original(key);
-      if (key === state && o) return { ...o, etag: `"stale-${reads++}"` };
-      return o;
+    // Every read of the state is followed by a competitor's write, before this execution's.
+    run.records.afterGet = (key) => {
+      if (key === stateKey('ch1')) run.records.write(key, run.records.body(key) ?? '{}');
     };
     s3.write('ch1/primary/720p.m3u8', mediaPlaylist({ sequence: 8, count: 4 }));
     const playlist = await run.handlers.validate({ bucket: BUCKET, key: 'ch1/primary/720p.m3u8' });

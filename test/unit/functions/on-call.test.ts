@@ -17,6 +17,7 @@ import {
   rulesOfCause,
   settleRejections,
 } from '../../../functions/invalid-playlists';
+import { stateKey } from '../../../functions/keys';
 import { S3ObjectStore } from '../../../functions/store';
 import type { ExecutionRecord } from '../../../local/engine';
 import { engineWorkflow } from '../../support/engine-workflow';
@@ -263,7 +264,7 @@ describe('invalid-playlist incidents', () => {
   });
 
   it('exactly one alert when concurrent executions record invalid playlists of one encoder at once (conditional write)', async () => {
-    const { s3, start, record, reject } = setUp();
+    const { s3, run, start, record, reject } = setUp();
     await start();
     s3.now += 2000;
     const rejections = [];
@@ -271,11 +272,11 @@ describe('invalid-playlist incidents', () => {
       s3.write(`ch1/primary/${r}`, INVALID);
       rejections.push(await reject(`ch1/primary/${r}`));
     }
-    s3.preconditionFailures = 0;
+    run.records.conditionFailures = 0;
     const outputs = await Promise.all(rejections.map((r) => record({ bucket: BUCKET, ...r })));
-    expect(s3.preconditionFailures).toBeGreaterThan(0); // they did race
+    expect(run.records.conditionFailures).toBeGreaterThan(0); // they did race
     expect(subjects(outputs)).toEqual(['[hls-failover] ch1: primary INVALID PLAYLIST']);
-    const state = JSON.parse(s3.body('_hls-failover/channels/ch1/health.json') ?? '{}');
+    const state = JSON.parse(run.records.body(stateKey('ch1')) ?? '{}');
     expect(state.invalid.primary.rejected).toBe(4);
     expect(Object.keys(state.invalid.primary.playlists).sort()).toEqual([
       '360p.m3u8',

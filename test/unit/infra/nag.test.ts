@@ -132,7 +132,6 @@ describe('acknowledgements', () => {
         'Playback/Distribution: AwsSolutions-CFR1',
         'Playback/Distribution: AwsSolutions-CFR2',
         'Playback/Distribution: AwsSolutions-CFR4',
-        'RecordInvalidPlaylist: AwsSolutions-IAM5[…]',
         'StateMachine/Role: AwsSolutions-IAM5[…]',
         'StateMachine: AwsSolutions-SF1',
         'StateMachine: AwsSolutions-SF2',

@@ -1,6 +1,6 @@
 /**
- * Least privilege: every action named, object ARNs scoped to the key layout, and each Lambda holding
- * only what its Task needs.
+ * Least privilege: every action named, object ARNs scoped to the key layout, table items scoped to
+ * the kind of record (dynamodb:LeadingKeys), and each Lambda holding only what its Task needs.
  */
 import type { Template } from 'aws-cdk-lib/assertions';
 import type { WorkflowFunction } from '../../../functions/workflow';
@@ -42,12 +42,29 @@ function s3Access(name: WorkflowFunction, effect: 'Allow' | 'Deny' = 'Allow'): R
   return access;
 }
 
+/** Action → the partition key patterns (dynamodb:LeadingKeys) it is allowed on in the state table; '(any)' without a condition. */
+function tableAccess(name: WorkflowFunction): Record<string, string[]> {
+  const tableArn = { 'Fn::GetAtt': [logicalId(built, built.stack.stateTable), 'Arn'] };
+  const access: Record<string, string[]> = {};
+  for (const statement of statementsOf(name)) {
+    const actions = asList(statement.Action).filter((a) => a.startsWith('dynamodb:'));
+    if (actions.length === 0) continue;
+    expect(statement).toMatchObject({ Effect: 'Allow', Resource: tableArn });
+    const condition = statement.Condition as
+      | { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': string | string[] } }
+      | undefined;
+    const keys =
+      condition === undefined
+        ? ['(any)']
+        : asList(condition['ForAllValues:StringLike']['dynamodb:LeadingKeys']);
+    for (const action of actions) access[action] = [...(access[action] ?? []), ...keys].sort();
+  }
+  return access;
+}
+
 const ENCODER_OBJECTS = ['/*/failover/*', '/*/primary/*', '/failover/*', '/primary/*'];
-const HEALTH = ['/_hls-failover/channels/*/health.json'];
-const ACCEPTED = [
-  '/_hls-failover/channels/*/accepted/failover/*.json',
-  '/_hls-failover/channels/*/accepted/primary/*.json',
-];
+const STATE = ['channel/*'];
+const ACCEPTED = ['accepted/*'];
 const OUTPUTS = ['/*/index.m3u8', '/*/steering.json', '/index.m3u8', '/steering.json'];
 const sorted = (...lists: string[][]) => lists.flat().sort();
 
@@ -75,29 +92,33 @@ describe('no wildcard actions', () => {
   });
 });
 
-describe('bucket access per function (allowed actions; the denied ones are listed apart)', () => {
-  it('ValidatePlaylist reads encoder objects and accepted versions, writes accepted versions only', () => {
+describe('bucket and table access per function (allowed actions; the denied ones are listed apart)', () => {
+  it('ValidatePlaylist reads encoder objects; reads and writes only the accepted versions in the table', () => {
     expect(s3Access('validatePlaylist')).toEqual({
-      's3:GetObject': sorted(ENCODER_OBJECTS, ACCEPTED),
-      's3:PutObject': ACCEPTED,
+      's3:GetObject': ENCODER_OBJECTS,
       's3:ListBucket': [''],
+    });
+    expect(tableAccess('validatePlaylist')).toEqual({
+      'dynamodb:GetItem': ACCEPTED,
+      'dynamodb:PutItem': ACCEPTED,
     });
   });
 
-  it("CheckFreshness reads encoder objects and the channels' health, writes health only", () => {
+  it("CheckFreshness reads encoder objects; reads and writes only the channels' state in the table", () => {
     expect(s3Access('checkFreshness')).toEqual({
-      's3:GetObject': sorted(ENCODER_OBJECTS, HEALTH),
-      's3:PutObject': HEALTH,
+      's3:GetObject': ENCODER_OBJECTS,
       's3:ListBucket': [''],
     });
+    expect(tableAccess('checkFreshness')).toEqual({ 'dynamodb:GetItem': STATE, 'dynamodb:PutItem': STATE });
   });
 
-  it('MergeIndex reads encoder objects, health, index and steering; writes index, steering and health', () => {
+  it("MergeIndex reads encoder objects, index and steering; writes index and steering; reads and writes the channels' state", () => {
     expect(s3Access('mergeIndex')).toEqual({
-      's3:GetObject': sorted(ENCODER_OBJECTS, HEALTH, OUTPUTS),
-      's3:PutObject': sorted(OUTPUTS, HEALTH),
+      's3:GetObject': sorted(ENCODER_OBJECTS, OUTPUTS),
+      's3:PutObject': OUTPUTS,
       's3:ListBucket': [''],
     });
+    expect(tableAccess('mergeIndex')).toEqual({ 'dynamodb:GetItem': STATE, 'dynamodb:PutItem': STATE });
   });
 
   it('MergeIndex may never write under an encoder folder: */index.m3u8 also matches <channel>/<encoder>/index.m3u8', () => {
@@ -118,32 +139,44 @@ describe('bucket access per function (allowed actions; the denied ones are liste
     expect(denying).toEqual(['mergeIndex']);
   });
 
-  it('WithdrawPlaylists reads health and deletes nothing but encoder media playlists', () => {
+  it("WithdrawPlaylists reads the channels' state and deletes nothing but encoder media playlists", () => {
     expect(s3Access('withdrawPlaylists')).toEqual({
-      's3:GetObject': HEALTH,
       's3:DeleteObject': ['/*/failover/*.m3u8', '/*/primary/*.m3u8', '/failover/*.m3u8', '/primary/*.m3u8'],
       's3:ListBucket': [''],
     });
+    expect(tableAccess('withdrawPlaylists')).toEqual({ 'dynamodb:GetItem': STATE });
   });
 
-  it('PublishMetrics has no bucket access (it only writes EMF log lines)', () => {
+  it('PublishMetrics has no bucket or table access (it only writes EMF log lines)', () => {
     expect(s3Access('publishMetrics')).toEqual({});
+    expect(tableAccess('publishMetrics')).toEqual({});
   });
 
-  it("RecordInvalidPlaylist reads and writes only the channel's health (the invalid-playlist incident)", () => {
-    expect(s3Access('recordInvalidPlaylist')).toEqual({
-      's3:GetObject': HEALTH,
-      's3:PutObject': HEALTH,
-      's3:ListBucket': [''],
+  it("RecordInvalidPlaylist reads and writes only the channel's state (the invalid-playlist incident)", () => {
+    expect(s3Access('recordInvalidPlaylist')).toEqual({});
+    expect(tableAccess('recordInvalidPlaylist')).toEqual({
+      'dynamodb:GetItem': STATE,
+      'dynamodb:PutItem': STATE,
     });
   });
 
-  it("Watchdog reads encoder objects and the channels' health, writes health", () => {
+  it("Watchdog reads encoder objects, lists the channels (a Scan) and reads and writes the channels' state", () => {
     expect(s3Access('watchdog')).toEqual({
-      's3:GetObject': sorted(ENCODER_OBJECTS, HEALTH),
-      's3:PutObject': HEALTH,
+      's3:GetObject': ENCODER_OBJECTS,
       's3:ListBucket': [''],
     });
+    expect(tableAccess('watchdog')).toEqual({
+      'dynamodb:GetItem': STATE,
+      'dynamodb:PutItem': STATE,
+      'dynamodb:Scan': ['(any)'],
+    });
+  });
+
+  it('no function may delete, update or batch-write table items, nor touch the table itself', () => {
+    const all = policyStatements(template).flatMap(({ statement }) => asList(statement.Action));
+    expect(all.filter((a) => /^dynamodb:/.test(a) && !/^dynamodb:(GetItem|PutItem|Scan)$/.test(a))).toEqual(
+      [],
+    );
   });
 
   it('no function may delete anything outside the encoder playlists, or touch object versions or ACLs', () => {
@@ -173,10 +206,10 @@ describe('workflowGrants', () => {
   const grants = workflowGrants({
     bucketArn: 'arn:aws:s3:::origin',
     encoders: ['cam-a', 'cam-b'],
-    statePrefix: 'state/',
+    stateTableArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/state',
   });
 
-  it('follows the configured encoder folders and state prefix', () => {
+  it('follows the configured encoder folders and the state table', () => {
     const resources = Object.values(grants).flatMap((g) => g.statements.flatMap((s) => s.resources));
     expect(resources).toEqual(
       expect.arrayContaining([
@@ -184,22 +217,11 @@ describe('workflowGrants', () => {
         'arn:aws:s3:::origin/*/cam-a/*',
         'arn:aws:s3:::origin/cam-b/*',
         'arn:aws:s3:::origin/*/cam-b/*',
-        'arn:aws:s3:::origin/state/channels/*/health.json',
-        'arn:aws:s3:::origin/state/channels/*/accepted/cam-a/*.json',
         'arn:aws:s3:::origin/*/index.m3u8',
+        'arn:aws:dynamodb:us-east-1:000000000000:table/state',
       ]),
     );
     expect(resources.some((r) => r.includes('primary'))).toBe(false);
-  });
-
-  it('refuses an encoder folder named like a folder of the state keys, naming the setting', () => {
-    const layout = { bucketArn: 'arn:aws:s3:::origin', statePrefix: 'state/' };
-    expect(() => workflowGrants({ ...layout, encoders: ['channels', 'b'] })).toThrow(
-      /setting "encoders": "channels"/,
-    );
-    expect(() => workflowGrants({ ...layout, encoders: ['state', 'b'] })).toThrow(
-      /setting "encoders": "state"/,
-    );
   });
 
   it('lists every wildcard resource of an Allow with a reason, for the IAM5 acknowledgements', () => {

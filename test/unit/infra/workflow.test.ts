@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { parseSettings, settingsToEnv } from '../../../functions/config';
+import { parseSettings, STATE_TABLE_ENV, settingsToEnv } from '../../../functions/config';
 import {
   placeholdersOf,
   STATE_MACHINE_FILE,
@@ -293,7 +293,10 @@ describe('the workflow Lambdas', () => {
   });
 
   it('run Node.js 24 on arm64 with their measured memory, 30 s, no X-Ray, source maps and every handler setting', () => {
-    const environment = settingsToEnv(parseSettings({}));
+    const environment = {
+      ...settingsToEnv(parseSettings({})),
+      [STATE_TABLE_ENV]: { Ref: logicalId(built, built.stack.stateTable) },
+    };
     const lambdas = template.findResources('AWS::Lambda::Function');
     for (const [name, fn] of Object.entries(built.stack.functions)) {
       const properties = lambdas[logicalId(built, fn.function)]?.Properties;

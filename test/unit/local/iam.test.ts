@@ -4,6 +4,7 @@
  * builds it the way `cdk synth` does). Each call must be allowed; each call a function must never
  * make must fail as AccessDenied naming role, action and resource.
  */
+import { acceptedKey, stateKey } from '../../../functions/keys';
 import type { WorkflowFunction } from '../../../functions/workflow';
 import type { HlsFailoverApp } from '../../../infra/create-app';
 import { AccessDeniedError, type AwsRequest } from '../../../local/aws-request';
@@ -19,9 +20,10 @@ const ACCOUNT = {
 } as const;
 const BUCKET = 'media';
 const S3 = `arn:aws:s3:::${BUCKET}`;
-const HEALTH = (id: string) => `${S3}/_hls-failover/channels/${id}/health.json`;
-const ACCEPTED = (id: string, rest: string) =>
-  `${S3}/_hls-failover/channels/${id}/accepted/primary/${rest}.json`;
+/** The partition key of the item a GetItem / PutItem names (dynamodb:LeadingKeys). */
+const item = (key: string) => ({ 'dynamodb:LeadingKeys': [key] });
+const HEALTH = (channel: string) => item(stateKey(channel));
+const ACCEPTED = (channel: string, rest: string) => item(acceptedKey(channel, 'primary', rest));
 
 let built: HlsFailoverApp;
 let template: Template;
@@ -44,8 +46,13 @@ const stateMachineRole = () => logicalId(built, built.stack.stateMachine.role);
 /** A token of the stack (e.g. `fn.functionArn`) as the local account sees it. */
 const local = (token: string) => String(resolve(built.stack.resolve(token)));
 
-/** [function, action, resource, context?]: one S3 call a handler makes. */
-type Call = [WorkflowFunction, string, string, Record<string, string>?];
+/** [function, action, resource, context?]: one S3 or DynamoDB call a handler makes. */
+type Call = [WorkflowFunction, string, string, Record<string, string | string[]>?];
+/** Stands for the state table's ARN in the local account (known once the stack is built). */
+const TABLE = 'state-table';
+/** A call's resource as the local account names it. */
+const resourceOf = (resource: string) =>
+  resource === TABLE ? local(built.stack.stateTable.tableArn) : resource;
 
 /** The denial `request` gets, or undefined when it is allowed. */
 function denial(request: AwsRequest): AccessDeniedError | undefined {
@@ -58,23 +65,23 @@ function denial(request: AwsRequest): AccessDeniedError | undefined {
   }
 }
 
-describe('every S3 call a handler makes is allowed (ch1 = a channel, ~ = the single-channel layout)', () => {
+describe('every S3 and DynamoDB call a handler makes is allowed (ch1 = a channel, "" = the single-channel layout)', () => {
   const calls: Call[] = [
     // ValidatePlaylist: the event's playlist, its last accepted version, the 404 of a first version
     ['validatePlaylist', 's3:GetObject', `${S3}/ch1/primary/720p.m3u8`],
     ['validatePlaylist', 's3:GetObject', `${S3}/primary/index.m3u8`],
-    ['validatePlaylist', 's3:GetObject', ACCEPTED('ch1', '720p.m3u8')],
-    ['validatePlaylist', 's3:PutObject', ACCEPTED('ch1', '720p.m3u8')],
-    ['validatePlaylist', 's3:PutObject', ACCEPTED('~', 'index.m3u8')],
+    ['validatePlaylist', 'dynamodb:GetItem', TABLE, ACCEPTED('ch1', '720p.m3u8')],
+    ['validatePlaylist', 'dynamodb:PutItem', TABLE, ACCEPTED('ch1', '720p.m3u8')],
+    ['validatePlaylist', 'dynamodb:PutItem', TABLE, ACCEPTED('', 'index.m3u8')],
     ['validatePlaylist', 's3:ListBucket', S3],
     // CheckCounterpartFreshness: the counterpart's playlist, the channel's health
     ['checkFreshness', 's3:GetObject', `${S3}/ch1/failover/720p.m3u8`],
-    ['checkFreshness', 's3:GetObject', HEALTH('ch1')],
-    ['checkFreshness', 's3:PutObject', HEALTH('ch1')],
-    ['checkFreshness', 's3:PutObject', HEALTH('~')],
+    ['checkFreshness', 'dynamodb:GetItem', TABLE, HEALTH('ch1')],
+    ['checkFreshness', 'dynamodb:PutItem', TABLE, HEALTH('ch1')],
+    ['checkFreshness', 'dynamodb:PutItem', TABLE, HEALTH('')],
     ['checkFreshness', 's3:ListBucket', S3],
     // MergeIndex: health, masters, the encoder folder of an encoder without a master, index and steering
-    ['mergeIndex', 's3:GetObject', HEALTH('ch1')],
+    ['mergeIndex', 'dynamodb:GetItem', TABLE, HEALTH('ch1')],
     ['mergeIndex', 's3:GetObject', `${S3}/ch1/primary/master.m3u8`],
     ['mergeIndex', 's3:ListBucket', S3, { 's3:prefix': 'ch1/failover/' }],
     ['mergeIndex', 's3:GetObject', `${S3}/ch1/failover/720p/index.m3u8`],
@@ -85,27 +92,32 @@ describe('every S3 call a handler makes is allowed (ch1 = a channel, ~ = the sin
     ['mergeIndex', 's3:PutObject', `${S3}/sports/ch2/index.m3u8`],
     ['mergeIndex', 's3:PutObject', `${S3}/index.m3u8`],
     ['mergeIndex', 's3:PutObject', `${S3}/steering.json`],
-    ['mergeIndex', 's3:PutObject', HEALTH('ch1')],
+    ['mergeIndex', 'dynamodb:PutItem', TABLE, HEALTH('sports/ch2')],
     // WithdrawStalePlaylists: health, the stalled encoder's folder, its media playlists
-    ['withdrawPlaylists', 's3:GetObject', HEALTH('ch1')],
+    ['withdrawPlaylists', 'dynamodb:GetItem', TABLE, HEALTH('ch1')],
     ['withdrawPlaylists', 's3:ListBucket', S3, { 's3:prefix': 'ch1/failover/' }],
     ['withdrawPlaylists', 's3:DeleteObject', `${S3}/ch1/failover/720p.m3u8`],
     ['withdrawPlaylists', 's3:DeleteObject', `${S3}/ch1/failover/720p/index.m3u8`],
     ['withdrawPlaylists', 's3:DeleteObject', `${S3}/failover/index.m3u8`],
     // Watchdog: the list of channels, each channel's health and playlists
-    ['watchdog', 's3:ListBucket', S3, { 's3:prefix': '_hls-failover/channels/' }],
-    ['watchdog', 's3:GetObject', HEALTH('ch1')],
+    ['watchdog', 'dynamodb:Scan', TABLE],
+    ['watchdog', 'dynamodb:GetItem', TABLE, HEALTH('ch1')],
     ['watchdog', 's3:GetObject', `${S3}/ch1/primary/720p.m3u8`],
-    ['watchdog', 's3:PutObject', HEALTH('ch1')],
-    // RecordInvalidPlaylist: the channel's health (the invalid-playlist incident)
-    ['recordInvalidPlaylist', 's3:GetObject', HEALTH('~')],
-    ['recordInvalidPlaylist', 's3:PutObject', HEALTH('~')],
-    ['recordInvalidPlaylist', 's3:ListBucket', S3],
+    ['watchdog', 'dynamodb:PutItem', TABLE, HEALTH('ch1')],
+    // RecordInvalidPlaylist: the channel's state (the invalid-playlist incident)
+    ['recordInvalidPlaylist', 'dynamodb:GetItem', TABLE, HEALTH('')],
+    ['recordInvalidPlaylist', 'dynamodb:PutItem', TABLE, HEALTH('')],
   ];
 
   // A rest parameter: jest would take a fourth declared parameter for the `done` callback.
-  it.each(calls)('%s may %s %s', (...[name, action, resource, context]: Call) => {
-    expect(denial({ role: roleOf(name), action, resource, ...(context ? { context } : {}) })).toBeUndefined();
+  it.each(calls)('%s may %s %s %j', (...[name, action, resource, context]: Call) => {
+    const request = {
+      role: roleOf(name),
+      action,
+      resource: resourceOf(resource),
+      ...(context ? { context } : {}),
+    };
+    expect(denial(request)).toBeUndefined();
   });
 });
 
@@ -168,15 +180,26 @@ describe('a call the policies do not allow fails as AccessDenied naming role, ac
       /implicit deny: no statement of the role's policies \(ValidatePlaylistRoleDefaultPolicy\w+\) allows it/,
     ],
     [
-      "ValidatePlaylist writing a channel's health (it writes accepted versions only)",
-      ['validatePlaylist', 's3:PutObject', HEALTH('ch1')],
+      "ValidatePlaylist writing a channel's state (it writes accepted versions only)",
+      ['validatePlaylist', 'dynamodb:PutItem', TABLE, HEALTH('ch1')],
       /implicit deny/,
     ],
     [
       'CheckFreshness writing an accepted version',
-      ['checkFreshness', 's3:PutObject', ACCEPTED('ch1', '720p.m3u8')],
+      ['checkFreshness', 'dynamodb:PutItem', TABLE, ACCEPTED('ch1', '720p.m3u8')],
       /implicit deny/,
     ],
+    [
+      'CheckFreshness scanning the table (only the watchdog lists channels)',
+      ['checkFreshness', 'dynamodb:Scan', TABLE],
+      /implicit deny/,
+    ],
+    [
+      "WithdrawPlaylists writing a channel's state (it only reads it)",
+      ['withdrawPlaylists', 'dynamodb:PutItem', TABLE, HEALTH('ch1')],
+      /implicit deny/,
+    ],
+    ['Watchdog deleting an item', ['watchdog', 'dynamodb:DeleteItem', TABLE, HEALTH('ch1')], /implicit deny/],
     [
       'CheckFreshness writing an encoder playlist',
       ['checkFreshness', 's3:PutObject', `${S3}/ch1/primary/720p.m3u8`],
@@ -203,11 +226,6 @@ describe('a call the policies do not allow fails as AccessDenied naming role, ac
       /implicit deny/,
     ],
     [
-      'WithdrawPlaylists deleting the health state',
-      ['withdrawPlaylists', 's3:DeleteObject', HEALTH('ch1')],
-      /implicit deny/,
-    ],
-    [
       'Watchdog reading another bucket',
       ['watchdog', 's3:GetObject', 'arn:aws:s3:::another-bucket/ch1/primary/720p.m3u8'],
       /implicit deny/,
@@ -219,7 +237,12 @@ describe('a call the policies do not allow fails as AccessDenied naming role, ac
     ],
     [
       'PublishMetrics reading the bucket at all',
-      ['publishMetrics', 's3:GetObject', HEALTH('ch1')],
+      ['publishMetrics', 's3:GetObject', `${S3}/ch1/index.m3u8`],
+      /implicit deny: no statement of the role's policies/,
+    ],
+    [
+      'PublishMetrics reading the table at all',
+      ['publishMetrics', 'dynamodb:GetItem', TABLE, HEALTH('ch1')],
       /implicit deny: no statement of the role's policies/,
     ],
     [
@@ -229,7 +252,8 @@ describe('a call the policies do not allow fails as AccessDenied naming role, ac
     ],
   ];
 
-  it.each(denied)('%s', (_title, [name, action, resource, context], reason) => {
+  it.each(denied)('%s', (_title, [name, action, given, context], reason) => {
+    const resource = resourceOf(given);
     const request = { role: roleOf(name), action, resource, ...(context ? { context } : {}) };
     const error = denial(request);
     expect(error?.name).toBe('AccessDenied');
@@ -257,7 +281,7 @@ describe('a call the policies do not allow fails as AccessDenied naming role, ac
 
   it('a role the template does not have', () => {
     expect(
-      denial({ role: 'NoSuchRole', action: 's3:GetObject', resource: HEALTH('ch1') })?.message,
+      denial({ role: 'NoSuchRole', action: 's3:GetObject', resource: `${S3}/ch1/index.m3u8` })?.message,
     ).toContain('the template has no such role');
   });
 });
@@ -297,7 +321,7 @@ describe('what else the evaluator takes from the template', () => {
     const withManaged = changed((resources) => {
       (resources[role] as { Properties: Record<string, unknown> }).Properties.ManagedPolicyArns = [managed];
     });
-    expect(() => withManaged({ role, action: 's3:GetObject', resource: HEALTH('ch1') })).toThrow(
+    expect(() => withManaged({ role, action: 's3:GetObject', resource: `${S3}/ch1/index.m3u8` })).toThrow(
       `not evaluated locally: ${managed}`,
     );
   });

@@ -1,0 +1,131 @@
+/**
+ * The DynamoDB record store over a mocked client: the conditions it writes with, what a failed
+ * condition becomes, and which failures are transient (StorageUnavailable, which the ASL retries).
+ */
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  DynamoDBServiceException,
+  GetItemCommand,
+  ProvisionedThroughputExceededException,
+  PutItemCommand,
+  ScanCommand,
+  ThrottlingException,
+} from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoRecordStore } from '../../../functions/dynamodb-store';
+import { StorageUnavailableError } from '../../../functions/errors';
+
+const client = new DynamoDBClient({
+  region: 'eu-west-1',
+  credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+});
+const dynamodb = mockClient(client);
+const store = new DynamoRecordStore(client, 'state');
+
+beforeEach(() => dynamodb.reset());
+
+describe('DynamoRecordStore', () => {
+  it('reads strongly consistent, and gives the body and version of the item', async () => {
+    dynamodb
+      .on(GetItemCommand)
+      .resolves({ Item: { pk: { S: 'channel/ch1' }, body: { S: '{}' }, version: { N: '4' } } });
+    expect(await store.get('channel/ch1')).toEqual({ body: '{}', version: 4 });
+    expect(dynamodb.commandCalls(GetItemCommand)[0]?.args[0].input).toEqual({
+      TableName: 'state',
+      Key: { pk: { S: 'channel/ch1' } },
+      ConsistentRead: true,
+    });
+  });
+
+  it('reads a missing item as undefined', async () => {
+    dynamodb.on(GetItemCommand).resolves({});
+    expect(await store.get('channel/ch1')).toBeUndefined();
+  });
+
+  it('writes a first version only if the item is absent', async () => {
+    dynamodb.on(PutItemCommand).resolves({});
+    expect(await store.put('channel/ch1', '{"a":1}', { absent: true })).toBe(1);
+    expect(dynamodb.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
+      TableName: 'state',
+      Item: { pk: { S: 'channel/ch1' }, body: { S: '{"a":1}' }, version: { N: '1' } },
+      ConditionExpression: 'attribute_not_exists(#pk)',
+      ExpressionAttributeNames: { '#pk': 'pk' },
+    });
+  });
+
+  it('writes the next version only if the item is still at the version read', async () => {
+    dynamodb.on(PutItemCommand).resolves({});
+    expect(await store.put('channel/ch1', '{}', { version: 4 })).toBe(5);
+    expect(dynamodb.commandCalls(PutItemCommand)[0]?.args[0].input).toMatchObject({
+      Item: { version: { N: '5' } },
+      ConditionExpression: '#version = :read',
+      ExpressionAttributeNames: { '#version': 'version' },
+      ExpressionAttributeValues: { ':read': { N: '4' } },
+    });
+  });
+
+  it("answers 'precondition-failed' when the condition does not hold (a concurrent writer won)", async () => {
+    dynamodb
+      .on(PutItemCommand)
+      .rejects(
+        new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+      );
+    expect(await store.put('channel/ch1', '{}', { version: 4 })).toBe('precondition-failed');
+  });
+
+  it.each([
+    ['throttling', new ThrottlingException({ message: 'Rate exceeded', $metadata: {} })],
+    [
+      'provisioned throughput exceeded',
+      new ProvisionedThroughputExceededException({ message: 'exceeded', $metadata: {} }),
+    ],
+    [
+      'a 500',
+      new DynamoDBServiceException({
+        name: 'InternalServerError',
+        $fault: 'server',
+        $metadata: { httpStatusCode: 500 },
+        message: 'internal',
+      }),
+    ],
+    [
+      'no connection',
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), { code: 'ECONNREFUSED' }),
+    ],
+  ])('turns %s into StorageUnavailable (the ASL retries it)', async (_, failure) => {
+    dynamodb.on(GetItemCommand).rejects(failure);
+    dynamodb.on(PutItemCommand).rejects(failure);
+    await expect(store.get('channel/ch1')).rejects.toThrow(StorageUnavailableError);
+    await expect(store.put('channel/ch1', '{}', { absent: true })).rejects.toMatchObject({
+      name: 'StorageUnavailable',
+      message: expect.stringMatching(/^PutItem channel\/ch1 failed transiently/),
+    });
+  });
+
+  it('lets a permanent failure through as it is (AccessDenied is not retried)', async () => {
+    const denied = new DynamoDBServiceException({
+      name: 'AccessDeniedException',
+      $fault: 'client',
+      $metadata: { httpStatusCode: 400 },
+      message: 'not authorized',
+    });
+    dynamodb.on(GetItemCommand).rejects(denied);
+    await expect(store.get('channel/ch1')).rejects.toBe(denied);
+  });
+
+  it('lists the keys with a prefix over every page of the scan, reading keys only', async () => {
+    dynamodb
+      .on(ScanCommand)
+      .resolvesOnce({ Items: [{ pk: { S: 'channel/a' } }], LastEvaluatedKey: { pk: { S: 'channel/a' } } })
+      .resolvesOnce({ Items: [{ pk: { S: 'channel/b' } }] });
+    expect(await store.list('channel/')).toEqual(['channel/a', 'channel/b']);
+    const [first, second] = dynamodb.commandCalls(ScanCommand).map((c) => c.args[0].input);
+    expect(first).toMatchObject({
+      ProjectionExpression: '#pk',
+      FilterExpression: 'begins_with(#pk, :prefix)',
+      ExpressionAttributeValues: { ':prefix': { S: 'channel/' } },
+    });
+    expect(second?.ExclusiveStartKey).toEqual({ pk: { S: 'channel/a' } });
+  });
+});
