@@ -1,9 +1,16 @@
 /**
  * {@link RecordStore} over a DynamoDB table (on-demand): one item per record, `pk` (the record's
- * key, the partition key), `body` (the record, a string) and `version` (a number each write
- * increments). Writes are PutItem with a ConditionExpression; reads are strongly consistent
- * GetItem. The local runtime points the client at dynalite.
+ * key, the partition key), `bodyz` (the record's text, raw-deflated, binary) and `version` (a
+ * number each write increments). Writes are PutItem with a ConditionExpression; reads are strongly
+ * consistent GetItem. The local runtime points the client at dynalite.
+ *
+ * Why compressed: a write costs one write unit per started KB of the whole item, and a failed
+ * conditional write costs the same. A channel's state of 5 renditions × 2 encoders is about 2.5 KB
+ * of JSON (3 units), written on most uploads; deflated it is well under 1 KB (1 unit), which the
+ * cost bench measures (`npm run bench -- --cost`). Items written before, with the text in `body`
+ * (a string), are still read.
  */
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import {
   ConditionalCheckFailedException,
   type DynamoDBClient,
@@ -51,7 +58,8 @@ export class DynamoRecordStore implements RecordStore {
           ConsistentRead: true,
         }),
       );
-      const body = out.Item?.body?.S;
+      const compressed = out.Item?.bodyz?.B;
+      const body = compressed === undefined ? out.Item?.body?.S : inflateRawSync(compressed).toString('utf8');
       if (body === undefined) return undefined;
       return { body, version: Number(out.Item?.version?.N ?? 0) };
     });
@@ -66,7 +74,7 @@ export class DynamoRecordStore implements RecordStore {
             TableName: this.tableName,
             Item: {
               [STATE_TABLE_PARTITION_KEY]: { S: key },
-              body: { S: body },
+              bodyz: { B: deflateRawSync(Buffer.from(body, 'utf8')) },
               version: { N: String(version) },
             },
             ...('absent' in condition

@@ -11,6 +11,7 @@ import {
   PutItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoRecordStore, STATE_TABLE_PARTITION_KEY } from '../../functions/dynamodb-store';
 
@@ -79,12 +80,13 @@ export class FakeDynamoDB {
     const version = Number(this.items.get(key)?.version?.N ?? 0) + 1;
     this.items.set(key, {
       [STATE_TABLE_PARTITION_KEY]: { S: key },
-      body: { S: body },
+      bodyz: { B: deflateRawSync(body) },
       version: { N: String(version) },
     });
   }
 
   body(key: string): string | undefined {
-    return this.items.get(key)?.body?.S;
+    const stored = this.items.get(key)?.bodyz?.B;
+    return stored === undefined ? undefined : inflateRawSync(stored).toString('utf8');
   }
 }

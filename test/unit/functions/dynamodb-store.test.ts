@@ -2,6 +2,8 @@
  * The DynamoDB record store over a mocked client: the conditions it writes with, what a failed
  * condition becomes, and which failures are transient (StorageUnavailable, which the ASL retries).
  */
+
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -26,16 +28,55 @@ const store = new DynamoRecordStore(client, 'state');
 beforeEach(() => dynamodb.reset());
 
 describe('DynamoRecordStore', () => {
-  it('reads strongly consistent, and gives the body and version of the item', async () => {
-    dynamodb
-      .on(GetItemCommand)
-      .resolves({ Item: { pk: { S: 'channel/ch1' }, body: { S: '{}' }, version: { N: '4' } } });
-    expect(await store.get('channel/ch1')).toEqual({ body: '{}', version: 4 });
+  it('reads strongly consistent, and gives the inflated body and version of the item', async () => {
+    dynamodb.on(GetItemCommand).resolves({
+      Item: { pk: { S: 'channel/ch1' }, bodyz: { B: deflateRawSync('{"a":1}') }, version: { N: '4' } },
+    });
+    expect(await store.get('channel/ch1')).toEqual({ body: '{"a":1}', version: 4 });
     expect(dynamodb.commandCalls(GetItemCommand)[0]?.args[0].input).toEqual({
       TableName: 'state',
       Key: { pk: { S: 'channel/ch1' } },
       ConsistentRead: true,
     });
+  });
+
+  it('reads an item written before bodies were compressed (the text in body)', async () => {
+    dynamodb
+      .on(GetItemCommand)
+      .resolves({ Item: { pk: { S: 'channel/ch1' }, body: { S: '{}' }, version: { N: '4' } } });
+    expect(await store.get('channel/ch1')).toEqual({ body: '{}', version: 4 });
+  });
+
+  it('keeps a 5 × 2 channel state under 1 KB, one write unit, by deflating it', async () => {
+    const rendition = (i: number) => ({
+      mediaSequence: 898045482 + i,
+      lastSequence: 898045487 + i,
+      targetDuration: 2,
+      endlist: false,
+      lastModified: 1796090976000 + i,
+      status: 'healthy',
+      reason: 'updated 0.2 s ago',
+    });
+    const encoder = {
+      status: 'healthy',
+      since: 1796090935408,
+      reason: 'every media playlist is fresh',
+      freshStreak: 0,
+      renditions: Object.fromEntries([0, 1, 2, 3, 4].map((i) => [`${360 * (i + 1)}p.m3u8`, rendition(i)])),
+    };
+    const state = JSON.stringify({
+      version: 1,
+      channel: 'ch1',
+      health: { version: 1, preferred: 'primary', encoders: { primary: encoder, failover: encoder } },
+      masters: {},
+    });
+    dynamodb.on(PutItemCommand).resolves({});
+    await store.put('channel/ch1', state, { version: 1 });
+    const item = dynamodb.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
+    const stored = item?.bodyz?.B as Uint8Array;
+    expect(state.length).toBeGreaterThan(2048);
+    expect(stored.length + 'channel/ch1'.length + 40).toBeLessThan(1024);
+    expect(inflateRawSync(stored).toString('utf8')).toBe(state);
   });
 
   it('reads a missing item as undefined', async () => {
@@ -46,12 +87,14 @@ describe('DynamoRecordStore', () => {
   it('writes a first version only if the item is absent', async () => {
     dynamodb.on(PutItemCommand).resolves({});
     expect(await store.put('channel/ch1', '{"a":1}', { absent: true })).toBe(1);
-    expect(dynamodb.commandCalls(PutItemCommand)[0]?.args[0].input).toEqual({
+    const input = dynamodb.commandCalls(PutItemCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
       TableName: 'state',
-      Item: { pk: { S: 'channel/ch1' }, body: { S: '{"a":1}' }, version: { N: '1' } },
+      Item: { pk: { S: 'channel/ch1' }, version: { N: '1' } },
       ConditionExpression: 'attribute_not_exists(#pk)',
       ExpressionAttributeNames: { '#pk': 'pk' },
     });
+    expect(inflateRawSync(input?.Item?.bodyz?.B as Uint8Array).toString('utf8')).toBe('{"a":1}');
   });
 
   it('writes the next version only if the item is still at the version read', async () => {
