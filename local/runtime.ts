@@ -10,7 +10,6 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Alert } from '../functions/alerts';
 import { SETTINGS, type Settings, settingsToEnv } from '../functions/config';
 import { createDeps, jsonLogger } from '../functions/handlers/deps';
@@ -33,11 +32,12 @@ import {
 import { matchesEventPattern } from './event-pattern';
 import { type LambdaHost, lambdaFunctionsOf, logicalIdOf, startLambdaHost } from './lambda-host';
 import { startOrigin } from './origin';
-import { type S3rverEvent, startS3Endpoint } from './s3-endpoint';
+import type { LocalLimits } from './request-guards';
+import { createLocalS3Client, type S3rverEvent, startS3Endpoint } from './s3-endpoint';
 import { type AlertEntry, alertEntry, type DemoControls, startStatusServer } from './status-server';
 import { STACK_ID } from './synthesize';
 
-export interface LocalRuntimeOptions {
+export interface LocalRuntimeOptions extends LocalLimits {
   readonly dataDir: string;
   readonly bucket: string;
   readonly settings: Settings;
@@ -179,6 +179,7 @@ const KEPT_EXECUTIONS = 5000;
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { settings, bucket, dataDir } = options;
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const limits = { maxUploadBytes: options.maxUploadBytes, stallTimeoutMs: options.stallTimeoutMs };
   mkdirSync(join(dataDir, 's3'), { recursive: true });
   const appendJsonl = (file: string, value: unknown) =>
     appendFileSync(join(dataDir, file), `${JSON.stringify(value)}\n`);
@@ -195,22 +196,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     directory: join(dataDir, 's3'),
     bucket,
     port: options.s3Port,
+    ...limits,
     ...(authorizer === undefined ? {} : { authorizer }),
   });
-  const s3 = new S3Client({
-    endpoint: s3Endpoint.url,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: s3Endpoint.credentials,
-    // On loopback to s3rver, checksums and SigV4 signing are CPU with no use: the pipeline bench
-    // measured -15% CPU per event without them (s3rver accepts unsigned requests).
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  s3.middlewareStack.remove('httpSigningMiddleware');
+  const s3 = createLocalS3Client(s3Endpoint);
   let origin: Awaited<ReturnType<typeof startOrigin>>;
   try {
-    origin = await startOrigin({ s3, bucket, statePrefix: settings.statePrefix, port: options.originPort });
+    origin = await startOrigin({
+      s3Endpoint,
+      bucket,
+      statePrefix: settings.statePrefix,
+      port: options.originPort,
+      spoolDirectory: join(dataDir, 'incoming'),
+      ...limits,
+    });
   } catch (error) {
     await s3Endpoint.close();
     throw error;
