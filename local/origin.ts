@@ -103,6 +103,7 @@ export async function startOrigin(
   const store = async (req: IncomingMessage, key: string) => {
     const spooled = join(spoolDirectory, randomBytes(8).toString('hex'));
     const { stream, digest } = limitedBody(maxUploadBytes);
+    // A body that stops arriving: Node closes the connection (as on the S3 endpoint).
     req.setTimeout(stallTimeoutMs);
     try {
       await pipeline(req, stream, createWriteStream(spooled));

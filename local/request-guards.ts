@@ -113,11 +113,3 @@ export function declaredOverLimit(req: IncomingMessage, limit: number): number |
   const length = Number(req.headers['content-length']);
   return Number.isFinite(length) && length > limit ? length : undefined;
 }
-
-/**
- * Closes `req`'s connection once it moves no byte for `ms` (Node's socket idle timeout; the server
- * resets it for keep-alive after the response), so a frozen client cannot hold what it holds.
- */
-export function closeWhenStalled(req: IncomingMessage, ms: number): void {
-  req.setTimeout(ms);
-}

@@ -17,7 +17,6 @@ import { type Authorizer, type AwsRequest, roleFromAuthorization } from './aws-r
 import { KeyLocks } from './key-locks';
 import { listen } from './listen';
 import {
-  closeWhenStalled,
   DEFAULT_MAX_UPLOAD_BYTES,
   DEFAULT_STALL_TIMEOUT_MS,
   declaredOverLimit,
@@ -346,7 +345,9 @@ export async function startS3Endpoint(
     }
     if (gone.signal.aborted) return release();
     res.once('close', release);
-    closeWhenStalled(req, stallTimeoutMs);
+    // Node closes a connection idle this long (no listener takes the 'timeout'); for keep-alive it
+    // resets the timer after the response. So a frozen client holds the key at most this long.
+    req.setTimeout(stallTimeoutMs);
     const ifMatch = req.headers['if-match'];
     const ifNoneMatch = req.headers['if-none-match'];
     if (req.method === 'PUT' && (ifMatch !== undefined || ifNoneMatch !== undefined)) {
