@@ -17,7 +17,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -33,7 +32,6 @@ import {
   decodePath,
   keyProblem,
   type LocalLimits,
-  limitedBody,
   UploadTooLargeError,
 } from './request-guards';
 import { createLocalS3Client, type S3Endpoint } from './s3-endpoint';
@@ -72,6 +70,48 @@ function defaultCacheControl(key: string): string {
   return key.endsWith('.m3u8') || key.endsWith('.json') ? 'max-age=1' : 'max-age=86400';
 }
 
+/** Past this much body waiting for the disk, the request is paused until the disk catches up. */
+const SPOOL_BUFFER_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Writes `req`'s body to `path` and resolves with its size; rejects with
+ * {@link UploadTooLargeError} past `limit` (the file is then incomplete: the caller removes it).
+ *
+ * The body is read as it arrives rather than piped with backpressure: Node drops a request whose
+ * client closes the connection once it has sent everything (ffmpeg at exit does) and discards
+ * whatever body the request still buffers, so a paused request would lose its tail. Only a disk
+ * far behind (over {@link SPOOL_BUFFER_BYTES}) pauses it.
+ */
+function spool(req: IncomingMessage, path: string, limit: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const file = createWriteStream(path);
+    let size = 0;
+    let ended = false;
+    const fail = (error: Error) => {
+      req.removeAllListeners('data');
+      file.destroy();
+      reject(error);
+    };
+    file.on('error', fail);
+    file.on('finish', () => resolve(size));
+    req.on('error', (error) => {
+      if (!ended) fail(error);
+    });
+    req.on('end', () => {
+      ended = true;
+      file.end();
+    });
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) return fail(new UploadTooLargeError(limit));
+      if (!file.write(chunk) && file.writableLength > SPOOL_BUFFER_BYTES) {
+        req.pause();
+        file.once('drain', () => req.resume());
+      }
+    });
+  });
+}
+
 export interface Origin {
   readonly url: string;
   readonly port: number;
@@ -99,21 +139,20 @@ export async function startOrigin(
   await rm(spoolDirectory, { recursive: true, force: true });
   await mkdir(spoolDirectory, { recursive: true });
 
-  /** Streams the body to a spool file (within the limit and the stall timeout) and stores it. */
+  /** Spools the body (within the limit and the stall timeout) and stores it. */
   const store = async (req: IncomingMessage, key: string) => {
     const spooled = join(spoolDirectory, randomBytes(8).toString('hex'));
-    const { stream, digest } = limitedBody(maxUploadBytes);
     // A body that stops arriving: Node closes the connection (as on the S3 endpoint).
     req.setTimeout(stallTimeoutMs);
     try {
-      await pipeline(req, stream, createWriteStream(spooled));
+      const size = await spool(req, spooled, maxUploadBytes);
       req.setTimeout(0);
       await s3.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
           Body: createReadStream(spooled),
-          ContentLength: digest.size,
+          ContentLength: size,
           ContentType: contentTypeOf(key),
         }),
       );
@@ -190,6 +229,10 @@ export async function startOrigin(
       answer(502, `storage error: ${(error as Error).message}`);
     }
   });
+  // ffmpeg shuts its side of the connection once the body is sent, then reads the answer. Node
+  // would drop the request at that FIN while the body still streams to disk (the pipeline having
+  // paused the socket); half-open connections keep it until the answer is written.
+  (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   const port = await listen(server, options.port, host);
   return {
     url: `http://${host}:${port}`,
