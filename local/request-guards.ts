@@ -70,7 +70,7 @@ export function crossSiteProblem(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-/** Thrown by {@link limitedBody} past the limit. */
+/** Thrown when a body runs past the upload limit. */
 export class UploadTooLargeError extends Error {
   override readonly name = 'UploadTooLargeError';
   constructor(readonly limit: number) {
