@@ -144,7 +144,7 @@ export interface FreshnessOptions {
    * output-locked encoders write the same segment within milliseconds of each other, so an
    * encoder that has not written segment n+1 this long after the other did has missed its update
    * (detection at about 1 + this many target durations after its last upload, where the age signal
-   * alone needs 1.5 × TD plus the LastModified resolution). @default 0.3
+   * alone needs 1.5 × TD plus the LastModified resolution). @default 0.4
    */
   readonly lagGraceTargetDurations?: number;
   /** Fresh updates in a row before a stalled encoder counts as healthy again. @default 3 */
@@ -167,7 +167,7 @@ export const DEFAULT_FRESHNESS_OPTIONS: ResolvedOptions = {
   encoders: DEFAULT_ENCODERS,
   stallAfterTargetDurations: 1.5,
   maxLagSegments: 2,
-  lagGraceTargetDurations: 0.3,
+  lagGraceTargetDurations: 0.4,
   recoverAfterUpdates: 3,
   failback: 'auto',
   withdraw: true,
