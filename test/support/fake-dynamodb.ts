@@ -3,6 +3,8 @@
  * conditions the store writes with: the item absent, or its version still the one read) and Scan
  * with a begins_with filter. The handlers run with the real DynamoRecordStore over a mocked client.
  */
+
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
@@ -11,7 +13,6 @@ import {
   PutItemCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoRecordStore, STATE_TABLE_PARTITION_KEY } from '../../functions/dynamodb-store';
 
