@@ -65,15 +65,15 @@ function mediaPlaylist(segments: number, sequence: number): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** One AUDIO group "aac" of two languages, as the bench masters declare it. */
+export const AUDIO_GROUP_LINES = [
+  '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/en/index.m3u8"',
+  '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="Deutsch",LANGUAGE="de",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",URI="audio/de/index.m3u8"',
+] as const;
+
 /** A master with `variants` EXT-X-STREAM-INF (one AUDIO group of two languages), every 10th also as an I-frame variant. */
 function masterPlaylist(variants: number): string {
-  const lines = [
-    '#EXTM3U',
-    '#EXT-X-VERSION:6',
-    '#EXT-X-INDEPENDENT-SEGMENTS',
-    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/en/index.m3u8"',
-    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="Deutsch",LANGUAGE="de",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",URI="audio/de/index.m3u8"',
-  ];
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:6', '#EXT-X-INDEPENDENT-SEGMENTS', ...AUDIO_GROUP_LINES];
   for (let i = 0; i < variants; i++) {
     if (i % 10 === 9) {
       lines.push(

@@ -28,6 +28,7 @@ import { type E2eBenchReport, formatE2eReport, runE2eFailoverBench } from './e2e
 import { BENCH_SCALE } from './fuzz/cases';
 import { type FuzzReport, fuzzTable, runFuzzBench } from './fuzz/fuzz-bench';
 import {
+  AUDIO_GROUP_LINES,
   LARGE_CASES,
   type LargeResult,
   largeSink,
@@ -255,8 +256,7 @@ function tenVariantMaster(): string {
     '#EXTM3U',
     '#EXT-X-VERSION:6',
     '#EXT-X-INDEPENDENT-SEGMENTS',
-    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio/en/index.m3u8"',
-    '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="aac",NAME="Deutsch",LANGUAGE="de",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",URI="audio/de/index.m3u8"',
+    ...AUDIO_GROUP_LINES,
     '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=YES,AUTOSELECT=YES,FORCED=NO,URI="subs/en/index.m3u8"',
     '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="Deutsch",LANGUAGE="de",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="subs/de/index.m3u8"',
   ];
