@@ -6,8 +6,9 @@ import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { readChannelForView } from '../functions/accepted';
 import { channelLabel } from '../functions/alerts';
-import { type ChannelState, listChannels, readChannelState } from '../functions/channel-state';
+import { type ChannelState, listChannels } from '../functions/channel-state';
 import type { Settings } from '../functions/config';
 import { DynamoRecordStore } from '../functions/dynamodb-store';
 import type { RecordStore } from '../functions/record-store';
@@ -173,8 +174,7 @@ export function channelStatus(state: ChannelState, now: number): ChannelStatus {
 export async function readChannels(records: RecordStore, now: number): Promise<ChannelStatus[]> {
   const result: ChannelStatus[] = [];
   for (const channel of await listChannels(records)) {
-    const { state } = await readChannelState(records, channel);
-    result.push(channelStatus(state, now));
+    result.push(channelStatus(await readChannelForView(records, channel), now));
   }
   return result;
 }

@@ -5,11 +5,16 @@
  * absent / only if still at the version read). The execution whose write succeeds owns the
  * transitions it computed; the others fail the condition, re-read, recompute against the winner's
  * state, and find nothing left to own.
+ *
+ * The record is written only when a decision changes ({@link decisionOf}): a status, an incident,
+ * the preferred encoder, a withdrawal, a master, the index. The renditions' latest observations
+ * live in the accepted records (functions/accepted.ts), which every upload writes anyway, so a
+ * routine upload writes nothing here and the executions of one segment do not race for this record.
  */
 import { StateContentionError } from './errors';
 import type { ChannelHealth } from './hls';
 import type { InvalidIncident } from './invalid-playlists';
-import { channelOfStateKey, STATE_RECORDS, stateKey } from './keys';
+import { channelOfStateGroup, STATE_RECORDS, stateKey } from './keys';
 import { afterRead, type RecordStore, type StoredRecord } from './record-store';
 
 export interface ChannelState {
@@ -69,10 +74,31 @@ export async function readChannelState(records: RecordStore, channel: string): P
 
 /** Every channel with a recorded state, sorted. */
 export async function listChannels(records: RecordStore): Promise<string[]> {
-  return (await records.list(STATE_RECORDS))
-    .map(channelOfStateKey)
+  return (await records.listGroups(STATE_RECORDS))
+    .map(channelOfStateGroup)
     .filter((c): c is string => c !== undefined)
     .sort();
+}
+
+/**
+ * What a state decides, without what only describes the latest look: each rendition's observation
+ * (kept in its accepted record), the reasons worded from it, and the time of the look. Two states
+ * with the same decision need no write.
+ */
+export function decisionOf(state: ChannelState): unknown {
+  const health = state.health;
+  if (health === undefined) return state;
+  const encoders = Object.fromEntries(
+    Object.entries(health.encoders).map(([name, { reason: _reason, renditions, ...encoder }]) => [
+      name,
+      {
+        ...encoder,
+        renditions: Object.fromEntries(Object.entries(renditions).map(([r, h]) => [r, h.status])),
+      },
+    ]),
+  );
+  const { updatedAt: _updatedAt, ...decided } = health;
+  return { ...state, health: { ...decided, encoders } };
 }
 
 const MAX_ATTEMPTS = 6;
@@ -80,7 +106,7 @@ const MAX_ATTEMPTS = 6;
 /**
  * Applies `change` to the channel's state with a conditional write, re-reading and re-applying
  * on contention. `change` must be pure: it may run several times, and only the result of the run
- * whose write succeeded is returned (`written` false when it changed nothing: no write). `read`,
+ * whose write succeeded is returned (`written` false when it changed no decision: no write). `read`,
  * the state as the caller just read it, saves the first read.
  */
 export async function updateChannelState<R>(
@@ -94,12 +120,12 @@ export async function updateChannelState<R>(
     const { state, record } =
       attempt === 1 && read !== undefined ? read : await readChannelState(records, channel);
     const next = change(state);
-    const body = JSON.stringify(next.state);
-    if (record !== undefined && body === JSON.stringify(state)) return { ...next, written: false };
-    const written = await records.put(key, body, afterRead(record));
+    if (record !== undefined && JSON.stringify(decisionOf(next.state)) === JSON.stringify(decisionOf(state)))
+      return { ...next, written: false };
+    const written = await records.put(key, JSON.stringify(next.state), afterRead(record));
     if (written !== 'precondition-failed') return { ...next, written: true };
     // Lost to a concurrent execution: back off with full jitter before re-reading.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
   }
-  throw new StateContentionError(key, MAX_ATTEMPTS);
+  throw new StateContentionError(`${key.group} ${key.name}`, MAX_ATTEMPTS);
 }

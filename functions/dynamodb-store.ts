@@ -1,29 +1,46 @@
 /**
  * {@link RecordStore} over a DynamoDB table (on-demand): one item per record, `pk` (the record's
- * key, the partition key), `bodyz` (the record's text, raw-deflated, binary) and `version` (a
- * number each write increments). Writes are PutItem with a ConditionExpression; reads are strongly
- * consistent GetItem. The local runtime points the client at dynalite.
+ * group, the partition key), `sk` (its name in the group, the sort key), `bodyz` (the record's
+ * text, raw-deflated, binary) and `version` (a number each write increments). Writes are PutItem
+ * with a ConditionExpression; reads are strongly consistent GetItem and Query (a group). The local
+ * runtime points the client at dynalite.
  *
  * Why compressed: a write costs one write unit per started KB of the whole item, and a failed
  * conditional write costs the same. A channel's state of 5 renditions × 2 encoders is about 2.5 KB
- * of JSON (3 units), written on most uploads; deflated it is well under 1 KB (1 unit), which the
- * cost bench measures (`npm run bench -- --cost`). Items written before, with the text in `body`
- * (a string), are still read.
+ * of JSON (3 units); deflated it is well under 1 KB (1 unit), which the cost bench measures
+ * (`npm run bench -- --cost`). A query reads a group for one unit per started 4 KB of all its items.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import {
+  type AttributeValue,
   ConditionalCheckFailedException,
   type DynamoDBClient,
   DynamoDBServiceException,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
+import type { RecordKey } from './keys';
 import type { RecordStore, StoredRecord, WriteCondition } from './record-store';
 import { isNetworkFailure, storageCall } from './storage-call';
 
-/** The table's partition key (a string): the record's key. The stack and the local runtime create the table with it. */
+/** The table's keys (strings): the record's group and its name in it. The stack and the local runtime create the table with them. */
 export const STATE_TABLE_PARTITION_KEY = 'pk';
+export const STATE_TABLE_SORT_KEY = 'sk';
+
+type Item = Record<string, AttributeValue>;
+
+function itemKey(key: RecordKey): Item {
+  return { [STATE_TABLE_PARTITION_KEY]: { S: key.group }, [STATE_TABLE_SORT_KEY]: { S: key.name } };
+}
+
+/** The record an item holds, or undefined for an item without a body. */
+function recordOf(item: Item | undefined): StoredRecord | undefined {
+  const compressed = item?.bodyz?.B;
+  if (compressed === undefined) return undefined;
+  return { body: inflateRawSync(compressed).toString('utf8'), version: Number(item?.version?.N ?? 0) };
+}
 
 const THROTTLED = new Set([
   'ProvisionedThroughputExceededException',
@@ -49,31 +66,50 @@ export class DynamoRecordStore implements RecordStore {
     private readonly tableName: string,
   ) {}
 
-  get(key: string): Promise<StoredRecord | undefined> {
-    return call(`GetItem ${key}`, async () => {
+  get(key: RecordKey): Promise<StoredRecord | undefined> {
+    return call(`GetItem ${key.group} ${key.name}`, async () => {
       const out = await this.dynamodb.send(
-        new GetItemCommand({
-          TableName: this.tableName,
-          Key: { [STATE_TABLE_PARTITION_KEY]: { S: key } },
-          ConsistentRead: true,
-        }),
+        new GetItemCommand({ TableName: this.tableName, Key: itemKey(key), ConsistentRead: true }),
       );
-      const compressed = out.Item?.bodyz?.B;
-      const body = compressed === undefined ? out.Item?.body?.S : inflateRawSync(compressed).toString('utf8');
-      if (body === undefined) return undefined;
-      return { body, version: Number(out.Item?.version?.N ?? 0) };
+      return recordOf(out.Item);
     });
   }
 
-  put(key: string, body: string, condition: WriteCondition): Promise<number | 'precondition-failed'> {
+  query(group: string): Promise<Map<string, StoredRecord>> {
+    return call(`Query ${group}`, async () => {
+      const records = new Map<string, StoredRecord>();
+      let start: Item | undefined;
+      do {
+        const out = await this.dynamodb.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :group',
+            ExpressionAttributeNames: { '#pk': STATE_TABLE_PARTITION_KEY },
+            ExpressionAttributeValues: { ':group': { S: group } },
+            ConsistentRead: true,
+            ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+          }),
+        );
+        for (const item of out.Items ?? []) {
+          const name = item[STATE_TABLE_SORT_KEY]?.S;
+          const record = recordOf(item);
+          if (name !== undefined && record !== undefined) records.set(name, record);
+        }
+        start = out.LastEvaluatedKey;
+      } while (start !== undefined);
+      return records;
+    });
+  }
+
+  put(key: RecordKey, body: string, condition: WriteCondition): Promise<number | 'precondition-failed'> {
     const version = 'absent' in condition ? 1 : condition.version + 1;
-    return call(`PutItem ${key}`, async () => {
+    return call(`PutItem ${key.group} ${key.name}`, async () => {
       try {
         await this.dynamodb.send(
           new PutItemCommand({
             TableName: this.tableName,
             Item: {
-              [STATE_TABLE_PARTITION_KEY]: { S: key },
+              ...itemKey(key),
               bodyz: { B: deflateRawSync(Buffer.from(body, 'utf8')) },
               version: { N: String(version) },
             },
@@ -97,10 +133,10 @@ export class DynamoRecordStore implements RecordStore {
     });
   }
 
-  list(prefix: string): Promise<string[]> {
+  listGroups(prefix: string): Promise<string[]> {
     return call(`Scan ${prefix}`, async () => {
-      const keys: string[] = [];
-      let start: Record<string, { S: string }> | undefined;
+      const groups = new Set<string>();
+      let start: Item | undefined;
       do {
         const out = await this.dynamodb.send(
           new ScanCommand({
@@ -113,12 +149,12 @@ export class DynamoRecordStore implements RecordStore {
           }),
         );
         for (const item of out.Items ?? []) {
-          const key = item[STATE_TABLE_PARTITION_KEY]?.S;
-          if (key !== undefined) keys.push(key);
+          const group = item[STATE_TABLE_PARTITION_KEY]?.S;
+          if (group !== undefined) groups.add(group);
         }
-        start = out.LastEvaluatedKey as Record<string, { S: string }> | undefined;
+        start = out.LastEvaluatedKey;
       } while (start !== undefined);
-      return keys;
+      return [...groups];
     });
   }
 }

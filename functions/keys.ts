@@ -81,25 +81,50 @@ export function channelFromId(id: string): string {
 
 /**
  * Keys of the workflow's records (functions/record-store.ts, a DynamoDB table on AWS), never in the
- * bucket: `channel/<channel id>` for a channel's state, `accepted/<channel id>/<encoder>/<rest>` for
- * the last accepted version of one encoder playlist. The leading segment names the kind of record,
- * so IAM can limit a function to its kind (`dynamodb:LeadingKeys`).
+ * bucket. A key is a group (the table's partition key) and a name inside it (the sort key):
+ * `channel/<channel id>` / `state` for a channel's state, `accepted/<channel id>` /
+ * `<encoder>/<rest>` for the last accepted version of one encoder playlist, so one query reads every
+ * accepted playlist of a channel. The group's leading segment names the kind of record, so IAM can
+ * limit a function to its kind (`dynamodb:LeadingKeys`).
  */
 export const STATE_RECORDS = 'channel/';
 export const ACCEPTED_RECORDS = 'accepted/';
 
-export function stateKey(channel: string): string {
-  return `${STATE_RECORDS}${channelId(channel)}`;
+export interface RecordKey {
+  /** The partition: one kind of record of one channel. */
+  readonly group: string;
+  /** The record inside its group. */
+  readonly name: string;
+}
+
+/** The name of a channel's state record inside its group. */
+const STATE_NAME = 'state';
+
+export function stateKey(channel: string): RecordKey {
+  return { group: `${STATE_RECORDS}${channelId(channel)}`, name: STATE_NAME };
+}
+
+/** The group holding the last accepted version of each of a channel's encoder playlists. */
+export function acceptedGroup(channel: string): string {
+  return `${ACCEPTED_RECORDS}${channelId(channel)}`;
 }
 
 /** Where the last accepted version of one encoder playlist is summarised (for the live-update rules). */
-export function acceptedKey(channel: string, encoder: string, rest: string): string {
-  return `${ACCEPTED_RECORDS}${channelId(channel)}/${encoder}/${rest}`;
+export function acceptedKey(channel: string, encoder: string, rest: string): RecordKey {
+  return { group: acceptedGroup(channel), name: `${encoder}/${rest}` };
 }
 
-/** The channel of a record key, or undefined when the key is not a channel's state. */
-export function channelOfStateKey(key: string): string | undefined {
-  if (!key.startsWith(STATE_RECORDS)) return undefined;
-  const id = key.slice(STATE_RECORDS.length);
+/** The encoder and the path inside its folder of an accepted record's name. */
+export function parseAcceptedName(name: string): { encoder: string; rest: string } | undefined {
+  const at = name.indexOf('/');
+  return at <= 0 || at === name.length - 1
+    ? undefined
+    : { encoder: name.slice(0, at), rest: name.slice(at + 1) };
+}
+
+/** The channel of a record group, or undefined when the group is not a channel's state. */
+export function channelOfStateGroup(group: string): string | undefined {
+  if (!group.startsWith(STATE_RECORDS)) return undefined;
+  const id = group.slice(STATE_RECORDS.length);
   return id === '' || id.includes('/') ? undefined : channelFromId(id);
 }

@@ -1,9 +1,10 @@
 /**
  * The seam the workflow's small records go through: each channel's state and the last accepted
- * version of each encoder playlist. Conditional writes on a version number: "only if absent" or
- * "only if the version is still V". The DynamoDB implementation is functions/dynamodb-store.ts;
- * no SDK here.
+ * version of each encoder playlist. Records are grouped (functions/keys.ts): one read returns a
+ * whole group. Conditional writes on a version number: "only if absent" or "only if the version is
+ * still V". The DynamoDB implementation is functions/dynamodb-store.ts; no SDK here.
  */
+import type { RecordKey } from './keys';
 
 /** A record as read: its body and the version a conditional write names. */
 export interface StoredRecord {
@@ -16,11 +17,13 @@ export type WriteCondition = { readonly absent: true } | { readonly version: num
 
 export interface RecordStore {
   /** A strongly consistent read (the conditional logic depends on it); undefined when absent. */
-  get(key: string): Promise<StoredRecord | undefined>;
+  get(key: RecordKey): Promise<StoredRecord | undefined>;
   /** Writes `body` when `condition` holds: the new version, or `'precondition-failed'`. */
-  put(key: string, body: string, condition: WriteCondition): Promise<number | 'precondition-failed'>;
-  /** Keys that begin with `prefix`, in no particular order. */
-  list(prefix: string): Promise<string[]>;
+  put(key: RecordKey, body: string, condition: WriteCondition): Promise<number | 'precondition-failed'>;
+  /** Every record of a group, by name (a strongly consistent read). */
+  query(group: string): Promise<Map<string, StoredRecord>>;
+  /** Groups that begin with `prefix`, in no particular order. */
+  listGroups(prefix: string): Promise<string[]>;
 }
 
 /** The condition that makes a write follow the record as read (absent, or at its version). */

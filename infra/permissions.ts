@@ -106,13 +106,15 @@ export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, 
   const readWriteHealth = () =>
     records('ReadWriteChannelState', ['dynamodb:GetItem', 'dynamodb:PutItem'], table, STATE_RECORDS);
   const readPlaylists = () => [allow('ReadPlaylists', ['s3:GetObject'], encoderObjects), list()];
+  const readAccepted = () =>
+    records('ReadAcceptedVersionsOfTheChannel', ['dynamodb:Query'], table, ACCEPTED_RECORDS);
 
   return {
     validatePlaylist: grants(
       ...readPlaylists(),
       records('ReadWriteAcceptedVersions', ['dynamodb:GetItem', 'dynamodb:PutItem'], table, ACCEPTED_RECORDS),
     ),
-    checkFreshness: grants(...readPlaylists(), readWriteHealth()),
+    checkFreshness: grants(...readPlaylists(), readAccepted(), readWriteHealth()),
     mergeIndex: grants(
       allow('ReadPlaylistsAndIndex', ['s3:GetObject'], [...encoderObjects, ...outputs]),
       allow('WriteIndexAndSteering', ['s3:PutObject'], outputs),
@@ -128,6 +130,7 @@ export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, 
     publishMetrics: grants(),
     watchdog: grants(
       ...readPlaylists(),
+      readAccepted(),
       readWriteHealth(),
       // Listing the channels: a Scan (keys only) cannot be limited by dynamodb:LeadingKeys.
       new iam.PolicyStatement({ sid: 'ListChannels', actions: ['dynamodb:Scan'], resources: [table] }),

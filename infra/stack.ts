@@ -25,7 +25,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { parseSettings, type Settings, STATE_TABLE_ENV, settingsToEnv } from '../functions/config';
-import { STATE_TABLE_PARTITION_KEY } from '../functions/dynamodb-store';
+import { STATE_TABLE_PARTITION_KEY, STATE_TABLE_SORT_KEY } from '../functions/dynamodb-store';
 import { ConfigInvalidError } from '../functions/hls/errors';
 import {
   buildSubstitutions,
@@ -155,6 +155,7 @@ export class HlsFailoverStack extends Stack {
     // rest with the AWS owned key, as the bucket is with S3-managed keys (no KMS charge per request).
     this.stateTable = new dynamodb.Table(this, 'StateTable', {
       partitionKey: { name: STATE_TABLE_PARTITION_KEY, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: STATE_TABLE_SORT_KEY, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       encryption: dynamodb.TableEncryption.DEFAULT,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },

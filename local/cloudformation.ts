@@ -243,11 +243,11 @@ export function resourcesOfType(template: Template, type: string): string[] {
     .map(([logicalId]) => logicalId);
 }
 
-/** Every DynamoDB table of a template: its name in the local account and its partition key. */
+/** Every DynamoDB table of a template: its name in the local account and its keys. */
 export function tablesOf(
   template: Template,
   resolve: (value: unknown) => unknown,
-): { tableName: string; partitionKey: string }[] {
+): { tableName: string; partitionKey: string; sortKey?: string }[] {
   return resourcesOfType(template, 'AWS::DynamoDB::Table').map((logicalId) => {
     const properties = template.Resources[logicalId]?.Properties ?? {};
     const keys = (properties.KeySchema ?? []) as { AttributeName: string; KeyType: string }[];
@@ -256,11 +256,16 @@ export function tablesOf(
       AttributeType: string;
     }[];
     const hash = keys.find((k) => k.KeyType === 'HASH')?.AttributeName;
-    const type = types.find((a) => a.AttributeName === hash)?.AttributeType;
-    if (hash === undefined || type !== 'S' || keys.length !== 1)
+    const range = keys.find((k) => k.KeyType === 'RANGE')?.AttributeName;
+    const isString = (name: string | undefined) =>
+      types.find((a) => a.AttributeName === name)?.AttributeType === 'S';
+    if (hash === undefined || !isString(hash) || (range !== undefined && !isString(range)))
       throw new Error(
-        `${logicalId}: the local runtime makes tables with one string partition key, and this one has ${JSON.stringify(keys)}`,
+        `${logicalId}: the local runtime makes tables with a string partition key and an optional string sort key, and this one has ${JSON.stringify(keys)}`,
       );
-    return { tableName: String(resolve({ Ref: logicalId })), partitionKey: hash };
+    const tableName = String(resolve({ Ref: logicalId }));
+    return range === undefined
+      ? { tableName, partitionKey: hash }
+      : { tableName, partitionKey: hash, sortKey: range };
   });
 }

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import {
   CreateTableCommand,
+  DeleteTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ResourceInUseException,
@@ -19,10 +20,11 @@ import { listen } from './listen';
 // dynalite ships CommonJS without types.
 const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
 
-/** A table as the template defines it (a string partition key is all the workflow uses). */
+/** A table as the template defines it (string keys are all the workflow uses). */
 export interface TableDefinition {
   readonly tableName: string;
   readonly partitionKey: string;
+  readonly sortKey?: string;
 }
 
 export interface DynamoDbEndpoint {
@@ -43,9 +45,27 @@ const ITEM_OPERATIONS: Readonly<Record<string, 'Key' | 'Item'>> = {
 const TABLE_OPERATIONS = new Set(['Scan', 'DescribeTable']);
 
 /**
+ * The partition key value a Query names: its key condition's `<partition key> = :value` (the
+ * attribute possibly through a `#name`), or undefined when the condition is not of that form.
+ */
+function queriedPartition(body: Readonly<Record<string, unknown>>, partitionKey: string): string | undefined {
+  const condition = typeof body.KeyConditionExpression === 'string' ? body.KeyConditionExpression : '';
+  const names = (body.ExpressionAttributeNames ?? {}) as Record<string, string>;
+  const values = (body.ExpressionAttributeValues ?? {}) as Record<string, { S?: string }>;
+  for (const clause of condition.split(/\s+AND\s+/i)) {
+    const match = /^\s*\(?\s*(#?[\w]+)\s*=\s*(:[\w]+)\s*\)?\s*$/.exec(clause);
+    if (match === null) continue;
+    const [, attribute = '', placeholder = ''] = match;
+    if ((attribute.startsWith('#') ? names[attribute] : attribute) === partitionKey)
+      return values[placeholder]?.S;
+  }
+  return undefined;
+}
+
+/**
  * The IAM request a DynamoDB JSON request makes, as DynamoDB authorizes it. Throws for an operation
- * this endpoint does not map (batch and transaction calls, Query), so nothing a role does goes
- * unchecked.
+ * this endpoint does not map (batch and transaction calls, a Query without an equality on the
+ * partition key), so nothing a role does goes unchecked.
  */
 export function dynamoDbRequest(
   role: string,
@@ -63,6 +83,10 @@ export function dynamoDbRequest(
   if (itemMember !== undefined && partitionKey !== undefined) {
     const key = (body[itemMember] as Record<string, { S?: string }> | undefined)?.[partitionKey]?.S;
     return { role, action, resource, context: { 'dynamodb:LeadingKeys': key === undefined ? [] : [key] } };
+  }
+  if (operation === 'Query' && partitionKey !== undefined) {
+    const key = queriedPartition(body, partitionKey);
+    if (key !== undefined) return { role, action, resource, context: { 'dynamodb:LeadingKeys': [key] } };
   }
   if (TABLE_OPERATIONS.has(operation) && tableName !== '') return { role, action, resource };
   throw new Error(
@@ -85,7 +109,11 @@ function accessDenied(res: ServerResponse, message: string): void {
   res.end(JSON.stringify({ __type: 'com.amazon.coral.service#AccessDeniedException', Message: message }));
 }
 
-/** Creates each table unless it exists (a restart on the same data directory), and waits until it is active. */
+/**
+ * Creates each table unless it exists (a restart on the same data directory) with the template's
+ * keys, and waits until it is active. A table left with other keys (a data directory from an older
+ * version) is made again: its records are derived state, rebuilt from the encoders' next uploads.
+ */
 async function ensureTables(url: string, tables: readonly TableDefinition[]): Promise<void> {
   const client = new DynamoDBClient({
     endpoint: url,
@@ -93,23 +121,35 @@ async function ensureTables(url: string, tables: readonly TableDefinition[]): Pr
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
   try {
-    for (const { tableName, partitionKey } of tables) {
-      await client
-        .send(
+    const active = async (tableName: string) => {
+      for (;;) {
+        const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
+        if (out.Table?.TableStatus === 'ACTIVE') return out.Table;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    for (const { tableName, partitionKey, sortKey } of tables) {
+      const keys = [
+        { AttributeName: partitionKey, KeyType: 'HASH' as const },
+        ...(sortKey === undefined ? [] : [{ AttributeName: sortKey, KeyType: 'RANGE' as const }]),
+      ];
+      const create = () =>
+        client.send(
           new CreateTableCommand({
             TableName: tableName,
             BillingMode: 'PAY_PER_REQUEST',
-            AttributeDefinitions: [{ AttributeName: partitionKey, AttributeType: 'S' }],
-            KeySchema: [{ AttributeName: partitionKey, KeyType: 'HASH' }],
+            AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: 'S' })),
+            KeySchema: keys,
           }),
-        )
-        .catch((error: unknown) => {
-          if (!(error instanceof ResourceInUseException)) throw error;
-        });
-      for (;;) {
-        const out = await client.send(new DescribeTableCommand({ TableName: tableName }));
-        if (out.Table?.TableStatus === 'ACTIVE') break;
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        );
+      await create().catch((error: unknown) => {
+        if (!(error instanceof ResourceInUseException)) throw error;
+      });
+      const table = await active(tableName);
+      if (JSON.stringify(table.KeySchema) !== JSON.stringify(keys)) {
+        await client.send(new DeleteTableCommand({ TableName: tableName }));
+        await create();
+        await active(tableName);
       }
     }
   } finally {

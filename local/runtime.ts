@@ -14,7 +14,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Alert } from '../functions/alerts';
 import { SETTINGS, type Settings, settingsToEnv } from '../functions/config';
-import { DynamoRecordStore, STATE_TABLE_PARTITION_KEY } from '../functions/dynamodb-store';
+import {
+  DynamoRecordStore,
+  STATE_TABLE_PARTITION_KEY,
+  STATE_TABLE_SORT_KEY,
+} from '../functions/dynamodb-store';
 import { createDeps, jsonLogger } from '../functions/handlers/deps';
 import { S3ObjectStore } from '../functions/store';
 import { playlistEventPattern, watchdogInput } from '../functions/workflow';
@@ -133,7 +137,11 @@ export const DYNAMODB_ENDPOINT_FILE = 'dynamodb-endpoint';
  * name, as the bucket gets the local bucket's) or the sources, so a data dir keeps its records.
  */
 export function localStateTable(stackName: string): TableDefinition {
-  return { tableName: `${stackName}-state`, partitionKey: STATE_TABLE_PARTITION_KEY };
+  return {
+    tableName: `${stackName}-state`,
+    partitionKey: STATE_TABLE_PARTITION_KEY,
+    sortKey: STATE_TABLE_SORT_KEY,
+  };
 }
 
 /** A client of the local DynamoDB endpoint for the runtime itself (not IAM-checked). */

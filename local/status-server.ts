@@ -15,8 +15,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { readChannelForView } from '../functions/accepted';
 import type { Alert } from '../functions/alerts';
-import { listChannels, readChannelState } from '../functions/channel-state';
+import { listChannels } from '../functions/channel-state';
 import { type ChannelView, describeChannel } from '../functions/channel-view';
 import { channelFromId } from '../functions/keys';
 import type { RecordStore } from '../functions/record-store';
@@ -131,8 +132,7 @@ async function channelViews(sources: StatusSources, now: number): Promise<Channe
   const channels = await listChannels(sources.records);
   return Promise.all(
     channels.map(async (channel) => {
-      const { state } = await readChannelState(sources.records, channel);
-      return describeChannel(state, now);
+      return describeChannel(await readChannelForView(sources.records, channel), now);
     }),
   );
 }

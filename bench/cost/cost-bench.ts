@@ -125,11 +125,25 @@ const S3_WRITES = /^(Put|Copy|Post|List|CreateMultipart|UploadPart|CompleteMulti
 const DYNAMO_WRITES =
   /^(PutItem|UpdateItem|DeleteItem|BatchWriteItem|TransactWriteItems|Put|Update|Delete|BatchWrite|TransactWrite)$/;
 
-function awsAdjustMs(calls: readonly SdkCall[]): number {
-  return calls.reduce(
-    (sum, c) => sum + Math.max(0, (AWS_LATENCY_MS[c.service] ?? (AWS_LATENCY_MS.default as number)) - c.ms),
-    0,
-  );
+/**
+ * What replacing the local wait on SDK calls by the in-Region latency changes in a duration (ms,
+ * negative when the local endpoints were slower): calls that overlap in time (a Promise.all) wait
+ * once, for the slowest of them.
+ */
+export function awsAdjustMs(calls: readonly Pick<SdkCall, 'service' | 'startMs' | 'ms'>[]): number {
+  const latency = (c: Pick<SdkCall, 'service'>) =>
+    AWS_LATENCY_MS[c.service] ?? (AWS_LATENCY_MS.default as number);
+  let adjust = 0;
+  let group: { start: number; end: number; aws: number } | undefined;
+  for (const c of [...calls].sort((a, b) => a.startMs - b.startMs)) {
+    if (group !== undefined && c.startMs < group.end) {
+      group = { ...group, end: Math.max(group.end, c.startMs + c.ms), aws: Math.max(group.aws, latency(c)) };
+      continue;
+    }
+    if (group !== undefined) adjust += group.aws - (group.end - group.start);
+    group = { start: c.startMs, end: c.startMs + c.ms, aws: latency(c) };
+  }
+  return group === undefined ? adjust : adjust + group.aws - (group.end - group.start);
 }
 
 /** Usage of one SDK call (keys of DRIVERS, or `other:<service> <command>`). */
@@ -223,7 +237,7 @@ export function meterExecution(
     const task = config.tasks[inv.state];
     const fn = task?.function;
     if (fn !== undefined) {
-      const billedMs = lambdaBilledMs(inv.ms + awsAdjustMs(inv.calls));
+      const billedMs = lambdaBilledMs(Math.max(1, inv.ms + awsAdjustMs(inv.calls)));
       const gbSeconds = (billedMs / 1000) * (fn.memoryMb / 1024);
       usage = addUsage(usage, {
         'lambda.requests': 1,
@@ -268,7 +282,7 @@ export function meterExecution(
     'logs.storedByteMonths': storedByteMonths(log.bytes, config.stateMachine.logRetentionDays),
   });
 
-  const billedMs = expressBilledMs((record?.durationMs ?? 0) + awsAdjustMs(allCalls));
+  const billedMs = expressBilledMs(Math.max(1, (record?.durationMs ?? 0) + awsAdjustMs(allCalls)));
   const maps = events.filter((e) => e.type === 'StateEntered' && e.state?.type === 'Map').length;
   const payload = Math.max(
     0,
@@ -633,8 +647,8 @@ export const COST_METHOD =
   'declared stalled and withdrawn, then recovers; the watchdog on its timer. Observed: every AWS SDK call (Client.prototype.send), ' +
   'every execution and Task invocation (the engine), every line a handler prints, every object event of the bucket. Metered as AWS ' +
   'bills: Lambda per invocation, duration rounded up to 1 ms × the template memory; Express per execution, duration rounded up to ' +
-  '100 ms × 64 MB steps (50 MB + definition + data); local SDK latency raised to an assumed in-Region latency (S3 20 ms, DynamoDB 6 ms) ' +
-  'in both durations; state machine log events rebuilt from the history at the template log level and execution data (JSON as ' +
+  '100 ms × 64 MB steps (50 MB + definition + data); in both durations the local wait on SDK calls is replaced by an assumed ' +
+  'in-Region latency (S3 20 ms, DynamoDB 6 ms; calls that overlap wait once, for the slowest), the rest is measured; state machine log events rebuilt from the history at the template log level and execution data (JSON as ' +
   'Step Functions logs it + 26 bytes an event); Lambda logs = printed lines + START/END/REPORT. Hour = per-upload usage (healthy ' +
   'phase) × renditions × 2 × 3600 / 2 s + one watchdog run (and its channel check) × runs per hour of the template schedule + ONE ' +
   'incident per hour (incident phase minus what its uploads and watchdog runs cost healthy) + fixed monthly items / 730.';

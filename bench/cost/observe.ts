@@ -22,6 +22,8 @@ export interface SdkCall {
   /** HTTP status (200 on success; the error's status, or 0 when none). */
   readonly status: number;
   readonly errorName?: string;
+  /** When the call started (performance.now()), and how long it took locally. */
+  readonly startMs: number;
   readonly ms: number;
   readonly input: Readonly<Record<string, unknown>>;
   readonly output?: Readonly<Record<string, unknown>>;
@@ -135,6 +137,7 @@ export function observeWorkflow(): Observer {
           service,
           command: commandName,
           status: 200,
+          startMs: start,
           ms: performance.now() - start,
           input,
           output,
@@ -147,6 +150,7 @@ export function observeWorkflow(): Observer {
           command: commandName,
           status: e.$metadata?.httpStatusCode ?? 0,
           ...(e.name === undefined ? {} : { errorName: e.name }),
+          startMs: start,
           ms: performance.now() - start,
           input,
         });

@@ -1,8 +1,10 @@
 /**
- * CheckCounterpartFreshness: reads the other encoder's playlist of the same rendition, folds both
- * into the channel's health, and stores it with a conditional write. Only the execution whose
- * write succeeds gets the transitions, so each alert is sent once.
+ * CheckCounterpartFreshness: reads the other encoder's playlist of the same rendition and the
+ * channel's accepted records (every rendition's latest accepted version, one query), folds them
+ * into the channel's health, and stores it with a conditional write when a decision changed. Only
+ * the execution whose write succeeds gets the transitions, so each alert is sent once.
  */
+import { acceptedObservations, withSeenAt } from '../accepted';
 import { type Alert, alertsFor, playlistsValidAgainAlert } from '../alerts';
 import { type AuditDecision, type ChannelAudit, decisionsOf, healthHash } from '../audit';
 import { type ChannelState, indexIsStale, readChannelState, updateChannelState } from '../channel-state';
@@ -98,22 +100,26 @@ export function createCheckFreshness(deps: HandlerDeps) {
   const { store, records, settings, now, sleep } = deps;
 
   /**
-   * The renditions this look did not read that the stored state alone would newly call stalled,
-   * read now. The stored state lags behind a rendition whose events are late (EventBridge delivery,
-   * a backlog of executions): judged from it, a healthy encoder would be STALLED, then RECOVERED.
-   * A stall is declared only on a playlist read, as the watchdog does.
+   * The renditions this look did not read that the stored state and the accepted records would
+   * newly call stalled, read now. The records lag behind a rendition whose events are late
+   * (EventBridge delivery, a backlog of executions): judged from them, a healthy encoder would be
+   * STALLED, then RECOVERED. A stall is declared only on a playlist read, as the watchdog does.
    */
   const stallsToConfirm = async (
     bucket: string,
     channel: string,
     state: ChannelState,
-    renditions: readonly RenditionObservation[],
+    observed: {
+      readonly read: readonly RenditionObservation[];
+      readonly accepted: readonly RenditionObservation[];
+    },
     at: number,
   ): Promise<RenditionObservation[]> => {
+    const renditions = [...observed.read, ...observed.accepted];
     if (state.health === undefined) return [];
     const stored = state.health.encoders;
     const dryRun = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings)).state;
-    const read = new Set(renditions.map((r) => `${r.encoder}/${r.rendition}`));
+    const read = new Set(observed.read.map((r) => `${r.encoder}/${r.rendition}`));
     const unconfirmed = Object.entries(dryRun.encoders).flatMap(([encoder, health]) =>
       Object.entries(health.renditions)
         .filter(
@@ -129,7 +135,9 @@ export function createCheckFreshness(deps: HandlerDeps) {
         observePlaylist(store, bucket, channel, encoder, rendition, settings.maxPlaylistChars),
       ),
     );
-    return seen.filter((o): o is RenditionObservation => o !== undefined);
+    return seen
+      .filter((o): o is RenditionObservation => o !== undefined)
+      .map((o) => withSeenAt(o, observed.accepted));
   };
 
   /** One look: the event's playlist (when given) and the counterpart's, folded in with a conditional write. */
@@ -138,19 +146,28 @@ export function createCheckFreshness(deps: HandlerDeps) {
     const renditions: RenditionObservation[] = [];
     if (p.kind === 'media' && p.playlist !== undefined && withOwn)
       renditions.push({ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist });
-    // The counterpart's playlists and the stored state, read at once (one round trip).
+    // The counterpart's playlists, the stored state and the accepted records, read at once (one round trip).
     const counterparts =
       p.kind === 'media' && p.playlist !== undefined ? settings.encoders.filter((e) => e !== p.encoder) : [];
-    const [seen, stored] = await Promise.all([
+    const [seen, stored, accepted] = await Promise.all([
       Promise.all(
         counterparts.map((e) =>
           observePlaylist(store, p.bucket, p.channel, e, p.rendition, settings.maxPlaylistChars),
         ),
       ),
       readChannelState(records, p.channel),
+      acceptedObservations(records, p.channel, settings.encoders),
     ]);
-    for (const o of seen) if (o !== undefined) renditions.push(o);
-    renditions.push(...(await stallsToConfirm(p.bucket, p.channel, stored.state, renditions, at)));
+    for (const o of seen) if (o !== undefined) renditions.push(withSeenAt(o, accepted));
+    // Accepted records lag behind the bucket as events do: only a playlist read confirms a stall.
+    const confirmed = await stallsToConfirm(
+      p.bucket,
+      p.channel,
+      stored.state,
+      { read: renditions, accepted },
+      at,
+    );
+    renditions.push(...accepted, ...confirmed);
     const update = await updateChannelState(
       records,
       p.channel,
@@ -172,7 +189,9 @@ export function createCheckFreshness(deps: HandlerDeps) {
             transitions: assessed.transitions,
             settlement: settled.result,
             before: healthHash(state.health),
-            recheckAt: assessed.recheckAt,
+            // Only this event's rendition: the others' lag is followed by their own executions
+            // (their accepted records lag behind the bucket, as their events do).
+            recheckAt: p.kind === 'media' ? assessed.rechecks[p.rendition] : undefined,
           },
         };
       },

@@ -63,7 +63,7 @@ export function recordStoreFromEnv(env: Readonly<Record<string, string | undefin
     Promise.reject(
       new ConfigInvalidError([`environment variable ${STATE_TABLE_ENV} (the state table's name) is not set`]),
     );
-  return { get: missing, put: missing, list: missing };
+  return { get: missing, put: missing, query: missing, listGroups: missing };
 }
 
 /** The freshness options the settings describe. */

@@ -4,11 +4,11 @@
  * out-of-order events, and keys outside encoder folders, end in `action: 'skip'`.
  */
 
+import { type AcceptedRecord, acceptedRecord, observeAccepted } from '../accepted';
 import {
   classifyPlaylist,
   isAcceptable,
   type MediaSnapshot,
-  observeSnapshot,
   PlaylistInvalidError,
   type PlaylistObservation,
   type Violation,
@@ -45,17 +45,10 @@ export type ValidateOutput =
       readonly warnings: readonly Violation[];
     };
 
-/** What is kept of an accepted media playlist. */
-interface AcceptedRecord {
-  readonly etag: string;
-  readonly lastModified: number;
-  readonly snapshot: MediaSnapshot;
-}
-
 const MAX_ATTEMPTS = 6;
 
 export function createValidatePlaylist(deps: HandlerDeps) {
-  const { store, records, settings, log } = deps;
+  const { store, records, settings, log, now } = deps;
   return async (input: ValidateInput): Promise<ValidateOutput> => {
     let found:
       | { key: string; parsed: NonNullable<ReturnType<typeof parseEncoderKey>>; object: StoredObject }
@@ -140,15 +133,18 @@ export function createValidatePlaylist(deps: HandlerDeps) {
           };
         throw new PlaylistInvalidError([...result.errors, ...result.policy], key);
       }
-      const snapshot = result.snapshot;
-      const record: AcceptedRecord = { etag: object.etag, lastModified: object.lastModified, snapshot };
+      const record = acceptedRecord(
+        accepted,
+        { etag: object.etag, lastModified: object.lastModified, snapshot: result.snapshot },
+        now(),
+      );
       const written = await records.put(recordKey, JSON.stringify(record), afterRead(stored));
       if (written === 'precondition-failed') continue; // a concurrent execution accepted a version: compare again
       return {
         ...base,
         kind: 'media',
         warnings: result.warnings,
-        playlist: observeSnapshot(snapshot, object.lastModified),
+        playlist: observeAccepted(record),
       };
     }
     return {

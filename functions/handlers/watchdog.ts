@@ -9,6 +9,7 @@
  * stays the size of one channel, whatever the number of channels or of channels down at once
  * (Step Functions fails an execution whose state passes 256 KiB).
  */
+import { acceptedObservations, withSeenAt } from '../accepted';
 import { alertsFor } from '../alerts';
 import { healthHash } from '../audit';
 import { indexIsStale, listChannels, readChannelState, updateChannelState } from '../channel-state';
@@ -49,6 +50,7 @@ export function createWatchdog(deps: HandlerDeps) {
     const { state } = await readChannelState(records, channel);
     const quiet = { ...NOTHING, metrics: [], channelsToCheck: [] };
     if (state.health?.ended) return quiet; // the event is over: nothing is expected to be live
+    const accepted = await acceptedObservations(records, channel, settings.encoders);
     const renditions: RenditionObservation[] = [];
     for (const [encoder, health] of Object.entries(state.health?.encoders ?? {})) {
       for (const rendition of Object.keys(health.renditions)) {
@@ -60,7 +62,7 @@ export function createWatchdog(deps: HandlerDeps) {
           rendition,
           settings.maxPlaylistChars,
         );
-        if (seen !== undefined) renditions.push(seen);
+        if (seen !== undefined) renditions.push(withSeenAt(seen, accepted));
       }
     }
     const update = await updateChannelState(records, channel, (current) => {

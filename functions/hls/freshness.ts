@@ -22,6 +22,12 @@ export interface PlaylistObservation {
   readonly endlist: boolean;
   /** When the playlist was last written (epoch ms; S3 LastModified). */
   readonly lastModified: number;
+  /**
+   * When the workflow first accepted a version ending with `lastSequence` (epoch ms, millisecond
+   * resolution, unlike `lastModified`): the other encoder is one segment behind since then.
+   * Unknown for a playlist read but not yet accepted.
+   */
+  readonly seenAt?: number;
 }
 
 /** What freshness needs of a media playlist: its snapshot, and when it was written (epoch ms). */
@@ -62,7 +68,10 @@ export interface Observation {
 export interface RenditionHealth extends PlaylistObservation {
   readonly status: EncoderStatus;
   readonly reason: string;
-  /** Since when (epoch ms) this rendition has been one segment behind the other encoder's. */
+  /**
+   * Since when (epoch ms) this rendition has been one segment behind the other encoder's: when
+   * the other encoder's version was accepted (its `seenAt`), or else when a look first saw the lag.
+   */
   readonly behindSince?: number;
 }
 
@@ -230,7 +239,14 @@ export function assessFreshness(
   previous: ChannelHealth | undefined,
   observation: Observation,
   options: FreshnessOptions = {},
-): { state: ChannelHealth; transitions: Transition[]; recheckAt?: number } {
+): {
+  state: ChannelHealth;
+  transitions: Transition[];
+  /** Per rendition one segment behind within its lag grace: when the grace ends (epoch ms). */
+  rechecks: Readonly<Record<string, number>>;
+  /** The earliest of `rechecks`. */
+  recheckAt?: number;
+} {
   // Incident ids are ISO times: a clock outside Date's range (±8.64e15 ms) or NaN cannot be one.
   if (!(Math.abs(observation.now) <= MAX_DATE_MS))
     throw new ConfigInvalidError([
@@ -264,7 +280,7 @@ export function assessFreshness(
   // 2. Each rendition against the clock and its counterpart; each encoder from its renditions.
   const transitions: Transition[] = [];
   const encoders: Record<string, EncoderHealth> = {};
-  let recheckAt: number | undefined;
+  const rechecks: Record<string, number> = {};
   for (const encoder of o.encoders) {
     const counterpart = encoder === home ? away : home;
     const assessed: Record<string, RenditionHealth> = {};
@@ -276,7 +292,7 @@ export function assessFreshness(
       const graceEnds = assessed[name].behindSince;
       if (assessed[name].status === 'healthy' && graceEnds !== undefined) {
         const at = graceEnds + o.lagGraceTargetDurations * (p.targetDuration || 1) * 1000;
-        recheckAt = recheckAt === undefined ? at : Math.min(recheckAt, at);
+        rechecks[name] = Math.min(rechecks[name] ?? at, at);
       }
     }
     const was = before.encoders[encoder] ?? (initialChannelHealth(o, now).encoders[encoder] as EncoderHealth);
@@ -376,7 +392,8 @@ export function assessFreshness(
       updatedAt: now,
     },
     transitions,
-    ...(recheckAt === undefined ? {} : { recheckAt }),
+    rechecks,
+    ...(Object.keys(rechecks).length === 0 ? {} : { recheckAt: Math.min(...Object.values(rechecks)) }),
   };
 }
 
@@ -458,7 +475,7 @@ function assessRendition(
       };
     }
     if (lag >= 1) {
-      const since = behindSince ?? now;
+      const since = counterpart.seenAt ?? behindSince ?? now;
       const behindSeconds = (now - since) / 1000;
       if (behindSeconds >= o.lagGraceTargetDurations * td) {
         return {

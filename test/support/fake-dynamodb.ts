@@ -1,7 +1,8 @@
 /**
  * An in-memory DynamoDB table behind aws-sdk-client-mock: GetItem, PutItem (honouring the two
- * conditions the store writes with: the item absent, or its version still the one read) and Scan
- * with a begins_with filter. The handlers run with the real DynamoRecordStore over a mocked client.
+ * conditions the store writes with: the item absent, or its version still the one read), Query of
+ * one partition, and Scan with a begins_with filter on the partition key. The handlers run with the
+ * real DynamoRecordStore over a mocked client.
  */
 
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -11,16 +12,32 @@ import {
   DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DynamoRecordStore, STATE_TABLE_PARTITION_KEY } from '../../functions/dynamodb-store';
+import {
+  DynamoRecordStore,
+  STATE_TABLE_PARTITION_KEY,
+  STATE_TABLE_SORT_KEY,
+} from '../../functions/dynamodb-store';
+import type { RecordKey } from '../../functions/keys';
 
 type Item = Record<string, AttributeValue>;
 
 export const TABLE = 'state-table';
 
+/** One string per record key, for maps and assertions: `<group> <name>`. */
+export function keyText(key: RecordKey): string {
+  return `${key.group} ${key.name}`;
+}
+
+function keyOf(item: Item | undefined): string {
+  return `${item?.[STATE_TABLE_PARTITION_KEY]?.S ?? ''} ${item?.[STATE_TABLE_SORT_KEY]?.S ?? ''}`;
+}
+
 export class FakeDynamoDB {
+  /** Items by {@link keyText}. */
   readonly items = new Map<string, Item>();
   readonly client = new DynamoDBClient({
     region: 'eu-west-1',
@@ -28,7 +45,7 @@ export class FakeDynamoDB {
   });
   readonly mock = mockClient(this.client);
   readonly store = new DynamoRecordStore(this.client, TABLE);
-  /** Keys of the items written, in order. */
+  /** Keys ({@link keyText}) of the items written, in order. */
   puts: string[] = [];
   /** Conditional writes refused. */
   conditionFailures = 0;
@@ -36,7 +53,6 @@ export class FakeDynamoDB {
   afterGet: ((key: string) => Promise<void> | void) | undefined;
 
   constructor() {
-    const keyOf = (item: Item | undefined) => item?.[STATE_TABLE_PARTITION_KEY]?.S ?? '';
     this.mock.on(GetItemCommand).callsFake(async (input: { Key: Item }) => {
       await Promise.resolve();
       const item = this.items.get(keyOf(input.Key));
@@ -66,28 +82,38 @@ export class FakeDynamoDB {
           return {};
         },
       );
+    this.mock.on(QueryCommand).callsFake(async (input: { ExpressionAttributeValues?: Item }) => {
+      await Promise.resolve();
+      const group = input.ExpressionAttributeValues?.[':group']?.S ?? '';
+      return {
+        Items: [...this.items.values()].filter((item) => item[STATE_TABLE_PARTITION_KEY]?.S === group),
+      };
+    });
     this.mock.on(ScanCommand).callsFake(async (input: { ExpressionAttributeValues?: Item }) => {
       const prefix = input.ExpressionAttributeValues?.[':prefix']?.S ?? '';
       return {
-        Items: [...this.items.keys()]
-          .filter((k) => k.startsWith(prefix))
-          .map((k) => ({ [STATE_TABLE_PARTITION_KEY]: { S: k } })),
+        Items: [...this.items.values()]
+          .filter((item) => item[STATE_TABLE_PARTITION_KEY]?.S?.startsWith(prefix))
+          .map((item) => ({
+            [STATE_TABLE_PARTITION_KEY]: item[STATE_TABLE_PARTITION_KEY] as AttributeValue,
+          })),
       };
     });
   }
 
   /** Writes a record directly (version 1, or one above the current). */
-  write(key: string, body: string): void {
-    const version = Number(this.items.get(key)?.version?.N ?? 0) + 1;
-    this.items.set(key, {
-      [STATE_TABLE_PARTITION_KEY]: { S: key },
+  write(key: RecordKey, body: string): void {
+    const version = Number(this.items.get(keyText(key))?.version?.N ?? 0) + 1;
+    this.items.set(keyText(key), {
+      [STATE_TABLE_PARTITION_KEY]: { S: key.group },
+      [STATE_TABLE_SORT_KEY]: { S: key.name },
       bodyz: { B: deflateRawSync(body) },
       version: { N: String(version) },
     });
   }
 
-  body(key: string): string | undefined {
-    const stored = this.items.get(key)?.bodyz?.B;
+  body(key: RecordKey): string | undefined {
+    const stored = this.items.get(keyText(key))?.bodyz?.B;
     return stored === undefined ? undefined : inflateRawSync(stored).toString('utf8');
   }
 }

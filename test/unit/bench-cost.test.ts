@@ -18,7 +18,7 @@ import {
   platformLogBytes,
   tracesPerHour,
 } from '../../bench/cost/billing';
-import { emfMetrics, meterExecution, sdkCallUsage } from '../../bench/cost/cost-bench';
+import { awsAdjustMs, emfMetrics, meterExecution, sdkCallUsage } from '../../bench/cost/cost-bench';
 import { hourUsage, priceUsage, QUOTAS, scaleTable, seedUsage, uploadsPerHour } from '../../bench/cost/model';
 import { observeWorkflow, type SdkCall } from '../../bench/cost/observe';
 import { cost, PRICES } from '../../bench/cost/prices';
@@ -28,6 +28,7 @@ const call = (over: Partial<SdkCall>): SdkCall => ({
   service: 'S3',
   command: 'GetObject',
   status: 200,
+  startMs: 0,
   ms: 1,
   input: {},
   ...over,
@@ -44,6 +45,17 @@ describe('cost bench: billed durations', () => {
     expect(expressBilledMs(101)).toBe(200);
     expect(expressBilledMs(300)).toBe(300);
     expect(expressBilledMs(3)).toBe(100);
+  });
+
+  it('replaces the local wait on SDK calls by the in-Region latency, overlapping calls waiting once for the slowest', () => {
+    const timed = (service: string, startMs: number, ms: number) => ({ service, startMs, ms });
+    // Sequential: a 50 ms local S3 GET becomes 20 ms, a 2 ms DynamoDB read becomes 6 ms.
+    expect(awsAdjustMs([timed('S3', 0, 50), timed('DynamoDB', 60, 2)])).toBe(-30 + 4);
+    // In parallel (one Promise.all): 40 ms locally, the slowest in-Region latency (S3, 20 ms) on AWS.
+    expect(awsAdjustMs([timed('DynamoDB', 0, 40), timed('S3', 1, 30), timed('DynamoDB', 2, 10)])).toBe(
+      20 - 40,
+    );
+    expect(awsAdjustMs([])).toBe(0);
   });
 
   it('bills Express memory in 64 MB steps of 50 MB + definition + data × map steps (pricing example 4)', () => {

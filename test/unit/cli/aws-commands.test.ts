@@ -3,6 +3,7 @@
  * Insights query and its time range, paging past Insights' 10,000-row cap, truncation, the
  * joins, and the errors people hit (credentials, region, stack, log group).
  */
+import { deflateRawSync } from 'node:zlib';
 import {
   CloudFormationClient,
   CloudFormationServiceException,
@@ -463,11 +464,12 @@ describe('status --stack', () => {
       masters: {},
       index: { preferred: 'failover', masters: '', writtenAt: Date.parse('2026-11-24T10:00:29Z') },
     });
-    dynamodb
-      .on(ScanCommand, { TableName: 'state-table' })
-      .resolves({ Items: [{ pk: { S: key } }, { pk: { S: acceptedKey('news', 'primary', '720p.m3u8') } }] });
-    dynamodb.on(GetItemCommand, { TableName: 'state-table', Key: { pk: { S: key } } }).resolves({
-      Item: { pk: { S: key }, body: { S: stored }, version: { N: '7' } },
+    dynamodb.on(ScanCommand, { TableName: 'state-table' }).resolves({
+      Items: [{ pk: { S: key.group } }, { pk: { S: acceptedKey('news', 'primary', '720p.m3u8').group } }],
+    });
+    const itemKey = { pk: { S: key.group }, sk: { S: key.name } };
+    dynamodb.on(GetItemCommand, { TableName: 'state-table', Key: itemKey }).resolves({
+      Item: { ...itemKey, bodyz: { B: deflateRawSync(stored) }, version: { N: '7' } },
     });
     cloudwatch.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [

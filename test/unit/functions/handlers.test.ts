@@ -5,6 +5,7 @@ import type { ValidateOutput } from '../../../functions/handlers/validate-playli
 import { createWatchdog } from '../../../functions/handlers/watchdog';
 import { stateKey } from '../../../functions/keys';
 import { toEmf } from '../../../functions/metrics';
+import { keyText } from '../../support/fake-dynamodb';
 import { FakeS3 } from '../../support/fake-s3';
 import { fixture, mediaPlaylist } from '../../support/playlists';
 import { BUCKET, workflow } from '../../support/workflow-driver';
@@ -65,6 +66,18 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
       contentType: 'application/json',
       cacheControl: 'max-age=2',
     });
+  });
+
+  it('a routine upload writes only its accepted record: the channel state is written when a decision changes, so the executions of one segment do not race for it', async () => {
+    const { run, start, tickBoth } = setUp();
+    await start();
+    for (let n = 10; n < 13; n++) await tickBoth(n);
+    run.records.puts = [];
+    run.records.conditionFailures = 0;
+    for (let n = 13; n < 20; n++) await tickBoth(n);
+    expect(run.records.puts.every((key) => key.startsWith('accepted/'))).toBe(true);
+    expect(run.records.puts).toHaveLength(7 * 4);
+    expect(run.records.conditionFailures).toBe(0);
   });
 
   it('an encoder whose media playlists land before its master is waited for, not merged as a ladder mismatch', async () => {
@@ -435,7 +448,8 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     await tickBoth(10);
     // Every read of the state is followed by a competitor's write, before this execution's.
     run.records.afterGet = (key) => {
-      if (key === stateKey('ch1')) run.records.write(key, run.records.body(key) ?? '{}');
+      if (key === keyText(stateKey('ch1')))
+        run.records.write(stateKey('ch1'), run.records.body(stateKey('ch1')) ?? '{}');
     };
     s3.write('ch1/primary/720p.m3u8', mediaPlaylist({ sequence: 8, count: 4 }));
     const playlist = await run.handlers.validate({ bucket: BUCKET, key: 'ch1/primary/720p.m3u8' });

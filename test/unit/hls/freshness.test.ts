@@ -306,6 +306,21 @@ describe('assessFreshness', () => {
     );
   });
 
+  it("the lag grace runs from when the other encoder's segment was accepted (seenAt), so a look that stores nothing loses no time", () => {
+    const base = run(healthyUntil(20)); // both wrote segment 10 at 20 s, then the primary died
+    // The failover's segment 11 was accepted at 22.0 s; a later look, from the state before any
+    // look recorded the lag, still counts the grace from 22.0 s.
+    const failover11 = { ...playlist(11, at(22)), seenAt: at(22) };
+    const look = assessFreshness(base.state, { now: at(22.5), renditions: [seen('failover', failover11)] });
+    expect(look.transitions).toEqual([]);
+    expect(look.recheckAt).toBe(at(22.8));
+    const { transitions } = assessFreshness(base.state, {
+      now: at(22.8),
+      renditions: [seen('failover', failover11)],
+    });
+    expect(kinds(transitions)).toEqual(['encoder-stalled', 'preferred-changed', 'withdrawal-changed']);
+  });
+
   it('the lag grace ends when the late encoder writes the segment: no stall, nothing to recheck', () => {
     const base = run(healthyUntil(20));
     const behind = assessFreshness(base.state, {

@@ -104,12 +104,16 @@ describe('bucket and table access per function (allowed actions; the denied ones
     });
   });
 
-  it("CheckFreshness reads encoder objects; reads and writes only the channels' state in the table", () => {
+  it("CheckFreshness reads encoder objects; queries the accepted versions; reads and writes only the channels' state in the table", () => {
     expect(s3Access('checkFreshness')).toEqual({
       's3:GetObject': ENCODER_OBJECTS,
       's3:ListBucket': [''],
     });
-    expect(tableAccess('checkFreshness')).toEqual({ 'dynamodb:GetItem': STATE, 'dynamodb:PutItem': STATE });
+    expect(tableAccess('checkFreshness')).toEqual({
+      'dynamodb:GetItem': STATE,
+      'dynamodb:PutItem': STATE,
+      'dynamodb:Query': ACCEPTED,
+    });
   });
 
   it("MergeIndex reads encoder objects, index and steering; writes index and steering; reads and writes the channels' state", () => {
@@ -160,7 +164,7 @@ describe('bucket and table access per function (allowed actions; the denied ones
     });
   });
 
-  it("Watchdog reads encoder objects, lists the channels (a Scan) and reads and writes the channels' state", () => {
+  it("Watchdog reads encoder objects, lists the channels (a Scan), queries the accepted versions and reads and writes the channels' state", () => {
     expect(s3Access('watchdog')).toEqual({
       's3:GetObject': ENCODER_OBJECTS,
       's3:ListBucket': [''],
@@ -168,15 +172,16 @@ describe('bucket and table access per function (allowed actions; the denied ones
     expect(tableAccess('watchdog')).toEqual({
       'dynamodb:GetItem': STATE,
       'dynamodb:PutItem': STATE,
+      'dynamodb:Query': ACCEPTED,
       'dynamodb:Scan': ['(any)'],
     });
   });
 
   it('no function may delete, update or batch-write table items, nor touch the table itself', () => {
     const all = policyStatements(template).flatMap(({ statement }) => asList(statement.Action));
-    expect(all.filter((a) => /^dynamodb:/.test(a) && !/^dynamodb:(GetItem|PutItem|Scan)$/.test(a))).toEqual(
-      [],
-    );
+    expect(
+      all.filter((a) => /^dynamodb:/.test(a) && !/^dynamodb:(GetItem|PutItem|Query|Scan)$/.test(a)),
+    ).toEqual([]);
   });
 
   it('no function may delete anything outside the encoder playlists, or touch object versions or ACLs', () => {

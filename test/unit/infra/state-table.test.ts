@@ -4,7 +4,7 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { STATE_TABLE_ENV } from '../../../functions/config';
-import { STATE_TABLE_PARTITION_KEY } from '../../../functions/dynamodb-store';
+import { STATE_TABLE_PARTITION_KEY, STATE_TABLE_SORT_KEY } from '../../../functions/dynamodb-store';
 import type { HlsFailoverApp } from '../../../infra/create-app';
 import { asList, logicalId, policyStatements, synthesize } from './support';
 
@@ -18,12 +18,18 @@ beforeAll(() => {
 });
 
 describe('the state table', () => {
-  it('is billed per request, keyed by a string partition key, with point-in-time recovery and encryption at rest', () => {
+  it('is billed per request, keyed by a group (partition key) and a name (sort key), with point-in-time recovery and encryption at rest', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       BillingMode: 'PAY_PER_REQUEST',
-      KeySchema: [{ AttributeName: STATE_TABLE_PARTITION_KEY, KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: STATE_TABLE_PARTITION_KEY, AttributeType: 'S' }],
+      KeySchema: [
+        { AttributeName: STATE_TABLE_PARTITION_KEY, KeyType: 'HASH' },
+        { AttributeName: STATE_TABLE_SORT_KEY, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: STATE_TABLE_PARTITION_KEY, AttributeType: 'S' },
+        { AttributeName: STATE_TABLE_SORT_KEY, AttributeType: 'S' },
+      ],
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       TableName: Match.absent(),
     });

@@ -22,8 +22,8 @@ const BUCKET = 'media';
 const S3 = `arn:aws:s3:::${BUCKET}`;
 /** The partition key of the item a GetItem / PutItem names (dynamodb:LeadingKeys). */
 const item = (key: string) => ({ 'dynamodb:LeadingKeys': [key] });
-const HEALTH = (channel: string) => item(stateKey(channel));
-const ACCEPTED = (channel: string, rest: string) => item(acceptedKey(channel, 'primary', rest));
+const HEALTH = (channel: string) => item(stateKey(channel).group);
+const ACCEPTED = (channel: string, rest: string) => item(acceptedKey(channel, 'primary', rest).group);
 
 let built: HlsFailoverApp;
 let template: Template;
