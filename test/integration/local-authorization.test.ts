@@ -161,7 +161,7 @@ describe('local runtime on the synthesized stack: calls by the state machine', (
     });
   });
 
-  it("checks a bundle's DynamoDB calls against its function's role, with the item's partition key; a denied write fails the Task as AccessDeniedException", async () => {
+  it("checks a bundle's DynamoDB calls against its function's role, with the item's (or the query's) partition key; a denied write fails the Task as AccessDeniedException", async () => {
     const table = 'arn:aws:dynamodb:us-east-1:000000000000:table/hls-failover-state';
     const { seen, failures } = await runWith(
       (r) => r.action === 'dynamodb:PutItem' && r.role.startsWith('CheckFreshness'),
@@ -170,7 +170,13 @@ describe('local runtime on the synthesized stack: calls by the state machine', (
       role: expect.stringMatching(/^ValidatePlaylistRole/),
       action: 'dynamodb:PutItem',
       resource: table,
-      context: { 'dynamodb:LeadingKeys': [acceptedKey('ch1', 'primary', '720p.m3u8')] },
+      context: { 'dynamodb:LeadingKeys': [acceptedKey('ch1', 'primary', '720p.m3u8').group] },
+    });
+    expect(seen).toContainEqual({
+      role: expect.stringMatching(/^CheckFreshnessRole/),
+      action: 'dynamodb:Query',
+      resource: table,
+      context: { 'dynamodb:LeadingKeys': ['accepted/ch1'] },
     });
     expect(failures).toContainEqual({
       state: 'CheckCounterpartFreshness',
@@ -201,7 +207,7 @@ describe("the synthesized stack's own policies on the local DynamoDB endpoint", 
   });
   afterAll(() => endpoint.close());
 
-  it("ValidatePlaylist writes accepted versions, never a channel's state (400 AccessDeniedException naming role, action and table)", async () => {
+  it("ValidatePlaylist writes accepted versions, never a channel's state, and queries nothing (400 AccessDeniedException naming role, action and table)", async () => {
     const client = new DynamoDBClient({
       endpoint: endpoint.url,
       region: 'us-east-1',
@@ -213,8 +219,10 @@ describe("the synthesized stack's own policies on the local DynamoDB endpoint", 
     ).resolves.toBe(1);
 
     const failure = await records.put(stateKey('ch1'), '{}', { absent: true }).catch((e: Error) => e);
+    const query = await records.query('channel/ch1').catch((e: Error) => e);
 
     expect(failure).toMatchObject({ name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } });
+    expect(query).toMatchObject({ name: 'AccessDeniedException' });
     expect((failure as Error).message).toMatch(
       new RegExp(
         `^AccessDenied: role ${validateRole} is not allowed to perform dynamodb:PutItem on arn:aws:dynamodb:us-east-1:000000000000:table/${table.tableName} \\(implicit deny`,
