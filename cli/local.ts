@@ -58,7 +58,7 @@ function port(value: string | undefined, fallback: number, option: string): numb
 }
 
 /** The on-call webhook's options from the command line; undefined without --webhook. */
-function webhookOptions(values: {
+export function webhookOptions(values: {
   webhook?: string | undefined;
   'webhook-timeout'?: string | undefined;
   'webhook-attempts'?: string | undefined;
