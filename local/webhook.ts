@@ -6,8 +6,8 @@
  *
  * - an attempt succeeds on a 2xx answer. No answer within `timeoutMs` (headers and body), a
  *   connection error, a 5xx, 408 or 429 is a failed attempt, retried after `retryDelayMs`, doubling
- *   each time, up to `attempts` in all; any other answer (a 3xx not followed, a 4xx) fails at once,
- *   as a retry would get the same answer;
+ *   each time, up to `attempts` in all; any other answer (a 4xx) fails at once, as a retry would
+ *   get the same answer;
  * - at most once per incident: deliveries are keyed by the alert's channel, incident id and kind
  *   (the JSON payload at the end of its body; the whole body for an alert without an incident).
  *   An alert whose key was delivered is not POSTed again, whether it comes from a retried Task, a
@@ -87,15 +87,10 @@ export function deliveryKey(alert: Alert): string {
   return `message:${digest.digest('hex')}`;
 }
 
-/** A failed attempt, and whether another attempt may succeed. */
-class AttemptFailed extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-    this.name = 'AttemptFailed';
-  }
+/** Why an attempt failed, and whether another attempt may succeed. */
+interface AttemptFailure {
+  readonly error: string;
+  readonly retryable: boolean;
 }
 
 /**
@@ -119,11 +114,18 @@ export function createWebhook(
     latest.set(delivery.key, delivery);
     if (delivery.state === 'pending') return;
     counts[delivery.state]++;
-    appendFileSync(journal, `${JSON.stringify(delivery)}\n`);
+    try {
+      appendFileSync(journal, `${JSON.stringify(delivery)}\n`);
+    } catch (error) {
+      // A full or read-only disk must not cost the delivery itself, only its memory across restarts.
+      print(
+        `webhook journal ${journal} not written (${(error as Error).message}): a restart may send this alert again`,
+      );
+    }
   };
 
-  /** One POST; throws {@link AttemptFailed}. */
-  const attempt = async (body: string, idempotencyKey: string) => {
+  /** One POST: undefined when it was delivered, else why not. */
+  const attempt = async (body: string, idempotencyKey: string): Promise<AttemptFailure | undefined> => {
     let response: Response;
     try {
       response = await fetch(url, {
@@ -136,51 +138,42 @@ export function createWebhook(
       await response.arrayBuffer();
     } catch (error) {
       const { name, message, cause } = error as Error & { cause?: Error };
-      if (name === 'TimeoutError') throw new AttemptFailed(`no answer within ${timeoutMs} ms`, true);
-      throw new AttemptFailed(cause?.message ?? message, true);
+      if (name === 'TimeoutError') return { error: `no answer within ${timeoutMs} ms`, retryable: true };
+      return { error: cause?.message ?? message, retryable: true };
     }
-    if (response.ok) return;
-    const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
-    throw new AttemptFailed(`HTTP ${response.status}`, retryable);
+    if (response.ok) return undefined;
+    const { status } = response;
+    return { error: `HTTP ${status}`, retryable: status >= 500 || status === 408 || status === 429 };
   };
 
   const run = async (alert: Alert, key: string): Promise<Delivery> => {
     const body = JSON.stringify(alert);
     const idempotencyKey = createHash('sha256').update(key).digest('hex');
     const base = { key, subject: alert.subject };
-    let error = '';
-    for (let n = 1; n <= attempts; n++) {
-      try {
-        await attempt(body, idempotencyKey);
-        const done: Delivery = { ...base, state: 'delivered', attempts: n, at: new Date().toISOString() };
+    for (let n = 1; ; n++) {
+      const failure = await attempt(body, idempotencyKey);
+      const at = new Date().toISOString();
+      if (failure === undefined) {
+        const done: Delivery = { ...base, state: 'delivered', attempts: n, at };
         update(done);
         if (n > 1) print(`webhook delivered ${alert.subject} (attempt ${n} of ${attempts})`);
         return done;
-      } catch (failure) {
-        const { message, retryable } = failure as AttemptFailed;
-        error = message;
-        if (!retryable || n === attempts) {
-          const failed: Delivery = {
-            ...base,
-            state: 'failed',
-            attempts: n,
-            error,
-            at: new Date().toISOString(),
-          };
-          update(failed);
-          print(
-            `WEBHOOK FAILED ${alert.subject}: ${error} (${n} attempt${n === 1 ? '' : 's'}; the alert is in alerts.jsonl and on the status page)`,
-          );
-          return failed;
-        }
-        const wait = retryDelayMs * 2 ** (n - 1);
-        print(
-          `webhook attempt ${n} of ${attempts} for ${alert.subject} failed: ${error}; retrying in ${wait} ms`,
-        );
-        await new Promise((resolve) => setTimeout(resolve, wait));
       }
+      const { error, retryable } = failure;
+      if (!retryable || n >= attempts) {
+        const failed: Delivery = { ...base, state: 'failed', attempts: n, error, at };
+        update(failed);
+        print(
+          `WEBHOOK FAILED ${alert.subject}: ${error} (${n} attempt${n === 1 ? '' : 's'}; the alert is in alerts.jsonl and on the status page)`,
+        );
+        return failed;
+      }
+      const wait = retryDelayMs * 2 ** (n - 1);
+      print(
+        `webhook attempt ${n} of ${attempts} for ${alert.subject} failed: ${error}; retrying in ${wait} ms`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    throw new Error('unreachable: the last attempt returns');
   };
 
   return {

@@ -208,6 +208,21 @@ describe('an alert is POSTed at most once per incident and kind', () => {
   });
 });
 
+describe('a journal that cannot be written', () => {
+  it('costs the memory across restarts, not the delivery: delivered, and a line says so', async () => {
+    hook = await endpoint([200]);
+    const missingDir = join(mkdtempSync(join(tmpdir(), 'hlsf-webhook-')), 'gone', 'webhook.jsonl');
+    const { webhook, printed } = webhookFor(hook.url, {}, missingDir);
+
+    const delivery = await webhook.deliver(alert('STALLED', 'primary-1'));
+
+    expect(delivery).toMatchObject({ state: 'delivered' });
+    expect(printed).toEqual([
+      expect.stringMatching(/^webhook journal .* not written \(ENOENT.*a restart may send this alert again$/),
+    ]);
+  });
+});
+
 describe('deliveryKey', () => {
   it('is the channel, incident id and kind; without an incident id, the subject and body', () => {
     expect(deliveryKey(alert('STALLED', 'primary-1', 'news'))).toBe('["news","primary-1","STALLED"]');
