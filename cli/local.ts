@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { type Demo, startDemo } from '../local/demo';
 import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../local/runtime';
 import { ensureSynthesized, STACK_ID } from '../local/synthesize';
+import { WEBHOOK_DEFAULTS, type WebhookOptions } from '../local/webhook';
 import { type CliIo, UsageError } from './io';
 import { readSettingsFile } from './local-data';
 import { parsePositiveInteger } from './validate';
@@ -28,7 +29,12 @@ Options:
   --status-port <port>      status page and JSON API port; 0 picks a free one (default 8081)
   --config <file>           JSON file of settings (the README's configuration table)
   --watchdog-seconds <n>    watchdog period (default 5)
-  --webhook <url>           also POST every alert as JSON to this URL
+  --webhook <url>           also POST every alert as JSON to this URL, once per incident and kind:
+                            a 2xx answer delivers it; no answer in time, a connection error,
+                            5xx, 408 or 429 is retried after 1, 2, 4 ... s; a failure prints
+                            WEBHOOK FAILED and shows on the status page (<data dir>/webhook.jsonl)
+  --webhook-timeout <s>     how long one webhook attempt may take, 1 to 60 (default 5)
+  --webhook-attempts <n>    webhook attempts per alert, the first included, 1 to 10 (default 4)
   --demo                    also run two lock-step demo encoders on channel "demo" (npm run demo);
                             control them with "hls-failover demo <stall|kill|stop|resume> <encoder>"
   --demo-source <s>         ffmpeg (default when on PATH) or pre-made (segments shipped in the repo)
@@ -51,6 +57,31 @@ function port(value: string | undefined, fallback: number, option: string): numb
   return Number(value);
 }
 
+/** The on-call webhook's options from the command line; undefined without --webhook. */
+export function webhookOptions(values: {
+  webhook?: string | undefined;
+  'webhook-timeout'?: string | undefined;
+  'webhook-attempts'?: string | undefined;
+}): WebhookOptions | undefined {
+  const { webhook: url, 'webhook-timeout': timeout, 'webhook-attempts': attempts } = values;
+  if (url === undefined) {
+    if (timeout !== undefined || attempts !== undefined)
+      throw new UsageError('--webhook-timeout and --webhook-attempts need --webhook');
+    return undefined;
+  }
+  if (!/^https?:\/\//.test(url)) throw new UsageError('--webhook takes an http(s) URL');
+  const bounded = (value: string, option: string, max: number) => {
+    const n = parsePositiveInteger(value, option);
+    if (n > max) throw new UsageError(`${option} takes at most ${max} (got ${n})`);
+    return n;
+  };
+  return {
+    url,
+    ...(timeout === undefined ? {} : { timeoutMs: bounded(timeout, '--webhook-timeout', 60) * 1000 }),
+    ...(attempts === undefined ? {} : { attempts: bounded(attempts, '--webhook-attempts', 10) }),
+  };
+}
+
 /** Runs until SIGINT/SIGTERM (or `stop` resolves); returns the exit code. */
 export async function localCommand(args: string[], io: CliIo, stop?: Promise<void>): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -65,6 +96,8 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       config: { type: 'string' },
       'watchdog-seconds': { type: 'string' },
       webhook: { type: 'string' },
+      'webhook-timeout': { type: 'string' },
+      'webhook-attempts': { type: 'string' },
       demo: { type: 'boolean' },
       'from-sources': { type: 'boolean' },
       'demo-source': { type: 'string' },
@@ -92,8 +125,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
     values['watchdog-seconds'] === undefined
       ? 5
       : parsePositiveInteger(values['watchdog-seconds'], '--watchdog-seconds');
-  if (values.webhook !== undefined && !/^https?:\/\//.test(values.webhook))
-    throw new UsageError('--webhook takes an http(s) URL');
+  const webhook = webhookOptions(values);
   const demoSource = values['demo-source'];
   if (demoSource !== undefined && demoSource !== 'ffmpeg' && demoSource !== 'pre-made')
     throw new UsageError(`--demo-source takes ffmpeg or pre-made (got "${demoSource}")`);
@@ -112,7 +144,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       originPort: port(values['origin-port'], 8080, '--origin-port'),
       statusPort: port(values['status-port'], 8081, '--status-port'),
       watchdogSeconds,
-      ...(values.webhook === undefined ? {} : { webhookUrl: values.webhook }),
+      ...(webhook === undefined ? {} : { webhook }),
       print: (line) => io.out(`${line}\n`),
       createAuthorizer: iamAuthorizer,
     });
@@ -151,7 +183,12 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
         `  S3 endpoint  ${endpoints.s3}  (bucket "${bucket}", path-style, credentials S3RVER / S3RVER)`,
         `  origin       ${endpoints.origin}  (ingest: PUT ${endpoints.origin}/<channel>/primary/...; play ${endpoints.origin}/<channel>/index.m3u8)`,
         `  status page  ${endpoints.status}  (JSON API ${endpoints.api}/status)`,
-        `  data dir     ${dataDir}  (alerts.jsonl, metrics.jsonl, executions.jsonl${fromSources ? '' : ', logs/<function>.log'})`,
+        `  data dir     ${dataDir}  (alerts.jsonl, metrics.jsonl, executions.jsonl${webhook === undefined ? '' : ', webhook.jsonl'}${fromSources ? '' : ', logs/<function>.log'})`,
+        ...(webhook === undefined
+          ? []
+          : [
+              `  webhook      ${webhook.url}  (${(webhook.timeoutMs ?? WEBHOOK_DEFAULTS.timeoutMs) / 1000} s per attempt, ${webhook.attempts ?? WEBHOOK_DEFAULTS.attempts} attempts, once per incident)`,
+            ]),
         `  running      ${fromSources ? 'the TypeScript sources (--from-sources)' : 'the synthesized stack in cdk.out/ (what cdk deploy uploads)'}`,
         `  watchdog     every ${watchdogSeconds} s`,
         ...(demo === undefined

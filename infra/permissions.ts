@@ -33,9 +33,9 @@ export interface StorageLayout {
   readonly stateTableArn: string;
 }
 
-/** The grants of one function. */
+/** The grants of one function (or of one encoder). */
 export interface FunctionGrants {
-  /** Statements for the function's role; empty when it needs nothing in the bucket or the table. */
+  /** Statements for the role; empty when it needs nothing in the bucket or the table. */
   readonly statements: iam.PolicyStatement[];
   /** Every wildcard resource among the statements, with the reason (for the IAM5 acknowledgement). */
   readonly wildcards: WildcardResource[];
@@ -45,6 +45,8 @@ const ENCODER_OBJECTS =
   'Object keys under the encoder folders of any channel (<channel>/<encoder>/...): channels are created by the encoders at run time, not known at deploy time';
 const ENCODER_PLAYLISTS =
   "Media playlists (*.m3u8) under the encoder folders of any channel: withdrawal deletes a stalled encoder's playlists; channels are not known at deploy time";
+const OWN_FOLDER =
+  "Object keys under this encoder's folder of any channel (<channel>/<encoder>/...): channels are created by the encoders at run time, not known at deploy time";
 const OUTPUTS =
   'index.m3u8 and steering.json of any channel (<channel>/index.m3u8): channels are not known at deploy time';
 
@@ -136,5 +138,37 @@ export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, 
       new iam.PolicyStatement({ sid: 'ListChannels', actions: ['dynamodb:Scan'], resources: [table] }),
     ),
     recordInvalidPlaylist: grants(readWriteHealth()),
+  };
+}
+
+/**
+ * What an encoder may do in the bucket: write objects under its own folder of any channel
+ * (`<channel>/<encoder>/…`, and `<encoder>/…` for the single-channel layout), and nothing else.
+ *
+ * - `s3:PutObject` covers PutObject and every step of a multipart upload (CreateMultipartUpload,
+ *   UploadPart, CompleteMultipartUpload); `s3:AbortMultipartUpload` lets an encoder (or its SDK)
+ *   clean up a failed one rather than leave parts billed until the lifecycle rule removes them.
+ * - `s3:DeleteObject`: encoders delete the segments that left their window (MediaLive's
+ *   KeepSegments, ffmpeg's `delete_segments`); without it each delete fails with 403. Versioning
+ *   keeps a delete marker, and only the encoder's own objects are reachable.
+ * - No read, no list, no ACL, no table access: an encoder needs none of them.
+ *
+ * What the workflow owns is out of reach: `<channel>/index.m3u8` and `<channel>/steering.json` are
+ * never under an encoder folder (a channel never has a path segment named like an encoder folder,
+ * functions/keys.ts), and the state is in the table. S3 keys are literal strings, and IAM matches
+ * the literal key: `ch1/primary/../index.m3u8` is an object of its own inside the primary folder,
+ * never `ch1/index.m3u8`.
+ */
+export function encoderGrants(bucketArn: string, encoder: string): FunctionGrants {
+  const { encoderObjects } = bucketResources({ bucketArn, encoders: [encoder] });
+  return {
+    statements: [
+      new iam.PolicyStatement({
+        sid: 'WriteOwnEncoderFolder',
+        actions: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:DeleteObject'],
+        resources: encoderObjects,
+      }),
+    ],
+    wildcards: encoderObjects.map((arn) => ({ arn, reason: OWN_FOLDER })),
   };
 }

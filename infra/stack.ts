@@ -40,7 +40,7 @@ import { HealthMonitoring } from './constructs/health-monitoring';
 import { MediaStorage } from './constructs/media-storage';
 import { PlaybackDistribution } from './constructs/playback-distribution';
 import { acknowledge, acknowledgeWildcardResources } from './nag';
-import { workflowGrants } from './permissions';
+import { encoderGrants, workflowGrants } from './permissions';
 import { relatedSettingProblems } from './settings';
 
 export interface HlsFailoverStackProps extends StackProps {
@@ -125,6 +125,11 @@ export class HlsFailoverStack extends Stack {
   readonly playback: PlaybackDistribution;
   /** Alarms and dashboard. */
   readonly monitoring: HealthMonitoring;
+  /**
+   * One managed policy per encoder folder, for the encoders' own roles or users: write (and
+   * delete) under `<channel>/<encoder>/` only (infra/permissions.ts encoderGrants).
+   */
+  readonly encoderPolicies: Readonly<Record<string, iam.ManagedPolicy>>;
 
   constructor(scope: Construct, id: string, props: HlsFailoverStackProps = {}) {
     const settings = props.settings ?? parseSettings({});
@@ -148,6 +153,22 @@ export class HlsFailoverStack extends Stack {
       accessLogDays: settings.logRetentionDays,
     });
     this.bucket = storage.bucket;
+    this.encoderPolicies = Object.fromEntries(
+      settings.encoders.map((encoder, i) => {
+        const { statements, wildcards } = encoderGrants(this.bucket.bucketArn, encoder);
+        const policy = new iam.ManagedPolicy(this, `Encoder${i + 1}Policy`, {
+          description: `hls-failover: lets the encoder that writes <channel>/${encoder}/ upload to and delete from that folder of the media bucket, and nothing else`,
+          statements,
+        });
+        acknowledgeWildcardResources(policy, wildcards);
+        // Ids by position (Encoder1PolicyArn, Encoder2PolicyArn): folder names may hold '.', '-', '_'.
+        new CfnOutput(this, `Encoder${i + 1}PolicyArn`, {
+          description: `Managed policy for the encoder writing <channel>/${encoder}/: attach it to that encoder's IAM role or user (upload and delete under its own folder only; never index.m3u8 or steering.json)`,
+          value: policy.managedPolicyArn,
+        });
+        return [encoder, policy];
+      }),
+    );
 
     // The workflow's small conditionally written records (functions/record-store.ts), on demand:
     // a few hundred bytes to 2 KB each. Derived state, rebuilt from the encoders' next uploads, so

@@ -44,6 +44,7 @@ import { startOrigin } from './origin';
 import { type S3rverEvent, startS3Endpoint } from './s3-endpoint';
 import { type AlertEntry, alertEntry, type DemoControls, startStatusServer } from './status-server';
 import { STACK_ID } from './synthesize';
+import { createWebhook, type WebhookOptions } from './webhook';
 
 export interface LocalRuntimeOptions {
   readonly dataDir: string;
@@ -55,8 +56,11 @@ export interface LocalRuntimeOptions {
   /** Status page and JSON API; 0 (the default) picks a free port. */
   readonly statusPort?: number;
   readonly watchdogSeconds: number;
-  /** POSTs every alert as JSON here too. */
-  readonly webhookUrl?: string;
+  /**
+   * POSTs every alert as JSON to this on-call webhook too: bounded attempts, retried with backoff,
+   * at most once per incident (local/webhook.ts). @default - no webhook
+   */
+  readonly webhook?: WebhookOptions;
   /** One line per alert and execution outcome; default: stdout. */
   readonly print?: (line: string) => void;
   /**
@@ -164,7 +168,7 @@ export interface LocalRuntime {
     readonly api: string;
     readonly dataDir: string;
   };
-  /** Resolves when every execution started so far has finished. */
+  /** Resolves when every execution started so far has finished, and every webhook delivery. */
   idle(): Promise<void>;
   /** Runs the watchdog once, now; resolves when the executions it started (one per channel) are done. */
   watchdog(): Promise<ExecutionRecord>;
@@ -218,6 +222,9 @@ export function toEventBridgeEvent(record: S3rverEvent['Records'][number]) {
     },
   };
 }
+
+/** The webhook's deliveries in the data dir (local/webhook.ts): what was delivered survives a restart. */
+export const WEBHOOK_JOURNAL = 'webhook.jsonl';
 
 /** How many finished executions stay in memory for the status page and tests. */
 const KEPT_EXECUTIONS = 5000;
@@ -283,6 +290,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
   const alerts: Alert[] = [];
   const alertLog: AlertEntry[] = [];
+  /** Running executions and webhook deliveries: idle() and close() wait for both. */
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work);
+    void work.finally(() => inFlight.delete(work));
+    return work;
+  };
+  const webhook =
+    options.webhook === undefined
+      ? undefined
+      : createWebhook({ ...options.webhook, journal: join(dataDir, WEBHOOK_JOURNAL), print });
   const executions: ExecutionRecord[] = [];
   const store = new S3ObjectStore(s3);
   let demo: DemoControls | undefined;
@@ -295,6 +313,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         originUrl: origin.url,
         executions,
         alerts: alertLog,
+        webhook: () => webhook?.status(),
         demo: () => demo,
       },
       { port: options.statusPort ?? 0 },
@@ -313,13 +332,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       alertLog.push(entry);
       appendJsonl('alerts.jsonl', { at: entry.at, ...alert });
       print(`ALERT ${alert.subject}`);
-      if (options.webhookUrl !== undefined) {
-        await fetch(options.webhookUrl, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(alert),
-        }).catch((error: Error) => print(`webhook ${options.webhookUrl} failed: ${error.message}`));
-      }
+      // As SNS does, the publish returns once the topic has the alert; its delivery to the webhook
+      // runs on its own, so a silent endpoint never holds (or times out) the NotifyOnCall Task.
+      if (webhook !== undefined) void track(webhook.deliver(alert));
     },
     // The watchdog's per-channel executions (states:startExecution): started, not waited for.
     startExecution: (input) => void start(input),
@@ -373,7 +388,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
   }
 
-  const inFlight = new Set<Promise<unknown>>();
   const start = (input: unknown): Promise<ExecutionRecord> => {
     const run = engine.run(input).then((record) => {
       executions.push(record);
@@ -383,9 +397,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         print(`execution ${record.name} FAILED ${record.error}: ${(record.cause ?? '').slice(0, 300)}`);
       return record;
     });
-    inFlight.add(run);
-    void run.finally(() => inFlight.delete(run));
-    return run;
+    return track(run);
   };
 
   const pattern = playlistEventPattern(bucket, settings.encoders);

@@ -9,6 +9,7 @@
  *   GET  /api/channels/<channel>    ChannelView ('~' is the single-channel layout)
  *   GET  /api/executions?limit=n    recent executions, newest first
  *   GET  /api/alerts?limit=n        recent alerts, newest first
+ *   GET  /api/webhook               the on-call webhook's deliveries (404 without --webhook)
  *   GET  /api/demo                  the demo encoders (404 without --demo)
  *   POST /api/demo/<encoder>/<action>   stall | kill | stop | resume
  */
@@ -23,6 +24,7 @@ import { channelFromId } from '../functions/keys';
 import type { RecordStore } from '../functions/record-store';
 import type { ExecutionRecord } from './engine';
 import { listen } from './listen';
+import type { WebhookStatus } from './webhook';
 
 /** What the status server needs of the demo (local/demo.ts provides it). */
 export interface DemoControls {
@@ -61,6 +63,8 @@ export interface StatusSources {
   readonly originUrl: string;
   readonly executions: readonly ExecutionRecord[];
   readonly alerts: readonly AlertEntry[];
+  /** The on-call webhook's deliveries; undefined without a webhook. */
+  webhook?(): WebhookStatus | undefined;
   demo(): DemoControls | undefined;
 }
 
@@ -191,6 +195,7 @@ async function route(sources: StatusSources, req: IncomingMessage, res: ServerRe
           channels: await channelViews(sources, now),
           executions: recentExecutions(sources.executions, 20),
           alerts: newestFirst(sources.alerts, 20),
+          webhook: sources.webhook?.() ?? null,
           demo:
             demo === undefined
               ? null
@@ -209,6 +214,12 @@ async function route(sources: StatusSources, req: IncomingMessage, res: ServerRe
         return json(res, 200, recentExecutions(sources.executions, limitOf(url)));
       case 'alerts':
         return json(res, 200, newestFirst(sources.alerts, limitOf(url)));
+      case 'webhook': {
+        const webhook = sources.webhook?.();
+        return webhook === undefined
+          ? json(res, 404, { error: 'no webhook is configured; start the runtime with --webhook <url>' })
+          : json(res, 200, webhook);
+      }
       case 'demo':
         return demo === undefined
           ? json(res, 404, { error: 'no demo is running; start one with `npm run demo`' })

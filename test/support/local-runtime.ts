@@ -8,7 +8,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSettings } from '../../functions/config';
-import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import {
+  iamAuthorizer,
+  type LocalRuntime,
+  type LocalRuntimeOptions,
+  startLocalRuntime,
+} from '../../local/runtime';
 import { mediaPlaylist } from './playlists';
 
 export interface TestRuntime extends LocalRuntime {
@@ -40,9 +45,16 @@ export function cadence(periodMs: number): () => Promise<void> {
   };
 }
 
-/** Starts a runtime with these settings (the defaults for the rest). Close it with `close()`. */
-export async function startTestRuntime(settings: Record<string, unknown> = {}): Promise<TestRuntime> {
+/**
+ * Starts a runtime with these settings (the defaults for the rest), and these runtime options
+ * (e.g. a webhook). Close it with `close()`.
+ */
+export async function startTestRuntime(
+  settings: Record<string, unknown> = {},
+  options: Pick<LocalRuntimeOptions, 'webhook'> = {},
+): Promise<TestRuntime> {
   const runtime = await startLocalRuntime({
+    ...options,
     dataDir: mkdtempSync(join(tmpdir(), 'hlsf-runtime-')),
     bucket: 'live',
     settings: parseSettings(settings),

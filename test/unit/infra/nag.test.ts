@@ -128,6 +128,8 @@ describe('acknowledgements', () => {
       [
         'CheckFreshness: AwsSolutions-IAM5[…]',
         'DeadLetterQueue: AwsSolutions-SQS3',
+        'Encoder1Policy: AwsSolutions-IAM5[…]',
+        'Encoder2Policy: AwsSolutions-IAM5[…]',
         'MergeIndex: AwsSolutions-IAM5[…]',
         'Playback/Distribution: AwsSolutions-CFR1',
         'Playback/Distribution: AwsSolutions-CFR2',

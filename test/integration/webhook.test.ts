@@ -1,0 +1,116 @@
+/**
+ * The on-call webhook on the local runtime (issue 16 §5): an alert's delivery runs beside the
+ * workflow, as an SNS subscription's does, so a webhook that never answers costs the bounded
+ * attempts and nothing more: the NotifyOnCall Task is not held until the engine's Task timeout, so
+ * its retries never publish the alert again (it went out 6 times before). A failed delivery is
+ * reported on the status API.
+ */
+import { createServer, type ServerResponse } from 'node:http';
+import { listen } from '../../local/listen';
+import type { WebhookStatus } from '../../local/webhook';
+import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
+
+jest.setTimeout(120_000);
+
+/** A webhook endpoint that answers each POST with the next of `answers` (then the last one); 'silent' never answers. */
+async function endpoint(answers: (number | 'silent')[]) {
+  const received: unknown[] = [];
+  const waiting: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    let text = '';
+    req.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+    });
+    req.on('end', () => {
+      received.push(JSON.parse(text));
+      const answer = answers[Math.min(received.length, answers.length) - 1];
+      if (answer === 'silent') return void waiting.push(res);
+      res.writeHead(answer as number).end();
+    });
+  });
+  const port = await listen(server, 0, '127.0.0.1');
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    received,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** One invalid playlist: its execution raises one INVALID PLAYLIST alert. */
+const INVALID = '#EXTM3U\n#EXTINF:3,\nseg.ts\n';
+
+let runtime: TestRuntime | undefined;
+let hook: Awaited<ReturnType<typeof endpoint>> | undefined;
+afterEach(async () => {
+  await runtime?.close();
+  await hook?.close();
+  runtime = undefined;
+  hook = undefined;
+});
+
+/** Events of the PublishAlert Task in an execution's history that are retries. */
+function publishRetries(events: readonly unknown[]): number {
+  return events.filter((e) => {
+    const { type, state } = e as { type?: string; state?: { name?: string } };
+    return type === 'StateRetried' && state?.name === 'PublishAlert';
+  }).length;
+}
+
+it('a webhook that never answers: the alert is published once, POSTed once per attempt, the delivery fails within the bound and the status API reports it', async () => {
+  hook = await endpoint(['silent']);
+  runtime = await startTestRuntime(
+    {},
+    { webhook: { url: hook.url, timeoutMs: 500, attempts: 2, retryDelayMs: 50 } },
+  );
+
+  await runtime.ingest('ch1/primary/720p.m3u8', INVALID);
+  const started = Date.now();
+  await runtime.idle();
+  const elapsed = Date.now() - started;
+
+  expect(runtime.alerts.map((a) => a.subject)).toEqual(['[hls-failover] ch1: primary INVALID PLAYLIST']);
+  expect(hook.received).toHaveLength(2);
+  const [execution] = runtime.executions;
+  expect(execution).toMatchObject({ status: 'FAILED', error: 'PlaylistInvalid' });
+  expect(publishRetries(execution?.events ?? [])).toBe(0);
+  // Two attempts of 0.5 s and a 50 ms wait, not the engine's 60 s Task timeout.
+  expect(elapsed).toBeLessThan(30_000);
+  const { body } = await runtime.api<{ webhook: WebhookStatus }>('status');
+  expect(body.webhook).toMatchObject({
+    url: hook.url,
+    failed: 1,
+    delivered: 0,
+    pending: 0,
+    recent: [
+      {
+        subject: '[hls-failover] ch1: primary INVALID PLAYLIST',
+        state: 'failed',
+        attempts: 2,
+        error: 'no answer within 500 ms',
+      },
+    ],
+  });
+  expect((await runtime.api<WebhookStatus>('webhook')).body.failed).toBe(1);
+});
+
+it('a webhook answering 500 then 200: the alert is delivered once, by the retry', async () => {
+  hook = await endpoint([500, 200]);
+  runtime = await startTestRuntime({}, { webhook: { url: hook.url, retryDelayMs: 50 } });
+
+  await runtime.ingest('ch1/primary/720p.m3u8', INVALID);
+  await runtime.idle();
+
+  expect(hook.received).toEqual([runtime.alerts[0], runtime.alerts[0]]);
+  const { body } = await runtime.api<WebhookStatus>('webhook');
+  expect(body).toMatchObject({ delivered: 1, failed: 0, recent: [{ state: 'delivered', attempts: 2 }] });
+});
+
+it('without a webhook, the status API says so', async () => {
+  runtime = await startTestRuntime();
+  expect((await runtime.api<{ webhook: unknown }>('status')).body.webhook).toBeNull();
+  expect((await runtime.api('webhook')).status).toBe(404);
+});
