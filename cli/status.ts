@@ -36,7 +36,7 @@ Where:
                          running runtime's DynamoDB endpoint, or the data dir's store when it
                          is not running
   --stack <name>         a deployed stack: the health state in its state table (dynamodb:Scan
-                         and dynamodb:GetItem), its alarms and metrics
+                         dynamodb:GetItem and dynamodb:Query), its alarms and metrics
   --region <region>      the stack's region (default: AWS_REGION / the profile's region)
 
 Options:
@@ -346,7 +346,7 @@ async function readAwsStatus(
       const error = asUsageError(e, target, `table ${table}`);
       if (!(error instanceof UsageError) || /credentials|region|reach AWS/.test(error.message)) throw error;
       notes.push(
-        `health state unavailable (${error.message}); it needs dynamodb:Scan and dynamodb:GetItem on table ${table}`,
+        `health state unavailable (${error.message}); it needs dynamodb:Scan, dynamodb:GetItem and dynamodb:Query on table ${table}`,
       );
     }
     const alarms: AlarmStatus[] = [];

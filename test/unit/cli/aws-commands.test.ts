@@ -17,7 +17,7 @@ import {
   GetQueryResultsCommand,
   StartQueryCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
-import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, GetItemCommand, QueryCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SFNClient, StartSyncExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AUDIT_QUERY, INSIGHTS_LIMIT } from '../../../cli/audit';
@@ -471,6 +471,8 @@ describe('status --stack', () => {
     dynamodb.on(GetItemCommand, { TableName: 'state-table', Key: itemKey }).resolves({
       Item: { ...itemKey, bodyz: { B: deflateRawSync(stored) }, version: { N: '7' } },
     });
+    // No accepted record newer than the state: the view shows the state's observations.
+    dynamodb.on(QueryCommand, { TableName: 'state-table' }).resolves({ Items: [] });
     cloudwatch.on(DescribeAlarmsCommand).resolves({
       MetricAlarms: [
         {
