@@ -35,7 +35,7 @@ Where:
   --local <dir>          the local runtime's data dir (default .hls-failover); read through the
                          running runtime's DynamoDB endpoint, or the data dir's store when it
                          is not running
-  --stack <name>         a deployed stack: the health state in its state table (dynamodb:Scan
+  --stack <name>         a deployed stack: the health state in its state table (dynamodb:Scan,
                          dynamodb:GetItem and dynamodb:Query), its alarms and metrics
   --region <region>      the stack's region (default: AWS_REGION / the profile's region)
 
