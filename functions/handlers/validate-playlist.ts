@@ -50,6 +50,9 @@ const MAX_ATTEMPTS = 6;
 export function createValidatePlaylist(deps: HandlerDeps) {
   const { store, records, settings, log, now } = deps;
   return async (input: ValidateInput): Promise<ValidateOutput> => {
+    // When this version was first seen (its record's seenAt): before reading it, so the other
+    // encoder's lag grace does not also count this invocation's reads.
+    const startedAt = now();
     let found:
       | { key: string; parsed: NonNullable<ReturnType<typeof parseEncoderKey>>; object: StoredObject }
       | undefined;
@@ -136,7 +139,7 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       const record = acceptedRecord(
         accepted,
         { etag: object.etag, lastModified: object.lastModified, snapshot: result.snapshot },
-        now(),
+        startedAt,
       );
       const written = await records.put(recordKey, JSON.stringify(record), afterRead(stored));
       if (written === 'precondition-failed') continue; // a concurrent execution accepted a version: compare again
