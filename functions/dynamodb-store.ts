@@ -35,6 +35,22 @@ function itemKey(key: RecordKey): Item {
   return { [STATE_TABLE_PARTITION_KEY]: { S: key.group }, [STATE_TABLE_SORT_KEY]: { S: key.name } };
 }
 
+/** Every item of a paged Query or Scan: `read` reads the page that starts at `start`. */
+async function everyPage(
+  read: (
+    start: Item | undefined,
+  ) => Promise<{ Items?: Item[] | undefined; LastEvaluatedKey?: Item | undefined }>,
+): Promise<Item[]> {
+  const items: Item[] = [];
+  let start: Item | undefined;
+  do {
+    const page = await read(start);
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return items;
+}
+
 /** The record an item holds, or undefined for an item without a body. */
 function recordOf(item: Item | undefined): StoredRecord | undefined {
   const compressed = item?.bodyz?.B;
@@ -77,10 +93,8 @@ export class DynamoRecordStore implements RecordStore {
 
   query(group: string): Promise<Map<string, StoredRecord>> {
     return call(`Query ${group}`, async () => {
-      const records = new Map<string, StoredRecord>();
-      let start: Item | undefined;
-      do {
-        const out = await this.dynamodb.send(
+      const items = await everyPage((start) =>
+        this.dynamodb.send(
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: '#pk = :group',
@@ -89,14 +103,14 @@ export class DynamoRecordStore implements RecordStore {
             ConsistentRead: true,
             ...(start === undefined ? {} : { ExclusiveStartKey: start }),
           }),
-        );
-        for (const item of out.Items ?? []) {
-          const name = item[STATE_TABLE_SORT_KEY]?.S;
-          const record = recordOf(item);
-          if (name !== undefined && record !== undefined) records.set(name, record);
-        }
-        start = out.LastEvaluatedKey;
-      } while (start !== undefined);
+        ),
+      );
+      const records = new Map<string, StoredRecord>();
+      for (const item of items) {
+        const name = item[STATE_TABLE_SORT_KEY]?.S;
+        const record = recordOf(item);
+        if (name !== undefined && record !== undefined) records.set(name, record);
+      }
       return records;
     });
   }
@@ -135,10 +149,8 @@ export class DynamoRecordStore implements RecordStore {
 
   listGroups(prefix: string): Promise<string[]> {
     return call(`Scan ${prefix}`, async () => {
-      const groups = new Set<string>();
-      let start: Item | undefined;
-      do {
-        const out = await this.dynamodb.send(
+      const items = await everyPage((start) =>
+        this.dynamodb.send(
           new ScanCommand({
             TableName: this.tableName,
             ProjectionExpression: '#pk',
@@ -147,14 +159,9 @@ export class DynamoRecordStore implements RecordStore {
             ExpressionAttributeValues: { ':prefix': { S: prefix } },
             ...(start === undefined ? {} : { ExclusiveStartKey: start }),
           }),
-        );
-        for (const item of out.Items ?? []) {
-          const group = item[STATE_TABLE_PARTITION_KEY]?.S;
-          if (group !== undefined) groups.add(group);
-        }
-        start = out.LastEvaluatedKey;
-      } while (start !== undefined);
-      return [...groups];
+        ),
+      );
+      return [...new Set(items.flatMap((item) => item[STATE_TABLE_PARTITION_KEY]?.S ?? []))];
     });
   }
 }
