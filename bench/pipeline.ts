@@ -135,8 +135,11 @@ export interface StorageCall {
   readonly status: number;
   /** The error's name, when the call failed (e.g. ConditionalCheckFailedException). */
   readonly error?: string;
-  /** The command's input, as sent: the replay repeats DynamoDB reads from it. */
-  readonly input: Readonly<Record<string, unknown>>;
+  /**
+   * DynamoDB only: the command's input, as sent, which the replay repeats. (Not kept for S3: a PUT's
+   * input holds its body, and the load phase writes megabytes of segments a second.)
+   */
+  readonly input?: Readonly<Record<string, unknown>>;
   /** performance.now() at the call and its duration (until the SDK resolved: headers, for GET). */
   readonly start: number;
   readonly ms: number;
@@ -146,7 +149,7 @@ type Send = (this: object, command: unknown, ...rest: unknown[]) => Promise<unkn
 type Item = Record<string, AttributeValue>;
 
 /** An item's size as DynamoDB counts it: attribute names and values (strings, numbers, binaries). */
-export function itemBytes(item: Item | undefined): number {
+function itemBytes(item: Item | undefined): number {
   let bytes = 0;
   for (const [name, value] of Object.entries(item ?? {})) {
     bytes += Buffer.byteLength(name);
@@ -184,6 +187,7 @@ function dynamoDbFacts(input: Record<string, unknown>, op: string, output: unkno
   const out = output as { Item?: Item; Items?: Item[] } | undefined;
   const expression = input.ConditionExpression;
   return {
+    input,
     key,
     bytes:
       op === 'PutItem'
@@ -229,7 +233,6 @@ export function observeStorageCalls(): { readonly calls: StorageCall[]; restore(
           ...facts(input, op, output),
           status,
           ...(error === undefined ? {} : { error }),
-          input,
           start,
           ms: performance.now() - start,
         });
@@ -488,7 +491,7 @@ export interface DynamoDbScratch {
  * first one creates it); a create-only write gets a name never used before.
  */
 export function scratchPutItem(call: StorageCall, n: number, scratch: DynamoDbScratch): PutItemCommandInput {
-  const input = call.input as unknown as PutItemCommandInput;
+  const input = (call.input ?? {}) as unknown as PutItemCommandInput;
   const item = input.Item ?? {};
   const group = `${scratch.groupPrefix}${n}`;
   const name =
