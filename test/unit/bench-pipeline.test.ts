@@ -35,6 +35,18 @@ describe('bench: segment ladder', () => {
 });
 
 describe('bench: storage call observer', () => {
+  /** What a call records, less the client and the timing. */
+  const factsOf = (calls: readonly StorageCall[]) =>
+    calls.map(({ service, op, key, bytes, condition, status, error }) => ({
+      service,
+      op,
+      key,
+      bytes,
+      condition,
+      status,
+      error,
+    }));
+
   it('records operation, key, size, condition and status of every send, and restores send', async () => {
     const handle = jest.fn(async (request: { method: string }) => ({
       response: {
@@ -65,16 +77,7 @@ describe('bench: storage call observer', () => {
       client.destroy();
     }
     expect(S3Client.prototype.send).toBe(original);
-    expect(
-      observed.calls.map(({ service, op, key, bytes, condition, status }) => ({
-        service,
-        op,
-        key,
-        bytes,
-        condition,
-        status,
-      })),
-    ).toEqual([
+    expect(factsOf(observed.calls)).toEqual([
       {
         service: 'S3',
         op: 'GetObject',
@@ -82,8 +85,17 @@ describe('bench: storage call observer', () => {
         bytes: 5,
         condition: undefined,
         status: 200,
+        error: undefined,
       },
-      { service: 'S3', op: 'PutObject', key: 'state.json', bytes: 3, condition: 'if-match', status: 412 },
+      {
+        service: 'S3',
+        op: 'PutObject',
+        key: 'state.json',
+        bytes: 3,
+        condition: 'if-match',
+        status: 412,
+        error: 'PreconditionFailed',
+      },
     ]);
     expect(observed.calls.every((c) => c.client === client && c.ms >= 0)).toBe(true);
   });
@@ -150,17 +162,7 @@ describe('bench: storage call observer', () => {
     }
     expect(DynamoDBClient.prototype.send).toBe(original);
     // An item's size: its attribute names and values (pk 2 + 8, sk 2 + 5, bodyz 5 + 10, version 7 + 1).
-    expect(
-      observed.calls.map(({ service, op, key, bytes, condition, status, error }) => ({
-        service,
-        op,
-        key,
-        bytes,
-        condition,
-        status,
-        error,
-      })),
-    ).toEqual([
+    expect(factsOf(observed.calls)).toEqual([
       {
         service: 'DynamoDB',
         op: 'GetItem',
