@@ -299,12 +299,9 @@ function describeCalls(calls: readonly StorageCall[]): string {
   return [...counts].map(([name, n]) => `${n}× ${name}`).join(' + ');
 }
 
-/** Round trips by service, e.g. { S3: 2, DynamoDB: 4 }. */
-function countByService(calls: readonly StorageCall[]): Record<StorageService, number> {
-  return {
-    S3: calls.filter((c) => c.service === 'S3').length,
-    DynamoDB: calls.filter((c) => c.service === 'DynamoDB').length,
-  };
+/** A figure for each service, e.g. round trips: { S3: 2, DynamoDB: 4 }. */
+function perService(figure: (service: StorageService) => number): Record<StorageService, number> {
+  return { S3: figure('S3'), DynamoDB: figure('DynamoDB') };
 }
 
 /** e.g. "2 S3 + 4 DynamoDB". */
@@ -570,7 +567,7 @@ async function replay(
   target: ReplayTarget,
   calls: readonly StorageCall[],
 ): Promise<{ readonly ms: number; readonly byService: Record<StorageService, number> }> {
-  const byService: Record<StorageService, number> = { S3: 0, DynamoDB: 0 };
+  const byService = perService(() => 0);
   const start = performance.now();
   let n = 0;
   for (const call of calls) {
@@ -688,7 +685,6 @@ export async function measureRatio(
     const ratio = p50Event / p50Replay;
     const typical = perEventCalls.find((c) => c.length === percentile(roundTrips, 50)) ?? [];
     const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-    const counts = perEventCalls.map(countByService);
     const inSitu = (service: StorageService) =>
       round3(
         percentile(
@@ -700,30 +696,23 @@ export async function measureRatio(
       events: eventMs.length,
       eventMs: { p50: round3(p50Event), p99: round3(percentile(eventMs, 99)), mean: round3(mean(eventMs)) },
       roundTripsPerEvent: round3(mean(roundTrips)),
-      roundTripsByService: {
-        S3: round3(mean(counts.map((c) => c.S3))),
-        DynamoDB: round3(mean(counts.map((c) => c.DynamoDB))),
-      },
+      roundTripsByService: perService((service) =>
+        round3(mean(perEventCalls.map((calls) => calls.filter((c) => c.service === service).length))),
+      ),
       roundTrips: describeCalls(typical),
       replayMs: {
         p50: round3(p50Replay),
         p99: round3(percentile(replayMs, 99)),
         mean: round3(mean(replayMs)),
       },
-      replayMsByService: {
-        S3: round3(
+      replayMsByService: perService((service) =>
+        round3(
           percentile(
-            replays.map((r) => r.byService.S3),
+            replays.map((r) => r.byService[service]),
             50,
           ),
         ),
-        DynamoDB: round3(
-          percentile(
-            replays.map((r) => r.byService.DynamoDB),
-            50,
-          ),
-        ),
-      },
+      ),
       msPerRoundTrip: round3(mean(replayMs) / mean(roundTrips)),
       ratio: round3(ratio),
       ratioRange: [round3(percentile(ratios, 10)), round3(percentile(ratios, 90))],
