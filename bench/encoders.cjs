@@ -58,11 +58,18 @@ let lateTicks = 0;
 /** `${channel}/${encoder}` of the stalled encoders. */
 const stalled = new Set();
 
+/** The response's status, or 0 when the request failed without one (e.g. a connect timeout under overload). */
 async function request(method, path, body) {
-  const res = await fetch(`${plan.origin}/${path}`, { method, ...(body === undefined ? {} : { body }) });
-  await res.arrayBuffer();
-  if (res.status >= 300 && !(method === 'DELETE' && res.status === 404)) failures++;
-  return res.status;
+  try {
+    const res = await fetch(`${plan.origin}/${path}`, { method, ...(body === undefined ? {} : { body }) });
+    await res.arrayBuffer();
+    if (res.status >= 300 && !(method === 'DELETE' && res.status === 404)) failures++;
+    return res.status;
+  } catch {
+    // Counted as a failed ingest (the step misses) rather than ending the whole bench.
+    failures++;
+    return 0;
+  }
 }
 
 async function rendition(channel, encoder, r, sequence) {

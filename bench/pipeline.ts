@@ -6,12 +6,14 @@
  * Two phases, each on a fresh runtime:
  *
  * 1. Ratio (one event at a time, paced in real time): the time per event (object event seen →
- *    execution finished) against the S3 round trips that event made. The runtime's S3 client is
- *    observed in-process (S3Client.prototype.send is wrapped for the bench), so each event's calls
- *    are known exactly (operation, key, size, condition); the same calls are then replayed through
- *    the runtime's own S3 client against the same endpoint (same keys for reads, scratch keys of
- *    the same size and condition for writes), interleaved with the events. ratio = median event time /
- *    median replay time: what the engine and the handlers add over their unavoidable storage I/O.
+ *    execution finished) against the storage round trips that event made: S3 (playlists) and
+ *    DynamoDB (the workflow's records, dynalite locally). The runtime's clients are observed
+ *    in-process (the send of S3Client and DynamoDBClient is wrapped for the bench), so each
+ *    event's calls are known exactly (operation, key, size, condition); the same calls are then
+ *    replayed one after another through the runtime's own clients against the same endpoints
+ *    (reads on the same keys; writes of the same size and kind of condition to scratch keys),
+ *    interleaved with the events. ratio = median event time / median replay time: what the engine
+ *    and the handlers add over their unavoidable storage I/O.
  *
  * 2. Load (real time): N channels × R renditions × 2 encoders writing every segment period, with
  *    segments. Reports events/s sustained, p50/p99 time per event, failed executions, alerts,
@@ -24,6 +26,18 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import {
+  type AttributeValue,
+  DynamoDBClient,
+  GetItemCommand,
+  type GetItemCommandInput,
+  PutItemCommand,
+  type PutItemCommandInput,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  type ScanCommandInput,
+} from '@aws-sdk/client-dynamodb';
+import {
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -31,9 +45,10 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { parseSettings, type Settings } from '../functions/config';
+import { STATE_TABLE_PARTITION_KEY, STATE_TABLE_SORT_KEY } from '../functions/dynamodb-store';
 import { parseEncoderKey } from '../functions/keys';
 import type { ExecutionRecord } from '../local/engine';
-import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
+import { type LocalRuntime, localDynamoDbClient, startLocalRuntime } from '../local/runtime';
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -91,88 +106,173 @@ export const QUICK_PIPELINE: PipelineSettings = {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Observing the S3 calls
+// Observing the storage calls (S3 and DynamoDB)
 // ---------------------------------------------------------------------------------------------
 
-export interface S3Call {
-  readonly client: S3Client;
-  /** GetObject, PutObject, … */
+/** The storage services the bench observes and replays. */
+export type StorageService = 'S3' | 'DynamoDB';
+
+/**
+ * The condition of a write: S3's If-Match / If-None-Match, DynamoDB's ConditionExpression on the
+ * item's absence (`attribute_not_exists`) or on anything else (the store compares its version).
+ */
+export type WriteConditionKind = 'if-match' | 'if-none-match' | 'if-absent' | 'if-version';
+
+export interface StorageCall {
+  readonly service: StorageService;
+  readonly client: object;
+  /** GetObject, PutObject, GetItem, PutItem, Query, … */
   readonly op: string;
+  /** S3: the object key (or the list prefix). DynamoDB: "group name" of the item, or the group queried. */
   readonly key: string;
-  /** Body bytes sent (PUT) or received (GET, from Content-Length). */
+  /**
+   * S3: body bytes sent (PUT) or received (GET, from Content-Length). DynamoDB: the item's size
+   * (attribute names and values) written (PutItem) or read (GetItem, Query: all items).
+   */
   readonly bytes: number;
-  readonly condition: 'if-match' | 'if-none-match' | undefined;
+  readonly condition: WriteConditionKind | undefined;
+  /** HTTP status: 200, or the error's (412 for a failed S3 condition, 400 for DynamoDB's). */
   readonly status: number;
+  /** The error's name, when the call failed (e.g. ConditionalCheckFailedException). */
+  readonly error?: string;
+  /**
+   * DynamoDB only: the command's input, as sent, which the replay repeats. (Not kept for S3: a PUT's
+   * input holds its body, and the load phase writes megabytes of segments a second.)
+   */
+  readonly input?: Readonly<Record<string, unknown>>;
   /** performance.now() at the call and its duration (until the SDK resolved: headers, for GET). */
   readonly start: number;
   readonly ms: number;
 }
 
-type Send = (this: S3Client, command: unknown, ...rest: unknown[]) => Promise<unknown>;
+type Send = (this: object, command: unknown, ...rest: unknown[]) => Promise<unknown>;
+type Item = Record<string, AttributeValue>;
+
+/** An item's size as DynamoDB counts it: attribute names and values (strings, numbers, binaries). */
+function itemBytes(item: Item | undefined): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item ?? {})) {
+    bytes += Buffer.byteLength(name);
+    if (value.S !== undefined) bytes += Buffer.byteLength(value.S);
+    else if (value.N !== undefined) bytes += value.N.length;
+    else if (value.B !== undefined) bytes += value.B.length;
+  }
+  return bytes;
+}
+
+function s3Facts(input: Record<string, unknown>, op: string, output: unknown) {
+  const body = input.Body;
+  const sent =
+    typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.length : 0;
+  const received = (output as { ContentLength?: number } | undefined)?.ContentLength ?? 0;
+  return {
+    key: String(input.Key ?? input.Prefix ?? ''),
+    bytes: op === 'PutObject' ? sent : received,
+    condition:
+      input.IfMatch !== undefined
+        ? ('if-match' as const)
+        : input.IfNoneMatch !== undefined
+          ? ('if-none-match' as const)
+          : undefined,
+  };
+}
+
+function dynamoDbFacts(input: Record<string, unknown>, op: string, output: unknown) {
+  const item = (input.Item ?? input.Key) as Item | undefined;
+  const values = Object.values((input.ExpressionAttributeValues ?? {}) as Item);
+  const key =
+    item !== undefined
+      ? `${item[STATE_TABLE_PARTITION_KEY]?.S ?? ''} ${item[STATE_TABLE_SORT_KEY]?.S ?? ''}`
+      : String(values[0]?.S ?? '');
+  const out = output as { Item?: Item; Items?: Item[] } | undefined;
+  const expression = input.ConditionExpression;
+  return {
+    input,
+    key,
+    bytes:
+      op === 'PutItem'
+        ? itemBytes(input.Item as Item)
+        : itemBytes(out?.Item) + (out?.Items ?? []).reduce((sum, i) => sum + itemBytes(i), 0),
+    condition:
+      typeof expression !== 'string'
+        ? undefined
+        : /^attribute_not_exists\(/.test(expression.trim())
+          ? ('if-absent' as const)
+          : ('if-version' as const),
+  };
+}
 
 /**
- * Wraps S3Client.prototype.send for as long as the bench runs: every call of every client in this
- * process is recorded. One wrapper call costs well under a microsecond; the runtime is unchanged.
+ * Wraps the `send` of S3Client and DynamoDBClient for as long as the bench runs: every call of
+ * every such client in this process is recorded. One wrapper call costs well under a
+ * microsecond; the runtime is unchanged.
  */
-export function observeS3Calls(): { readonly calls: S3Call[]; restore(): void } {
-  const proto = S3Client.prototype as unknown as { send: Send };
-  const original = proto.send;
-  // send is inherited (the SDK's base Client): restoring deletes the wrapper rather than shadowing
-  // the base's send, which the cost bench wraps later in the same run.
-  const inherited = !Object.hasOwn(proto, 'send');
-  const calls: S3Call[] = [];
-  proto.send = async function (this: S3Client, command: unknown, ...rest: unknown[]) {
-    const input = (command as { input?: Record<string, unknown> }).input ?? {};
-    const op = ((command as object).constructor?.name ?? 'Unknown').replace(/Command$/, '');
-    const start = performance.now();
-    const record = (status: number, received: number | undefined) => {
-      const body = input.Body;
-      const sent =
-        typeof body === 'string' ? Buffer.byteLength(body) : body instanceof Uint8Array ? body.length : 0;
-      calls.push({
-        client: this,
-        op,
-        key: String(input.Key ?? input.Prefix ?? ''),
-        bytes: op === 'PutObject' ? sent : (received ?? 0),
-        condition:
-          input.IfMatch !== undefined
-            ? 'if-match'
-            : input.IfNoneMatch !== undefined
-              ? 'if-none-match'
-              : undefined,
-        status,
-        start,
-        ms: performance.now() - start,
-      });
+export function observeStorageCalls(): { readonly calls: StorageCall[]; restore(): void } {
+  const calls: StorageCall[] = [];
+  const restores: (() => void)[] = [];
+  const services: [StorageService, { prototype: object }][] = [
+    ['S3', S3Client],
+    ['DynamoDB', DynamoDBClient],
+  ];
+  for (const [service, client] of services) {
+    const proto = client.prototype as { send: Send };
+    const original = proto.send;
+    // send is inherited (the SDK's base Client): restoring deletes the wrapper rather than
+    // shadowing the base's send, which the cost bench wraps later in the same run.
+    const inherited = !Object.hasOwn(proto, 'send');
+    const facts = service === 'S3' ? s3Facts : dynamoDbFacts;
+    proto.send = async function (this: object, command: unknown, ...rest: unknown[]) {
+      const input = (command as { input?: Record<string, unknown> }).input ?? {};
+      const op = ((command as object).constructor?.name ?? 'Unknown').replace(/Command$/, '');
+      const start = performance.now();
+      const record = (status: number, output: unknown, error?: string) =>
+        calls.push({
+          service,
+          client: this,
+          op,
+          ...facts(input, op, output),
+          status,
+          ...(error === undefined ? {} : { error }),
+          start,
+          ms: performance.now() - start,
+        });
+      try {
+        const out = await original.call(this, command, ...rest);
+        record(200, out);
+        return out;
+      } catch (error) {
+        const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+        record(e.$metadata?.httpStatusCode ?? 0, undefined, e.name ?? 'Error');
+        throw error;
+      }
     };
-    try {
-      const out = await original.call(this, command, ...rest);
-      record(200, (out as { ContentLength?: number }).ContentLength);
-      return out;
-    } catch (error) {
-      record(
-        (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 0,
-        undefined,
-      );
-      throw error;
-    }
-  };
+    restores.push(() => {
+      if (inherited) delete (proto as { send?: Send }).send;
+      else proto.send = original;
+    });
+  }
   return {
     calls,
     restore: () => {
-      if (inherited) delete (proto as { send?: Send }).send;
-      else proto.send = original;
+      for (const restore of restores.reverse()) restore();
     },
   };
 }
 
+/** The runtime's own clients (undefined until found): the workflow's calls are theirs. */
+interface RuntimeClients {
+  readonly s3: S3Client | undefined;
+  readonly dynamodb: DynamoDBClient | undefined;
+}
+
+/** The item operations of the record store (not the endpoint's table set-up). */
+const RECORD_OPS = new Set(['GetItem', 'PutItem', 'Query', 'Scan']);
+
 /** A call the workflow made (not an encoder's ingest through the origin, not the bench's own client). */
-function isWorkflowCall(
-  call: S3Call,
-  runtimeClient: S3Client | undefined,
-  encoders: readonly string[],
-): boolean {
-  if (runtimeClient !== undefined && call.client !== runtimeClient) return false;
+function isWorkflowCall(call: StorageCall, runtime: RuntimeClients, encoders: readonly string[]): boolean {
+  if (call.service === 'DynamoDB')
+    return RECORD_OPS.has(call.op) && (runtime.dynamodb === undefined || call.client === runtime.dynamodb);
+  if (runtime.s3 !== undefined && call.client !== runtime.s3) return false;
   // The handlers never write under an encoder folder (they only delete there, to withdraw).
   const ingest =
     (call.op === 'PutObject' || call.op === 'DeleteObject') &&
@@ -182,16 +282,32 @@ function isWorkflowCall(
   return !ingest;
 }
 
-function describeCalls(calls: readonly S3Call[]): string {
+/** e.g. "1× GET + 1× PUT if-match + 2× GetItem + 1× PutItem if-version + 1× Query". */
+function describeCalls(calls: readonly StorageCall[]): string {
   const counts = new Map<string, number>();
   for (const c of calls) {
-    const name = `${c.op
-      .replace(/Object$/, '')
-      .replace('ListObjectsV2', 'List')
-      .toUpperCase()}${c.condition ? ` ${c.condition}` : ''}`;
+    const op =
+      c.service === 'S3'
+        ? c.op
+            .replace(/Object$/, '')
+            .replace('ListObjectsV2', 'List')
+            .toUpperCase()
+        : c.op;
+    const name = `${op}${c.condition ? ` ${c.condition}` : ''}`;
     counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   return [...counts].map(([name, n]) => `${n}× ${name}`).join(' + ');
+}
+
+/** A figure for each service, e.g. round trips: { S3: 2, DynamoDB: 4 }. */
+function perService(figure: (service: StorageService) => number): Record<StorageService, number> {
+  return { S3: figure('S3'), DynamoDB: figure('DynamoDB') };
+}
+
+/** e.g. "2 S3 + 4 DynamoDB". */
+export function describeByService(counts: Readonly<Record<StorageService, number>>): string {
+  const n = (v: number) => String(Math.round(v * 10) / 10);
+  return `${n(counts.S3)} S3 + ${n(counts.DynamoDB)} DynamoDB`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -239,12 +355,12 @@ interface BenchRuntime {
   readonly settings: Settings;
   readonly dataDir: string;
   readonly printed: string[];
-  /** The runtime's own S3 client (the first client that reached the endpoint after start). */
-  client(): S3Client | undefined;
+  /** The runtime's own S3 and DynamoDB clients (the first to reach each endpoint's data after start). */
+  clients(): RuntimeClients;
   dispose(): Promise<void>;
 }
 
-async function startBenchRuntime(calls: readonly S3Call[]): Promise<BenchRuntime> {
+async function startBenchRuntime(calls: readonly StorageCall[]): Promise<BenchRuntime> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hlsf-bench-'));
   const settings = parseSettings({});
   const printed: string[] = [];
@@ -257,8 +373,8 @@ async function startBenchRuntime(calls: readonly S3Call[]): Promise<BenchRuntime
     originPort: 0,
     watchdogSeconds: 24 * 3600,
     print: (line) => printed.push(line),
-    // The S3 calls are counted by wrapping this process's S3Client; the artifact's handlers run in
-    // worker threads with their own clients, which this count cannot see.
+    // The calls are counted by wrapping this process's S3 and DynamoDB clients; the artifact's
+    // handlers run in worker threads with their own clients, which this count cannot see.
     fromSources: true,
   });
   return {
@@ -266,8 +382,18 @@ async function startBenchRuntime(calls: readonly S3Call[]): Promise<BenchRuntime
     settings,
     dataDir,
     printed,
-    // The origin and the handlers share the runtime's one client; the bench's clients are made later.
-    client: () => calls.slice(before).find((c) => c.op === 'PutObject')?.client,
+    // The origin and the handlers share the runtime's one S3 client, and the handlers its one
+    // DynamoDB client (the endpoint's table set-up has its own, for table operations only); the
+    // bench's clients are made later.
+    clients: () => {
+      const since = calls.slice(before);
+      return {
+        s3: since.find((c) => c.service === 'S3' && c.op === 'PutObject')?.client as S3Client | undefined,
+        dynamodb: since.find((c) => c.service === 'DynamoDB' && RECORD_OPS.has(c.op))?.client as
+          | DynamoDBClient
+          | undefined,
+      };
+    },
     dispose: async () => {
       await runtime.close();
       rmSync(dataDir, { recursive: true, force: true });
@@ -275,7 +401,7 @@ async function startBenchRuntime(calls: readonly S3Call[]): Promise<BenchRuntime
   };
 }
 
-function newClient(runtime: LocalRuntime): S3Client {
+function newS3Client(runtime: LocalRuntime): S3Client {
   return new S3Client({
     endpoint: runtime.endpoints.s3,
     forcePathStyle: true,
@@ -310,70 +436,158 @@ function outcomeOf(e: ExecutionRecord): string {
 export interface RatioResult {
   readonly events: number;
   readonly eventMs: { readonly p50: number; readonly p99: number; readonly mean: number };
+  /** S3 and DynamoDB round trips per event (mean). */
   readonly roundTripsPerEvent: number;
-  /** e.g. "4× GET + 2× PUT if-match" */
+  /** The same, by service (mean per event), e.g. { S3: 2, DynamoDB: 4 }. */
+  readonly roundTripsByService: Readonly<Record<StorageService, number>>;
+  /** A typical event's calls, e.g. "1× GET + 1× PUT if-match + 2× GetItem + 1× PutItem if-version + 1× Query" */
   readonly roundTrips: string;
-  /** The same calls replayed through the runtime's S3 client against the same endpoint, serially. */
+  /**
+   * The same calls replayed serially through the runtime's S3 and DynamoDB clients against the
+   * same endpoints; by service: p50 of each service's share of a replay.
+   */
   readonly replayMs: { readonly p50: number; readonly p99: number; readonly mean: number };
+  readonly replayMsByService: Readonly<Record<StorageService, number>>;
   readonly msPerRoundTrip: number;
   readonly ratio: number;
   readonly ratioRange: readonly [number, number];
-  /** Sum of the event's own S3 calls as the handlers saw them (SDK send; GET bodies excluded). */
+  /** p50 of the sum of the event's own S3 calls as the handlers saw them (SDK send; GET bodies excluded). */
   readonly inSituS3Ms: number;
+  /** p50 of the sum of the event's own DynamoDB calls as the handlers saw them. */
+  readonly inSituDynamoDbMs: number;
   readonly target: number;
   readonly pass: boolean;
   readonly failed: number;
   readonly outcomes: Readonly<Record<string, number>>;
 }
 
+/** Where the replay sends its calls, and the scratch keys it has written so far. */
+interface ReplayTarget {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly dynamodb: DynamoDBClient;
+  /** S3 scratch keys start with this; their ETags, for If-Match writes. */
+  readonly scratchPrefix: string;
+  readonly etags: Map<string, string>;
+  readonly items: DynamoDbScratch;
+}
+
+/** The replay's DynamoDB scratch items: groups no workflow reads, and the version of each. */
+export interface DynamoDbScratch {
+  /** Scratch groups start with this (not a record kind's prefix, so no Scan of the workflow's matches). */
+  readonly groupPrefix: string;
+  readonly versions: Map<string, number>;
+  /** Create-only writes so far: each gets an item name of its own, so that its condition holds. */
+  created: number;
+}
+
+/**
+ * The PutItem the replay sends for the n-th call of an event: the same item (body, version, its
+ * name in the group) under a scratch group, with the same kind of condition, which holds as the
+ * workflow's did. A version-conditioned write compares the scratch item's last version (the
+ * first one creates it); a create-only write gets a name never used before.
+ */
+export function scratchPutItem(call: StorageCall, n: number, scratch: DynamoDbScratch): PutItemCommandInput {
+  const input = (call.input ?? {}) as unknown as PutItemCommandInput;
+  const item = input.Item ?? {};
+  const group = `${scratch.groupPrefix}${n}`;
+  const name =
+    call.condition === 'if-absent'
+      ? `${item[STATE_TABLE_SORT_KEY]?.S ?? ''}#${++scratch.created}`
+      : (item[STATE_TABLE_SORT_KEY]?.S ?? '');
+  const slot = `${group} ${name}`;
+  const last = call.condition === 'if-version' ? scratch.versions.get(slot) : undefined;
+  const version = (last ?? 0) + 1;
+  if (call.condition === 'if-version') scratch.versions.set(slot, version);
+  return {
+    TableName: input.TableName,
+    Item: {
+      ...item,
+      [STATE_TABLE_PARTITION_KEY]: { S: group },
+      [STATE_TABLE_SORT_KEY]: { S: name },
+      ...(item.version === undefined ? {} : { version: { N: String(version) } }),
+    },
+    ...(call.condition === undefined
+      ? {}
+      : last === undefined
+        ? {
+            ConditionExpression: 'attribute_not_exists(#pk)',
+            ExpressionAttributeNames: { '#pk': STATE_TABLE_PARTITION_KEY },
+          }
+        : {
+            ConditionExpression: '#version = :read',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':read': { N: String(last) } },
+          }),
+  };
+}
+
+async function replayS3(target: ReplayTarget, call: StorageCall, n: number): Promise<void> {
+  const { s3: client, bucket, scratchPrefix } = target;
+  if (call.op === 'GetObject') {
+    const out = await client
+      .send(new GetObjectCommand({ Bucket: bucket, Key: call.key }))
+      .catch(() => undefined);
+    await out?.Body?.transformToString();
+  } else if (call.op === 'PutObject') {
+    const key = `${scratchPrefix}${n}`;
+    const etag = target.etags.get(key);
+    const out = await client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: 'x'.repeat(call.bytes),
+        ContentType: 'application/json',
+        ...(call.condition === 'if-match' && etag !== undefined ? { IfMatch: etag } : {}),
+      }),
+    );
+    target.etags.set(key, out.ETag ?? '');
+  } else if (call.op === 'DeleteObject') {
+    await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${scratchPrefix}missing` }));
+  } else if (call.op === 'ListObjectsV2') {
+    await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: call.key }));
+  } else throw new Error(`replay: no replay for S3 ${call.op}`);
+}
+
+async function replayDynamoDb(target: ReplayTarget, call: StorageCall, n: number): Promise<void> {
+  const client = target.dynamodb;
+  // Reads are repeated as the handlers sent them: same table, keys, consistency and expressions.
+  if (call.op === 'GetItem')
+    await client.send(new GetItemCommand(call.input as unknown as GetItemCommandInput));
+  else if (call.op === 'Query')
+    await client.send(new QueryCommand(call.input as unknown as QueryCommandInput));
+  else if (call.op === 'Scan') await client.send(new ScanCommand(call.input as unknown as ScanCommandInput));
+  else if (call.op === 'PutItem')
+    await client.send(new PutItemCommand(scratchPutItem(call, n, target.items)));
+  else throw new Error(`replay: no replay for DynamoDB ${call.op}`);
+}
+
+/** Replays an event's calls one after another: the total time, and each service's share. */
 async function replay(
-  client: S3Client,
-  bucket: string,
-  calls: readonly S3Call[],
-  scratch: Map<string, string>,
-  scratchPrefix: string,
-): Promise<number> {
+  target: ReplayTarget,
+  calls: readonly StorageCall[],
+): Promise<{ readonly ms: number; readonly byService: Record<StorageService, number> }> {
+  const byService = perService(() => 0);
   const start = performance.now();
   let n = 0;
   for (const call of calls) {
     n++;
-    if (call.op === 'GetObject') {
-      const out = await client
-        .send(new GetObjectCommand({ Bucket: bucket, Key: call.key }))
-        .catch(() => undefined);
-      await out?.Body?.transformToString();
-    } else if (call.op === 'PutObject') {
-      const key = `${scratchPrefix}${n}`;
-      const etag = scratch.get(key);
-      const out = await client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: 'x'.repeat(call.bytes),
-          ContentType: 'application/json',
-          ...(call.condition === 'if-match' && etag !== undefined ? { IfMatch: etag } : {}),
-        }),
-      );
-      scratch.set(key, out.ETag ?? '');
-    } else if (call.op === 'DeleteObject') {
-      await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${scratchPrefix}missing` }));
-    } else if (call.op === 'ListObjectsV2') {
-      await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: call.key }));
-    } else throw new Error(`replay: no replay for ${call.op}`);
+    const callStart = performance.now();
+    if (call.service === 'S3') await replayS3(target, call, n);
+    else await replayDynamoDb(target, call, n);
+    byService[call.service] += performance.now() - callStart;
   }
-  return performance.now() - start;
+  return { ms: performance.now() - start, byService };
 }
 
 export async function measureRatio(
   settings: PipelineSettings,
-  observed: { readonly calls: S3Call[] },
+  observed: { readonly calls: StorageCall[] },
 ): Promise<RatioResult> {
   const bench = await startBenchRuntime(observed.calls);
   const { runtime } = bench;
   const encoders = bench.settings.encoders;
-  const bucket = runtime.endpoints.bucket;
-  let replayClient: S3Client | undefined;
-  let ownClient: S3Client | undefined;
+  const own: { destroy(): void }[] = [];
   try {
     const channel = 'ratio';
     const sequence = new Map<string, number>();
@@ -387,23 +601,38 @@ export async function measureRatio(
     }
     await runtime.idle();
     const seeded = runtime.executions.length;
-    const runtimeClient = bench.client();
-    // The replay goes through the runtime's own client (same configuration, same sockets) when it can be found.
-    replayClient = runtimeClient ?? newClient(runtime);
-    if (runtimeClient === undefined) ownClient = replayClient;
+    const runtimeClients = bench.clients();
+    // The replay goes through the runtime's own clients (same configuration, same sockets) when
+    // they can be found; the runtime's clients are not IAM-checked, nor are these.
+    const ownClient = <T extends { destroy(): void }>(client: T) => {
+      own.push(client);
+      return client;
+    };
+    const target: ReplayTarget = {
+      s3: runtimeClients.s3 ?? ownClient(newS3Client(runtime)),
+      bucket: runtime.endpoints.bucket,
+      dynamodb:
+        runtimeClients.dynamodb ??
+        ownClient(
+          localDynamoDbClient({
+            url: runtime.endpoints.dynamodb,
+            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+          }),
+        ),
+      scratchPrefix: `${bench.settings.statePrefix}bench-replay/`,
+      etags: new Map(),
+      items: { groupPrefix: 'bench-replay/', versions: new Map(), created: 0 },
+    };
 
     let seenAt = 0;
     let seenKey = '';
     const unsubscribe = runtime.onObjectEvent((event) => {
       if (event.kind === 'created' && event.key === seenKey) seenAt = performance.now();
     });
-    const scratch = new Map<string, string>();
-    const scratchPrefix = `${bench.settings.statePrefix}bench-replay/`;
     const eventMs: number[] = [];
-    const replayMs: number[] = [];
-    const inSitu: number[] = [];
-    const perEventCalls: S3Call[][] = [];
-    let previousCalls: S3Call[] | undefined;
+    const replays: { readonly ms: number; readonly byService: Record<StorageService, number> }[] = [];
+    const perEventCalls: StorageCall[][] = [];
+    let previousCalls: StorageCall[] | undefined;
     // Real time: every playlist advances once per period, one event at a time.
     const paceMs = settings.periodMs / (encoders.length * settings.renditions);
     const total = settings.ratioWarmupEvents + settings.ratioEvents;
@@ -423,9 +652,7 @@ export async function measureRatio(
         );
       const measured = i >= settings.ratioWarmupEvents;
       const replayFirst = measured && i % 2 === 1 && previousCalls !== undefined;
-      let replayed = replayFirst
-        ? await replay(replayClient, bucket, previousCalls as S3Call[], scratch, scratchPrefix)
-        : 0;
+      let replayed = replayFirst ? await replay(target, previousCalls as StorageCall[]) : undefined;
 
       seenKey = path;
       seenAt = 0;
@@ -436,13 +663,12 @@ export async function measureRatio(
       if (seenAt === 0) throw new Error(`ratio: no object event for ${path}`);
       const calls = observed.calls
         .slice(callsBefore)
-        .filter((c) => c.start >= seenAt && isWorkflowCall(c, runtimeClient, encoders));
-      if (!replayFirst) replayed = await replay(replayClient, bucket, calls, scratch, scratchPrefix);
+        .filter((c) => c.start >= seenAt && isWorkflowCall(c, runtimeClients, encoders));
+      replayed ??= await replay(target, calls);
       previousCalls = calls;
       if (!measured) continue;
       eventMs.push(end - seenAt);
-      replayMs.push(replayed);
-      inSitu.push(calls.reduce((sum, c) => sum + c.ms, 0));
+      replays.push(replayed);
       perEventCalls.push(calls);
     }
     unsubscribe();
@@ -452,33 +678,53 @@ export async function measureRatio(
     const outcomes: Record<string, number> = {};
     for (const e of executions) outcomes[outcomeOf(e)] = (outcomes[outcomeOf(e)] ?? 0) + 1;
     const roundTrips = perEventCalls.map((c) => c.length);
+    const replayMs = replays.map((r) => r.ms);
     const p50Event = percentile(eventMs, 50);
     const p50Replay = percentile(replayMs, 50);
     const ratios = eventMs.map((ms, i) => ms / (replayMs[i] as number));
     const ratio = p50Event / p50Replay;
     const typical = perEventCalls.find((c) => c.length === percentile(roundTrips, 50)) ?? [];
     const mean = (v: readonly number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+    const inSitu = (service: StorageService) =>
+      round3(
+        percentile(
+          perEventCalls.map((calls) => calls.reduce((sum, c) => sum + (c.service === service ? c.ms : 0), 0)),
+          50,
+        ),
+      );
     return {
       events: eventMs.length,
       eventMs: { p50: round3(p50Event), p99: round3(percentile(eventMs, 99)), mean: round3(mean(eventMs)) },
       roundTripsPerEvent: round3(mean(roundTrips)),
+      roundTripsByService: perService((service) =>
+        round3(mean(perEventCalls.map((calls) => calls.filter((c) => c.service === service).length))),
+      ),
       roundTrips: describeCalls(typical),
       replayMs: {
         p50: round3(p50Replay),
         p99: round3(percentile(replayMs, 99)),
         mean: round3(mean(replayMs)),
       },
+      replayMsByService: perService((service) =>
+        round3(
+          percentile(
+            replays.map((r) => r.byService[service]),
+            50,
+          ),
+        ),
+      ),
       msPerRoundTrip: round3(mean(replayMs) / mean(roundTrips)),
       ratio: round3(ratio),
       ratioRange: [round3(percentile(ratios, 10)), round3(percentile(ratios, 90))],
-      inSituS3Ms: round3(percentile(inSitu, 50)),
+      inSituS3Ms: inSitu('S3'),
+      inSituDynamoDbMs: inSitu('DynamoDB'),
       target: TARGET_RATIO,
       pass: ratio <= TARGET_RATIO && failuresOf(executions).length === 0,
       failed: failuresOf(executions).length,
       outcomes,
     };
   } finally {
-    ownClient?.destroy();
+    for (const client of own) client.destroy();
     await bench.dispose();
   }
 }
@@ -486,6 +732,15 @@ export async function measureRatio(
 // ---------------------------------------------------------------------------------------------
 // Phase 2: load in real time
 // ---------------------------------------------------------------------------------------------
+
+/** One storage service's calls in a load window. */
+export interface StorageLoad {
+  /** Workflow calls per finished execution (retries after a failed condition included). */
+  readonly callsPerEvent: number;
+  /** All calls per second of the runtime's client of the service (S3: ingest through the origin too). */
+  readonly opsPerSecond: number;
+  readonly workflowCallMs: { readonly p50: number; readonly p99: number };
+}
 
 export interface LoadResult {
   readonly channels: number;
@@ -516,13 +771,13 @@ export interface LoadResult {
   /** Encoder ticks that started before the previous tick's PUTs had finished. */
   readonly lateTicks: number;
   readonly ingestFailures: number;
-  readonly s3: {
-    /** Workflow S3 calls per finished execution (412 retries included). */
-    readonly callsPerEvent: number;
+  readonly s3: StorageLoad & {
+    /** Workflow S3 writes whose If-Match / If-None-Match failed (412). */
     readonly preconditionFailed: number;
-    /** All S3 calls per second reaching the endpoint (ingest + workflow). */
-    readonly opsPerSecond: number;
-    readonly workflowCallMs: { readonly p50: number; readonly p99: number };
+  };
+  readonly dynamodb: StorageLoad & {
+    /** Workflow PutItems whose condition failed (ConditionalCheckFailedException). */
+    readonly conditionFailed: number;
   };
   readonly outcomes: Readonly<Record<string, number>>;
   /** Executions in the window in which the engine retried a Task, and the retried errors. */
@@ -555,7 +810,7 @@ interface WorkerDone {
 export async function measureLoad(
   channels: number,
   settings: PipelineSettings,
-  observed: { readonly calls: S3Call[] },
+  observed: { readonly calls: StorageCall[] },
 ): Promise<LoadResult> {
   const bench = await startBenchRuntime(observed.calls);
   const { runtime } = bench;
@@ -600,7 +855,7 @@ export async function measureLoad(
   try {
     await next('ready');
     await runtime.idle();
-    const runtimeClient = bench.client();
+    const runtimeClients = bench.clients();
 
     let seen = 0;
     const finishedAtSubscribe = runtime.executions.length;
@@ -673,7 +928,19 @@ export async function measureLoad(
       if (any) retried++;
     }
     const putsInWindow = done.puts.filter(([started]) => started >= windowStart && started < actualEnd);
-    const workflowCalls = windowCalls.filter((c) => isWorkflowCall(c, runtimeClient, encoders));
+    const workflowCalls = windowCalls.filter((c) => isWorkflowCall(c, runtimeClients, encoders));
+    const callStats = (service: StorageService, client: object | undefined) => {
+      const workflow = workflowCalls.filter((c) => c.service === service);
+      const ms = workflow.map((c) => c.ms);
+      return {
+        callsPerEvent: round3(workflow.length / Math.max(1, finishedInWindow)),
+        opsPerSecond: round1(windowCalls.filter((c) => c.client === client).length / windowSeconds),
+        workflowCallMs: { p50: round1(percentile(ms, 50)), p99: round1(percentile(ms, 99)) },
+        workflow,
+      };
+    };
+    const { workflow: s3Calls, ...s3 } = callStats('S3', runtimeClients.s3);
+    const { workflow: dynamoDbCalls, ...dynamodb } = callStats('DynamoDB', runtimeClients.dynamodb);
     const quarter = Math.max(1, Math.floor(backlog.length / 4));
     const mean = (v: readonly number[]) => (v.length === 0 ? 0 : v.reduce((a, b) => a + b, 0) / v.length);
 
@@ -735,24 +1002,10 @@ export async function measureLoad(
       drainMs: Math.round(drainMs),
       lateTicks: done.lateTicks,
       ingestFailures: done.failures,
-      s3: {
-        callsPerEvent: round3(workflowCalls.length / Math.max(1, finishedInWindow)),
-        preconditionFailed: workflowCalls.filter((c) => c.status === 412).length,
-        opsPerSecond: round1(windowCalls.filter((c) => c.client === runtimeClient).length / windowSeconds),
-        workflowCallMs: {
-          p50: round1(
-            percentile(
-              workflowCalls.map((c) => c.ms),
-              50,
-            ),
-          ),
-          p99: round1(
-            percentile(
-              workflowCalls.map((c) => c.ms),
-              99,
-            ),
-          ),
-        },
+      s3: { ...s3, preconditionFailed: s3Calls.filter((c) => c.status === 412).length },
+      dynamodb: {
+        ...dynamodb,
+        conditionFailed: dynamoDbCalls.filter((c) => c.error === 'ConditionalCheckFailedException').length,
       },
       outcomes,
       retried,
@@ -797,12 +1050,14 @@ export interface PipelineReport {
 }
 
 export const PIPELINE_METHOD =
-  'a real local runtime in this process (s3rver behind the conditional-write layer, the ASL on aws-local-stepfunctions, ' +
-  'the same handlers, the HTTP origin); S3 calls observed by wrapping S3Client.prototype.send. ' +
+  'a real local runtime in this process (s3rver behind the conditional-write layer, dynalite with the state table, ' +
+  'the ASL on aws-local-stepfunctions, the same handlers, the HTTP origin); S3 and DynamoDB calls observed by ' +
+  'wrapping the send of S3Client and DynamoDBClient. ' +
   'Ratio: one event at a time in real time (each playlist advances once per period, segment PUT first); ' +
-  'time per event = object event seen -> every execution finished; the same S3 calls (same keys for reads, ' +
-  "scratch keys of the same size and condition for writes) replayed serially through the runtime's S3 client " +
-  'against the same endpoint, interleaved with the events; ratio = median event time / median replay time. ' +
+  'time per event = object event seen -> every execution finished; the same S3 and DynamoDB calls replayed ' +
+  "serially through the runtime's own clients against the same endpoints (S3: GET on the same keys, PUT of the " +
+  'same size and condition to scratch keys; DynamoDB: GetItem and Query as sent, PutItem of the same item and ' +
+  'kind of condition to a scratch group), interleaved with the events; ratio = median event time / median replay time. ' +
   'Load: encoders on a worker thread PUT segment + playlist and DELETE the old segment through the origin, every ' +
   'period, channels spread over the period; after a warm-up, a window of real time: playlist PUTs per s offered, ' +
   'executions finished per s, time per event (execution start -> end), backlog sampled every 100 ms. ' +
@@ -818,11 +1073,12 @@ export async function runPipelineBench(
   const progress = options.progress ?? (() => undefined);
   const started = performance.now();
   const before = sumLoad();
-  const observed = observeS3Calls();
+  const observed = observeStorageCalls();
   try {
     const ratio = await measureRatio(settings, observed);
     progress(
-      `ratio: ${ratio.ratio.toFixed(2)}× (event p50 ${ratio.eventMs.p50.toFixed(1)} ms, ${ratio.roundTripsPerEvent} round trips ${ratio.replayMs.p50.toFixed(1)} ms)`,
+      `ratio: ${ratio.ratio.toFixed(2)}× (event p50 ${ratio.eventMs.p50.toFixed(1)} ms, ` +
+        `${describeByService(ratio.roundTripsByService)} round trips ${ratio.replayMs.p50.toFixed(1)} ms)`,
     );
     observed.calls.length = 0;
     const load: LoadResult[] = [];
@@ -897,6 +1153,8 @@ export function pipelineTable(report: PipelineReport): string {
     'S3 calls/event',
     '412s',
     'S3 ops/s',
+    'DDB calls/event',
+    'DDB cond. fails',
     'loop busy',
     'CPU ms/event',
     'ingest p99 ms',
@@ -914,6 +1172,8 @@ export function pipelineTable(report: PipelineReport): string {
     r.s3.callsPerEvent.toFixed(1),
     String(r.s3.preconditionFailed),
     r.s3.opsPerSecond.toFixed(0),
+    r.dynamodb.callsPerEvent.toFixed(1),
+    String(r.dynamodb.conditionFailed),
     `${Math.round(r.eventLoop.utilization * 100)}%`,
     r.cpuMsPerEvent.toFixed(1),
     r.ingestPutMs.p99.toFixed(0),
@@ -927,8 +1187,10 @@ export function pipelineTable(report: PipelineReport): string {
     `method: ${report.method}`,
     '',
     `ratio: ${ratio.events} events, one at a time: time per event p50 ${ratio.eventMs.p50.toFixed(1)} ms (p99 ${ratio.eventMs.p99.toFixed(1)}); ` +
-      `S3 round trips per event ${ratio.roundTripsPerEvent} (${ratio.roundTrips}); replayed: p50 ${ratio.replayMs.p50.toFixed(1)} ms ` +
-      `(${ratio.msPerRoundTrip.toFixed(2)} ms per round trip); in the handlers: ${ratio.inSituS3Ms.toFixed(1)} ms`,
+      `round trips per event ${describeByService(ratio.roundTripsByService)} (${ratio.roundTrips}); ` +
+      `replayed: p50 ${ratio.replayMs.p50.toFixed(1)} ms (S3 ${ratio.replayMsByService.S3.toFixed(1)} + DynamoDB ` +
+      `${ratio.replayMsByService.DynamoDB.toFixed(1)}; ${ratio.msPerRoundTrip.toFixed(2)} ms per round trip); ` +
+      `in the handlers: S3 ${ratio.inSituS3Ms.toFixed(1)} + DynamoDB ${ratio.inSituDynamoDbMs.toFixed(1)} ms`,
     `ratio ${ratio.ratio.toFixed(2)}× (per-event ratios p10–p90 ${ratio.ratioRange[0].toFixed(2)}–${ratio.ratioRange[1].toFixed(2)}), target ≤ ${ratio.target}×: ${ratio.pass ? 'pass' : 'MISS'}` +
       (ratio.failed > 0 ? ` (${ratio.failed} executions failed)` : ''),
     '',

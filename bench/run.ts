@@ -5,8 +5,8 @@
  * measured in the same run (interleaved rounds), so the ratio does not depend on the machine.
  *
  * Local pipeline (bench/pipeline.ts): a real local runtime fed by live encoders; the time per
- * event against the S3 round trips it makes (same endpoint, same run), and how many channels
- * keep up in real time.
+ * event against the S3 and DynamoDB round trips it makes (same endpoints, same run), and how many
+ * channels keep up in real time.
  *
  *   npx tsx bench/run.ts            readable report
  *   npx tsx bench/run.ts --json     one JSON document on stdout
@@ -60,10 +60,10 @@ Parse cases: validate+merge time of hls-failover against the bare parse time of 
 (its default, non-strict parse) of the same input, in the same run; the ratio of the median
 per-op times. Target: ratio <= ${TARGET_RATIO}.
 
-Local pipeline: a real local runtime (s3rver, aws-local-stepfunctions, the handlers, the
-origin) in this process, fed through the origin's PUT by live encoders on a worker thread.
-Time per event (object event -> execution finished) against the S3 round trips that event
-makes, replayed through the runtime's S3 client against the same endpoint in the same run. Target: ratio
+Local pipeline: a real local runtime (s3rver, dynalite, aws-local-stepfunctions, the handlers,
+the origin) in this process, fed through the origin's PUT by live encoders on a worker thread.
+Time per event (object event -> execution finished) against the S3 and DynamoDB round trips that
+event makes, replayed through the runtime's clients against the same endpoints in the same run. Target: ratio
 <= ${PIPELINE_TARGET_RATIO}. Then N channels x 5 renditions x 2 encoders at 2 s segments in real time: events/s,
 p50/p99 time per event, failures, backlog. Target: ${TARGET_CHANNELS} channels keep up.
 

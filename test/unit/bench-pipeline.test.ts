@@ -1,7 +1,19 @@
-/** The local pipeline bench's pure parts: percentiles, the segment ladder, the S3 call observer, the profile summary. */
+/**
+ * The local pipeline bench's pure parts: percentiles, the segment ladder, the storage call
+ * observer, the replay's scratch writes, the profile summary.
+ */
 import { Readable } from 'node:stream';
+import { DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { observeS3Calls, percentile, segmentBytesFor } from '../../bench/pipeline';
+import {
+  type DynamoDbScratch,
+  describeByService,
+  observeStorageCalls,
+  percentile,
+  type StorageCall,
+  scratchPutItem,
+  segmentBytesFor,
+} from '../../bench/pipeline';
 import { groupOf, summarise } from '../../bench/profile-summary';
 
 describe('bench: percentile', () => {
@@ -22,7 +34,19 @@ describe('bench: segment ladder', () => {
   });
 });
 
-describe('bench: S3 call observer', () => {
+describe('bench: storage call observer', () => {
+  /** What a call records, less the client and the timing. */
+  const factsOf = (calls: readonly StorageCall[]) =>
+    calls.map(({ service, op, key, bytes, condition, status, error }) => ({
+      service,
+      op,
+      key,
+      bytes,
+      condition,
+      status,
+      error,
+    }));
+
   it('records operation, key, size, condition and status of every send, and restores send', async () => {
     const handle = jest.fn(async (request: { method: string }) => ({
       response: {
@@ -41,7 +65,7 @@ describe('bench: S3 call observer', () => {
       requestHandler: { handle } as never,
     });
     const original = S3Client.prototype.send;
-    const observed = observeS3Calls();
+    const observed = observeStorageCalls();
     try {
       const got = await client.send(new GetObjectCommand({ Bucket: 'b', Key: 'ch/primary/r0.m3u8' }));
       expect(await got.Body?.transformToString()).toBe('hello');
@@ -53,13 +77,175 @@ describe('bench: S3 call observer', () => {
       client.destroy();
     }
     expect(S3Client.prototype.send).toBe(original);
-    expect(
-      observed.calls.map(({ op, key, bytes, condition, status }) => ({ op, key, bytes, condition, status })),
-    ).toEqual([
-      { op: 'GetObject', key: 'ch/primary/r0.m3u8', bytes: 5, condition: undefined, status: 200 },
-      { op: 'PutObject', key: 'state.json', bytes: 3, condition: 'if-match', status: 412 },
+    expect(factsOf(observed.calls)).toEqual([
+      {
+        service: 'S3',
+        op: 'GetObject',
+        key: 'ch/primary/r0.m3u8',
+        bytes: 5,
+        condition: undefined,
+        status: 200,
+        error: undefined,
+      },
+      {
+        service: 'S3',
+        op: 'PutObject',
+        key: 'state.json',
+        bytes: 3,
+        condition: 'if-match',
+        status: 412,
+        error: 'PreconditionFailed',
+      },
     ]);
     expect(observed.calls.every((c) => c.client === client && c.ms >= 0)).toBe(true);
+  });
+
+  it('records the DynamoDB calls too: item keys, item sizes, the kind of condition and a failed condition', async () => {
+    const item = {
+      pk: { S: 'state/ch' },
+      sk: { S: 'state' },
+      bodyz: { B: new Uint8Array(10) },
+      version: { N: '3' },
+    };
+    const handle = jest.fn(async (request: { headers: Record<string, string> }) => {
+      const target = request.headers['x-amz-target'] ?? '';
+      const failed = target.endsWith('PutItem');
+      const body = target.endsWith('GetItem')
+        ? { Item: { ...item, bodyz: { B: 'AAAAAAAAAAAAAA==' } } }
+        : target.endsWith('Query')
+          ? { Items: [], Count: 0 }
+          : {
+              __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+              message: 'The conditional request failed',
+            };
+      return {
+        response: {
+          statusCode: failed ? 400 : 200,
+          headers: { 'content-type': 'application/x-amz-json-1.0' },
+          body: Readable.from([JSON.stringify(body)]),
+        },
+      };
+    });
+    const client = new DynamoDBClient({
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:1',
+      credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+      maxAttempts: 1,
+      requestHandler: { handle } as never,
+    });
+    const original = DynamoDBClient.prototype.send;
+    const observed = observeStorageCalls();
+    try {
+      await client.send(new GetItemCommand({ TableName: 't', Key: { pk: item.pk, sk: item.sk } }));
+      await client.send(
+        new QueryCommand({
+          TableName: 't',
+          KeyConditionExpression: '#pk = :group',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+          ExpressionAttributeValues: { ':group': { S: 'accepted/ch' } },
+        }),
+      );
+      await expect(
+        client.send(
+          new PutItemCommand({
+            TableName: 't',
+            Item: item,
+            ConditionExpression: '#version = :read',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':read': { N: '2' } },
+          }),
+        ),
+      ).rejects.toThrow('The conditional request failed');
+    } finally {
+      observed.restore();
+      client.destroy();
+    }
+    expect(DynamoDBClient.prototype.send).toBe(original);
+    // An item's size: its attribute names and values (pk 2 + 8, sk 2 + 5, bodyz 5 + 10, version 7 + 1).
+    expect(factsOf(observed.calls)).toEqual([
+      {
+        service: 'DynamoDB',
+        op: 'GetItem',
+        key: 'state/ch state',
+        bytes: 40,
+        condition: undefined,
+        status: 200,
+        error: undefined,
+      },
+      {
+        service: 'DynamoDB',
+        op: 'Query',
+        key: 'accepted/ch',
+        bytes: 0,
+        condition: undefined,
+        status: 200,
+        error: undefined,
+      },
+      {
+        service: 'DynamoDB',
+        op: 'PutItem',
+        key: 'state/ch state',
+        bytes: 40,
+        condition: 'if-version',
+        status: 400,
+        error: 'ConditionalCheckFailedException',
+      },
+    ]);
+  });
+});
+
+describe('bench: the replay of a DynamoDB write', () => {
+  const item = {
+    pk: { S: 'state/ch' },
+    sk: { S: 'state' },
+    bodyz: { B: new Uint8Array(700) },
+    version: { N: '41' },
+  };
+  const observedPut = (condition: StorageCall['condition']): StorageCall => ({
+    service: 'DynamoDB',
+    client: {},
+    op: 'PutItem',
+    key: 'state/ch state',
+    bytes: 0,
+    condition,
+    status: 200,
+    input: { TableName: 'hls-failover-state', Item: item },
+    start: 0,
+    ms: 1,
+  });
+
+  it("writes the same body under a scratch group, never the workflow's item", () => {
+    const scratch: DynamoDbScratch = { groupPrefix: 'bench-replay/', versions: new Map(), created: 0 };
+    const put = scratchPutItem(observedPut(undefined), 3, scratch);
+    expect(put.TableName).toBe('hls-failover-state');
+    expect(put.Item?.pk).toEqual({ S: 'bench-replay/3' });
+    expect(put.Item?.sk).toEqual({ S: 'state' });
+    expect(put.Item?.bodyz).toBe(item.bodyz);
+    expect(put.ConditionExpression).toBeUndefined();
+  });
+
+  it('compares the version it wrote last for a version-conditioned write (the first creates the item)', () => {
+    const scratch: DynamoDbScratch = { groupPrefix: 'bench-replay/', versions: new Map(), created: 0 };
+    const first = scratchPutItem(observedPut('if-version'), 2, scratch);
+    const second = scratchPutItem(observedPut('if-version'), 2, scratch);
+    expect(first.ConditionExpression).toBe('attribute_not_exists(#pk)');
+    expect(first.Item?.version).toEqual({ N: '1' });
+    expect(second.ConditionExpression).toBe('#version = :read');
+    expect(second.ExpressionAttributeValues).toEqual({ ':read': { N: '1' } });
+    expect(second.Item?.version).toEqual({ N: '2' });
+  });
+
+  it('gives each create-only write an item name of its own, so its condition holds', () => {
+    const scratch: DynamoDbScratch = { groupPrefix: 'bench-replay/', versions: new Map(), created: 0 };
+    const names = [1, 2].map(() => scratchPutItem(observedPut('if-absent'), 1, scratch).Item?.sk?.S);
+    expect(new Set(names).size).toBe(2);
+    expect(
+      [1, 2].map(() => scratchPutItem(observedPut('if-absent'), 1, scratch).ConditionExpression),
+    ).toEqual(['attribute_not_exists(#pk)', 'attribute_not_exists(#pk)']);
+  });
+
+  it('reports round trips by service', () => {
+    expect(describeByService({ S3: 2, DynamoDB: 4.25 })).toBe('2 S3 + 4.3 DynamoDB');
   });
 });
 
