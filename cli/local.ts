@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Demo, startDemo } from '../local/demo';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../local/request-guards';
 import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../local/runtime';
 import { ensureSynthesized, STACK_ID } from '../local/synthesize';
 import { type CliIo, UsageError } from './io';
@@ -29,6 +30,8 @@ Options:
   --config <file>           JSON file of settings (the README's configuration table)
   --watchdog-seconds <n>    watchdog period (default 5)
   --webhook <url>           also POST every alert as JSON to this URL
+  --max-upload-mb <n>       largest object a PUT may store, in MiB (default 64); a larger one gets
+                            413 and nothing is written. Uploads stream to disk, never into memory
   --demo                    also run two lock-step demo encoders on channel "demo" (npm run demo);
                             control them with "hls-failover demo <stall|kill|stop|resume> <encoder>"
   --demo-source <s>         ffmpeg (default when on PATH) or pre-made (segments shipped in the repo)
@@ -65,6 +68,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       config: { type: 'string' },
       'watchdog-seconds': { type: 'string' },
       webhook: { type: 'string' },
+      'max-upload-mb': { type: 'string' },
       demo: { type: 'boolean' },
       'from-sources': { type: 'boolean' },
       'demo-source': { type: 'string' },
@@ -92,6 +96,10 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
     values['watchdog-seconds'] === undefined
       ? 5
       : parsePositiveInteger(values['watchdog-seconds'], '--watchdog-seconds');
+  const maxUploadBytes =
+    values['max-upload-mb'] === undefined
+      ? DEFAULT_MAX_UPLOAD_BYTES
+      : parsePositiveInteger(values['max-upload-mb'], '--max-upload-mb') * 1024 * 1024;
   if (values.webhook !== undefined && !/^https?:\/\//.test(values.webhook))
     throw new UsageError('--webhook takes an http(s) URL');
   const demoSource = values['demo-source'];
@@ -112,6 +120,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       originPort: port(values['origin-port'], 8080, '--origin-port'),
       statusPort: port(values['status-port'], 8081, '--status-port'),
       watchdogSeconds,
+      maxUploadBytes,
       ...(values.webhook === undefined ? {} : { webhookUrl: values.webhook }),
       print: (line) => io.out(`${line}\n`),
       createAuthorizer: iamAuthorizer,

@@ -12,6 +12,8 @@ export interface EncoderKey {
   readonly rest: string;
 }
 
+const isDotSegment = (part: string) => part === '.' || part === '..';
+
 /**
  * Splits an object key at the first path segment that is an encoder folder name; undefined when
  * the key is not under an encoder folder or has nothing after it.
@@ -21,7 +23,8 @@ export function parseEncoderKey(key: string, encoders: readonly string[]): Encod
   const at = parts.findIndex((p) => encoders.includes(p));
   if (at < 0 || at === parts.length - 1) return undefined;
   const rest = parts.slice(at + 1).join('/');
-  if (rest === '' || parts.slice(at + 1).some((p) => p === '..' || p === '.')) return undefined;
+  // Dot segments anywhere: a channel "../../x" would write its index where a file store resolves it.
+  if (rest === '' || parts.some(isDotSegment)) return undefined;
   return { channel: parts.slice(0, at).join('/'), encoder: parts[at] as string, rest };
 }
 
@@ -33,6 +36,8 @@ export function parseEncoderKey(key: string, encoders: readonly string[]): Encod
  * names are checked with this.
  */
 export function channelNameProblem(channel: string, encoders: readonly string[]): string | undefined {
+  if (channel.split('/').some(isDotSegment))
+    return 'has a "." or ".." path segment (a file-backed store would resolve it to another folder)';
   const folder = channel.split('/').find((part) => encoders.includes(part));
   return folder === undefined
     ? undefined

@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Alert } from '../functions/alerts';
 import { SETTINGS, type Settings, settingsToEnv } from '../functions/config';
 import { DynamoRecordStore, STATE_TABLE_PARTITION_KEY } from '../functions/dynamodb-store';
@@ -37,11 +36,12 @@ import {
 import { matchesEventPattern } from './event-pattern';
 import { type LambdaHost, lambdaFunctionsOf, logicalIdOf, startLambdaHost } from './lambda-host';
 import { startOrigin } from './origin';
-import { type S3rverEvent, startS3Endpoint } from './s3-endpoint';
+import type { LocalLimits } from './request-guards';
+import { createLocalS3Client, type S3rverEvent, startS3Endpoint } from './s3-endpoint';
 import { type AlertEntry, alertEntry, type DemoControls, startStatusServer } from './status-server';
 import { STACK_ID } from './synthesize';
 
-export interface LocalRuntimeOptions {
+export interface LocalRuntimeOptions extends LocalLimits {
   readonly dataDir: string;
   readonly bucket: string;
   readonly settings: Settings;
@@ -217,6 +217,7 @@ const KEPT_EXECUTIONS = 5000;
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { settings, bucket, dataDir } = options;
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const limits = { maxUploadBytes: options.maxUploadBytes, stallTimeoutMs: options.stallTimeoutMs };
   mkdirSync(join(dataDir, 's3'), { recursive: true });
   const appendJsonl = (file: string, value: unknown) =>
     appendFileSync(join(dataDir, file), `${JSON.stringify(value)}\n`);
@@ -233,23 +234,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     directory: join(dataDir, 's3'),
     bucket,
     port: options.s3Port,
+    ...limits,
     ...(authorizer === undefined ? {} : { authorizer }),
   });
-  const s3 = new S3Client({
-    endpoint: s3Endpoint.url,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: s3Endpoint.credentials,
-    // On loopback to s3rver, checksums and SigV4 signing are CPU with no use: the pipeline bench
-    // measured -15% CPU per event without them (s3rver accepts unsigned requests).
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  s3.middlewareStack.remove('httpSigningMiddleware');
+  const s3 = createLocalS3Client(s3Endpoint);
   // The state table: as the template defines it, or for the sources as the stack would.
   const stateTable = localStateTable(settings.stackName);
   let dynamoDbEndpoint: DynamoDbEndpoint;
-  let origin: Awaited<ReturnType<typeof startOrigin>>;
   try {
     const tables =
       artifact === undefined ? [stateTable] : tablesOf(artifact.stack.template, artifact.resolve);
@@ -263,8 +254,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await s3Endpoint.close();
     throw error;
   }
+  let origin: Awaited<ReturnType<typeof startOrigin>>;
   try {
-    origin = await startOrigin({ s3, bucket, statePrefix: settings.statePrefix, port: options.originPort });
+    origin = await startOrigin({
+      s3Endpoint,
+      bucket,
+      statePrefix: settings.statePrefix,
+      port: options.originPort,
+      spoolDirectory: join(dataDir, 'incoming'),
+      ...limits,
+    });
   } catch (error) {
     await Promise.all([dynamoDbEndpoint.close(), s3Endpoint.close()]);
     throw error;

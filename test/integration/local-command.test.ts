@@ -109,4 +109,16 @@ describe('hls-failover local (npm start)', () => {
     expect(stderr).toMatch(/failback" must be one of auto, manual/);
     expect(stderr).toMatch(/maxLagSegments" must be a whole number >= 1/);
   });
+
+  it('exits 2 when --max-upload-mb is not a whole number of MiB above 0', async () => {
+    const { exit } = startLocal(
+      '--max-upload-mb',
+      '0.5',
+      '--data-dir',
+      mkdtempSync(join(tmpdir(), 'hlsf-cmd-')),
+    );
+    const { code, stderr } = await exit;
+    expect(code).toBe(2);
+    expect(stderr).toContain('--max-upload-mb takes a whole number above 0 (got "0.5")');
+  });
 });

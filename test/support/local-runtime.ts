@@ -8,7 +8,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSettings } from '../../functions/config';
-import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../../local/runtime';
+import {
+  iamAuthorizer,
+  type LocalRuntime,
+  type LocalRuntimeOptions,
+  startLocalRuntime,
+} from '../../local/runtime';
 import { mediaPlaylist } from './playlists';
 
 export interface TestRuntime extends LocalRuntime {
@@ -40,8 +45,14 @@ export function cadence(periodMs: number): () => Promise<void> {
   };
 }
 
-/** Starts a runtime with these settings (the defaults for the rest). Close it with `close()`. */
-export async function startTestRuntime(settings: Record<string, unknown> = {}): Promise<TestRuntime> {
+/**
+ * Starts a runtime with these settings (the defaults for the rest) and runtime options. Close it
+ * with `close()`.
+ */
+export async function startTestRuntime(
+  settings: Record<string, unknown> = {},
+  options: Partial<LocalRuntimeOptions> = {},
+): Promise<TestRuntime> {
   const runtime = await startLocalRuntime({
     dataDir: mkdtempSync(join(tmpdir(), 'hlsf-runtime-')),
     bucket: 'live',
@@ -51,6 +62,7 @@ export async function startTestRuntime(settings: Record<string, unknown> = {}): 
     watchdogSeconds: 3600,
     print: () => undefined,
     createAuthorizer: iamAuthorizer,
+    ...options,
   });
   const origin = (path: string, init?: RequestInit) => fetch(`${runtime.endpoints.origin}/${path}`, init);
   const ingest = async (path: string, body: string) => {

@@ -20,7 +20,17 @@ const created = (key: string) => ({
 /** Keys made of path segments that include the encoder folder names. */
 const keys = fc
   .array(
-    fc.constantFrom('primary', 'failover', 'news', 'sport', 'hd', 'index.m3u8', '720p.m3u8', 'x.primary'),
+    fc.constantFrom(
+      'primary',
+      'failover',
+      'news',
+      'sport',
+      'hd',
+      'index.m3u8',
+      '720p.m3u8',
+      'x.primary',
+      '..',
+    ),
     {
       minLength: 1,
       maxLength: 5,
@@ -39,6 +49,12 @@ describe('channel names and the playlist rule', () => {
       expect(matchesEventPattern(pattern, created(indexKey(channel)))).toBe(true);
       expect(channelNameProblem(channel, ENCODERS)).toMatch(/named like the encoder folder/);
     }
+  });
+
+  it('a key with a "." or ".." segment anywhere names no channel, and no such channel name is valid', () => {
+    for (const key of ['../../x/primary/720p.m3u8', 'a/./primary/720p.m3u8', 'news/primary/../720p.m3u8'])
+      expect(parseEncoderKey(key, ENCODERS)).toBeUndefined();
+    expect(channelNameProblem('../../x', ENCODERS)).toMatch(/"\." or "\.\." path segment/);
   });
 
   it('every channel an encoder key yields is a valid channel name', () => {
