@@ -8,12 +8,12 @@
  * It is safe to leave running while browsing: a page on another site may read (GET, HEAD) but not
  * write; every answer carries a content type of HLS, a segment or JSON chosen by the key's
  * extension (never a stored one, so nothing served runs as a page) and `nosniff`; an upload is
- * spooled to disk under a size limit before it reaches the bucket, and one that stops sending is
- * dropped after the stall timeout.
+ * received whole under a size limit before it reaches the bucket (in memory when small, spooled to
+ * disk when large), and one that stops sending is dropped after the stall timeout.
  */
 
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -27,11 +27,13 @@ import { listen } from './listen';
 import {
   crossSiteProblem,
   DEFAULT_MAX_UPLOAD_BYTES,
+  DEFAULT_SPOOL_ABOVE_BYTES,
   DEFAULT_STALL_TIMEOUT_MS,
   declaredOverLimit,
   decodePath,
   keyProblem,
   type LocalLimits,
+  receiveBody,
   UploadTooLargeError,
 } from './request-guards';
 import { createLocalS3Client, type S3Endpoint } from './s3-endpoint';
@@ -70,48 +72,6 @@ function defaultCacheControl(key: string): string {
   return key.endsWith('.m3u8') || key.endsWith('.json') ? 'max-age=1' : 'max-age=86400';
 }
 
-/** Past this much body waiting for the disk, the request is paused until the disk catches up. */
-const SPOOL_BUFFER_BYTES = 8 * 1024 * 1024;
-
-/**
- * Writes `req`'s body to `path` and resolves with its size; rejects with
- * {@link UploadTooLargeError} past `limit` (the file is then incomplete: the caller removes it).
- *
- * The body is read as it arrives rather than piped with backpressure: Node drops a request whose
- * client closes the connection once it has sent everything (ffmpeg at exit does) and discards
- * whatever body the request still buffers, so a paused request would lose its tail. Only a disk
- * far behind (over {@link SPOOL_BUFFER_BYTES}) pauses it.
- */
-function spool(req: IncomingMessage, path: string, limit: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const file = createWriteStream(path);
-    let size = 0;
-    let ended = false;
-    const fail = (error: Error) => {
-      req.removeAllListeners('data');
-      file.destroy();
-      reject(error);
-    };
-    file.on('error', fail);
-    file.on('finish', () => resolve(size));
-    req.on('error', (error) => {
-      if (!ended) fail(error);
-    });
-    req.on('end', () => {
-      ended = true;
-      file.end();
-    });
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) return fail(new UploadTooLargeError(limit));
-      if (!file.write(chunk) && file.writableLength > SPOOL_BUFFER_BYTES) {
-        req.pause();
-        file.once('drain', () => req.resume());
-      }
-    });
-  });
-}
-
 export interface Origin {
   readonly url: string;
   readonly port: number;
@@ -125,7 +85,7 @@ export async function startOrigin(
     statePrefix: string;
     port: number;
     host?: string;
-    /** Where uploads are spooled before they are stored (emptied at start). */
+    /** Where uploads above `spoolAboveBytes` are spooled before they are stored (emptied at start). */
     spoolDirectory: string;
   } & LocalLimits,
 ): Promise<Origin> {
@@ -133,31 +93,38 @@ export async function startOrigin(
   const host = options.host ?? '127.0.0.1';
   const maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+  const spoolAboveBytes = options.spoolAboveBytes ?? DEFAULT_SPOOL_ABOVE_BYTES;
   // Its own socket pool, one socket per request in flight: viewers and encoders waiting on one
   // busy key never take the sockets another key (or the workflow) needs.
   const s3 = createLocalS3Client(options.s3Endpoint, { maxSockets: Number.POSITIVE_INFINITY });
   await rm(spoolDirectory, { recursive: true, force: true });
   await mkdir(spoolDirectory, { recursive: true });
 
-  /** Spools the body (within the limit and the stall timeout) and stores it. */
+  /**
+   * Receives the body (within the limit and the stall timeout; small ones in memory, larger ones
+   * spooled to disk) and only then stores it: a client slow to send never holds the key's lock.
+   */
   const store = async (req: IncomingMessage, key: string) => {
-    const spooled = join(spoolDirectory, randomBytes(8).toString('hex'));
     // A body that stops arriving: Node closes the connection (as on the S3 endpoint).
     req.setTimeout(stallTimeoutMs);
+    const body = await receiveBody(req, {
+      limit: maxUploadBytes,
+      spoolAboveBytes,
+      spoolPath: join(spoolDirectory, randomBytes(8).toString('hex')),
+    });
+    req.setTimeout(0);
     try {
-      const size = await spool(req, spooled, maxUploadBytes);
-      req.setTimeout(0);
       await s3.send(
         new PutObjectCommand({
           Bucket: bucket,
           Key: key,
-          Body: createReadStream(spooled),
-          ContentLength: size,
+          Body: 'buffer' in body ? body.buffer : createReadStream(body.file),
+          ContentLength: body.size,
           ContentType: contentTypeOf(key),
         }),
       );
     } finally {
-      await rm(spooled, { force: true });
+      if ('file' in body) await rm(body.file, { force: true });
     }
   };
 

@@ -4,9 +4,10 @@
  * limit, and clients that stop sending. Shared by the S3 endpoint, the origin and the status server.
  */
 import { createHash } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { Transform } from 'node:stream';
 
 /** Default {@link LocalLimits.maxUploadBytes}: 64 MiB, far above any HLS segment. */
 export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
@@ -22,6 +23,11 @@ export interface LocalLimits {
    * and its key released. @default 10 s
    */
   readonly stallTimeoutMs?: number | undefined;
+  /**
+   * A PUT body up to this size is kept in memory and stored from there; a larger one is spooled
+   * to disk as it arrives. @default 1 MiB
+   */
+  readonly spoolAboveBytes?: number | undefined;
 }
 
 /**
@@ -80,32 +86,90 @@ export class UploadTooLargeError extends Error {
   }
 }
 
-/** What {@link limitedBody} counted once its stream ended. */
-export interface BodyDigest {
-  size: number;
-  md5: string;
-}
+/** Default {@link LocalLimits.spoolAboveBytes}: 1 MiB, above any playlist and most segments. */
+export const DEFAULT_SPOOL_ABOVE_BYTES = 1024 * 1024;
+
+/** Past this much body waiting for the disk, the source is paused until the disk catches up. */
+const SPOOL_BUFFER_BYTES = 8 * 1024 * 1024;
+
+/** A body as {@link receiveBody} kept it: in memory, or in the file it was spooled to. */
+export type ReceivedBody = { readonly size: number; readonly md5: string } & (
+  | { readonly buffer: Buffer }
+  | { readonly file: string }
+);
 
 /**
- * A pass-through that counts bytes and their MD5 and fails with {@link UploadTooLargeError} as
- * soon as more than `limit` bytes pass, so an oversized body is never stored whole.
+ * Reads `source` to its end, counting its bytes and their MD5, and rejects with
+ * {@link UploadTooLargeError} as soon as more than `limit` bytes arrive, so an oversized body is
+ * never kept whole. A body of at most `spoolAboveBytes` stays in memory: the playlists encoders
+ * send every segment are stored with no disk round trip, which the e2e detection budget measured
+ * (issue 16). A larger one is written to `spoolPath` as it arrives, never held in memory.
+ *
+ * The body is read as it arrives rather than piped with backpressure: Node drops a request whose
+ * client closes the connection once it has sent everything (ffmpeg at exit does) and discards
+ * whatever body the request still buffers, so a paused request would lose its tail. Only a disk
+ * far behind (over {@link SPOOL_BUFFER_BYTES}) pauses it. A source that closes or fails before its
+ * end rejects too; on any rejection nothing is left at `spoolPath`.
  */
-export function limitedBody(limit: number): { stream: Transform; digest: BodyDigest } {
-  const hash = createHash('md5');
-  const digest: BodyDigest = { size: 0, md5: '' };
-  const stream = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      digest.size += chunk.length;
-      if (digest.size > limit) return callback(new UploadTooLargeError(limit));
+export function receiveBody(
+  source: NodeJS.ReadableStream,
+  options: { readonly limit: number; readonly spoolAboveBytes: number; readonly spoolPath: string },
+): Promise<ReceivedBody> {
+  const { limit, spoolAboveBytes, spoolPath } = options;
+  return new Promise((resolve, reject) => {
+    const hash = createHash('md5');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let file: WriteStream | undefined;
+    let ended = false;
+    let settled = false;
+    const settle = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      source.removeListener('data', onData);
+      outcome();
+    };
+    const fail = (error: Error) =>
+      settle(() => {
+        if (file === undefined) return reject(error);
+        file.destroy();
+        rm(spoolPath, { force: true }).then(
+          () => reject(error),
+          () => reject(error),
+        );
+      });
+    const onData = (data: Buffer | string) => {
+      const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
+      size += chunk.length;
+      if (size > limit) return fail(new UploadTooLargeError(limit));
       hash.update(chunk);
-      callback(null, chunk);
-    },
-    flush(callback) {
-      digest.md5 = hash.digest('hex');
-      callback();
-    },
+      if (file === undefined) {
+        chunks.push(chunk);
+        if (size <= spoolAboveBytes) return;
+        file = createWriteStream(spoolPath);
+        file.on('error', fail);
+        for (const held of chunks.splice(0)) file.write(held);
+      } else file.write(chunk);
+      if (file.writableLength > SPOOL_BUFFER_BYTES) {
+        source.pause();
+        file.once('drain', () => source.resume());
+      }
+    };
+    source.on('data', onData);
+    source.once('error', fail);
+    source.once('close', () => {
+      if (!ended) fail(new Error('the client closed the connection before the body ended'));
+    });
+    source.once('end', () => {
+      ended = true;
+      const md5 = hash.digest('hex');
+      if (file === undefined)
+        return settle(() => resolve({ size, md5, buffer: Buffer.concat(chunks, size) }));
+      file.end((error?: Error | null) =>
+        error ? fail(error) : settle(() => resolve({ size, md5, file: spoolPath })),
+      );
+    });
   });
-  return { stream, digest };
 }
 
 /** The declared body length when it is over `limit`, else undefined (none declared, or within). */

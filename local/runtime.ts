@@ -217,7 +217,11 @@ const KEPT_EXECUTIONS = 5000;
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { settings, bucket, dataDir } = options;
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const limits = { maxUploadBytes: options.maxUploadBytes, stallTimeoutMs: options.stallTimeoutMs };
+  const limits: LocalLimits = {
+    maxUploadBytes: options.maxUploadBytes,
+    stallTimeoutMs: options.stallTimeoutMs,
+    spoolAboveBytes: options.spoolAboveBytes,
+  };
   mkdirSync(join(dataDir, 's3'), { recursive: true });
   const appendJsonl = (file: string, value: unknown) =>
     appendFileSync(join(dataDir, file), `${JSON.stringify(value)}\n`);

@@ -6,25 +6,24 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Authorizer, type AwsRequest, roleFromAuthorization } from './aws-request';
 import { KeyLocks } from './key-locks';
 import { listen } from './listen';
 import {
   DEFAULT_MAX_UPLOAD_BYTES,
+  DEFAULT_SPOOL_ABOVE_BYTES,
   DEFAULT_STALL_TIMEOUT_MS,
   declaredOverLimit,
   decodePath,
   isInside,
   keyProblem,
   type LocalLimits,
-  limitedBody,
+  receiveBody,
   UploadTooLargeError,
 } from './request-guards';
 
@@ -62,21 +61,27 @@ interface S3rverInstance {
 /**
  * s3rver's own putObject resolves when it *starts* writing the file (on `end()`, before the data is
  * on disk), so a read right after a write could see an empty or short object: measured about once
- * in 350 executions under load. This one streams the body into a temporary file (never holding it
- * in memory), counting it against the upload limit, and renames it into place, so a reader sees the
- * old object or the new one, never part of one, and resolves only after the rename. A body that
- * ends early (client gone) or runs over the limit leaves nothing behind.
+ * in 350 executions under load. This one receives the body (counted against the upload limit; in
+ * memory up to `spoolAboveBytes`, streamed into the temporary file above that), writes it to a
+ * temporary file and renames it into place, so a reader sees the old object or the new one, never
+ * part of one, and resolves only after the rename. A body that ends early (client gone) or runs
+ * over the limit leaves nothing behind.
  */
-function writeObjectsAtomically(store: S3rverStore, maxUploadBytes: number): void {
+function writeObjectsAtomically(
+  store: S3rverStore,
+  limits: { limit: number; spoolAboveBytes: number },
+): void {
   store.putObject = async (object) => {
     const path = store.getResourcePath(object.bucket, object.key, 'object');
     await mkdir(dirname(path), { recursive: true });
     const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    const { stream, digest } = limitedBody(maxUploadBytes);
     const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
     try {
-      await pipeline(source, stream, createWriteStream(temporary));
+      const body = await receiveBody(source, { ...limits, spoolPath: temporary });
+      if ('buffer' in body) await writeFile(temporary, body.buffer);
       await rename(temporary, path);
+      await store.putMetadata(object.bucket, object.key, object.metadata, body.md5);
+      return { size: body.size, md5: body.md5 };
     } catch (error) {
       await rm(temporary, { force: true });
       if (error instanceof UploadTooLargeError)
@@ -85,8 +90,6 @@ function writeObjectsAtomically(store: S3rverStore, maxUploadBytes: number): voi
         });
       throw error;
     }
-    await store.putMetadata(object.bucket, object.key, object.metadata, digest.md5);
-    return { size: digest.size, md5: digest.md5 };
   };
 }
 
@@ -273,7 +276,10 @@ export async function startS3Endpoint(
   });
   await s3rver.configureBuckets();
   confineToDirectory(s3rver.store, options.directory);
-  writeObjectsAtomically(s3rver.store, maxUploadBytes);
+  writeObjectsAtomically(s3rver.store, {
+    limit: maxUploadBytes,
+    spoolAboveBytes: options.spoolAboveBytes ?? DEFAULT_SPOOL_ABOVE_BYTES,
+  });
   const handle = s3rver.callback();
   const locks = new KeyLocks();
 

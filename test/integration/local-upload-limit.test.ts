@@ -11,6 +11,8 @@ import { rawRequest } from '../support/raw-http';
 jest.setTimeout(60_000);
 
 const LIMIT = 1024 * 1024;
+/** Bodies over this are spooled to disk: the oversized and the exact-limit uploads below are. */
+const SPOOL_ABOVE = 256 * 1024;
 
 /** PUTs `size` bytes in 64 KiB chunks with chunked transfer encoding, as ffmpeg does. */
 function chunkedPut(url: string, size: number): Promise<{ status: number; body: string }> {
@@ -40,12 +42,12 @@ function chunkedPut(url: string, size: number): Promise<{ status: number; body: 
 /** Every file name under `dir`, recursively. */
 const filesUnder = (dir: string) => readdirSync(dir, { recursive: true }).map(String);
 
-describe('upload size limit (real runtime, limit 1 MiB)', () => {
+describe('upload size limit (real runtime, limit 1 MiB, spooled to disk above 256 KiB)', () => {
   let runtime: TestRuntime;
   const events: string[] = [];
 
   beforeAll(async () => {
-    runtime = await startTestRuntime({}, { maxUploadBytes: LIMIT });
+    runtime = await startTestRuntime({}, { maxUploadBytes: LIMIT, spoolAboveBytes: SPOOL_ABOVE });
     runtime.onObjectEvent((event) => events.push(event.key));
   });
   afterAll(() => runtime.close());
@@ -86,10 +88,20 @@ describe('upload size limit (real runtime, limit 1 MiB)', () => {
     },
   );
 
-  it('stores an upload of exactly the limit, chunked, through the origin', async () => {
-    const res = await chunkedPut(`${runtime.endpoints.origin}/big/primary/exact.ts`, LIMIT);
-    expect(res.status).toBe(201);
-    const stored = await runtime.origin('big/primary/exact.ts');
-    expect((await stored.arrayBuffer()).byteLength).toBe(LIMIT);
-  });
+  it.each([
+    ['kept in memory', SPOOL_ABOVE],
+    ['spooled to disk', LIMIT],
+  ])(
+    'stores a chunked upload %s (%d bytes) through the origin whole, and leaves no spool file',
+    async (_, size) => {
+      const key = `big/primary/whole-${size}.ts`;
+
+      const res = await chunkedPut(`${runtime.endpoints.origin}/${key}`, size);
+
+      expect(res.status).toBe(201);
+      const stored = Buffer.from(await (await runtime.origin(key)).arrayBuffer());
+      expect(stored.equals(Buffer.alloc(size, 1))).toBe(true);
+      expect(filesUnder(runtime.endpoints.dataDir).filter((f) => f.startsWith('incoming/'))).toEqual([]);
+    },
+  );
 });
