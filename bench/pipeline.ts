@@ -31,7 +31,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { parseSettings, type Settings } from '../functions/config';
-import { parseEncoderKey } from '../functions/keys';
+import { parseEncoderKey, workflowObjectOf } from '../functions/keys';
 import type { ExecutionRecord } from '../local/engine';
 import { type LocalRuntime, startLocalRuntime } from '../local/runtime';
 
@@ -239,7 +239,7 @@ interface BenchRuntime {
   readonly settings: Settings;
   readonly dataDir: string;
   readonly printed: string[];
-  /** The runtime's own S3 client (the first client that reached the endpoint after start). */
+  /** The handlers' S3 client: the one that wrote a channel's index (the origin has its own). */
   client(): S3Client | undefined;
   dispose(): Promise<void>;
 }
@@ -266,8 +266,15 @@ async function startBenchRuntime(calls: readonly S3Call[]): Promise<BenchRuntime
     settings,
     dataDir,
     printed,
-    // The origin and the handlers share the runtime's one client; the bench's clients are made later.
-    client: () => calls.slice(before).find((c) => c.op === 'PutObject')?.client,
+    // Only the workflow's client may write the index (and the reserved prefix the replay writes to).
+    client: () =>
+      calls
+        .slice(before)
+        .find(
+          (c) =>
+            c.op === 'PutObject' &&
+            workflowObjectOf(c.key, settings.encoders, settings.statePrefix) !== undefined,
+        )?.client,
     dispose: async () => {
       await runtime.close();
       rmSync(dataDir, { recursive: true, force: true });

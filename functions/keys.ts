@@ -75,6 +75,30 @@ export function steeringKey(channel: string): string {
   return `${channelPrefix(channel)}steering.json`;
 }
 
+/**
+ * What `key` is when it is an object the workflow writes and ingest must not (issue 16 §2): a
+ * channel's index or steering manifest, or anything under `reservedPrefix` (the folder viewers
+ * are denied); undefined for any other key, such as everything inside an encoder folder.
+ *
+ * @example workflowObjectOf('ch1/index.m3u8', ['primary', 'failover'], '_hls-failover/')
+ *   // 'the index of channel "ch1"'
+ */
+export function workflowObjectOf(
+  key: string,
+  encoders: readonly string[],
+  reservedPrefix: string,
+): string | undefined {
+  if (key.startsWith(reservedPrefix)) return `under the prefix "${reservedPrefix}" reserved for the workflow`;
+  const slash = key.lastIndexOf('/');
+  const channel = slash < 0 ? '' : key.slice(0, slash);
+  // Inside an encoder folder: the encoder's own object (its master may well be index.m3u8).
+  if (channel.split('/').some((part) => encoders.includes(part))) return undefined;
+  const name = channel === '' ? 'the single channel' : `channel "${channel}"`;
+  if (key === indexKey(channel)) return `the index of ${name}`;
+  if (key === steeringKey(channel)) return `the steering manifest of ${name}`;
+  return undefined;
+}
+
 /** One path segment per channel (channels may hold '/'); '~' stands for the single-channel layout. */
 function channelId(channel: string): string {
   return channel === '' ? '~' : encodeURIComponent(channel);

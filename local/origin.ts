@@ -35,6 +35,7 @@ import {
   type LocalLimits,
   receiveBody,
   UploadTooLargeError,
+  workflowObjectRefusal,
 } from './request-guards';
 import { createLocalS3Client, type S3Endpoint } from './s3-endpoint';
 
@@ -85,6 +86,11 @@ export async function startOrigin(
     statePrefix: string;
     port: number;
     host?: string;
+    /**
+     * What a key is when only the workflow may write or delete it (functions/keys.ts
+     * workflowObjectOf): a PUT or DELETE of it gets 403 saying so. @default - none
+     */
+    workflowObject?: (key: string) => string | undefined;
     /** Where uploads above `spoolAboveBytes` are spooled before they are stored (emptied at start). */
     spoolDirectory: string;
   } & LocalLimits,
@@ -153,7 +159,8 @@ export async function startOrigin(
       if (req.method === 'OPTIONS') return answer(204);
       const problem = keyProblem(key);
       if (problem !== undefined) return answer(400, problem);
-      if (key === '' || key.startsWith(statePrefix)) return answer(404, 'not found');
+      // Viewers never learn what the reserved prefix holds; a write there is refused below, saying why.
+      if (key === '' || (read && key.startsWith(statePrefix))) return answer(404, 'not found');
       if (req.method === 'GET' || req.method === 'HEAD') {
         try {
           const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
@@ -179,6 +186,8 @@ export async function startOrigin(
         return answer(405, undefined, { allow: 'GET, HEAD, PUT, DELETE, OPTIONS' });
       const crossSite = crossSiteProblem(req);
       if (crossSite !== undefined) return answer(403, crossSite);
+      const owned = options.workflowObject?.(key);
+      if (owned !== undefined) return answer(403, workflowObjectRefusal(key, owned));
       if (req.method === 'DELETE') {
         await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
         return answer(204);

@@ -43,6 +43,14 @@ export function keyProblem(key: string): string | undefined {
     : `key "${printable(key)}" has a "${dot}" path segment: S3 allows it, but this local emulator stores keys as files under its data directory and refuses keys that could resolve outside it; rename the object`;
 }
 
+/**
+ * The answer to ingest writing or deleting an object the workflow owns (`what` says which, from
+ * functions/keys.ts workflowObjectOf).
+ */
+export function workflowObjectRefusal(key: string, what: string): string {
+  return `"${printable(key)}" is ${what}, which only the workflow writes: ingest (encoders, the origin's PUT and DELETE, S3 clients without the workflow's credentials) may not write or delete it; encoders write inside their own folders, <channel>/<encoder>/…`;
+}
+
 /** The key as an error message may quote it: control characters shown as `?`. */
 const printable = (text: string) => [...text].map((c) => ((c.codePointAt(0) ?? 0) < 0x20 ? '?' : c)).join('');
 

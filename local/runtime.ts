@@ -15,6 +15,7 @@ import type { Alert } from '../functions/alerts';
 import { SETTINGS, type Settings, settingsToEnv } from '../functions/config';
 import { DynamoRecordStore, STATE_TABLE_PARTITION_KEY } from '../functions/dynamodb-store';
 import { createDeps, jsonLogger } from '../functions/handlers/deps';
+import { workflowObjectOf } from '../functions/keys';
 import { S3ObjectStore } from '../functions/store';
 import { playlistEventPattern, watchdogInput } from '../functions/workflow';
 import type { Authorizer } from './aws-request';
@@ -234,14 +235,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     artifact === undefined
       ? undefined
       : options.createAuthorizer?.(artifact.stack.template, artifact.resolve);
+  // Ingest may not write what the workflow owns: each channel's index and steering manifest, the
+  // reserved prefix (issue 16 §2). The workflow's requests carry the endpoint's session token.
+  const workflowObject = (key: string) => workflowObjectOf(key, settings.encoders, settings.statePrefix);
   const s3Endpoint = await startS3Endpoint({
     directory: join(dataDir, 's3'),
     bucket,
     port: options.s3Port,
+    workflowObject,
     ...limits,
     ...(authorizer === undefined ? {} : { authorizer }),
   });
-  const s3 = createLocalS3Client(s3Endpoint);
+  const s3 = createLocalS3Client({ url: s3Endpoint.url, credentials: s3Endpoint.workflowCredentials });
   // The state table: as the template defines it, or for the sources as the stack would.
   const stateTable = localStateTable(settings.stackName);
   let dynamoDbEndpoint: DynamoDbEndpoint;
@@ -264,6 +269,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       s3Endpoint,
       bucket,
       statePrefix: settings.statePrefix,
+      workflowObject,
       port: options.originPort,
       spoolDirectory: join(dataDir, 'incoming'),
       ...limits,
@@ -344,7 +350,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     lambda = startArtifactFunctions(
       artifact,
       settings,
-      { AWS_ENDPOINT_URL_S3: s3Endpoint.url, AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint.url },
+      {
+        AWS_ENDPOINT_URL_S3: s3Endpoint.url,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint.url,
+        // Their SigV4 requests carry it: the S3 endpoint lets them write the workflow's objects.
+        AWS_SESSION_TOKEN: s3Endpoint.workflowCredentials.sessionToken,
+      },
       dataDir,
       emitMetricLine,
     );

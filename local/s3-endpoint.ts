@@ -5,6 +5,7 @@
  * one at a time, so a read never sees a write half done (S3 is strongly consistent).
  */
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -25,6 +26,7 @@ import {
   type LocalLimits,
   receiveBody,
   UploadTooLargeError,
+  workflowObjectRefusal,
 } from './request-guards';
 
 // s3rver ships CommonJS without types.
@@ -49,6 +51,20 @@ interface S3rverStore {
   getResourcePath(bucket: string, key: string | undefined, resource: string): string;
   putMetadata(bucket: string, key: string, metadata: Record<string, string>, md5: string): Promise<void>;
   putObject(object: S3rverObject): Promise<{ size: number; md5: string }>;
+  copyObject(
+    sourceBucket: string,
+    sourceKey: string,
+    bucket: string,
+    key: string,
+    metadata: Record<string, string> | null,
+  ): Promise<Record<string, string>>;
+  deleteObject(bucket: string, key: string): Promise<void>;
+  initiateUpload(
+    bucket: string,
+    key: string,
+    uploadId: string,
+    metadata: Record<string, string>,
+  ): Promise<void>;
 }
 
 interface S3rverInstance {
@@ -110,6 +126,26 @@ function confineToDirectory(store: S3rverStore, root: string): void {
   store.getBucketPath = confine(store.getBucketPath.bind(store));
 }
 
+/**
+ * Every way s3rver creates, replaces or deletes an object (PUT, copy, multipart, DELETE,
+ * DeleteObjects) throws 403 AccessDenied with `refusal`'s message for a key it refuses. Checked
+ * where s3rver stores, so no route, encoding or bulk request goes around it.
+ */
+function guardObjectWrites(store: S3rverStore, refusal: (key: string) => string | undefined): void {
+  const guarded =
+    <A extends unknown[], R>(method: (...args: A) => Promise<R>, keyOf: (...args: A) => string) =>
+    async (...args: A): Promise<R> => {
+      const key = keyOf(...args);
+      const message = refusal(key);
+      if (message !== undefined) throw new S3Error('AccessDenied', message, { Key: key });
+      return method.apply(store, args);
+    };
+  store.putObject = guarded(store.putObject, (object) => object.key);
+  store.copyObject = guarded(store.copyObject, (_sourceBucket, _sourceKey, _bucket, key) => key);
+  store.deleteObject = guarded(store.deleteObject, (_bucket, key) => key);
+  store.initiateUpload = guarded(store.initiateUpload, (_bucket, key) => key);
+}
+
 /** The S3 event record s3rver emits for every object write and delete. */
 export interface S3rverEvent {
   readonly Records: readonly {
@@ -127,11 +163,26 @@ export interface S3rverEvent {
   }[];
 }
 
+/** Credentials of the local endpoint (s3rver checks none; the session token tells the workflow). */
+export interface LocalCredentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/** Where SigV4 puts a session token (a role's temporary credentials have one). */
+const SESSION_TOKEN_HEADER = 'x-amz-security-token';
+
 export interface S3Endpoint {
   readonly url: string;
   readonly port: number;
-  /** Credentials s3rver accepts. */
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  /** Credentials s3rver accepts: those of ingest (encoders, the origin, tools). */
+  readonly credentials: LocalCredentials;
+  /**
+   * The workflow's credentials (the runtime's own client, the Lambdas): their session token, new
+   * at every start, is what lets a request write or delete the objects `workflowObject` names.
+   */
+  readonly workflowCredentials: LocalCredentials & { readonly sessionToken: string };
   onEvent(listener: (event: S3rverEvent) => void): void;
   close(): Promise<void>;
 }
@@ -246,6 +297,17 @@ export function createLocalS3Client(
     },
   });
   client.middlewareStack.remove('httpSigningMiddleware');
+  // Unsigned, so the session token goes in the header SigV4 would have put it in.
+  const token = endpoint.credentials.sessionToken;
+  if (token !== undefined)
+    client.middlewareStack.add(
+      (next) => (args) => {
+        const { headers } = args.request as { headers?: Record<string, string> };
+        if (headers !== undefined) headers[SESSION_TOKEN_HEADER] = token;
+        return next(args);
+      },
+      { step: 'build', name: 'localSessionToken' },
+    );
   return client;
 }
 
@@ -263,6 +325,13 @@ export async function startS3Endpoint(
      * that role's policies; requests from encoders, players and tests are not checked.
      */
     authorizer?: Authorizer;
+    /**
+     * What a key is when only the workflow may write or delete it (functions/keys.ts
+     * workflowObjectOf), or undefined. A request without the workflow's session token
+     * ({@link S3Endpoint.workflowCredentials}) gets 403 AccessDenied for such a key.
+     * @default - every caller may write every key
+     */
+    workflowObject?: (key: string) => string | undefined;
   } & LocalLimits,
 ): Promise<S3Endpoint> {
   const host = options.host ?? '127.0.0.1';
@@ -280,6 +349,19 @@ export async function startS3Endpoint(
     limit: maxUploadBytes,
     spoolAboveBytes: options.spoolAboveBytes ?? DEFAULT_SPOOL_ABOVE_BYTES,
   });
+  const workflowCredentials = {
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    sessionToken: randomBytes(16).toString('hex'),
+  };
+  /** Per request: whether it carries the workflow's session token. */
+  const caller = new AsyncLocalStorage<boolean>();
+  /** Why this request may not write or delete `key` (an object the workflow owns), or undefined. */
+  const ingestRefusal = (key: string) => {
+    const what = caller.getStore() === true ? undefined : options.workflowObject?.(key);
+    return what === undefined ? undefined : workflowObjectRefusal(key, what);
+  };
+  guardObjectWrites(s3rver.store, ingestRefusal);
   const handle = s3rver.callback();
   const locks = new KeyLocks();
 
@@ -314,6 +396,10 @@ export async function startS3Endpoint(
           { MaxSizeAllowed: String(maxUploadBytes) },
         );
     }
+    // Refused before anything else, whether or not the object exists (the store checks too).
+    const refusal =
+      key === '' || req.method === 'GET' || req.method === 'HEAD' ? undefined : ingestRefusal(key);
+    if (refusal !== undefined) return s3Error(req, res, 403, 'AccessDenied', refusal, { Key: key });
     const role = roleFromAuthorization(req.headers.authorization);
     if (role !== undefined) {
       try {
@@ -378,13 +464,16 @@ export async function startS3Endpoint(
   };
   // Nothing a request does may stop the endpoint: an unexpected failure is that request's 500.
   const server: Server = createServer((req, res) => {
-    serve(req, res).catch((error: Error) => s3Error(req, res, 500, 'InternalError', error.message));
+    caller.run(req.headers[SESSION_TOKEN_HEADER] === workflowCredentials.sessionToken, () =>
+      serve(req, res).catch((error: Error) => s3Error(req, res, 500, 'InternalError', error.message)),
+    );
   });
   const port = await listen(server, options.port, host);
   return {
     url: `http://${host}:${port}`,
     port,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    workflowCredentials,
     onEvent: (listener) => s3rver.on('event', listener),
     close: () =>
       new Promise<void>((resolve) => {

@@ -53,9 +53,9 @@ describe('cross-site requests and served content (real runtime)', () => {
   ])(
     'refuses PUT, POST and DELETE carrying %s: 403, no CORS allowance, nothing written',
     async (_, headers) => {
-      await runtime.ingest('ch1/index.m3u8', '#EXTM3U\n');
+      await runtime.ingest('ch1/primary/720p.m3u8', '#EXTM3U\n');
       for (const method of ['PUT', 'POST', 'DELETE']) {
-        const res = await runtime.origin('ch1/index.m3u8', {
+        const res = await runtime.origin('ch1/primary/720p.m3u8', {
           method,
           headers,
           body: method === 'DELETE' ? null : 'x',
@@ -64,7 +64,7 @@ describe('cross-site requests and served content (real runtime)', () => {
         expect(await res.text()).toMatch(/cross-site .* refused/);
         expect(res.headers.get('access-control-allow-origin')).toBeNull();
       }
-      expect(await (await runtime.origin('ch1/index.m3u8')).text()).toBe('#EXTM3U\n');
+      expect(await (await runtime.origin('ch1/primary/720p.m3u8')).text()).toBe('#EXTM3U\n');
     },
   );
 
@@ -98,14 +98,14 @@ describe('cross-site requests and served content (real runtime)', () => {
   });
 
   it.each([
-    ['ch1/index.m3u8', 'application/vnd.apple.mpegurl'],
+    ['ch1/primary/720p.m3u8', 'application/vnd.apple.mpegurl'],
     ['ch1/primary/seg.ts', 'video/mp2t'],
     ['ch1/primary/seg.m4s', 'video/mp4'],
     ['ch1/primary/init.mp4', 'video/mp4'],
     ['ch1/primary/audio.aac', 'audio/aac'],
     ['ch1/primary/audio.m4a', 'audio/mp4'],
     ['ch1/primary/subs.vtt', 'text/vtt'],
-    ['ch1/steering.json', 'application/json'],
+    ['ch1/primary/ad-markers.json', 'application/json'],
     ['ch1/primary/page.html', 'application/octet-stream'],
     ['ch1/primary/no-extension', 'application/octet-stream'],
   ])('serves %s as %s with nosniff, whatever type it was stored with', async (key, type) => {

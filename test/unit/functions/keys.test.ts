@@ -3,7 +3,13 @@
  * `<channel>/steering.json`) never start the workflow, for every channel that can exist.
  */
 import fc from 'fast-check';
-import { channelNameProblem, indexKey, parseEncoderKey, steeringKey } from '../../../functions/keys';
+import {
+  channelNameProblem,
+  indexKey,
+  parseEncoderKey,
+  steeringKey,
+  workflowObjectOf,
+} from '../../../functions/keys';
 import { playlistEventPattern } from '../../../functions/workflow';
 import { matchesEventPattern } from '../../../local/event-pattern';
 
@@ -76,5 +82,45 @@ describe('channel names and the playlist rule', () => {
       ),
     );
     expect(matchesEventPattern(pattern, created(indexKey('')))).toBe(false);
+  });
+});
+
+describe('objects the workflow owns (issue 16 §2: ingest may not write them)', () => {
+  const RESERVED = '_hls-failover/';
+
+  it.each([
+    ['ch1/index.m3u8', 'the index of channel "ch1"'],
+    ['ch1/steering.json', 'the steering manifest of channel "ch1"'],
+    ['news/sport/index.m3u8', 'the index of channel "news/sport"'],
+    ['index.m3u8', 'the index of the single channel'],
+    ['steering.json', 'the steering manifest of the single channel'],
+    ['_hls-failover/anything', 'under the prefix "_hls-failover/" reserved for the workflow'],
+  ])('%s is %s', (key, what) => {
+    expect(workflowObjectOf(key, ENCODERS, RESERVED)).toBe(what);
+  });
+
+  it.each([
+    'ch1/primary/index.m3u8',
+    'ch1/failover/720p/index.m3u8',
+    'ch1/primary/steering.json',
+    'primary/index.m3u8',
+    'ch1/index.m3u8.bak',
+    'ch1/INDEX.m3u8',
+    'ch1/primary/_hls-failover/x',
+  ])('%s (an encoder object or an unrelated key) is not', (key) => {
+    expect(workflowObjectOf(key, ENCODERS, RESERVED)).toBeUndefined();
+  });
+
+  it("every valid channel's index and steering manifest is the workflow's, and no encoder key is", () => {
+    fc.assert(
+      fc.property(keys, (key) => {
+        const valid = channelNameProblem(key, ENCODERS) === undefined;
+        const owned = (k: string) => workflowObjectOf(k, ENCODERS, RESERVED) !== undefined;
+        return (
+          (!valid || (owned(indexKey(key)) && owned(steeringKey(key)))) &&
+          (parseEncoderKey(key, ENCODERS) === undefined || !owned(key))
+        );
+      }),
+    );
   });
 });
