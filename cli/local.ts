@@ -31,7 +31,8 @@ Options:
   --watchdog-seconds <n>    watchdog period (default 5)
   --webhook <url>           also POST every alert as JSON to this URL
   --max-upload-mb <n>       largest object a PUT may store, in MiB (default 64); a larger one gets
-                            413 and nothing is written. Uploads stream to disk, never into memory
+                            413 and nothing is written. An upload over 1 MiB streams to disk
+  --stop-timeout <s>        how long Ctrl+C / SIGTERM waits for running executions (default 30)
   --demo                    also run two lock-step demo encoders on channel "demo" (npm run demo);
                             control them with "hls-failover demo <stall|kill|stop|resume> <encoder>"
   --demo-source <s>         ffmpeg (default when on PATH) or pre-made (segments shipped in the repo)
@@ -44,8 +45,12 @@ Options:
 Encoders push HLS into the origin, e.g.
   ffmpeg ... -f hls -method PUT http://127.0.0.1:8080/<channel>/primary/index.m3u8
 and players load http://127.0.0.1:8080/<channel>/index.m3u8. Stop with Ctrl+C (SIGINT/SIGTERM):
-running executions finish before the data dir is closed.
+running executions finish before the data dir is closed, for at most --stop-timeout seconds
+(further Ctrl+C while stopping are ignored; the process then exits 1 naming what it abandoned).
 `;
+
+/** Default --stop-timeout: how long a stop waits for running executions. */
+const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
 
 function port(value: string | undefined, fallback: number, option: string): number {
   if (value === undefined) return fallback;
@@ -69,6 +74,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       'watchdog-seconds': { type: 'string' },
       webhook: { type: 'string' },
       'max-upload-mb': { type: 'string' },
+      'stop-timeout': { type: 'string' },
       demo: { type: 'boolean' },
       'from-sources': { type: 'boolean' },
       'demo-source': { type: 'string' },
@@ -100,6 +106,10 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
     values['max-upload-mb'] === undefined
       ? DEFAULT_MAX_UPLOAD_BYTES
       : parsePositiveInteger(values['max-upload-mb'], '--max-upload-mb') * 1024 * 1024;
+  const stopTimeoutSeconds =
+    values['stop-timeout'] === undefined
+      ? DEFAULT_STOP_TIMEOUT_SECONDS
+      : parsePositiveInteger(values['stop-timeout'], '--stop-timeout');
   if (values.webhook !== undefined && !/^https?:\/\//.test(values.webhook))
     throw new UsageError('--webhook takes an http(s) URL');
   const demoSource = values['demo-source'];
@@ -174,15 +184,44 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       ].join('\n'),
     );
   }
-  await new Promise<void>((done) => {
-    const finish = () => done();
-    process.once('SIGINT', finish);
-    process.once('SIGTERM', finish);
-    void stop?.then(finish);
+  // Ctrl+C reaches this process twice (from the terminal, and relayed by tsx under npm start), and
+  // an operator may press it again: every signal after the first is acknowledged, never fatal, so
+  // running executions finish (bounded by --stop-timeout).
+  let stopping = false;
+  const requested = new Promise<void>((done) => {
+    const onSignal = () => {
+      if (stopping) io.err(`still stopping: ${runtime.running} execution(s) running\n`);
+      stopping = true;
+      done();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    void stop?.then(onSignal);
   });
-  io.err('stopping: waiting for running executions...\n');
-  await demo?.close();
-  await runtime.close();
+  await requested;
+  io.err(
+    `stopping: waiting for ${runtime.running} running execution(s), at most ${stopTimeoutSeconds} s...\n`,
+  );
+  const closed = (async () => {
+    await demo?.close();
+    await runtime.close();
+    return true;
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([
+    closed,
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), stopTimeoutSeconds * 1000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!inTime) {
+    io.err(
+      `gave up after ${stopTimeoutSeconds} s: ${runtime.running} execution(s) still running were abandoned\n`,
+    );
+    // Their sockets (e.g. a webhook that never answers) would keep the process alive.
+    process.exit(1);
+  }
   io.err('stopped.\n');
   return 0;
 }

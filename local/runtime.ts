@@ -159,6 +159,8 @@ export interface LocalRuntime {
   };
   /** Resolves when every execution started so far has finished. */
   idle(): Promise<void>;
+  /** How many executions are running now. */
+  readonly running: number;
   /** Runs the watchdog once, now; resolves when the executions it started (one per channel) are done. */
   watchdog(): Promise<ExecutionRecord>;
   /** Runs the workflow for an EventBridge-shaped input, e.g. an event delivered again. */
@@ -433,6 +435,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       dataDir,
     },
     idle,
+    get running() {
+      return inFlight.size;
+    },
     watchdog,
     execute: start,
     executions,
