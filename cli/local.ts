@@ -2,6 +2,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Demo, startDemo } from '../local/demo';
+import { DEFAULT_SINK_MAX_BYTES } from '../local/json-lines-sink';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../local/request-guards';
 import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../local/runtime';
 import { ensureSynthesized, STACK_ID } from '../local/synthesize';
@@ -32,6 +33,8 @@ Options:
   --webhook <url>           also POST every alert as JSON to this URL
   --max-upload-mb <n>       largest object a PUT may store, in MiB (default 64); a larger one gets
                             413 and nothing is written. An upload over 1 MiB streams to disk
+  --sink-max-mb <n>         rotate executions.jsonl, alerts.jsonl and metrics.jsonl before one grows
+                            past this many MiB (default 64), keeping <name>.1 to <name>.3
   --stop-timeout <s>        how long Ctrl+C / SIGTERM waits for running executions (default 30)
   --demo                    also run two lock-step demo encoders on channel "demo" (npm run demo);
                             control them with "hls-failover demo <stall|kill|stop|resume> <encoder>"
@@ -75,6 +78,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       webhook: { type: 'string' },
       'max-upload-mb': { type: 'string' },
       'stop-timeout': { type: 'string' },
+      'sink-max-mb': { type: 'string' },
       demo: { type: 'boolean' },
       'from-sources': { type: 'boolean' },
       'demo-source': { type: 'string' },
@@ -106,6 +110,10 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
     values['max-upload-mb'] === undefined
       ? DEFAULT_MAX_UPLOAD_BYTES
       : parsePositiveInteger(values['max-upload-mb'], '--max-upload-mb') * 1024 * 1024;
+  const sinkMaxBytes =
+    values['sink-max-mb'] === undefined
+      ? DEFAULT_SINK_MAX_BYTES
+      : parsePositiveInteger(values['sink-max-mb'], '--sink-max-mb') * 1024 * 1024;
   const stopTimeoutSeconds =
     values['stop-timeout'] === undefined
       ? DEFAULT_STOP_TIMEOUT_SECONDS
@@ -131,6 +139,7 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       statusPort: port(values['status-port'], 8081, '--status-port'),
       watchdogSeconds,
       maxUploadBytes,
+      sinkMaxBytes,
       ...(values.webhook === undefined ? {} : { webhookUrl: values.webhook }),
       print: (line) => io.out(`${line}\n`),
       createAuthorizer: iamAuthorizer,

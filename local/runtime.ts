@@ -8,7 +8,7 @@
  * a timer. `fromSources` runs the ASL file and the handlers from the TypeScript sources instead.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Alert } from '../functions/alerts';
@@ -35,6 +35,7 @@ import {
   type WorkflowServices,
 } from './engine';
 import { matchesEventPattern } from './event-pattern';
+import { JsonLinesSink } from './json-lines-sink';
 import { type LambdaHost, lambdaFunctionsOf, logicalIdOf, startLambdaHost } from './lambda-host';
 import { startOrigin } from './origin';
 import type { LocalLimits } from './request-guards';
@@ -52,6 +53,13 @@ export interface LocalRuntimeOptions extends LocalLimits {
   /** Status page and JSON API; 0 (the default) picks a free port. */
   readonly statusPort?: number;
   readonly watchdogSeconds: number;
+  /**
+   * Each JSON-lines sink (executions.jsonl, alerts.jsonl, metrics.jsonl) is rotated before it
+   * would grow past this (`.1` … `.3` kept). @default 64 MiB
+   */
+  readonly sinkMaxBytes?: number;
+  /** How many rotated files each sink keeps. @default 3 */
+  readonly sinkKeep?: number;
   /** POSTs every alert as JSON here too. */
   readonly webhookUrl?: string;
   /** One line per alert and execution outcome; default: stdout. */
@@ -165,7 +173,10 @@ export interface LocalRuntime {
   watchdog(): Promise<ExecutionRecord>;
   /** Runs the workflow for an EventBridge-shaped input, e.g. an event delivered again. */
   execute(input: unknown): Promise<ExecutionRecord>;
-  /** The most recent executions in the order they finished (at most 5,000; executions.jsonl has all). */
+  /**
+   * The most recent executions in the order they finished (at most 5,000; executions.jsonl and its
+   * rotated files have the rest).
+   */
   readonly executions: ExecutionRecord[];
   readonly alerts: Alert[];
   /** Shows the demo's encoders on the status page and lets the API control them. */
@@ -226,8 +237,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     spoolAboveBytes: options.spoolAboveBytes,
   };
   mkdirSync(join(dataDir, 's3'), { recursive: true });
-  const appendJsonl = (file: string, value: unknown) =>
-    appendFileSync(join(dataDir, file), `${JSON.stringify(value)}\n`);
+  const sinkLimits = { maxBytes: options.sinkMaxBytes, keep: options.sinkKeep };
+  const sinks = {
+    executions: new JsonLinesSink(join(dataDir, 'executions.jsonl'), sinkLimits),
+    alerts: new JsonLinesSink(join(dataDir, 'alerts.jsonl'), sinkLimits),
+    metrics: new JsonLinesSink(join(dataDir, 'metrics.jsonl'), sinkLimits),
+  };
 
   const fromSources = options.fromSources ?? process.env.HLS_FAILOVER_FROM_SOURCES === '1';
   const artifact = fromSources
@@ -307,14 +322,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await Promise.all([dynamoDbEndpoint.close(), s3Endpoint.close()]);
     throw error;
   }
-  const emitMetricLine = (line: string) => appendFileSync(join(dataDir, 'metrics.jsonl'), `${line}\n`);
+  const emitMetricLine = (line: string) => sinks.metrics.append(line);
   let lambda: LambdaHost | undefined;
   const services: WorkflowServices = {
     publishAlert: async (alert) => {
       alerts.push(alert);
       const entry = alertEntry(alert, new Date());
       alertLog.push(entry);
-      appendJsonl('alerts.jsonl', { at: entry.at, ...alert });
+      sinks.alerts.append({ at: entry.at, ...alert });
       print(`ALERT ${alert.subject}`);
       if (options.webhookUrl !== undefined) {
         await fetch(options.webhookUrl, {
@@ -386,7 +401,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const run = engine.run(input).then((record) => {
       executions.push(record);
       if (executions.length > KEPT_EXECUTIONS) executions.splice(0, executions.length - KEPT_EXECUTIONS);
-      appendJsonl('executions.jsonl', record);
+      sinks.executions.append(record);
       if (record.status === 'FAILED')
         print(`execution ${record.name} FAILED ${record.error}: ${(record.cause ?? '').slice(0, 300)}`);
       return record;
