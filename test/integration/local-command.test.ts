@@ -10,6 +10,9 @@ import { mediaPlaylist } from '../support/playlists';
 jest.setTimeout(60_000);
 const root = join(__dirname, '..', '..');
 
+/** Every server on a port the system picks. */
+const FREE_PORTS = ['--s3-port', '0', '--origin-port', '0', '--status-port', '0'];
+
 function startLocal(...args: string[]): ReturnType<typeof startLocalWith> {
   return startLocalWith({}, ...args);
 }
@@ -53,17 +56,7 @@ function startLocalWith(
 describe('hls-failover local (npm start)', () => {
   it('prints its endpoints as one JSON line, ingests and serves, and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hlsf-cmd-'));
-    const { child, firstLine, exit } = startLocal(
-      '--json',
-      '--s3-port',
-      '0',
-      '--origin-port',
-      '0',
-      '--status-port',
-      '0',
-      '--data-dir',
-      dataDir,
-    );
+    const { child, firstLine, exit } = startLocal('--json', ...FREE_PORTS, '--data-dir', dataDir);
     const endpoints = JSON.parse(await firstLine) as {
       originUrl: string;
       statusUrl: string;
@@ -171,12 +164,7 @@ describe('hls-failover local stops as documented (Ctrl+C, SIGTERM)', () => {
       { detached: true },
       '--json',
       '--from-sources',
-      '--s3-port',
-      '0',
-      '--origin-port',
-      '0',
-      '--status-port',
-      '0',
+      ...FREE_PORTS,
       '--data-dir',
       dataDir,
       '--webhook',
