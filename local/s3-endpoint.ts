@@ -2,7 +2,9 @@
  * The embedded S3-compatible endpoint: s3rver (a data directory on disk) behind a thin layer that
  * honours `If-Match` / `If-None-Match` on PutObject, atomically per key, as S3 does. s3rver
  * ignores both headers, and the workflow's race handling depends on them. Requests on one key run
- * one at a time, so a read never sees a write half done (S3 is strongly consistent).
+ * one at a time, so a read never sees a write half done (S3 is strongly consistent). Objects the
+ * workflow owns (`workflowObject`) may be written or deleted only by requests carrying the
+ * workflow's session token, as on AWS only the workflow's roles may (issue 16 §2).
  */
 
 import { AsyncLocalStorage } from 'node:async_hooks';
