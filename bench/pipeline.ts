@@ -46,7 +46,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { parseSettings, type Settings } from '../functions/config';
 import { STATE_TABLE_PARTITION_KEY, STATE_TABLE_SORT_KEY } from '../functions/dynamodb-store';
-import { parseEncoderKey } from '../functions/keys';
+import { parseEncoderKey, workflowObjectOf } from '../functions/keys';
 import type { ExecutionRecord } from '../local/engine';
 import { type LocalRuntime, localDynamoDbClient, startLocalRuntime } from '../local/runtime';
 
@@ -355,7 +355,7 @@ interface BenchRuntime {
   readonly settings: Settings;
   readonly dataDir: string;
   readonly printed: string[];
-  /** The runtime's own S3 and DynamoDB clients (the first to reach each endpoint's data after start). */
+  /** The handlers' S3 and DynamoDB clients (the S3 one wrote a channel's index; the origin has its own). */
   clients(): RuntimeClients;
   dispose(): Promise<void>;
 }
@@ -382,13 +382,18 @@ async function startBenchRuntime(calls: readonly StorageCall[]): Promise<BenchRu
     settings,
     dataDir,
     printed,
-    // The origin and the handlers share the runtime's one S3 client, and the handlers its one
-    // DynamoDB client (the endpoint's table set-up has its own, for table operations only); the
-    // bench's clients are made later.
+    // The handlers share the runtime's one S3 client (the one that writes a channel's index; only
+    // the workflow may, and the origin has its own) and its one DynamoDB client (the endpoint's
+    // table set-up has its own, for table operations only); the bench's clients are made later.
     clients: () => {
       const since = calls.slice(before);
       return {
-        s3: since.find((c) => c.service === 'S3' && c.op === 'PutObject')?.client as S3Client | undefined,
+        s3: since.find(
+          (c) =>
+            c.service === 'S3' &&
+            c.op === 'PutObject' &&
+            workflowObjectOf(c.key, settings.encoders, settings.statePrefix) !== undefined,
+        )?.client as S3Client | undefined,
         dynamodb: since.find((c) => c.service === 'DynamoDB' && RECORD_OPS.has(c.op))?.client as
           | DynamoDBClient
           | undefined,

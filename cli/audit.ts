@@ -15,6 +15,7 @@ import {
   StartQueryCommand,
 } from '@aws-sdk/client-cloudwatch-logs';
 import { AUDIT_LOG_MESSAGE, type AuditRecord, auditRecordOfLogLine } from '../functions/audit';
+import { sinkFiles } from '../local/json-lines-sink';
 import {
   type AwsTarget,
   asUsageError,
@@ -146,14 +147,17 @@ export async function auditCommand(args: string[], io: CliIo, options: AuditOpti
 
 /* ---------- local: executions.jsonl and alerts.jsonl ---------- */
 
-async function* jsonLines(file: string): AsyncGenerator<unknown> {
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
-  for await (const line of lines) {
-    if (line.trim() === '') continue;
-    try {
-      yield JSON.parse(line);
-    } catch {
-      // a line cut short by a crash: skip it, keep the rest
+/** The lines of a sink and of its rotated files (local/json-lines-sink.ts), oldest first. */
+async function* jsonLines(sink: string): AsyncGenerator<unknown> {
+  for (const file of sinkFiles(sink)) {
+    const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
+    for await (const line of lines) {
+      if (line.trim() === '') continue;
+      try {
+        yield JSON.parse(line);
+      } catch {
+        // a line cut short by a crash: skip it, keep the rest
+      }
     }
   }
 }
@@ -210,11 +214,9 @@ async function readLocal(dir: string): Promise<{ entries: TimelineEntry[] }> {
       ),
     );
   }
-  if (existsSync(alertsFile)) {
-    for await (const line of jsonLines(alertsFile)) {
-      const entry = entryOfSentAlert(line as Parameters<typeof entryOfSentAlert>[0]);
-      if (entry !== undefined) entries.push(entry);
-    }
+  for await (const line of jsonLines(alertsFile)) {
+    const entry = entryOfSentAlert(line as Parameters<typeof entryOfSentAlert>[0]);
+    if (entry !== undefined) entries.push(entry);
   }
   return { entries };
 }

@@ -2,6 +2,8 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Demo, startDemo } from '../local/demo';
+import { DEFAULT_SINK_MAX_BYTES } from '../local/json-lines-sink';
+import { DEFAULT_MAX_UPLOAD_BYTES } from '../local/request-guards';
 import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../local/runtime';
 import { ensureSynthesized, STACK_ID } from '../local/synthesize';
 import { WEBHOOK_DEFAULTS, type WebhookOptions } from '../local/webhook';
@@ -35,6 +37,11 @@ Options:
                             WEBHOOK FAILED and shows on the status page (<data dir>/webhook.jsonl)
   --webhook-timeout <s>     how long one webhook attempt may take, 1 to 60 (default 5)
   --webhook-attempts <n>    webhook attempts per alert, the first included, 1 to 10 (default 4)
+  --max-upload-mb <n>       largest object a PUT may store, in MiB (default 64); a larger one gets
+                            413 and nothing is written. An upload over 1 MiB streams to disk
+  --sink-max-mb <n>         rotate executions.jsonl, alerts.jsonl and metrics.jsonl before one grows
+                            past this many MiB (default 64), keeping <name>.1 to <name>.3
+  --stop-timeout <s>        how long Ctrl+C / SIGTERM waits for running executions (default 30)
   --demo                    also run two lock-step demo encoders on channel "demo" (npm run demo);
                             control them with "hls-failover demo <stall|kill|stop|resume> <encoder>"
   --demo-source <s>         ffmpeg (default when on PATH) or pre-made (segments shipped in the repo)
@@ -47,8 +54,12 @@ Options:
 Encoders push HLS into the origin, e.g.
   ffmpeg ... -f hls -method PUT http://127.0.0.1:8080/<channel>/primary/index.m3u8
 and players load http://127.0.0.1:8080/<channel>/index.m3u8. Stop with Ctrl+C (SIGINT/SIGTERM):
-running executions finish before the data dir is closed.
+running executions finish before the data dir is closed, for at most --stop-timeout seconds
+(further Ctrl+C while stopping are ignored; the process then exits 1 naming what it abandoned).
 `;
+
+/** Default --stop-timeout: how long a stop waits for running executions. */
+const DEFAULT_STOP_TIMEOUT_SECONDS = 30;
 
 function port(value: string | undefined, fallback: number, option: string): number {
   if (value === undefined) return fallback;
@@ -98,6 +109,9 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       webhook: { type: 'string' },
       'webhook-timeout': { type: 'string' },
       'webhook-attempts': { type: 'string' },
+      'max-upload-mb': { type: 'string' },
+      'stop-timeout': { type: 'string' },
+      'sink-max-mb': { type: 'string' },
       demo: { type: 'boolean' },
       'from-sources': { type: 'boolean' },
       'demo-source': { type: 'string' },
@@ -126,6 +140,18 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       ? 5
       : parsePositiveInteger(values['watchdog-seconds'], '--watchdog-seconds');
   const webhook = webhookOptions(values);
+  const maxUploadBytes =
+    values['max-upload-mb'] === undefined
+      ? DEFAULT_MAX_UPLOAD_BYTES
+      : parsePositiveInteger(values['max-upload-mb'], '--max-upload-mb') * 1024 * 1024;
+  const sinkMaxBytes =
+    values['sink-max-mb'] === undefined
+      ? DEFAULT_SINK_MAX_BYTES
+      : parsePositiveInteger(values['sink-max-mb'], '--sink-max-mb') * 1024 * 1024;
+  const stopTimeoutSeconds =
+    values['stop-timeout'] === undefined
+      ? DEFAULT_STOP_TIMEOUT_SECONDS
+      : parsePositiveInteger(values['stop-timeout'], '--stop-timeout');
   const demoSource = values['demo-source'];
   if (demoSource !== undefined && demoSource !== 'ffmpeg' && demoSource !== 'pre-made')
     throw new UsageError(`--demo-source takes ffmpeg or pre-made (got "${demoSource}")`);
@@ -145,6 +171,8 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       statusPort: port(values['status-port'], 8081, '--status-port'),
       watchdogSeconds,
       ...(webhook === undefined ? {} : { webhook }),
+      maxUploadBytes,
+      sinkMaxBytes,
       print: (line) => io.out(`${line}\n`),
       createAuthorizer: iamAuthorizer,
     });
@@ -202,15 +230,44 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       ].join('\n'),
     );
   }
-  await new Promise<void>((done) => {
-    const finish = () => done();
-    process.once('SIGINT', finish);
-    process.once('SIGTERM', finish);
-    void stop?.then(finish);
+  // Ctrl+C reaches this process twice (from the terminal, and relayed by tsx under npm start), and
+  // an operator may press it again: every signal after the first is acknowledged, never fatal, so
+  // running executions finish (bounded by --stop-timeout).
+  let stopping = false;
+  const requested = new Promise<void>((done) => {
+    const onSignal = () => {
+      if (stopping) io.err(`still stopping: ${runtime.running} execution(s) running\n`);
+      stopping = true;
+      done();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    void stop?.then(onSignal);
   });
-  io.err('stopping: waiting for running executions...\n');
-  await demo?.close();
-  await runtime.close();
+  await requested;
+  io.err(
+    `stopping: waiting for ${runtime.running} running execution(s), at most ${stopTimeoutSeconds} s...\n`,
+  );
+  const closed = (async () => {
+    await demo?.close();
+    await runtime.close();
+    return true;
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const inTime = await Promise.race([
+    closed,
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), stopTimeoutSeconds * 1000);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!inTime) {
+    io.err(
+      `gave up after ${stopTimeoutSeconds} s: ${runtime.running} execution(s) still running were abandoned\n`,
+    );
+    // Their sockets (e.g. a webhook that never answers) would keep the process alive.
+    process.exit(1);
+  }
   io.err('stopped.\n');
   return 0;
 }

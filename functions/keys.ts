@@ -12,6 +12,8 @@ export interface EncoderKey {
   readonly rest: string;
 }
 
+const isDotSegment = (part: string) => part === '.' || part === '..';
+
 /**
  * Splits an object key at the first path segment that is an encoder folder name; undefined when
  * the key is not under an encoder folder or has nothing after it.
@@ -21,7 +23,8 @@ export function parseEncoderKey(key: string, encoders: readonly string[]): Encod
   const at = parts.findIndex((p) => encoders.includes(p));
   if (at < 0 || at === parts.length - 1) return undefined;
   const rest = parts.slice(at + 1).join('/');
-  if (rest === '' || parts.slice(at + 1).some((p) => p === '..' || p === '.')) return undefined;
+  // Dot segments anywhere: a channel "../../x" would write its index where a file store resolves it.
+  if (rest === '' || parts.some(isDotSegment)) return undefined;
   return { channel: parts.slice(0, at).join('/'), encoder: parts[at] as string, rest };
 }
 
@@ -33,6 +36,8 @@ export function parseEncoderKey(key: string, encoders: readonly string[]): Encod
  * names are checked with this.
  */
 export function channelNameProblem(channel: string, encoders: readonly string[]): string | undefined {
+  if (channel.split('/').some(isDotSegment))
+    return 'has a "." or ".." path segment (a file-backed store would resolve it to another folder)';
   const folder = channel.split('/').find((part) => encoders.includes(part));
   return folder === undefined
     ? undefined
@@ -68,6 +73,30 @@ export function indexKey(channel: string): string {
 
 export function steeringKey(channel: string): string {
   return `${channelPrefix(channel)}steering.json`;
+}
+
+/**
+ * What `key` is when it is an object the workflow writes and ingest must not (issue 16 §2): a
+ * channel's index or steering manifest, or anything under `reservedPrefix` (the folder viewers
+ * are denied); undefined for any other key, such as everything inside an encoder folder.
+ *
+ * @example workflowObjectOf('ch1/index.m3u8', ['primary', 'failover'], '_hls-failover/')
+ *   // 'the index of channel "ch1"'
+ */
+export function workflowObjectOf(
+  key: string,
+  encoders: readonly string[],
+  reservedPrefix: string,
+): string | undefined {
+  if (key.startsWith(reservedPrefix)) return `under the prefix "${reservedPrefix}" reserved for the workflow`;
+  const slash = key.lastIndexOf('/');
+  const channel = slash < 0 ? '' : key.slice(0, slash);
+  // Inside an encoder folder: the encoder's own object (its master may well be index.m3u8).
+  if (channel.split('/').some((part) => encoders.includes(part))) return undefined;
+  const name = channel === '' ? 'the single channel' : `channel "${channel}"`;
+  if (key === indexKey(channel)) return `the index of ${name}`;
+  if (key === steeringKey(channel)) return `the steering manifest of ${name}`;
+  return undefined;
 }
 
 /** One path segment per channel (channels may hold '/'); '~' stands for the single-channel layout. */

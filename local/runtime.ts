@@ -8,10 +8,9 @@
  * a timer. `fromSources` runs the ASL file and the handlers from the TypeScript sources instead.
  */
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Alert } from '../functions/alerts';
 import { SETTINGS, type Settings, settingsToEnv } from '../functions/config';
 import {
@@ -20,6 +19,7 @@ import {
   STATE_TABLE_SORT_KEY,
 } from '../functions/dynamodb-store';
 import { createDeps, jsonLogger } from '../functions/handlers/deps';
+import { workflowObjectOf } from '../functions/keys';
 import { S3ObjectStore } from '../functions/store';
 import { playlistEventPattern, watchdogInput } from '../functions/workflow';
 import type { Authorizer } from './aws-request';
@@ -39,14 +39,16 @@ import {
   type WorkflowServices,
 } from './engine';
 import { matchesEventPattern } from './event-pattern';
+import { JsonLinesSink } from './json-lines-sink';
 import { type LambdaHost, lambdaFunctionsOf, logicalIdOf, startLambdaHost } from './lambda-host';
 import { startOrigin } from './origin';
-import { type S3rverEvent, startS3Endpoint } from './s3-endpoint';
+import type { LocalLimits } from './request-guards';
+import { createLocalS3Client, type S3rverEvent, startS3Endpoint } from './s3-endpoint';
 import { type AlertEntry, alertEntry, type DemoControls, startStatusServer } from './status-server';
 import { STACK_ID } from './synthesize';
 import { createWebhook, type WebhookOptions } from './webhook';
 
-export interface LocalRuntimeOptions {
+export interface LocalRuntimeOptions extends LocalLimits {
   readonly dataDir: string;
   readonly bucket: string;
   readonly settings: Settings;
@@ -61,6 +63,13 @@ export interface LocalRuntimeOptions {
    * at most once per incident (local/webhook.ts). @default - no webhook
    */
   readonly webhook?: WebhookOptions;
+  /**
+   * Each JSON-lines sink (executions.jsonl, alerts.jsonl, metrics.jsonl) is rotated before it
+   * would grow past this (`.1` … `.3` kept). @default 64 MiB
+   */
+  readonly sinkMaxBytes?: number;
+  /** How many rotated files each sink keeps. @default 3 */
+  readonly sinkKeep?: number;
   /** One line per alert and execution outcome; default: stdout. */
   readonly print?: (line: string) => void;
   /**
@@ -170,11 +179,16 @@ export interface LocalRuntime {
   };
   /** Resolves when every execution started so far has finished, and every webhook delivery. */
   idle(): Promise<void>;
+  /** How many executions are running now. */
+  readonly running: number;
   /** Runs the watchdog once, now; resolves when the executions it started (one per channel) are done. */
   watchdog(): Promise<ExecutionRecord>;
   /** Runs the workflow for an EventBridge-shaped input, e.g. an event delivered again. */
   execute(input: unknown): Promise<ExecutionRecord>;
-  /** The most recent executions in the order they finished (at most 5,000; executions.jsonl has all). */
+  /**
+   * The most recent executions in the order they finished (at most 5,000; executions.jsonl and its
+   * rotated files have the rest).
+   */
   readonly executions: ExecutionRecord[];
   readonly alerts: Alert[];
   /** Shows the demo's encoders on the status page and lets the API control them. */
@@ -232,9 +246,18 @@ const KEPT_EXECUTIONS = 5000;
 export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
   const { settings, bucket, dataDir } = options;
   const print = options.print ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const limits: LocalLimits = {
+    maxUploadBytes: options.maxUploadBytes,
+    stallTimeoutMs: options.stallTimeoutMs,
+    spoolAboveBytes: options.spoolAboveBytes,
+  };
   mkdirSync(join(dataDir, 's3'), { recursive: true });
-  const appendJsonl = (file: string, value: unknown) =>
-    appendFileSync(join(dataDir, file), `${JSON.stringify(value)}\n`);
+  const sinkLimits = { maxBytes: options.sinkMaxBytes, keep: options.sinkKeep };
+  const sinks = {
+    executions: new JsonLinesSink(join(dataDir, 'executions.jsonl'), sinkLimits),
+    alerts: new JsonLinesSink(join(dataDir, 'alerts.jsonl'), sinkLimits),
+    metrics: new JsonLinesSink(join(dataDir, 'metrics.jsonl'), sinkLimits),
+  };
 
   const fromSources = options.fromSources ?? process.env.HLS_FAILOVER_FROM_SOURCES === '1';
   const artifact = fromSources
@@ -244,27 +267,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     artifact === undefined
       ? undefined
       : options.createAuthorizer?.(artifact.stack.template, artifact.resolve);
+  // Ingest may not write what the workflow owns: each channel's index and steering manifest, the
+  // reserved prefix (issue 16 §2). The workflow's requests carry the endpoint's session token.
+  const workflowObject = (key: string) => workflowObjectOf(key, settings.encoders, settings.statePrefix);
   const s3Endpoint = await startS3Endpoint({
     directory: join(dataDir, 's3'),
     bucket,
     port: options.s3Port,
+    workflowObject,
+    ...limits,
     ...(authorizer === undefined ? {} : { authorizer }),
   });
-  const s3 = new S3Client({
-    endpoint: s3Endpoint.url,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: s3Endpoint.credentials,
-    // On loopback to s3rver, checksums and SigV4 signing are CPU with no use: the pipeline bench
-    // measured -15% CPU per event without them (s3rver accepts unsigned requests).
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-  s3.middlewareStack.remove('httpSigningMiddleware');
+  const s3 = createLocalS3Client({ url: s3Endpoint.url, credentials: s3Endpoint.workflowCredentials });
   // The state table: as the template defines it, or for the sources as the stack would.
   const stateTable = localStateTable(settings.stackName);
   let dynamoDbEndpoint: DynamoDbEndpoint;
-  let origin: Awaited<ReturnType<typeof startOrigin>>;
   try {
     const tables =
       artifact === undefined ? [stateTable] : tablesOf(artifact.stack.template, artifact.resolve);
@@ -278,8 +295,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await s3Endpoint.close();
     throw error;
   }
+  let origin: Awaited<ReturnType<typeof startOrigin>>;
   try {
-    origin = await startOrigin({ s3, bucket, statePrefix: settings.statePrefix, port: options.originPort });
+    origin = await startOrigin({
+      s3Endpoint,
+      bucket,
+      statePrefix: settings.statePrefix,
+      workflowObject,
+      port: options.originPort,
+      spoolDirectory: join(dataDir, 'incoming'),
+      ...limits,
+    });
   } catch (error) {
     await Promise.all([dynamoDbEndpoint.close(), s3Endpoint.close()]);
     throw error;
@@ -323,14 +349,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await Promise.all([dynamoDbEndpoint.close(), s3Endpoint.close()]);
     throw error;
   }
-  const emitMetricLine = (line: string) => appendFileSync(join(dataDir, 'metrics.jsonl'), `${line}\n`);
+  const emitMetricLine = (line: string) => sinks.metrics.append(line);
   let lambda: LambdaHost | undefined;
   const services: WorkflowServices = {
     publishAlert: async (alert) => {
       alerts.push(alert);
       const entry = alertEntry(alert, new Date());
       alertLog.push(entry);
-      appendJsonl('alerts.jsonl', { at: entry.at, ...alert });
+      sinks.alerts.append({ at: entry.at, ...alert });
       print(`ALERT ${alert.subject}`);
       // As SNS does, the publish returns once the topic has the alert; its delivery to the webhook
       // runs on its own, so a silent endpoint never holds (or times out) the NotifyOnCall Task.
@@ -364,7 +390,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     lambda = startArtifactFunctions(
       artifact,
       settings,
-      { AWS_ENDPOINT_URL_S3: s3Endpoint.url, AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint.url },
+      {
+        AWS_ENDPOINT_URL_S3: s3Endpoint.url,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamoDbEndpoint.url,
+        // Their SigV4 requests carry it: the S3 endpoint lets them write the workflow's objects.
+        AWS_SESSION_TOKEN: s3Endpoint.workflowCredentials.sessionToken,
+      },
       dataDir,
       emitMetricLine,
     );
@@ -392,7 +423,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const run = engine.run(input).then((record) => {
       executions.push(record);
       if (executions.length > KEPT_EXECUTIONS) executions.splice(0, executions.length - KEPT_EXECUTIONS);
-      appendJsonl('executions.jsonl', record);
+      sinks.executions.append(record);
       if (record.status === 'FAILED')
         print(`execution ${record.name} FAILED ${record.error}: ${(record.cause ?? '').slice(0, 300)}`);
       return record;
@@ -439,6 +470,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       dataDir,
     },
     idle,
+    get running() {
+      return inFlight.size;
+    },
     watchdog,
     execute: start,
     executions,

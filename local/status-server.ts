@@ -24,6 +24,7 @@ import { channelFromId } from '../functions/keys';
 import type { RecordStore } from '../functions/record-store';
 import type { ExecutionRecord } from './engine';
 import { listen } from './listen';
+import { crossSiteProblem, decodePath } from './request-guards';
 import type { WebhookStatus } from './webhook';
 
 /** What the status server needs of the demo (local/demo.ts provides it). */
@@ -164,7 +165,11 @@ const PAGE_FILE = [
 ].find((p) => existsSync(p)) as string;
 
 function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
   res.end(`${JSON.stringify(body, null, 2)}\n`);
 }
 
@@ -172,18 +177,31 @@ async function route(sources: StatusSources, req: IncomingMessage, res: ServerRe
   const url = new URL(req.url ?? '/', 'http://local');
   const parts = url.pathname.split('/').filter((p) => p !== '');
   const now = Date.now();
+  // The demo controls change what runs: only this server's own page (or a script) may use them.
+  const crossSite = req.method === 'GET' || req.method === 'HEAD' ? undefined : crossSiteProblem(req);
+  if (crossSite !== undefined) return json(res, 403, { error: crossSite });
   if (req.method === 'GET' && parts.length === 0) {
     const page = readFileSync(PAGE_FILE, 'utf8').replace('__ORIGIN__', sources.originUrl);
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
     return void res.end(page);
   }
   if (req.method === 'GET' && url.pathname === '/vendor/hls.min.js') {
-    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'max-age=3600' });
+    res.writeHead(200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'cache-control': 'max-age=3600',
+      'x-content-type-options': 'nosniff',
+    });
     return void res.end(readFileSync(require.resolve('hls.js/dist/hls.min.js')));
   }
   if (parts[0] !== 'api')
     return json(res, 404, { error: `no page at ${url.pathname}; try / or /api/status` });
-  const [, resource, ...rest] = parts.map((p) => decodeURIComponent(p));
+  const decoded = parts.map(decodePath);
+  if (decoded.includes(undefined)) return json(res, 400, { error: `malformed %-escape in ${url.pathname}` });
+  const [, resource, ...rest] = decoded as string[];
   const demo = sources.demo();
   if (req.method === 'GET') {
     switch (resource) {

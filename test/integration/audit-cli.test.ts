@@ -3,14 +3,17 @@
  * ASL on aws-local-stepfunctions, the handlers) produces real executions in a temp data dir; the
  * commands read what it wrote. Real clock: target duration 1 s.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sinkFiles } from '../../local/json-lines-sink';
 import { runCli } from '../support/cli';
 import { cadence, startTestRuntime, type TestRuntime } from '../support/local-runtime';
 import { fixture, mediaPlaylist } from '../support/playlists';
 
 jest.setTimeout(90_000);
+
+const SINK_BYTES = 64 * 1024;
 
 interface JsonEntry {
   at: string;
@@ -33,7 +36,11 @@ describe('audit, status and replay on the local runtime', () => {
   // One scenario for the whole file: a healthy start, a primary stall (failover, withdrawal, one
   // alert), invalid playlists from the failover (one alert), then a second channel that ends.
   beforeAll(async () => {
-    runtime = await startTestRuntime({ recoverAfterUpdates: 2 });
+    // Small sinks, so that executions.jsonl is rotated during the run and audit reads across files.
+    runtime = await startTestRuntime(
+      { recoverAfterUpdates: 2 },
+      { sinkMaxBytes: SINK_BYTES, sinkKeep: 1000 },
+    );
     dataDir = runtime.endpoints.dataDir;
     startedAt = new Date(Date.now() - 1000).toISOString();
     for (const e of ['primary', 'failover'])
@@ -71,6 +78,15 @@ describe('audit, status and replay on the local runtime', () => {
     expect(result).toMatchObject({ code: 0, err: '' });
     return JSON.parse(result.out) as { entries: JsonEntry[]; truncated: unknown[] };
   };
+
+  it('reads executions.jsonl and its rotated files (the run filled several, none over the limit but a single line)', () => {
+    const files = sinkFiles(join(dataDir, 'executions.jsonl'));
+    expect(files.length).toBeGreaterThan(2);
+    for (const file of files) {
+      const lines = readFileSync(file, 'utf8').trim().split('\n');
+      if (lines.length > 1) expect(statSync(file).size).toBeLessThanOrEqual(SINK_BYTES);
+    }
+  });
 
   it('the alerts sent: one STALLED for the primary, one INVALID PLAYLIST for three invalid failover files', async () => {
     expect(runtime.alerts.map((a) => a.subject)).toEqual([

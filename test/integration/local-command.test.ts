@@ -1,6 +1,7 @@
 /** `hls-failover local` as a process (what `npm start` runs): endpoints, ingest, clean stop, clear errors. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,17 +9,33 @@ import { mediaPlaylist } from '../support/playlists';
 
 jest.setTimeout(60_000);
 const root = join(__dirname, '..', '..');
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
 
-function startLocal(...args: string[]): {
+/** Every server on a port the system picks. */
+const FREE_PORTS = ['--s3-port', '0', '--origin-port', '0', '--status-port', '0'];
+
+function startLocal(...args: string[]): ReturnType<typeof startLocalWith> {
+  return startLocalWith({}, ...args);
+}
+
+/** `detached`: in a process group of its own, which a test can signal as a terminal does. */
+function startLocalWith(
+  { detached = false }: { detached?: boolean },
+  ...args: string[]
+): {
   child: ChildProcess;
   firstLine: Promise<string>;
   exit: Promise<{ code: number | null; stderr: string }>;
 } {
-  const child = spawn(tsx, [join(root, 'cli', 'start.ts'), 'local', ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // As npm start runs it: tsx as a loader in the one process (no tsx parent relaying signals).
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'cli', 'start.ts'), 'local', ...args],
+    {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached,
+    },
+  );
   let stdout = '';
   let stderr = '';
   const firstLine = new Promise<string>((resolve) => {
@@ -39,17 +56,7 @@ function startLocal(...args: string[]): {
 describe('hls-failover local (npm start)', () => {
   it('prints its endpoints as one JSON line, ingests and serves, and stops cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hlsf-cmd-'));
-    const { child, firstLine, exit } = startLocal(
-      '--json',
-      '--s3-port',
-      '0',
-      '--origin-port',
-      '0',
-      '--status-port',
-      '0',
-      '--data-dir',
-      dataDir,
-    );
+    const { child, firstLine, exit } = startLocal('--json', ...FREE_PORTS, '--data-dir', dataDir);
     const endpoints = JSON.parse(await firstLine) as {
       originUrl: string;
       statusUrl: string;
@@ -108,5 +115,114 @@ describe('hls-failover local (npm start)', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/failback" must be one of auto, manual/);
     expect(stderr).toMatch(/maxLagSegments" must be a whole number >= 1/);
+  });
+
+  it('exits 2 when --max-upload-mb is not a whole number of MiB above 0', async () => {
+    const { exit } = startLocal(
+      '--max-upload-mb',
+      '0.5',
+      '--data-dir',
+      mkdtempSync(join(tmpdir(), 'hlsf-cmd-')),
+    );
+    const { code, stderr } = await exit;
+    expect(code).toBe(2);
+    expect(stderr).toContain('--max-upload-mb takes a whole number above 0 (got "0.5")');
+  });
+});
+
+describe('hls-failover local stops as documented (Ctrl+C, SIGTERM)', () => {
+  /** A webhook that takes each alert and answers only when told to. */
+  async function slowWebhook() {
+    const held: ServerResponse[] = [];
+    let arrived: () => void = () => undefined;
+    const first = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      held.push(res);
+      arrived();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`,
+      first,
+      answer: () => {
+        for (const res of held.splice(0)) res.end();
+      },
+      close: () => {
+        server.closeAllConnections();
+        server.close();
+      },
+    };
+  }
+
+  /** Starts the runtime with that webhook and an invalid playlist: one execution runs, awaiting it. */
+  async function startWithRunningExecution(webhook: string, ...args: string[]) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'hlsf-cmd-'));
+    const local = startLocalWith(
+      { detached: true },
+      '--json',
+      '--from-sources',
+      ...FREE_PORTS,
+      '--data-dir',
+      dataDir,
+      '--webhook',
+      webhook,
+      ...args,
+    );
+    const { originUrl } = JSON.parse(await local.firstLine) as { originUrl: string };
+    const put = await fetch(`${originUrl}/ch1/primary/720p.m3u8`, {
+      method: 'PUT',
+      body: '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:5,\na.ts\n',
+    });
+    expect(put.status).toBe(201);
+    return { ...local, dataDir };
+  }
+
+  it('Ctrl+C, even twice, waits for the running execution, then exits 0 with its record written', async () => {
+    const webhook = await slowWebhook();
+    try {
+      const { child, exit, dataDir } = await startWithRunningExecution(webhook.url);
+      await webhook.first;
+
+      // As a terminal sends it, to the whole process group, twice: an operator presses again (or,
+      // under the tsx CLI, tsx relays it when the runtime takes over 30 ms to acknowledge it).
+      process.kill(-(child.pid as number), 'SIGINT');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      process.kill(-(child.pid as number), 'SIGINT');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const exitedEarly = child.exitCode !== null || child.signalCode !== null;
+      webhook.answer();
+      const { code, stderr } = await exit;
+
+      expect(exitedEarly).toBe(false);
+      expect(stderr).toMatch(/stopping: waiting for 1 running execution/);
+      expect(stderr).toMatch(/still stopping: 1 execution\(s\) running/);
+      expect(code).toBe(0);
+      expect(stderr).toContain('stopped.');
+      const executions = readFileSync(join(dataDir, 'executions.jsonl'), 'utf8').trim().split('\n');
+      expect(executions).toHaveLength(1);
+    } finally {
+      webhook.close();
+    }
+  });
+
+  it('--stop-timeout bounds the wait: SIGTERM with an execution that never ends exits 1 naming it', async () => {
+    const webhook = await slowWebhook();
+    try {
+      const { child, exit } = await startWithRunningExecution(webhook.url, '--stop-timeout', '1');
+      await webhook.first;
+      const signalled = Date.now();
+
+      child.kill('SIGTERM');
+      const { code, stderr } = await exit;
+
+      expect(code).toBe(1);
+      expect(stderr).toContain('gave up after 1 s: 1 execution(s) still running were abandoned');
+      expect(Date.now() - signalled).toBeLessThan(10_000);
+    } finally {
+      webhook.close();
+    }
   });
 });

@@ -46,12 +46,12 @@ export function cadence(periodMs: number): () => Promise<void> {
 }
 
 /**
- * Starts a runtime with these settings (the defaults for the rest), and these runtime options
- * (e.g. a webhook). Close it with `close()`.
+ * Starts a runtime with these settings (the defaults for the rest) and runtime options. Close it
+ * with `close()`.
  */
 export async function startTestRuntime(
   settings: Record<string, unknown> = {},
-  options: Pick<LocalRuntimeOptions, 'webhook'> = {},
+  options: Partial<LocalRuntimeOptions> = {},
 ): Promise<TestRuntime> {
   const runtime = await startLocalRuntime({
     ...options,
@@ -63,6 +63,7 @@ export async function startTestRuntime(
     watchdogSeconds: 3600,
     print: () => undefined,
     createAuthorizer: iamAuthorizer,
+    ...options,
   });
   const origin = (path: string, init?: RequestInit) => fetch(`${runtime.endpoints.origin}/${path}`, init);
   const ingest = async (path: string, body: string) => {
