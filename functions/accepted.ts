@@ -5,6 +5,7 @@
  */
 import { type ChannelState, readChannelState } from './channel-state';
 import {
+  lastSequenceOf,
   type MediaSnapshot,
   observeSnapshot,
   type PlaylistObservation,
@@ -37,8 +38,7 @@ export function acceptedRecord(
   now: number,
 ): AcceptedRecord {
   const same =
-    previous?.seenAt !== undefined &&
-    observeAccepted(previous).lastSequence === observeSnapshot(next.snapshot, 0).lastSequence;
+    previous?.seenAt !== undefined && lastSequenceOf(previous.snapshot) === lastSequenceOf(next.snapshot);
   return { ...next, seenAt: same ? (previous?.seenAt as number) : now };
 }
 

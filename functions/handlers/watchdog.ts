@@ -47,10 +47,12 @@ export function createWatchdog(deps: HandlerDeps) {
 
   async function checkChannel(bucket: string, channel: string): Promise<WatchdogOutput> {
     const at = now();
-    const { state } = await readChannelState(records, channel);
+    const [{ state }, accepted] = await Promise.all([
+      readChannelState(records, channel),
+      acceptedObservations(records, channel, settings.encoders),
+    ]);
     const quiet = { ...NOTHING, metrics: [], channelsToCheck: [] };
     if (state.health?.ended) return quiet; // the event is over: nothing is expected to be live
-    const accepted = await acceptedObservations(records, channel, settings.encoders);
     const renditions: RenditionObservation[] = [];
     for (const [encoder, health] of Object.entries(state.health?.encoders ?? {})) {
       for (const rendition of Object.keys(health.renditions)) {

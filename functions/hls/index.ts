@@ -2,6 +2,7 @@
 export { classifyLines, classifyPlaylist, type PlaylistKind } from './classify';
 export { ConfigInvalidError, HlsFailoverError, LadderMismatchError, PlaylistInvalidError } from './errors';
 export * from './freshness';
+export { lastSequenceOf } from './live-update';
 export * from './merge';
 export { parseWithHlsParser } from './parser';
 export { DEFAULT_MAX_PLAYLIST_CHARS, type ScanLimits } from './scan';
