@@ -47,6 +47,8 @@ export interface E2eScenarioReport {
   readonly errors: readonly string[];
   /** Per missed run: what it missed. */
   readonly misses: readonly (readonly string[])[];
+  /** The encoders' largest upload skew for the same update per run, in ms (what the lag grace must cover). */
+  readonly uploadSkewMaxMs: Distribution;
   /** Seconds after the faulty encoder's last good upload (its ENDLIST upload for a stop). */
   readonly detectionSeconds: Distribution;
   readonly steeringSeconds: Distribution;
@@ -108,6 +110,7 @@ export async function runE2eFailoverBench(options: E2eBenchOptions = {}): Promis
         passed: results.length - misses.length,
         errors,
         misses,
+        uploadSkewMaxMs: distribution(results.map((r) => r.uploadSkewMs?.max)),
         detectionSeconds: distribution(results.map((r) => r.detectionSeconds)),
         steeringSeconds: distribution(results.map((r) => r.steeringSeconds)),
         withdrawalSeconds: distribution(results.map((r) => r.withdrawalSeconds)),
@@ -148,12 +151,12 @@ export function formatE2eReport(report: E2eBenchReport): string {
   const lines = [
     `End-to-end failover: TD ${td} s; seconds as min / median / max; detection, steering and withdrawal from the faulty encoder's last good upload (ENDLIST upload for a stop). Budgets: detection ≤ ${report.budgets.detectionTd} × TD, actions ≤ ${report.budgets.actionTd} × TD, freeze ≤ ${report.budgets.freezeSeconds} s.`,
     '',
-    '| scenario | pass | detection s | steering s | withdrawal s | longest freeze s | rebuffer s | skipped s | switch s | viewers ended |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| scenario | pass | upload skew max ms | detection s | steering s | withdrawal s | longest freeze s | rebuffer s | skipped s | switch s | viewers ended |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const s of report.scenarios) {
     lines.push(
-      `| ${s.scenario} | ${s.passed}/${s.runs}${s.errors.length > 0 ? ` (${s.errors.length} error)` : ''} | ${d(s.detectionSeconds)} | ${d(s.steeringSeconds)} | ${d(s.withdrawalSeconds)} | ${d(s.longestFreezeSeconds)} | ${d(s.rebufferSeconds)} | ${d(s.skippedSeconds)} | ${d(s.switchSeconds)} | ${s.viewersEnded === undefined ? '' : `${s.viewersEnded.ended} of ${s.viewersEnded.of} (+${s.viewersEnded.continuedAfterFreeze} froze; ${s.viewersEnded.loadedEndlist} saw ENDLIST)`} |`,
+      `| ${s.scenario} | ${s.passed}/${s.runs}${s.errors.length > 0 ? ` (${s.errors.length} error)` : ''} | ${d(s.uploadSkewMaxMs)} | ${d(s.detectionSeconds)} | ${d(s.steeringSeconds)} | ${d(s.withdrawalSeconds)} | ${d(s.longestFreezeSeconds)} | ${d(s.rebufferSeconds)} | ${d(s.skippedSeconds)} | ${d(s.switchSeconds)} | ${s.viewersEnded === undefined ? '' : `${s.viewersEnded.ended} of ${s.viewersEnded.of} (+${s.viewersEnded.continuedAfterFreeze} froze; ${s.viewersEnded.loadedEndlist} saw ENDLIST)`} |`,
     );
   }
   const problems = report.scenarios.flatMap((s) => [

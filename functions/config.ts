@@ -82,7 +82,7 @@ export const SETTINGS = {
   lagGraceTargetDurations: setting({
     kind: 'number',
     env: 'HLS_FAILOVER_LAG_GRACE_TD',
-    default: 0.4,
+    default: 0.3,
     meaning:
       'An encoder one segment behind the other for this many target durations is stalled (output-locked encoders write each segment within milliseconds of each other).',
     check: positive,

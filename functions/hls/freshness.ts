@@ -176,7 +176,7 @@ export const DEFAULT_FRESHNESS_OPTIONS: ResolvedOptions = {
   encoders: DEFAULT_ENCODERS,
   stallAfterTargetDurations: 1.5,
   maxLagSegments: 2,
-  lagGraceTargetDurations: 0.4,
+  lagGraceTargetDurations: 0.3,
   recoverAfterUpdates: 3,
   failback: 'auto',
   withdraw: true,

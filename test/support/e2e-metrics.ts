@@ -233,6 +233,21 @@ export class ObjectTimeline {
     return this.mediaPlaylistPuts(encoder).find((e) => e.at > at)?.at;
   }
 
+  /**
+   * How far apart the two encoders upload the same media playlist update, in ms: each PUT of `b`
+   * paired with `a`'s PUT of the same rendition nearest in time (within half a target duration).
+   * The lag grace must cover this, with the event delivery on top.
+   */
+  uploadSkewMs(a: string, b: string, targetDurationMs: number): number[] {
+    const rest = (e: TimedObjectEvent, encoder: string) => e.key.slice(`${this.channel}/${encoder}/`.length);
+    const ofA = this.mediaPlaylistPuts(a);
+    return this.mediaPlaylistPuts(b).flatMap((e) => {
+      const gaps = ofA.filter((o) => rest(o, a) === rest(e, b)).map((o) => Math.abs(o.at - e.at));
+      const nearest = Math.min(...gaps);
+      return nearest <= targetDurationMs / 2 ? [nearest] : [];
+    });
+  }
+
   /** Writes of `<channel>/<name>` (steering.json, index.m3u8) after `at`. */
   writesOf(name: string, after: number): number[] {
     const key = `${this.channel}/${name}`;

@@ -290,19 +290,19 @@ describe('assessFreshness', () => {
     expect(second.state.encoders.primary?.incidentId).toBe(first.state.encoders.primary?.incidentId);
   });
 
-  it('one segment behind for the lag grace (0.4 × TD) is a stall: detected at 1.4 × TD after the last upload', () => {
+  it('one segment behind for the lag grace (0.3 × TD) is a stall: detected at 1.3 × TD after the last upload', () => {
     const base = run(healthyUntil(20)); // both wrote segment 10 at 20 s, then the primary died
     const behind = assessFreshness(base.state, {
       now: at(22),
       renditions: [seen('failover', playlist(11, at(22)))],
     });
     expect(behind.transitions).toEqual([]);
-    expect(behind.recheckAt).toBe(at(22.8)); // when to look again
+    expect(behind.recheckAt).toBe(at(22.6)); // when to look again
     expect(behind.state.encoders.primary?.renditions['720p/index.m3u8']?.behindSince).toBe(at(22));
-    const { state, transitions } = assessFreshness(behind.state, { now: at(22.8), renditions: [] });
+    const { state, transitions } = assessFreshness(behind.state, { now: at(22.6), renditions: [] });
     expect(kinds(transitions)).toEqual(['encoder-stalled', 'preferred-changed', 'withdrawal-changed']);
     expect(state.encoders.primary?.reason).toBe(
-      '720p/index.m3u8: 1 segment behind the other encoder for 0.8 s (limit 0.4 × target duration 2 s)',
+      '720p/index.m3u8: 1 segment behind the other encoder for 0.6 s (limit 0.3 × target duration 2 s)',
     );
   });
 
@@ -311,11 +311,11 @@ describe('assessFreshness', () => {
     // The failover's segment 11 was accepted at 22.0 s; a later look, from the state before any
     // look recorded the lag, still counts the grace from 22.0 s.
     const failover11 = { ...playlist(11, at(22)), seenAt: at(22) };
-    const look = assessFreshness(base.state, { now: at(22.5), renditions: [seen('failover', failover11)] });
+    const look = assessFreshness(base.state, { now: at(22.4), renditions: [seen('failover', failover11)] });
     expect(look.transitions).toEqual([]);
-    expect(look.recheckAt).toBe(at(22.8));
+    expect(look.recheckAt).toBe(at(22.6));
     const { transitions } = assessFreshness(base.state, {
-      now: at(22.8),
+      now: at(22.6),
       renditions: [seen('failover', failover11)],
     });
     expect(kinds(transitions)).toEqual(['encoder-stalled', 'preferred-changed', 'withdrawal-changed']);
