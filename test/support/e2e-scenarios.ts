@@ -502,6 +502,12 @@ async function play(
     ? ((await steeringResponse.json()) as { 'PATHWAY-PRIORITY'?: string[] })['PATHWAY-PRIORITY']
     : undefined;
 
+  const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover', TD_SECONDS * 1000));
+  const graceMs = parseSettings(plan.settings ?? {}).lagGraceTargetDurations * TD_SECONDS * 1000;
+  if (uploadSkewMs !== undefined && uploadSkewMs.max >= graceMs)
+    notes.push(
+      `the encoders drifted ${uploadSkewMs.max} ms apart, beyond the lag grace (${graceMs} ms): they are not output-locked as the design assumes (machine overloaded?), and a healthy one can be judged stalled`,
+    );
   return {
     scenario: plan.scenario,
     title: plan.title,
@@ -517,7 +523,7 @@ async function play(
     faultAt,
     faultAfterUploadMs:
       faultAt === undefined || lastGoodUpload === undefined ? undefined : faultAt - lastGoodUpload,
-    uploadSkewMs: skewOf(timeline.uploadSkewMs('primary', 'failover', TD_SECONDS * 1000)),
+    uploadSkewMs,
     detectionSeconds,
     steeringSeconds,
     withdrawalSeconds,
