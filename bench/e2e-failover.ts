@@ -13,6 +13,7 @@
  */
 
 import { distribution } from '../test/support/e2e-metrics';
+import { PLAYERS, type PlayerName } from '../test/support/e2e-player';
 import {
   BUDGETS,
   type E2eEnvironment,
@@ -33,8 +34,22 @@ export interface E2eBenchOptions {
   readonly scenarios?: readonly ScenarioName[];
   /** Where in the segment period the fault lands. @default 'random' */
   readonly phase?: 'mid' | 'random';
+  /** The player matrix: one viewer per player in every run (test/e2e/player.html). @default hls.js viewers */
+  readonly players?: readonly PlayerName[];
   /** Progress lines (one per run). @default none */
   readonly log?: (line: string) => void;
+}
+
+/** One player's viewers in one scenario, over all runs. */
+export interface PlayerFigures {
+  readonly player: PlayerName;
+  readonly viewers: number;
+  readonly longestFreezeSeconds: Distribution;
+  readonly skippedSeconds: Distribution;
+  /** Viewers not playing at the end of the window. */
+  readonly notPlayingAtEnd: number;
+  /** Viewers with a fatal player error. */
+  readonly fatal: number;
 }
 
 type Distribution = ReturnType<typeof distribution>;
@@ -59,6 +74,8 @@ export interface E2eScenarioReport {
   /** Content lost to forward jumps, per viewer and run. */
   readonly skippedSeconds: Distribution;
   readonly switchSeconds: Distribution;
+  /** With --players: each player's figures. */
+  readonly perPlayer: readonly PlayerFigures[];
   /** Issue #7, over all runs: viewers whose session ended, continued after a freeze, loaded the ENDLIST version. */
   readonly viewersEnded?: {
     readonly ended: number;
@@ -90,7 +107,10 @@ export async function runE2eFailoverBench(options: E2eBenchOptions = {}): Promis
       for (let i = 0; i < runs; i++) {
         const phaseMs = options.phase === 'mid' ? undefined : Math.floor(Math.random() * TD_SECONDS * 1000);
         try {
-          const result = await runScenario(env, scenario, phaseMs === undefined ? {} : { phaseMs });
+          const result = await runScenario(env, scenario, {
+            ...(phaseMs === undefined ? {} : { phaseMs }),
+            ...(options.players === undefined ? {} : { players: options.players }),
+          });
           results.push(result);
           const problems = problemsOf(result);
           if (problems.length > 0) misses.push(problems);
@@ -118,6 +138,17 @@ export async function runE2eFailoverBench(options: E2eBenchOptions = {}): Promis
         rebufferSeconds: distribution(viewers.map((v) => v.summary.rebufferSeconds)),
         skippedSeconds: distribution(viewers.map((v) => v.summary.skippedSeconds)),
         switchSeconds: distribution(viewers.map((v) => v.switchSeconds)),
+        perPlayer: (options.players ?? []).map((player): PlayerFigures => {
+          const of = viewers.filter((v) => v.label.endsWith(`(${player})`));
+          return {
+            player,
+            viewers: of.length,
+            longestFreezeSeconds: distribution(of.map((v) => v.summary.longestFreezeSeconds)),
+            skippedSeconds: distribution(of.map((v) => v.summary.skippedSeconds)),
+            notPlayingAtEnd: of.filter((v) => !v.summary.playingAtEnd).length,
+            fatal: of.filter((v) => v.summary.fatalErrors.length > 0).length,
+          };
+        }),
         ...(stopped
           ? {
               viewersEnded: {
@@ -163,14 +194,31 @@ export function formatE2eReport(report: E2eBenchReport): string {
     ...s.misses.map((m, i) => `${s.scenario} miss ${i + 1}: ${m.join('; ')}`),
     ...s.errors.map((e) => `${s.scenario} error: ${e}`),
   ]);
+  const matrix = report.scenarios.flatMap((s) =>
+    s.perPlayer.map(
+      (p) =>
+        `| ${s.scenario} | ${PLAYERS[p.player].title} | ${p.viewers} | ${d(p.longestFreezeSeconds)} | ${d(p.skippedSeconds)} | ${p.notPlayingAtEnd} | ${p.fatal} |`,
+    ),
+  );
+  if (matrix.length > 0)
+    lines.push(
+      '',
+      'Per player (viewers over all runs; freeze and skipped in seconds as min / median / max):',
+      '',
+      '| scenario | player | viewers | longest freeze s | skipped s | not playing at the end | fatal error |',
+      '|---|---|---|---|---|---|---|',
+      ...matrix,
+    );
   if (problems.length > 0) lines.push('', ...problems);
   return lines.join('\n');
 }
 
-const USAGE = `Usage: npx tsx bench/e2e-failover.ts [--runs N] [--scenario name[,name...]] [--phase mid|random] [--json]
+const USAGE = `Usage: npx tsx bench/e2e-failover.ts [--runs N] [--scenario name[,name...]] [--phase mid|random] [--players name[,name...]] [--json]
 
-Runs the end-to-end failover scenarios N times each (ffmpeg, the local runtime, hls.js in
+Runs the end-to-end failover scenarios N times each (ffmpeg, the local runtime, real players in
 headless Chromium) and reports the distribution. Scenarios: ${SCENARIOS.join(', ')}.
+--players: one viewer per player in every run (${Object.keys(PLAYERS).join(', ')}); default: the
+scenarios' hls.js viewers.
 Needs ffmpeg and chromium (apt-get install -y ffmpeg chromium). About 35 s per run.
 `;
 
@@ -179,6 +227,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let scenarios: ScenarioName[] = [...SCENARIOS];
   let phase: 'mid' | 'random' = 'random';
   let json = false;
+  let players: PlayerName[] | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = argv[i + 1];
@@ -199,6 +248,15 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       scenarios = wanted as ScenarioName[];
       i++;
+    } else if (arg === '--players' && value !== undefined) {
+      const wanted = value.split(',');
+      const unknown = wanted.filter((w) => !(w in PLAYERS));
+      if (unknown.length > 0) {
+        process.stderr.write(`unknown player ${unknown.join(', ')}\n${USAGE}`);
+        return 2;
+      }
+      players = wanted as PlayerName[];
+      i++;
     } else if (arg === '--phase' && (value === 'mid' || value === 'random')) {
       phase = value;
       i++;
@@ -211,6 +269,7 @@ async function main(argv: readonly string[]): Promise<number> {
     runs,
     scenarios,
     phase,
+    ...(players === undefined ? {} : { players }),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : `${formatE2eReport(report)}\n`);

@@ -34,7 +34,8 @@ function record(count: number, rate: (i: number) => number, extra: Partial<Playe
   }
   return {
     src: 'x',
-    hlsVersion: 'test',
+    player: 'hlsjs',
+    playerVersion: 'test',
     startedAt: T0,
     samples,
     mediaEvents: [],

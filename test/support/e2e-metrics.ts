@@ -40,7 +40,9 @@ export interface PlayerError {
 /** Everything the player page recorded. */
 export interface PlayerRecord {
   readonly src: string;
-  readonly hlsVersion: string;
+  /** Which player (test/e2e/player.html) and its version. */
+  readonly player: string;
+  readonly playerVersion: string;
   readonly startedAt: number;
   readonly samples: readonly PlayerSample[];
   readonly mediaEvents: readonly {
@@ -48,7 +50,10 @@ export interface PlayerRecord {
     readonly type: string;
     readonly currentTime: number;
   }[];
+  /** hls.js: its own load events; the other players: the network requests below. */
   readonly loads: readonly PlayerLoad[];
+  /** Playlist (`level`) and segment (`frag`) requests, and responses of 400 and above (`http-404`), from the browser. */
+  readonly network?: readonly PlayerLoad[];
   readonly errors: readonly PlayerError[];
   readonly steering: readonly { readonly at: number; readonly priority: readonly string[] | null }[];
   readonly pageErrors?: readonly string[];

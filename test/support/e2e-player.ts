@@ -1,19 +1,32 @@
 /**
- * The real player for the end-to-end tests: hls.js (from node_modules, default config) in
- * headless Chromium driven by playwright-core. A tiny HTTP server of our own serves the player
- * page and hls.js; the stream comes from the local runtime's origin (CORS is on there), as a
- * viewer's browser would load it from a CDN on another host.
+ * The real players for the end-to-end tests, each with its default config, in headless Chromium
+ * driven by playwright-core: hls.js, Shaka Player, video.js (VHS) from node_modules, and
+ * Chromium's built-in HLS player. A tiny HTTP server of our own serves the player page and the
+ * libraries; the stream comes from the local runtime's origin (CORS is on there), as a viewer's
+ * browser would load it from a CDN on another host.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
-import type { PlayerRecord } from './e2e-metrics';
+import type { PlayerLoad, PlayerRecord } from './e2e-metrics';
 
 const ROOT = join(__dirname, '..', '..');
 const PLAYER_PAGE = join(ROOT, 'test', 'e2e', 'player.html');
-const HLS_JS = join(ROOT, 'node_modules', 'hls.js', 'dist', 'hls.min.js');
+const NODE_MODULES = join(ROOT, 'node_modules');
+
+/** The players the e2e suite runs, and the library file each loads (none: Chromium's own). */
+export const PLAYERS = {
+  hlsjs: { title: 'hls.js', library: join(NODE_MODULES, 'hls.js', 'dist', 'hls.min.js') },
+  shaka: {
+    title: 'Shaka Player',
+    library: join(NODE_MODULES, 'shaka-player', 'dist', 'shaka-player.compiled.js'),
+  },
+  videojs: { title: 'video.js (VHS)', library: join(NODE_MODULES, 'video.js', 'dist', 'video.min.js') },
+  native: { title: "Chromium's built-in player", library: undefined },
+} as const;
+export type PlayerName = keyof typeof PLAYERS;
 
 /** Where Chromium is looked for: HLS_FAILOVER_CHROMIUM, then the Debian package's paths. */
 export function chromiumPath(): string {
@@ -33,13 +46,16 @@ export function chromiumPath(): string {
   return found;
 }
 
-/** Serves the player page and hls.js on 127.0.0.1 (a free port). */
+/** Serves the player page and the players' libraries on 127.0.0.1 (a free port). */
 export async function startPlayerServer(): Promise<{ url: string; close(): Promise<void> }> {
-  if (!existsSync(HLS_JS)) throw new Error(`hls.js is not installed (${HLS_JS}); run npm ci`);
   const files: Record<string, { path: string; type: string }> = {
     '/player.html': { path: PLAYER_PAGE, type: 'text/html; charset=utf-8' },
-    '/hls.min.js': { path: HLS_JS, type: 'text/javascript; charset=utf-8' },
   };
+  for (const [name, { library }] of Object.entries(PLAYERS)) {
+    if (library === undefined) continue;
+    if (!existsSync(library)) throw new Error(`${name} is not installed (${library}); run npm ci`);
+    files[`/lib/${name}.js`] = { path: library, type: 'text/javascript; charset=utf-8' };
+  }
   const server = createServer((req, res) => {
     const file = files[new URL(req.url ?? '/', 'http://local').pathname];
     if (file === undefined) return void res.writeHead(404).end('not found\n');
@@ -88,9 +104,10 @@ export async function launchBrowser(): Promise<Browser> {
   }
 }
 
-/** One viewer: a page playing `src` with hls.js. */
+/** One viewer: a page playing `src` with one of the players. */
 export interface Player {
   readonly label: string;
+  readonly player: PlayerName;
   /** Epoch ms when the page was opened. */
   readonly openedAt: number;
   /** Everything the page recorded so far. */
@@ -100,23 +117,65 @@ export interface Player {
   close(): Promise<void>;
 }
 
+const SEGMENT = /\.(ts|m4s|mp4|aac|m4a|vtt)(\?|$)/;
+
 export async function openPlayer(
   browser: Browser,
-  options: { pageServer: string; src: string; label: string },
+  options: { pageServer: string; src: string; label: string; player?: PlayerName },
 ): Promise<Player> {
+  const player = options.player ?? 'hlsjs';
   // One context per viewer: separate caches and connections, like separate viewers.
   const context: BrowserContext = await browser.newContext();
   const page: Page = await context.newPage();
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  // Every player's playlist and segment requests, from the browser's network events (the
+  // built-in player has no events of its own to report them).
+  const requests: PlayerLoad[] = [];
+  page.on('request', (request) => {
+    const url = request.url();
+    const encoder = /\/(primary|failover)\//.exec(url)?.[1] ?? 'other';
+    const type = url.includes('.m3u8') ? 'level' : SEGMENT.test(url) ? 'frag' : undefined;
+    if (type !== undefined) requests.push({ at: Date.now(), type, url, encoder });
+  });
+  page.on('response', (response) => {
+    if (response.status() < 400) return;
+    const at = Date.now();
+    const url = response.url();
+    requests.push({
+      at,
+      type: `http-${response.status()}`,
+      url,
+      encoder: /\/(primary|failover)\//.exec(url)?.[1] ?? 'other',
+    });
+  });
   const openedAt = Date.now();
-  await page.goto(`${options.pageServer}/player.html?src=${encodeURIComponent(options.src)}`);
+  await page.goto(
+    `${options.pageServer}/player.html?player=${player}&src=${encodeURIComponent(options.src)}`,
+  );
   const read = async (): Promise<PlayerRecord> => {
     const record = (await page.evaluate('window.e2e.read()')) as PlayerRecord;
-    return { ...record, pageErrors: [...pageErrors] };
+    const network = [...requests];
+    if (player === 'hlsjs') return { ...record, network, pageErrors: [...pageErrors] };
+    // The other players report nothing of their own: which encoder each sample played comes
+    // from the last segment and playlist requested before it.
+    const lastBefore = (type: string, at: number) =>
+      network.filter((l) => l.type === type && l.at <= at).at(-1)?.encoder ?? 'other';
+    return {
+      ...record,
+      loads: network,
+      network,
+      samples: record.samples.map((s) => ({
+        ...s,
+        fragEncoder: lastBefore('frag', s.at),
+        levelEncoder: lastBefore('level', s.at),
+      })),
+      pageErrors: [...pageErrors],
+    };
   };
   return {
     label: options.label,
+    player,
     openedAt,
     read,
     waitForPlayback: async (timeoutMs) => {
@@ -132,7 +191,7 @@ export async function openPlayer(
         const errors = record?.errors.map((e) => `${e.details}${e.fatal ? ' (fatal)' : ''} ${e.url}`) ?? [];
         throw new Error(
           `player ${options.label} did not start playing ${options.src} within ${timeoutMs} ms; ` +
-            `hls.js errors: ${errors.slice(-5).join('; ') || 'none'}; page errors: ${pageErrors.join('; ') || 'none'}`,
+            `${PLAYERS[player].title} errors: ${errors.slice(-5).join('; ') || 'none'}; page errors: ${pageErrors.join('; ') || 'none'}`,
         );
       }
     },

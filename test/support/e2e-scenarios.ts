@@ -24,7 +24,7 @@ import {
 } from '../../local/encoders';
 import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../../local/runtime';
 import { ObjectTimeline, type PlaybackSummary, secondsBetween, summarizePlayback } from './e2e-metrics';
-import { launchBrowser, openPlayer, type Player, startPlayerServer } from './e2e-player';
+import { launchBrowser, openPlayer, type Player, type PlayerName, startPlayerServer } from './e2e-player';
 
 /** Segment length = EXT-X-TARGETDURATION of the encoders' playlists. */
 export const TD_SECONDS = 2;
@@ -87,7 +87,7 @@ interface Stage {
   /** Epoch ms when every viewer was playing. */
   readonly playingAt: number;
   /** Opens one more viewer and waits until it plays. */
-  addViewer(label: string): Promise<Player>;
+  addViewer(label: string, player?: PlayerName): Promise<Player>;
   originGet(path: string): Promise<Response>;
   close(): Promise<void>;
 }
@@ -98,6 +98,8 @@ interface StageOptions {
   readonly viewers?: number;
   /** Between viewer starts, ms (spreads their playlist reload phases). */
   readonly staggerMs?: number;
+  /** One viewer per player, in this order, instead of `viewers` hls.js viewers. */
+  readonly players?: readonly PlayerName[];
 }
 
 async function openStage(env: E2eEnvironment, o: StageOptions): Promise<Stage> {
@@ -138,24 +140,28 @@ async function openStage(env: E2eEnvironment, o: StageOptions): Promise<Stage> {
       log: (line) => env.log(`encoders: ${line}`),
     });
     await waitForLive(originGet, channel, 40_000);
-    for (let i = 0; i < (o.viewers ?? 1); i++) {
+    const players = o.players ?? Array.from({ length: o.viewers ?? 1 }, (): PlayerName => 'hlsjs');
+    for (const [i, player] of players.entries()) {
       if (i > 0) await sleep(o.staggerMs ?? 0);
-      viewers.push(await open(`viewer ${i + 1}`));
+      viewers.push(
+        await open(o.players === undefined ? `viewer ${i + 1}` : `viewer ${i + 1} (${player})`, player),
+      );
     }
     await Promise.all(viewers.map((v) => v.waitForPlayback(30_000)));
   } catch (error) {
     await close();
     throw error;
   }
-  async function open(label: string): Promise<Player> {
+  async function open(label: string, player: PlayerName = 'hlsjs'): Promise<Player> {
     return openPlayer(env.browser, {
       pageServer: env.pageServer,
       src: `${runtime.endpoints.origin}/${channel}/index.m3u8`,
       label,
+      player,
     });
   }
-  const addViewer = async (label: string) => {
-    const viewer = await open(label);
+  const addViewer = async (label: string, player?: PlayerName) => {
+    const viewer = await open(label, player);
     viewers.push(viewer);
     await viewer.waitForPlayback(30_000);
     return viewer;
@@ -245,7 +251,8 @@ export interface ViewerFigures {
   readonly outcome: 'continued' | 'ended';
   /** Failback: first segment loaded from the primary after the restart (seconds after it). */
   readonly backOnPrimarySeconds?: number | undefined;
-  readonly hlsErrors: readonly string[];
+  /** The player's errors, once each (`fatal` when it gave up). */
+  readonly playerErrors: readonly string[];
 }
 
 /** What a scenario measured. Times in seconds; undefined when the thing did not happen. */
@@ -350,6 +357,11 @@ export const SCENARIOS: readonly ScenarioName[] = Object.keys(PLANS) as Scenario
 export interface RunOptions {
   /** Fault phase in ms after a segment boundary (the encoders' grid); default: mid-segment. */
   readonly phaseMs?: number;
+  /**
+   * The player matrix: one viewer per player instead of the scenario's hls.js viewers (and in
+   * the failback, one more per player joining during the outage).
+   */
+  readonly players?: readonly PlayerName[];
 }
 
 /** Runs one scenario from a fresh runtime, encoders and viewers to teardown; returns its figures. */
@@ -364,6 +376,7 @@ export async function runScenario(
     ...(plan.settings === undefined ? {} : { settings: plan.settings }),
     viewers: plan.viewers ?? 1,
     staggerMs: plan.staggerMs ?? 0,
+    ...(options.players === undefined ? {} : { players: options.players }),
   });
   try {
     return await play(env, stage, plan, options);
@@ -410,7 +423,10 @@ async function play(
     const stalled = subjectOf(channel, fault.encoder, 'STALLED');
     await waitFor(() => runtime.alerts.some((a) => a.subject === stalled), 15_000);
     await sleep(1000);
-    await stage.addViewer('viewer 2 (joined during the outage)');
+    if (options.players === undefined) await stage.addViewer('viewer 2 (joined during the outage)');
+    else
+      for (const player of options.players)
+        await stage.addViewer(`joined during the outage (${player})`, player);
     await sleep(3000);
     const restartedAt = Date.now();
     env.log(`${plan.title}: resume ${fault.encoder}`);
@@ -456,7 +472,7 @@ async function play(
       ...(restartedAt === undefined
         ? {}
         : { backOnPrimarySeconds: secondsBetween(restartedAt, backOnPrimary) }),
-      hlsErrors: [
+      playerErrors: [
         ...new Set(
           record.errors.map((e) => `${e.details}${e.code ? ` ${e.code}` : ''}${e.fatal ? ' fatal' : ''}`),
         ),
@@ -468,7 +484,7 @@ async function play(
     if (
       recovery !== undefined &&
       v.backOnPrimarySeconds === undefined &&
-      v.hlsErrors.some((e) => / 404/.test(e))
+      v.playerErrors.some((e) => / 404/.test(e))
     )
       notes.push(
         `${v.label} stays on the failover after the failback: it failed over on a 404, and hls.js keeps a pathway that failed in its penalty box for 300 s (PATHWAY_PENALTY_DURATION_MS); new sessions and viewers moved by steering alone go back`,
@@ -579,7 +595,7 @@ export function formatResult(r: ScenarioResult): string {
     lines.push(
       `   ${v.label}: ${v.outcome}${v.loadedEndlist ? ' (loaded an ENDLIST playlist)' : ''}${v.backOnPrimarySeconds === undefined ? '' : `, back on primary ${v.backOnPrimarySeconds.toFixed(2)} s after the restart`}; rebuffer ${s.rebufferSeconds.toFixed(2)} s, longest freeze ${s.longestFreezeSeconds.toFixed(2)} s${s.freezes.some((f) => f.open) ? ' (still frozen at the end)' : ''}, drift ${s.driftSeconds.toFixed(2)} s, ${s.waitingEvents} waiting${s.skippedSeconds > 0 ? `, SKIPPED ${s.skippedSeconds.toFixed(2)} s of content (${s.jumps} jump${s.jumps === 1 ? '' : 's'})` : ''}; pathway ${s.pathwayBefore} → ${s.pathwayAfter}${v.switchSeconds === undefined ? '' : ` (switched ${v.switchSeconds.toFixed(2)} s after the fault)`}; ${s.ended ? 'ENDED' : s.playingAtEnd ? 'playing at the end' : 'NOT playing at the end'}; observed ${s.observedSeconds.toFixed(1)} s`,
     );
-    if (v.hlsErrors.length > 0) lines.push(`     hls.js errors: ${v.hlsErrors.join(', ')}`);
+    if (v.playerErrors.length > 0) lines.push(`     player errors: ${v.playerErrors.join(', ')}`);
   }
   for (const n of r.notes) lines.push(`   note: ${n}`);
   if (r.failedExecutions.length > 0) lines.push(`   FAILED executions: ${r.failedExecutions.join(' | ')}`);
@@ -640,9 +656,13 @@ export function problemsOf(r: ScenarioResult): string[] {
       );
     if (!v.summary.playingAtEnd) problems.push(`${v.label} is not playing at the end of the window`);
     if (v.summary.fatalErrors.length > 0)
-      problems.push(`${v.label} hls.js fatal errors: ${v.summary.fatalErrors}`);
+      problems.push(`${v.label} fatal player errors: ${v.summary.fatalErrors}`);
   };
   const pathway = (v: ViewerFigures, before: string, after: string) => {
+    // Which encoder a viewer starts on is the player's choice among the redundant variants
+    // (Chromium's player may start on the failover): the pathway is checked for hls.js viewers,
+    // which follow steering from the start; every player is held to `smooth`.
+    if (/\((shaka|videojs|native)\)$/.test(v.label)) return;
     if (v.summary.pathwayBefore !== before || v.summary.pathwayAfter !== after)
       problems.push(
         `${v.label} pathway ${v.summary.pathwayBefore} → ${v.summary.pathwayAfter}, expected ${before} → ${after}`,
@@ -706,12 +726,13 @@ export function problemsOf(r: ScenarioResult): string[] {
       faultyStatus(200);
       for (const v of r.viewers)
         smooth(v, v.backOnPrimarySeconds === undefined ? 0 : BUDGETS.failbackSkipSeconds);
-      if (first !== undefined && first.summary.pathwayBefore !== 'primary')
-        problems.push(`${first.label} did not start on the primary`);
-      const joined = r.viewers[1];
-      if (joined === undefined) problems.push('no viewer joined during the outage');
-      else if (joined.backOnPrimarySeconds === undefined)
-        problems.push(`${joined.label} did not move back to the primary after the failback`);
+      const joined = r.viewers.filter((v) => v.label.includes('joined during the outage'));
+      for (const v of r.viewers.filter((w) => !joined.includes(w)))
+        if (v.summary.pathwayBefore !== 'primary') problems.push(`${v.label} did not start on the primary`);
+      if (joined.length === 0) problems.push('no viewer joined during the outage');
+      for (const v of joined)
+        if (v.backOnPrimarySeconds === undefined)
+          problems.push(`${v.label} did not move back to the primary after the failback`);
       break;
     }
     case 'control-index-only': {
