@@ -1,0 +1,180 @@
+/**
+ * Splicing (issue 14): a failed encoder's media playlist kept live with the healthy encoder's
+ * segments. Output-locked encoders give the same content the same media sequence number, the
+ * same duration and the same timestamps, so the healthy encoder's playlist, every URI pointing
+ * back into the healthy encoder's folder, is the playlist the failed encoder would have written.
+ * A viewer reading the failed encoder's playlist then keeps loading a live playlist: no 404, no
+ * pathway switch, nothing asked of the player.
+ *
+ * Only when the lock holds ({@link checkLock}): on the segments both encoders list, the same
+ * durations, the same discontinuity sequence and, where both write EXT-X-PROGRAM-DATE-TIME, the
+ * same dates. Otherwise the splice is refused with the reason, and the workflow falls back to
+ * steering.
+ */
+import { firstListedSequence, lastSequenceOf } from './live-update';
+import type { MediaSnapshot } from './validate-media';
+
+/**
+ * The comment line (RFC 8216 §4.1: a line starting with '#' but not '#EXT' is a comment, which
+ * clients ignore) that marks a playlist the workflow spliced, and names the encoder whose
+ * segments it lists.
+ */
+export const SPLICE_MARKER = '#HLS-FAILOVER-SPLICED-FROM:';
+
+export interface LockOptions {
+  /** Largest difference between the two encoders' EXTINF for one segment, in seconds. @default 0.01 */
+  readonly durationToleranceSeconds?: number;
+  /** Largest difference between their EXT-X-PROGRAM-DATE-TIME for one segment, in ms. @default 50 */
+  readonly dateToleranceMs?: number;
+}
+
+export type LockCheck =
+  | {
+      readonly locked: true;
+      /** Segments compared (those both playlists list). */
+      readonly compared: number;
+      /** What was compared: durations and discontinuities, and dates when both write them. */
+      readonly basis: 'durations' | 'durations and dates';
+    }
+  | { readonly locked: false; readonly reason: string };
+
+const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
+
+/**
+ * Per listed segment: media sequence → its duration, discontinuity sequence and date. A segment
+ * without its own EXT-X-PROGRAM-DATE-TIME is dated, as a client dates it, from the one before
+ * plus that one's duration (not across a discontinuity).
+ */
+function segmentsBySequence(
+  s: MediaSnapshot,
+): Map<number, { duration: number; discontinuitySequence: number; date: number | undefined }> {
+  const out = new Map<
+    number,
+    { duration: number; discontinuitySequence: number; date: number | undefined }
+  >();
+  let discontinuitySequence = s.discontinuitySequence;
+  let next: number | undefined;
+  const first = firstListedSequence(s);
+  s.segments.forEach((segment, i) => {
+    if (segment.discontinuity) {
+      discontinuitySequence++;
+      next = undefined;
+    }
+    const date = segment.programDateTime ?? next;
+    out.set(first + i, { duration: segment.duration, discontinuitySequence, date });
+    next = date === undefined ? undefined : date + segment.duration * 1000;
+  });
+  return out;
+}
+
+/**
+ * Whether two encoders' versions of one rendition are output-locked: on every media sequence
+ * number both list, the same duration, the same discontinuity sequence and (when both write one)
+ * the same EXT-X-PROGRAM-DATE-TIME, within the tolerances.
+ */
+export function checkLock(
+  failed: MediaSnapshot,
+  healthy: MediaSnapshot,
+  options: LockOptions = {},
+): LockCheck {
+  const durationTolerance = options.durationToleranceSeconds ?? 0.01;
+  const dateTolerance = options.dateToleranceMs ?? 50;
+  const a = segmentsBySequence(failed);
+  const b = segmentsBySequence(healthy);
+  let compared = 0;
+  let dates = 0;
+  for (const [sequence, x] of a) {
+    const y = b.get(sequence);
+    if (y === undefined) continue;
+    compared++;
+    if (Math.abs(x.duration - y.duration) > durationTolerance)
+      return {
+        locked: false,
+        reason: `segment ${sequence} lasts ${x.duration} s in one encoder and ${y.duration} s in the other`,
+      };
+    if (x.discontinuitySequence !== y.discontinuitySequence)
+      return {
+        locked: false,
+        reason: `segment ${sequence} is in discontinuity sequence ${x.discontinuitySequence} in one encoder and ${y.discontinuitySequence} in the other`,
+      };
+    if (x.date !== undefined && y.date !== undefined) {
+      dates++;
+      if (Math.abs(x.date - y.date) > dateTolerance)
+        return {
+          locked: false,
+          reason: `segment ${sequence} is dated ${new Date(x.date).toISOString()} in one encoder and ${new Date(y.date).toISOString()} in the other`,
+        };
+    }
+  }
+  if (compared === 0)
+    return {
+      locked: false,
+      reason: `no segment in common to compare (one lists up to ${lastSequenceOf(failed)}, the other from ${lastSequenceOf(healthy) - healthy.segments.length + 1})`,
+    };
+  return { locked: true, compared, basis: dates > 0 ? 'durations and dates' : 'durations' };
+}
+
+export interface SpliceInput {
+  /** The healthy encoder: its folder name, and its accepted media playlist (text and snapshot). */
+  readonly healthy: { readonly encoder: string; readonly text: string; readonly snapshot: MediaSnapshot };
+  /** The failed encoder: its folder name, and its last accepted version of this rendition. */
+  readonly failed: { readonly encoder: string; readonly snapshot: MediaSnapshot | undefined };
+  /** The rendition's path inside an encoder folder (the same in both: one ladder), e.g. `720p/index.m3u8`. */
+  readonly rest: string;
+}
+
+export type SpliceResult =
+  | { readonly kind: 'spliced'; readonly text: string; readonly lock: Extract<LockCheck, { locked: true }> }
+  | { readonly kind: 'refused'; readonly reason: string };
+
+/**
+ * The failed encoder's playlist for `rest`, spliced from the healthy encoder's: the same lines,
+ * every relative URI (segments, EXT-X-MAP, EXT-X-KEY, EXT-X-PART, EXT-X-PRELOAD-HINT) pointing
+ * at the healthy encoder's object, a {@link SPLICE_MARKER} comment after `#EXTM3U`. Rendition
+ * reports keep their URIs: they name the failed encoder's sibling playlists, spliced too.
+ * Refused when the encoders are not locked, or when the healthy playlist would take viewers
+ * backwards (it ends before the failed encoder's last segment).
+ */
+export function splicePlaylist(input: SpliceInput, options: LockOptions = {}): SpliceResult {
+  const { healthy, failed, rest } = input;
+  if (failed.snapshot === undefined)
+    return {
+      kind: 'refused',
+      reason: `no accepted version of ${failed.encoder}/${rest} to check the lock against`,
+    };
+  if (lastSequenceOf(healthy.snapshot) < lastSequenceOf(failed.snapshot))
+    return {
+      kind: 'refused',
+      reason: `${healthy.encoder}/${rest} ends at segment ${lastSequenceOf(healthy.snapshot)}, before ${failed.encoder}'s ${lastSequenceOf(failed.snapshot)}: viewers would go backwards`,
+    };
+  const lock = checkLock(failed.snapshot, healthy.snapshot, options);
+  if (!lock.locked) return { kind: 'refused', reason: `${rest}: not output-locked: ${lock.reason}` };
+
+  const depth = rest.split('/').length - 1;
+  const prefix = `${'../'.repeat(depth + 1)}${healthy.encoder}/${rest.slice(0, rest.lastIndexOf('/') + 1)}`;
+  const rewrite = (uri: string) => (SCHEME.test(uri) || uri.startsWith('/') ? uri : `${prefix}${uri}`);
+  const lines: string[] = [];
+  for (const raw of healthy.text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line.startsWith(SPLICE_MARKER)) continue;
+    if (line === '' || (line.startsWith('#') && !/^#EXT-X-(KEY|MAP|PART|PRELOAD-HINT):/.test(line))) {
+      lines.push(raw);
+      if (line === '#EXTM3U' && lines.length === 1) lines.push(`${SPLICE_MARKER}${healthy.encoder}`);
+    } else if (line.startsWith('#')) {
+      const colon = line.indexOf(':');
+      const attributes = line
+        .slice(colon + 1)
+        .replace(/(^|,)URI="([^"]*)"/, (_m, lead: string, uri: string) => `${lead}URI="${rewrite(uri)}"`);
+      lines.push(`${line.slice(0, colon + 1)}${attributes}`);
+    } else {
+      lines.push(rewrite(line));
+    }
+  }
+  return { kind: 'spliced', text: lines.join('\n'), lock };
+}
+
+/** The encoder whose segments a spliced playlist lists, or undefined for an encoder's own playlist. */
+export function splicedFrom(text: string): string | undefined {
+  const second = text.split('\n', 2)[1]?.trim();
+  return second?.startsWith(SPLICE_MARKER) ? second.slice(SPLICE_MARKER.length) : undefined;
+}
