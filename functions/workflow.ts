@@ -76,7 +76,9 @@ export function placeholdersOf(definition: string): Set<string> {
 
 /**
  * The EventBridge rule pattern: S3 "Object Created" for a `.m3u8` under an encoder folder of any
- * channel (`<channel>/<encoder>/…` or, for the single-channel layout, `<encoder>/…`).
+ * channel (`<channel>/<encoder>/…` or, for the single-channel layout, `<encoder>/…`), uploaded
+ * (PutObject, a multipart upload), not copied: the workflow writes into an encoder folder only by
+ * CopyObject (a spliced playlist, functions/hls/splice.ts), and its own writes start no execution.
  */
 export function playlistEventPattern(bucketName: string, encoders: readonly string[]) {
   return {
@@ -85,6 +87,7 @@ export function playlistEventPattern(bucketName: string, encoders: readonly stri
     detail: {
       bucket: { name: [bucketName] },
       object: { key: encoders.flatMap((e) => [{ wildcard: `${e}/*.m3u8` }, { wildcard: `*/${e}/*.m3u8` }]) },
+      reason: [{ 'anything-but': ['CopyObject'] }],
     },
   };
 }

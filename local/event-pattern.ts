@@ -1,7 +1,7 @@
 /**
  * EventBridge event-pattern matching for the subset the workflow's rule uses (exact values,
- * `wildcard`, `prefix`, `suffix`, nested objects), so the local runtime filters events with the
- * same pattern object the CDK rule deploys.
+ * `wildcard`, `prefix`, `suffix`, `anything-but` of values, nested objects), so the local runtime
+ * filters events with the same pattern object the CDK rule deploys.
  */
 type Pattern = { readonly [field: string]: Pattern | readonly unknown[] };
 
@@ -21,6 +21,10 @@ function matchesValue(rule: unknown, value: unknown): boolean {
   }
   if (typeof r.prefix === 'string') return value.startsWith(r.prefix);
   if (typeof r.suffix === 'string') return value.endsWith(r.suffix);
+  if ('anything-but' in r) {
+    const excluded = r['anything-but'];
+    return !(Array.isArray(excluded) ? excluded : [excluded]).includes(value);
+  }
   throw new Error(`unsupported event pattern operator: ${JSON.stringify(rule)}`);
 }
 

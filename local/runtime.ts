@@ -209,6 +209,17 @@ export interface ObjectEvent {
   readonly at: number;
 }
 
+/**
+ * The `reason` S3 gives each EventBridge event, per s3rver event name (s3rver names a browser POST
+ * upload and a completed multipart upload alike; the workflow's rule treats both as uploads).
+ */
+const REASONS: Readonly<Record<string, string>> = {
+  'ObjectCreated:Put': 'PutObject',
+  'ObjectCreated:Copy': 'CopyObject',
+  'ObjectCreated:Post': 'CompleteMultipartUpload',
+  'ObjectRemoved:Delete': 'DeleteObject',
+};
+
 /** An S3 (s3rver) event record as the EventBridge event AWS sends for it. */
 export function toEventBridgeEvent(record: S3rverEvent['Records'][number]) {
   const created = record.eventName.startsWith('ObjectCreated');
@@ -232,7 +243,7 @@ export function toEventBridgeEvent(record: S3rverEvent['Records'][number]) {
       },
       'request-id': randomUUID(),
       requester: '000000000000',
-      reason: created ? 'PutObject' : 'DeleteObject',
+      reason: REASONS[record.eventName] ?? 'PutObject',
     },
   };
 }

@@ -17,10 +17,10 @@ const ENCODERS = ['primary', 'failover'];
 const pattern = playlistEventPattern('live', ENCODERS);
 
 /** The "Object Created" event S3 sends to EventBridge for a new object. */
-const created = (key: string) => ({
+const created = (key: string, reason = 'PutObject') => ({
   source: 'aws.s3',
   'detail-type': 'Object Created',
-  detail: { bucket: { name: 'live' }, object: { key } },
+  detail: { bucket: { name: 'live' }, object: { key }, reason },
 });
 
 /** Keys made of path segments that include the encoder folder names. */
@@ -45,6 +45,13 @@ const keys = fc
   .map((parts) => parts.join('/'));
 
 describe('channel names and the playlist rule', () => {
+  it("the rule ignores copies: the workflow's own writes into an encoder folder (CopyObject) start no execution", () => {
+    expect(matchesEventPattern(pattern, created('news/primary/720p.m3u8', 'CopyObject'))).toBe(false);
+    expect(matchesEventPattern(pattern, created('news/primary/720p.m3u8', 'CompleteMultipartUpload'))).toBe(
+      true,
+    );
+  });
+
   it('the rule matches an encoder playlist in both layouts', () => {
     expect(matchesEventPattern(pattern, created('news/primary/720p.m3u8'))).toBe(true);
     expect(matchesEventPattern(pattern, created('failover/index.m3u8'))).toBe(true);
