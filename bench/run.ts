@@ -23,6 +23,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as hlsParser from 'hls-parser';
 import { mergeMasters, validateMasterPlaylist, validateMediaPlaylist } from '../functions/hls';
+import { PLAYERS, type PlayerName } from '../test/support/e2e-player';
 import { type CostReport, costTable, FULL_COST, QUICK_COST, runCostBench } from './cost/cost-bench';
 import { type E2eBenchReport, formatE2eReport, runE2eFailoverBench } from './e2e-failover';
 import { BENCH_SCALE } from './fuzz/cases';
@@ -83,7 +84,9 @@ Full: ~2.5 min per rendition count; quick: ~25 s each.
   --channels L   channel counts of the load steps (default ${FULL_PIPELINE.channelSteps.join(',')}; quick: ${QUICK_PIPELINE.channelSteps.join(',')})
   --no-segments  the encoders write playlists only (no .ts segments, no deletes)
   --e2e N        also run the end-to-end failover scenarios N times each (ffmpeg + Chromium;
-                 ~35 s a run) and report the distribution; a failed run is reported, never retried
+                 ~35 s a run), one viewer per player (hls.js, Shaka Player, video.js VHS,
+                 Chromium's built-in player), and report the distribution per scenario and per
+                 player; a failed run is reported, never retried
   --help         print this help
 
 Large inputs (--large, alone): a 50,000-segment media playlist (alone, against its previous version,
@@ -595,6 +598,8 @@ async function main(argv: readonly string[]): Promise<number> {
   if (options.e2eRuns !== undefined) {
     e2e = await runE2eFailoverBench({
       runs: options.e2eRuns,
+      // Every player, one viewer each (issue 14): hls.js, Shaka Player, video.js (VHS), Chromium's own.
+      players: Object.keys(PLAYERS) as PlayerName[],
       ...(options.json ? {} : { log: (line: string) => process.stdout.write(`  ${line}\n`) }),
     });
     if (!options.json) process.stdout.write(`${formatE2eReport(e2e)}\n`);
