@@ -71,11 +71,25 @@ const GROUP_TYPES = ['AUDIO', 'VIDEO', 'SUBTITLES', 'CLOSED-CAPTIONS'] as const;
  * Returns the first finding, like hls-parser's strict mode.
  */
 export function checkWithHlsParser(text: string): StrictCheckResult {
+  // Up to a piece's worth of variants, the whole text costs less than cutting it into pieces
+  // (and is what the pieces stand for).
+  if (variantTagsAtMost(text, VARIANTS_PER_PIECE)) {
+    const parsed = parseWithHlsParser(text, true);
+    return parsed.success ? { success: true } : parsed;
+  }
   for (const piece of pieces(text)) {
     const parsed = parseWithHlsParser(piece, true);
     if (!parsed.success) return parsed;
   }
   return { success: true };
+}
+
+/** Whether `text` has at most `limit` variant tags (EXT-X-STREAM-INF, EXT-X-I-FRAME-STREAM-INF). */
+function variantTagsAtMost(text: string, limit: number): boolean {
+  let count = 0;
+  for (let at = text.indexOf('STREAM-INF'); at >= 0; at = text.indexOf('STREAM-INF', at + 10))
+    if (++count > limit) return false;
+  return true;
 }
 
 interface VariantUnit {
