@@ -3,8 +3,22 @@
  * size: a sink whose next line would take it past its limit is rotated first (`name` → `name.1`
  * → … → `name.<keep>`, the oldest dropped), so a long run holds at most (keep + 1) × limit bytes
  * per sink (issue 16 §4: executions.jsonl grew ~45 KB per execution, with no bound).
+ *
+ * A sink never holds a torn line: an append the disk refuses part way (full) is cut back to the
+ * last whole line, now or, when even that fails, before the next append; a torn last line left by
+ * a crash is cut when the sink opens.
  */
-import { appendFileSync, existsSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  truncateSync,
+} from 'node:fs';
 
 /** Default {@link SinkLimits.maxBytes}: 64 MiB per file. */
 export const DEFAULT_SINK_MAX_BYTES = 64 * 1024 * 1024;
@@ -16,6 +30,8 @@ export interface SinkLimits {
   readonly maxBytes?: number | undefined;
   /** How many rotated files are kept (`name.1` the newest). @default 3 */
   readonly keep?: number | undefined;
+  /** Called before each write with the sink's path; throwing fails the append (a test's injected fault). */
+  readonly beforeWrite?: ((path: string) => void) | undefined;
 }
 
 /** `path`'s rotated files (numbered without gaps from `.1`, the newest), oldest first, then `path` if it exists. */
@@ -26,25 +42,50 @@ export function sinkFiles(path: string): string[] {
 }
 
 export class JsonLinesSink {
+  /** The bytes of whole lines in the file. */
   private size: number;
+  /** Set when a failed append could not be cut back: the next one cuts it first. */
+  private torn = false;
   private readonly maxBytes: number;
   private readonly keep: number;
+  private readonly beforeWrite: (path: string) => void;
 
   constructor(
-    private readonly path: string,
+    readonly path: string,
     limits: SinkLimits = {},
   ) {
     this.maxBytes = limits.maxBytes ?? DEFAULT_SINK_MAX_BYTES;
     this.keep = limits.keep ?? DEFAULT_SINK_KEEP;
-    this.size = existsSync(path) ? statSync(path).size : 0;
+    this.beforeWrite = limits.beforeWrite ?? (() => undefined);
+    this.size = existsSync(path) ? wholeLinesSize(path) : 0;
+    this.torn = existsSync(path) && statSync(path).size !== this.size;
   }
 
-  /** Appends one line (a string as it is, anything else as JSON), rotating first when it would not fit. */
+  /**
+   * Appends one line (a string as it is, anything else as JSON), rotating first when it would not
+   * fit. Throws what the disk throws, having left the file with whole lines only (or with the
+   * fragment cut before the next append).
+   */
   append(value: unknown): void {
     const line = `${typeof value === 'string' ? value : JSON.stringify(value)}\n`;
     const bytes = Buffer.byteLength(line);
+    if (this.torn) {
+      truncateSync(this.path, this.size);
+      this.torn = false;
+    }
     if (this.size > 0 && this.size + bytes > this.maxBytes) this.rotate();
-    appendFileSync(this.path, line);
+    try {
+      this.beforeWrite(this.path);
+      appendFileSync(this.path, line);
+    } catch (error) {
+      try {
+        if (existsSync(this.path) && statSync(this.path).size !== this.size)
+          truncateSync(this.path, this.size);
+      } catch {
+        this.torn = true;
+      }
+      throw error;
+    }
     this.size += bytes;
   }
 
@@ -55,5 +96,24 @@ export class JsonLinesSink {
     if (this.keep > 0) renameSync(this.path, `${this.path}.1`);
     else rmSync(this.path, { force: true });
     this.size = 0;
+  }
+}
+
+/** The size of `path` up to and including its last newline (a crash may have torn the line after it). */
+function wholeLinesSize(path: string): number {
+  const size = statSync(path).size;
+  const fd = openSync(path, 'r');
+  try {
+    const block = Buffer.alloc(64 * 1024);
+    for (let end = size; end > 0; ) {
+      const start = Math.max(0, end - block.length);
+      const read = readSync(fd, block, 0, end - start, start);
+      const newline = block.subarray(0, read).lastIndexOf(10);
+      if (newline >= 0) return start + newline + 1;
+      end = start;
+    }
+    return 0;
+  } finally {
+    closeSync(fd);
   }
 }

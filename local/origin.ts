@@ -38,6 +38,7 @@ import {
   workflowObjectRefusal,
 } from './request-guards';
 import { createLocalS3Client, type S3Endpoint } from './s3-endpoint';
+import type { StorageHealth } from './storage-health';
 
 /** Players on any origin may read; no page may write (no CORS allowance for PUT/DELETE/POST). */
 const READ_CORS = {
@@ -68,6 +69,9 @@ export function contentTypeOf(key: string): string {
   return CONTENT_TYPES[extension] ?? 'application/octet-stream';
 }
 
+/** The S3 endpoint's answers to a write its disk refused (local/storage-health.ts), passed on as they are. */
+const DISK_STATUSES: ReadonlySet<number> = new Set([503, 507]);
+
 /** Live playlists must not be cached long; segments never change. */
 function defaultCacheControl(key: string): string {
   return key.endsWith('.m3u8') || key.endsWith('.json') ? 'max-age=1' : 'max-age=86400';
@@ -93,6 +97,8 @@ export async function startOrigin(
     workflowObject?: (key: string) => string | undefined;
     /** Where uploads above `spoolAboveBytes` are spooled before they are stored (emptied at start). */
     spoolDirectory: string;
+    /** Where the disk's refusals of spool writes are reported. @default - answered only */
+    storage?: StorageHealth;
   } & LocalLimits,
 ): Promise<Origin> {
   const { bucket, statePrefix, spoolDirectory } = options;
@@ -101,8 +107,12 @@ export async function startOrigin(
   const stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   const spoolAboveBytes = options.spoolAboveBytes ?? DEFAULT_SPOOL_ABOVE_BYTES;
   // Its own socket pool, one socket per request in flight: viewers and encoders waiting on one
-  // busy key never take the sockets another key (or the workflow) needs.
-  const s3 = createLocalS3Client(options.s3Endpoint, { maxSockets: Number.POSITIVE_INFINITY });
+  // busy key never take the sockets another key (or the workflow) needs. One attempt: the endpoint's
+  // answer (a refused write's 503 or 507, a busy key's 503) goes to the client, who retries.
+  const s3 = createLocalS3Client(options.s3Endpoint, {
+    maxSockets: Number.POSITIVE_INFINITY,
+    maxAttempts: 1,
+  });
   await rm(spoolDirectory, { recursive: true, force: true });
   await mkdir(spoolDirectory, { recursive: true });
 
@@ -201,7 +211,12 @@ export async function startOrigin(
       return answer(201);
     } catch (error) {
       if (error instanceof UploadTooLargeError) return answer(413, error.message, { connection: 'close' });
-      if (res.headersSent || req.destroyed) return void res.destroy();
+      if (res.headersSent || req.socket.destroyed) return void res.destroy();
+      // A full or read-only disk, here (the spool) or at the S3 endpoint: its status and reason.
+      const problem = options.storage?.failed(error, spoolDirectory);
+      if (problem !== undefined) return answer(problem.status, problem.reason);
+      if (error instanceof S3ServiceException && DISK_STATUSES.has(error.$metadata.httpStatusCode ?? 0))
+        return answer(error.$metadata.httpStatusCode ?? 503, error.message);
       answer(502, `storage error: ${(error as Error).message}`);
     }
   });

@@ -38,13 +38,15 @@ import {
   type ExecutionRecord,
   type WorkflowServices,
 } from './engine';
+import { EventJournal, type JournalEntry } from './event-journal';
 import { matchesEventPattern } from './event-pattern';
 import { JsonLinesSink } from './json-lines-sink';
 import { type LambdaHost, lambdaFunctionsOf, logicalIdOf, startLambdaHost } from './lambda-host';
 import { startOrigin } from './origin';
 import type { LocalLimits } from './request-guards';
-import { createLocalS3Client, type S3rverEvent, startS3Endpoint } from './s3-endpoint';
+import { createLocalS3Client, type ObjectWrite, type S3rverEvent, startS3Endpoint } from './s3-endpoint';
 import { type AlertEntry, alertEntry, type DemoControls, startStatusServer } from './status-server';
+import { type StorageFaultInjector, StorageHealth } from './storage-health';
 import { STACK_ID } from './synthesize';
 import { createWebhook, type WebhookOptions } from './webhook';
 
@@ -90,6 +92,11 @@ export interface LocalRuntimeOptions extends LocalLimits {
    * (what a function writes to its CloudWatch log group). @default - log lines are dropped
    */
   readonly functionOutput?: (line: string) => void;
+  /**
+   * Test injection: makes the runtime's own writes under the data dir fail as a full or read-only
+   * disk would (local/storage-health.ts). @default - no injected faults
+   */
+  readonly storageFault?: StorageFaultInjector;
 }
 
 /**
@@ -248,6 +255,24 @@ export function toEventBridgeEvent(record: S3rverEvent['Records'][number]) {
   };
 }
 
+/** The S3 event record of an object write, as s3rver emits it after the write. */
+function createdRecord(write: ObjectWrite, at: Date): S3rverEvent['Records'][number] {
+  return {
+    eventName: 'ObjectCreated:Put',
+    eventTime: at.toISOString(),
+    s3: {
+      bucket: { name: write.bucket },
+      object: { key: write.key, size: write.size, eTag: write.etag, sequencer: at.getTime().toString(16) },
+    },
+  };
+}
+
+/**
+ * The journal of acknowledged writes in the data dir (local/event-journal.ts): what a killed runtime
+ * acknowledged and did not process is processed at the next start.
+ */
+export const EVENT_JOURNAL = 'events-pending.jsonl';
+
 /** The webhook's deliveries in the data dir (local/webhook.ts): what was delivered survives a restart. */
 export const WEBHOOK_JOURNAL = 'webhook.jsonl';
 
@@ -263,7 +288,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     spoolAboveBytes: options.spoolAboveBytes,
   };
   mkdirSync(join(dataDir, 's3'), { recursive: true });
-  const sinkLimits = { maxBytes: options.sinkMaxBytes, keep: options.sinkKeep };
+  /** Every alert, the workflow's and the runtime's own: set once the sinks and the webhook exist. */
+  let raise: (alert: Alert) => void = () => undefined;
+  const storage = new StorageHealth({ dataDir, raise: (alert) => raise(alert), fault: options.storageFault });
+  const sinkLimits = {
+    maxBytes: options.sinkMaxBytes,
+    keep: options.sinkKeep,
+    beforeWrite: (path: string) => storage.check(path),
+  };
   const sinks = {
     executions: new JsonLinesSink(join(dataDir, 'executions.jsonl'), sinkLimits),
     alerts: new JsonLinesSink(join(dataDir, 'alerts.jsonl'), sinkLimits),
@@ -281,14 +313,29 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   // Ingest may not write what the workflow owns: each channel's index and steering manifest, the
   // reserved prefix (issue 16 §2). The workflow's requests carry the endpoint's session token.
   const workflowObject = (key: string) => workflowObjectOf(key, settings.encoders, settings.statePrefix);
-  const s3Endpoint = await startS3Endpoint({
-    directory: join(dataDir, 's3'),
-    bucket,
-    port: options.s3Port,
-    workflowObject,
-    ...limits,
-    ...(authorizer === undefined ? {} : { authorizer }),
-  });
+  const pattern = playlistEventPattern(bucket, settings.encoders);
+  const startsExecution = (write: ObjectWrite) =>
+    matchesEventPattern(pattern, toEventBridgeEvent(createdRecord(write, new Date())));
+  const journal = await EventJournal.open(join(dataDir, EVENT_JOURNAL), (path) => storage.check(path));
+  let s3Endpoint: Awaited<ReturnType<typeof startS3Endpoint>>;
+  try {
+    s3Endpoint = await startS3Endpoint({
+      directory: join(dataDir, 's3'),
+      bucket,
+      port: options.s3Port,
+      workflowObject,
+      storage,
+      // A write that starts an execution is journaled before it is acknowledged.
+      beforeCommit: async (write) => {
+        if (startsExecution(write)) await journal.accept(write);
+      },
+      ...limits,
+      ...(authorizer === undefined ? {} : { authorizer }),
+    });
+  } catch (error) {
+    await journal.close();
+    throw error;
+  }
   const s3 = createLocalS3Client({ url: s3Endpoint.url, credentials: s3Endpoint.workflowCredentials });
   // The state table: as the template defines it, or for the sources as the stack would.
   const stateTable = localStateTable(settings.stackName);
@@ -315,6 +362,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       workflowObject,
       port: options.originPort,
       spoolDirectory: join(dataDir, 'incoming'),
+      storage,
       ...limits,
     });
   } catch (error) {
@@ -326,6 +374,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const records = new DynamoRecordStore(dynamodb, stateTable.tableName);
 
   const alerts: Alert[] = [];
+  raise = (alert) => {
+    alerts.push(alert);
+    const entry = alertEntry(alert, new Date());
+    alertLog.push(entry);
+    record(sinks.alerts, { at: entry.at, ...alert });
+    print(`ALERT ${alert.subject}`);
+    // As SNS does, the publish returns once the topic has the alert; its delivery to the webhook
+    // runs on its own, so a silent endpoint never holds (or times out) the NotifyOnCall Task.
+    if (webhook !== undefined) void track(webhook.deliver(alert));
+  };
   const alertLog: AlertEntry[] = [];
   /** Running executions and webhook deliveries: idle() and close() wait for both. */
   const inFlight = new Set<Promise<unknown>>();
@@ -351,6 +409,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         executions,
         alerts: alertLog,
         webhook: () => webhook?.status(),
+        storage: () => storage.status(),
         demo: () => demo,
       },
       { port: options.statusPort ?? 0 },
@@ -360,19 +419,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     await Promise.all([dynamoDbEndpoint.close(), s3Endpoint.close()]);
     throw error;
   }
-  const emitMetricLine = (line: string) => sinks.metrics.append(line);
+  /** Appends to a sink; a disk that refuses it is reported (storage health), never fatal. */
+  const record = (sink: JsonLinesSink, value: unknown) => {
+    try {
+      sink.append(value);
+      storage.succeeded(sink.path);
+    } catch (error) {
+      if (storage.failed(error, sink.path) === undefined)
+        print(`${sink.path} not written: ${(error as Error).message}`);
+    }
+  };
+  const emitMetricLine = (line: string) => record(sinks.metrics, line);
   let lambda: LambdaHost | undefined;
   const services: WorkflowServices = {
-    publishAlert: async (alert) => {
-      alerts.push(alert);
-      const entry = alertEntry(alert, new Date());
-      alertLog.push(entry);
-      sinks.alerts.append({ at: entry.at, ...alert });
-      print(`ALERT ${alert.subject}`);
-      // As SNS does, the publish returns once the topic has the alert; its delivery to the webhook
-      // runs on its own, so a silent endpoint never holds (or times out) the NotifyOnCall Task.
-      if (webhook !== undefined) void track(webhook.deliver(alert));
-    },
+    publishAlert: async (alert) => raise(alert),
     // The watchdog's per-channel executions (states:startExecution): started, not waited for.
     startExecution: (input) => void start(input),
   };
@@ -430,19 +490,21 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     }
   }
 
-  const start = (input: unknown): Promise<ExecutionRecord> => {
-    const run = engine.run(input).then((record) => {
-      executions.push(record);
+  /** Runs the workflow for `input`; `journaled` names its write in the journal, done when it finishes. */
+  const start = (input: unknown, journaled?: string): Promise<ExecutionRecord> => {
+    const run = engine.run(input).then((execution) => {
+      executions.push(execution);
       if (executions.length > KEPT_EXECUTIONS) executions.splice(0, executions.length - KEPT_EXECUTIONS);
-      sinks.executions.append(record);
-      if (record.status === 'FAILED')
-        print(`execution ${record.name} FAILED ${record.error}: ${(record.cause ?? '').slice(0, 300)}`);
-      return record;
+      record(sinks.executions, execution);
+      if (execution.status === 'FAILED')
+        print(
+          `execution ${execution.name} FAILED ${execution.error}: ${(execution.cause ?? '').slice(0, 300)}`,
+        );
+      if (journaled !== undefined) journal.done(journaled);
+      return execution;
     });
     return track(run);
   };
-
-  const pattern = playlistEventPattern(bucket, settings.encoders);
   const objectListeners = new Set<(event: ObjectEvent) => void>();
   /** Set once close() has let the running executions finish: later events start nothing. */
   let closing = false;
@@ -455,9 +517,16 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         at: Date.now(),
       };
       for (const listener of objectListeners) listener(seen);
-      if (!closing && matchesEventPattern(pattern, input)) void start(input);
+      if (!closing && matchesEventPattern(pattern, input))
+        void start(input, journal.claim(record.s3.object.key, record.s3.object.eTag));
     }
   });
+  // What a previous run acknowledged and did not process (killed first), in the order it came.
+  const replay = (entry: JournalEntry) =>
+    void start(toEventBridgeEvent(createdRecord(entry, new Date(entry.at))), entry.id);
+  for (const entry of journal.pending) replay(entry);
+  if (journal.pending.length > 0)
+    print(`replaying ${journal.pending.length} acknowledged write(s) a previous run did not process`);
   /** The watchdog run, then the per-channel executions it started. */
   const watchdog = async () => {
     const record = await start({ ...watchdogInput(bucket), time: new Date().toISOString() });
@@ -485,7 +554,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       return inFlight.size;
     },
     watchdog,
-    execute: start,
+    execute: (input) => start(input),
     executions,
     alerts,
     attachDemo: (controls) => {
@@ -508,6 +577,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await lambda?.close();
       rmSync(join(dataDir, DYNAMODB_ENDPOINT_FILE), { force: true });
       await dynamoDbEndpoint.close();
+      await journal.close();
+      storage.close();
       s3.destroy();
       dynamodb.destroy();
     },

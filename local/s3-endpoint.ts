@@ -9,9 +9,10 @@
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { Agent, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Authorizer, type AwsRequest, roleFromAuthorization } from './aws-request';
@@ -30,6 +31,7 @@ import {
   UploadTooLargeError,
   workflowObjectRefusal,
 } from './request-guards';
+import { StorageHealth } from './storage-health';
 
 // s3rver ships CommonJS without types.
 const S3rver = require('s3rver') as new (options: Record<string, unknown>) => S3rverInstance;
@@ -76,39 +78,159 @@ interface S3rverInstance {
   store: S3rverStore;
 }
 
+/** s3rver's metadata names kept in `metadata.json` (with every `x-amz-meta-*`). */
+const ALLOWED_METADATA = (require('s3rver/lib/models/object') as { ALLOWED_METADATA: readonly string[] })
+  .ALLOWED_METADATA;
+
+/** A temporary file's name: beside its target, unique, and recognizable as an orphan after a crash. */
+const temporaryOf = (target: string) => `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+const TEMPORARY = /\.\d+\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Files written beside their targets, then renamed into place together (the first staged last),
+ * or all removed: a full or failing disk stops a write before anything is replaced.
+ */
+class Staging {
+  private readonly files: { readonly temporary: string; readonly target: string }[] = [];
+
+  constructor(private readonly storage: StorageHealth) {}
+
+  /** The temporary file for `target` (written by the caller). */
+  path(target: string): string {
+    const temporary = temporaryOf(target);
+    this.files.push({ temporary, target });
+    return temporary;
+  }
+
+  async write(target: string, data: string | Buffer): Promise<void> {
+    const temporary = this.path(target);
+    this.storage.check(temporary);
+    await writeFile(temporary, data);
+  }
+
+  async commit(): Promise<void> {
+    for (const { temporary, target } of [...this.files].reverse()) await rename(temporary, target);
+  }
+
+  async discard(): Promise<void> {
+    await Promise.all(
+      this.files.map(({ temporary }) => rm(temporary, { force: true }).catch(() => undefined)),
+    );
+  }
+}
+
+/** The files s3rver keeps beside an object (`object.md5`, `metadata.json`), as its putMetadata writes them. */
+function metadataFiles(
+  store: S3rverStore,
+  bucket: string,
+  key: string,
+  metadata: Record<string, string>,
+  md5: string | undefined,
+): (readonly [string, string])[] {
+  const kept = Object.entries(metadata).filter(
+    ([name]) => ALLOWED_METADATA.includes(name) || name.startsWith('x-amz-meta-'),
+  );
+  return [
+    ...(md5 === undefined ? [] : [[store.getResourcePath(bucket, key, 'object.md5'), md5] as const]),
+    [store.getResourcePath(bucket, key, 'metadata.json'), JSON.stringify(Object.fromEntries(kept), null, 2)],
+  ];
+}
+
+/** A write the disk refused as s3rver's answer: 507 InsufficientStorage or 503 ServiceUnavailable, saying why. */
+function storageError(storage: StorageHealth, error: unknown, path: string): unknown {
+  const problem = storage.failed(error, path);
+  if (problem === undefined) return error;
+  const code = problem.status === 507 ? 'InsufficientStorage' : 'ServiceUnavailable';
+  return Object.assign(new S3Error(code, problem.reason, { Reason: problem.code }), {
+    status: problem.status,
+  });
+}
+
+/** One object write, once its data is on disk and before it replaces the key's object. */
+export interface ObjectWrite {
+  readonly bucket: string;
+  readonly key: string;
+  /** The MD5 of the body, hex (the ETag without quotes). */
+  readonly etag: string;
+  readonly size: number;
+}
+
 /**
  * s3rver's own putObject resolves when it *starts* writing the file (on `end()`, before the data is
  * on disk), so a read right after a write could see an empty or short object: measured about once
  * in 350 executions under load. This one receives the body (counted against the upload limit; in
- * memory up to `spoolAboveBytes`, streamed into the temporary file above that), writes it to a
- * temporary file and renames it into place, so a reader sees the old object or the new one, never
- * part of one, and resolves only after the rename. A body that ends early (client gone) or runs
- * over the limit leaves nothing behind.
+ * memory up to `spoolAboveBytes`, streamed into the temporary file above that), writes it and its
+ * metadata to temporary files, calls `beforeCommit` (the runtime's event journal), and renames
+ * them into place, so a reader sees the old object or the new one, never part of one, and resolves
+ * only after the rename. A body that ends early (client gone), runs over the limit or meets a full
+ * or read-only disk leaves nothing behind; the disk's refusals are the answer (507 or 503) and go
+ * to `storage`. Deletes report the disk's refusals the same way.
  */
 function writeObjectsAtomically(
   store: S3rverStore,
-  limits: { limit: number; spoolAboveBytes: number },
+  options: {
+    limit: number;
+    spoolAboveBytes: number;
+    storage: StorageHealth;
+    beforeCommit: ((write: ObjectWrite) => Promise<void>) | undefined;
+  },
 ): void {
+  const { storage, beforeCommit } = options;
   store.putObject = async (object) => {
     const path = store.getResourcePath(object.bucket, object.key, 'object');
-    await mkdir(dirname(path), { recursive: true });
-    const temporary = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    const staging = new Staging(storage);
     const source = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
     try {
-      const body = await receiveBody(source, { ...limits, spoolPath: temporary });
+      await mkdir(dirname(path), { recursive: true });
+      const temporary = staging.path(path);
+      const body = await receiveBody(source, { ...options, spoolPath: temporary });
+      storage.check(temporary);
       if ('buffer' in body) await writeFile(temporary, body.buffer);
-      await rename(temporary, path);
-      await store.putMetadata(object.bucket, object.key, object.metadata, body.md5);
+      for (const [target, data] of metadataFiles(store, object.bucket, object.key, object.metadata, body.md5))
+        await staging.write(target, data);
+      await beforeCommit?.({ bucket: object.bucket, key: object.key, etag: body.md5, size: body.size });
+      await staging.commit();
+      storage.succeeded(path);
       return { size: body.size, md5: body.md5 };
     } catch (error) {
-      await rm(temporary, { force: true });
+      await staging.discard();
       if (error instanceof UploadTooLargeError)
         throw Object.assign(new S3Error('EntityTooLarge', error.message, { MaxSizeAllowed: error.limit }), {
           status: 413,
         });
-      throw error;
+      throw storageError(storage, error, path);
     }
   };
+  store.putMetadata = async (bucket, key, metadata, md5) => {
+    const staging = new Staging(storage);
+    const path = store.getResourcePath(bucket, key, 'metadata.json');
+    try {
+      for (const [target, data] of metadataFiles(store, bucket, key, metadata, md5))
+        await staging.write(target, data);
+      await staging.commit();
+      storage.succeeded(path);
+    } catch (error) {
+      await staging.discard();
+      throw storageError(storage, error, path);
+    }
+  };
+  const deleteObject = store.deleteObject.bind(store);
+  store.deleteObject = async (bucket, key) => {
+    const path = store.getResourcePath(bucket, key, 'object');
+    try {
+      storage.check(path);
+      await deleteObject(bucket, key);
+      storage.succeeded(path);
+    } catch (error) {
+      throw storageError(storage, error, path);
+    }
+  };
+}
+
+/** Removes the temporary files a killed runtime left under `directory`. */
+function removeOrphanTemporaries(directory: string): void {
+  for (const name of readdirSync(directory, { recursive: true }))
+    if (TEMPORARY.test(String(name))) rmSync(join(directory, String(name)), { force: true });
 }
 
 /**
@@ -280,9 +402,10 @@ const LIST_PARAMETERS = new Set([
  */
 export function createLocalS3Client(
   endpoint: Pick<S3Endpoint, 'url' | 'credentials'>,
-  pool: { readonly maxSockets: number } = { maxSockets: 50 },
+  pool: { readonly maxSockets: number; readonly maxAttempts?: number } = { maxSockets: 50 },
 ): S3Client {
   const client = new S3Client({
+    ...(pool.maxAttempts === undefined ? {} : { maxAttempts: pool.maxAttempts }),
     endpoint: endpoint.url,
     forcePathStyle: true,
     region: 'us-east-1',
@@ -334,6 +457,16 @@ export async function startS3Endpoint(
      * @default - every caller may write every key
      */
     workflowObject?: (key: string) => string | undefined;
+    /**
+     * Where the disk's refusals of writes go (and the test's injected faults come from).
+     * @default - refusals are answered, not reported further
+     */
+    storage?: StorageHealth;
+    /**
+     * Called for every object write once its data is on disk, before it replaces the key's object
+     * and is acknowledged; a rejection fails the write (nothing replaced). @default - none
+     */
+    beforeCommit?: (write: ObjectWrite) => Promise<void>;
   } & LocalLimits,
 ): Promise<S3Endpoint> {
   const host = options.host ?? '127.0.0.1';
@@ -346,10 +479,13 @@ export async function startS3Endpoint(
     configureBuckets: [{ name: options.bucket, configs: [] }],
   });
   await s3rver.configureBuckets();
+  removeOrphanTemporaries(options.directory);
   confineToDirectory(s3rver.store, options.directory);
   writeObjectsAtomically(s3rver.store, {
     limit: maxUploadBytes,
     spoolAboveBytes: options.spoolAboveBytes ?? DEFAULT_SPOOL_ABOVE_BYTES,
+    storage: options.storage ?? new StorageHealth({ dataDir: options.directory, raise: () => undefined }),
+    beforeCommit: options.beforeCommit,
   });
   const workflowCredentials = {
     accessKeyId: 'S3RVER',

@@ -10,6 +10,7 @@
  *   GET  /api/executions?limit=n    recent executions, newest first
  *   GET  /api/alerts?limit=n        recent alerts, newest first
  *   GET  /api/webhook               the on-call webhook's deliveries (404 without --webhook)
+ *   GET  /api/storage               whether the data dir takes writes (a full or read-only disk)
  *   GET  /api/demo                  the demo encoders (404 without --demo)
  *   POST /api/demo/<encoder>/<action>   stall | kill | stop | resume
  */
@@ -25,6 +26,7 @@ import type { RecordStore } from '../functions/record-store';
 import type { ExecutionRecord } from './engine';
 import { listen } from './listen';
 import { crossSiteProblem, decodePath } from './request-guards';
+import type { StorageStatus } from './storage-health';
 import type { WebhookStatus } from './webhook';
 
 /** What the status server needs of the demo (local/demo.ts provides it). */
@@ -66,6 +68,8 @@ export interface StatusSources {
   readonly alerts: readonly AlertEntry[];
   /** The on-call webhook's deliveries; undefined without a webhook. */
   webhook?(): WebhookStatus | undefined;
+  /** Whether the data dir takes writes (local/storage-health.ts). @default - not shown */
+  storage?(): StorageStatus;
   demo(): DemoControls | undefined;
 }
 
@@ -214,6 +218,7 @@ async function route(sources: StatusSources, req: IncomingMessage, res: ServerRe
           executions: recentExecutions(sources.executions, 20),
           alerts: newestFirst(sources.alerts, 20),
           webhook: sources.webhook?.() ?? null,
+          storage: sources.storage?.() ?? null,
           demo:
             demo === undefined
               ? null
@@ -237,6 +242,12 @@ async function route(sources: StatusSources, req: IncomingMessage, res: ServerRe
         return webhook === undefined
           ? json(res, 404, { error: 'no webhook is configured; start the runtime with --webhook <url>' })
           : json(res, 200, webhook);
+      }
+      case 'storage': {
+        const storage = sources.storage?.();
+        return storage === undefined
+          ? json(res, 404, { error: 'this server has no storage to report' })
+          : json(res, 200, storage);
       }
       case 'demo':
         return demo === undefined
