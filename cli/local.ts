@@ -230,6 +230,10 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
       ].join('\n'),
     );
   }
+  if (runtime.replayed > 0)
+    io.out(
+      `replaying ${runtime.replayed} acknowledged write(s) a previous run did not process (killed first)\n`,
+    );
   // Ctrl+C reaches this process twice (from the terminal, and relayed by tsx under npm start), and
   // an operator may press it again: every signal after the first is acknowledged, never fatal, so
   // running executions finish (bounded by --stop-timeout).

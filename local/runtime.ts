@@ -186,6 +186,11 @@ export interface LocalRuntime {
   };
   /** Resolves when every execution started so far has finished, and every webhook delivery. */
   idle(): Promise<void>;
+  /**
+   * How many writes a previous run on this data dir acknowledged and did not process (killed
+   * first): their executions were started at start (local/event-journal.ts).
+   */
+  readonly replayed: number;
   /** How many executions are running now. */
   readonly running: number;
   /** Runs the watchdog once, now; resolves when the executions it started (one per channel) are done. */
@@ -525,8 +530,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const replay = (entry: JournalEntry) =>
     void start(toEventBridgeEvent(createdRecord(entry, new Date(entry.at))), entry.id);
   for (const entry of journal.pending) replay(entry);
-  if (journal.pending.length > 0)
-    print(`replaying ${journal.pending.length} acknowledged write(s) a previous run did not process`);
   /** The watchdog run, then the per-channel executions it started. */
   const watchdog = async () => {
     const record = await start({ ...watchdogInput(bucket), time: new Date().toISOString() });
@@ -550,6 +553,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       dataDir,
     },
     idle,
+    replayed: journal.pending.length,
     get running() {
       return inFlight.size;
     },

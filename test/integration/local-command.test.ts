@@ -1,56 +1,16 @@
 /** `hls-failover local` as a process (what `npm start` runs): endpoints, ingest, clean stop, clear errors. */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { FREE_PORTS, type LocalProcess, startLocalProcess } from '../support/local-process';
 import { mediaPlaylist } from '../support/playlists';
 
 jest.setTimeout(60_000);
-const root = join(__dirname, '..', '..');
 
-/** Every server on a port the system picks. */
-const FREE_PORTS = ['--s3-port', '0', '--origin-port', '0', '--status-port', '0'];
-
-function startLocal(...args: string[]): ReturnType<typeof startLocalWith> {
-  return startLocalWith({}, ...args);
-}
-
-/** `detached`: in a process group of its own, which a test can signal as a terminal does. */
-function startLocalWith(
-  { detached = false }: { detached?: boolean },
-  ...args: string[]
-): {
-  child: ChildProcess;
-  firstLine: Promise<string>;
-  exit: Promise<{ code: number | null; stderr: string }>;
-} {
-  // As npm start runs it: tsx as a loader in the one process (no tsx parent relaying signals).
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(root, 'cli', 'start.ts'), 'local', ...args],
-    {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached,
-    },
-  );
-  let stdout = '';
-  let stderr = '';
-  const firstLine = new Promise<string>((resolve) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      if (stdout.includes('\n')) resolve(stdout.split('\n')[0] as string);
-    });
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) =>
-    child.on('exit', (code) => resolve({ code, stderr })),
-  );
-  return { child, firstLine, exit };
+function startLocal(...args: string[]): LocalProcess {
+  return startLocalProcess({}, ...args);
 }
 
 describe('hls-failover local (npm start)', () => {
@@ -160,7 +120,7 @@ describe('hls-failover local stops as documented (Ctrl+C, SIGTERM)', () => {
   /** Starts the runtime with that webhook and an invalid playlist: one execution runs, awaiting it. */
   async function startWithRunningExecution(webhook: string, ...args: string[]) {
     const dataDir = mkdtempSync(join(tmpdir(), 'hlsf-cmd-'));
-    const local = startLocalWith(
+    const local = startLocalProcess(
       { detached: true },
       '--json',
       '--from-sources',
