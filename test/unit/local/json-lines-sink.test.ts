@@ -63,4 +63,32 @@ describe('JsonLinesSink', () => {
     expect(linesOf(`${path}.1`)).toEqual([JSON.stringify(record(1))]);
     expect(linesOf(path)).toEqual([JSON.stringify(record(2))]);
   });
+
+  it('cuts a torn last line a crash left, so the next line starts on a line of its own', () => {
+    const path = sinkPath();
+    writeFileSync(path, `${JSON.stringify(record(1))}\n{"n":2,"pa`);
+
+    new JsonLinesSink(path).append(record(3));
+
+    expect(linesOf(path).map((line) => (JSON.parse(line) as { n: number }).n)).toEqual([1, 3]);
+  });
+
+  it('an append the disk refuses throws and leaves only whole lines; the next append works', () => {
+    const path = sinkPath();
+    let refuse = false;
+    const sink = new JsonLinesSink(path, {
+      beforeWrite: () => {
+        if (refuse)
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      },
+    });
+    sink.append(record(1));
+
+    refuse = true;
+    expect(() => sink.append(record(2))).toThrow(expect.objectContaining({ code: 'ENOSPC' }));
+    refuse = false;
+    sink.append(record(3));
+
+    expect(linesOf(path).map((line) => (JSON.parse(line) as { n: number }).n)).toEqual([1, 3]);
+  });
 });
