@@ -8,9 +8,10 @@
  *
  * Test injection: {@link StorageFaultInjector} makes the runtime's own writes fail as such a disk
  * would (`chmod` does not stop root, and a small tmpfs needs root). It is checked before each
- * write the runtime makes itself: objects and their metadata, deletes, the upload spool, the
- * JSON-lines sinks, the event journal and the storage probe. Writes made by libraries on their own
- * (dynalite's LevelDB files, the Lambdas' logs) do not see it.
+ * write the S3 endpoint makes (objects, spooled or not, their metadata, deletes), before each
+ * append to the JSON-lines sinks and the event journal, and by the storage probe. It does not
+ * reach the origin's spool of large uploads (whose real refusals are answered and reported all
+ * the same), dynalite's LevelDB files or the Lambdas' logs.
  */
 import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';

@@ -9,13 +9,12 @@
  * when not root, and the injection otherwise.
  */
 import { chmodSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { Alert } from '../../functions/alerts';
-import { listen } from '../../local/listen';
 import type { StorageErrorCode, StorageStatus } from '../../local/storage-health';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
 import { mediaPlaylist } from '../support/playlists';
+import { webhookEndpoint } from '../support/webhook-endpoint';
 
 jest.setTimeout(60_000);
 
@@ -26,25 +25,17 @@ let runtime: TestRuntime;
 /** The fault every write under `faultUnder` meets now. */
 let fault: StorageErrorCode | undefined;
 let faultUnder = '';
-const webhookBodies: Alert[] = [];
-const webhook = createServer((req, res) => {
-  let text = '';
-  req.on('data', (chunk: Buffer) => {
-    text += chunk.toString();
-  });
-  req.on('end', () => {
-    webhookBodies.push(JSON.parse(text) as Alert);
-    res.writeHead(200).end();
-  });
-});
+let webhook: Awaited<ReturnType<typeof webhookEndpoint>>;
+/** The subjects of the alerts the webhook received. */
+const webhookSubjects = () => webhook.received.map((alert) => (alert as Alert).subject);
 
 beforeAll(async () => {
-  const port = await listen(webhook, 0, '127.0.0.1');
+  webhook = await webhookEndpoint([200]);
   runtime = await startTestRuntime(
     {},
     {
       fromSources: true,
-      webhook: { url: `http://127.0.0.1:${port}/`, retryDelayMs: 10 },
+      webhook: { url: webhook.url, retryDelayMs: 10 },
       storageFault: (path) => (fault !== undefined && path.startsWith(faultUnder) ? fault : undefined),
     },
   );
@@ -52,8 +43,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await runtime.close();
-  webhook.closeAllConnections();
-  webhook.close();
+  await webhook.close();
 });
 beforeEach(() => {
   // The bucket's part of the data dir refuses writes; the sinks take the alerts.
@@ -124,7 +114,7 @@ it('a read-only data dir made with chmod (injected when running as root, whom ch
 });
 
 it('reports the failure on the status API and alerts once (sinks, webhook), then once when writes work again', async () => {
-  const before = { alerts: runtime.alerts.length, webhook: webhookBodies.length };
+  const before = { alerts: runtime.alerts.length, webhook: webhook.received.length };
   fault = 'ENOSPC';
   for (const n of [1, 2, 3])
     expect((await runtime.origin(`ch1/primary/${n}.m3u8`, { method: 'PUT', body: 'x' })).status).toBe(507);
@@ -149,7 +139,7 @@ it('reports the failure on the status API and alerts once (sinks, webhook), then
     '[hls-failover] local runtime: LOCAL STORAGE FAILING (ENOSPC)',
     '[hls-failover] local runtime: LOCAL STORAGE WRITABLE AGAIN (ENOSPC)',
   ]);
-  expect(webhookBodies.slice(before.webhook).map((a) => a.subject)).toEqual(raised);
+  expect(webhookSubjects().slice(before.webhook)).toEqual(raised);
   const logged = readFileSync(join(runtime.endpoints.dataDir, 'alerts.jsonl'), 'utf8');
   expect(logged).toContain('LOCAL STORAGE FAILING');
 });

@@ -5,46 +5,17 @@
  * its retries never publish the alert again (it went out 6 times before). A failed delivery is
  * reported on the status API.
  */
-import { createServer, type ServerResponse } from 'node:http';
-import { listen } from '../../local/listen';
 import type { WebhookStatus } from '../../local/webhook';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
+import { webhookEndpoint } from '../support/webhook-endpoint';
 
 jest.setTimeout(120_000);
-
-/** A webhook endpoint that answers each POST with the next of `answers` (then the last one); 'silent' never answers. */
-async function endpoint(answers: (number | 'silent')[]) {
-  const received: unknown[] = [];
-  const waiting: ServerResponse[] = [];
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-    });
-    req.on('end', () => {
-      received.push(JSON.parse(text));
-      const answer = answers[Math.min(received.length, answers.length) - 1];
-      if (answer === 'silent') return void waiting.push(res);
-      res.writeHead(answer as number).end();
-    });
-  });
-  const port = await listen(server, 0, '127.0.0.1');
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    received,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** One invalid playlist: its execution raises one INVALID PLAYLIST alert. */
 const INVALID = '#EXTM3U\n#EXTINF:3,\nseg.ts\n';
 
 let runtime: TestRuntime | undefined;
-let hook: Awaited<ReturnType<typeof endpoint>> | undefined;
+let hook: Awaited<ReturnType<typeof webhookEndpoint>> | undefined;
 afterEach(async () => {
   await runtime?.close();
   await hook?.close();
@@ -61,7 +32,7 @@ function publishRetries(events: readonly unknown[]): number {
 }
 
 it('a webhook that never answers: the alert is published once, POSTed once per attempt, the delivery fails within the bound and the status API reports it', async () => {
-  hook = await endpoint(['silent']);
+  hook = await webhookEndpoint(['silent']);
   runtime = await startTestRuntime(
     {},
     { webhook: { url: hook.url, timeoutMs: 500, attempts: 2, retryDelayMs: 50 } },
@@ -98,7 +69,7 @@ it('a webhook that never answers: the alert is published once, POSTed once per a
 });
 
 it('a webhook answering 500 then 200: the alert is delivered once, by the retry', async () => {
-  hook = await endpoint([500, 200]);
+  hook = await webhookEndpoint([500, 200]);
   runtime = await startTestRuntime({}, { webhook: { url: hook.url, retryDelayMs: 50 } });
 
   await runtime.ingest('ch1/primary/720p.m3u8', INVALID);
