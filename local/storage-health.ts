@@ -79,6 +79,9 @@ export interface StorageStatus {
   readonly recoveredAt?: string;
 }
 
+/** The `channel` of the runtime's own alerts. */
+const LOCAL_RUNTIME = '(local runtime)';
+
 export type StorageAlertKind = 'LOCAL STORAGE FAILING' | 'LOCAL STORAGE WRITABLE AGAIN';
 
 /** While failing, how often a probe file is written to learn that the disk works again. */
@@ -209,7 +212,8 @@ export function storageAlert(
   const payload = {
     kind,
     severity,
-    channel: '',
+    // Not a channel's: named so that audits and webhook receivers never file it under one.
+    channel: LOCAL_RUNTIME,
     incidentId: `local-storage-${since.toISOString()}`,
     incidentStart: since.toISOString(),
     at: at.toISOString(),
@@ -235,6 +239,6 @@ export function storageAlert(
   return {
     subject: `[hls-failover] local runtime: ${kind} (${problem.code})`,
     message: [...lines, '', `JSON: ${JSON.stringify(payload)}`].join('\n'),
-    attributes: { kind: attribute(kind), severity: attribute(severity) },
+    attributes: { channel: attribute(LOCAL_RUNTIME), kind: attribute(kind), severity: attribute(severity) },
   };
 }
