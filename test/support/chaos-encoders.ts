@@ -36,11 +36,19 @@ export class Timeline {
   }
 }
 
-/** A fault one encoder's upload carries on one tick. */
+/** A fault one encoder's upload carries on one tick; `step` is its index in the plan. */
 export interface UploadFault {
   readonly kind: 'truncate' | 'reorder';
   readonly encoder: EncoderName;
   readonly rendition: Rendition;
+  readonly step: number;
+}
+
+/** An invalid version the encoders wrote (a fault), and when. */
+export interface InvalidWrite {
+  readonly step: number;
+  readonly key: string;
+  readonly at: number;
 }
 
 /** The media playlist an encoder writes on the tick whose last segment is `sequence`. */
@@ -61,8 +69,11 @@ const SLOW_UPLOAD_MS = 200;
 export class ScriptedEncoders {
   /** Which encoders write on the next ticks (false: dead). */
   readonly alive: Record<EncoderName, boolean> = { primary: true, failover: true };
+  /** Every invalid version written so far. */
+  readonly invalidWrites: InvalidWrite[] = [];
   private ticks = 0;
-  private readonly firstTickAt = Date.now() + 1000;
+  /** When the first tick ran: the others follow on a 1 s grid from it. */
+  private firstTickAt: number | undefined;
   /** Writes that run beside the ticks (duplicates, out-of-order versions): a tick does not wait for them. */
   private readonly background = new Set<Promise<void>>();
   /** Each path's last status at the origin (200 / 404), to record when one changes. */
@@ -99,6 +110,7 @@ export class ScriptedEncoders {
    * uploads are done.
    */
   async tick(noise: TickNoise = {}, fault?: UploadFault, endlist = false): Promise<void> {
+    this.firstTickAt ??= Date.now();
     const due = this.firstTickAt + this.ticks * 1000;
     await sleep(due - Date.now());
     if (Date.now() - due > SLOW_UPLOAD_MS)
@@ -116,9 +128,10 @@ export class ScriptedEncoders {
           RENDITIONS.map((rendition) => {
             const cut =
               fault?.kind === 'truncate' && fault.encoder === encoder && fault.rendition === rendition;
-            if (cut) this.timeline.add('fault', `${encoder}/${rendition} #${sequence} written TRUNCATED`);
             const body = playlistAt(sequence, endlist);
-            return this.put(encoder, rendition, cut ? truncated(body) : body);
+            if (!cut) return this.put(encoder, rendition, body);
+            this.timeline.add('fault', `${encoder}/${rendition} #${sequence} written TRUNCATED`);
+            return this.putInvalid(fault.step, encoder, rendition, truncated(body));
           }),
         );
         const duplicate = noise.duplicate;
@@ -140,7 +153,7 @@ export class ScriptedEncoders {
               'fault',
               `${encoder}/${fault.rendition} #${sequence - 1} written again after #${sequence}${ready ? '' : ` (#${sequence} not seen accepted)`} (OUT OF ORDER)`,
             );
-            await this.put(encoder, fault.rendition, playlistAt(sequence - 1));
+            await this.putInvalid(fault.step, encoder, fault.rendition, playlistAt(sequence - 1));
           });
       }),
     );
@@ -169,6 +182,11 @@ export class ScriptedEncoders {
     const running = work();
     this.background.add(running);
     void running.finally(() => this.background.delete(running));
+  }
+
+  private async putInvalid(step: number, encoder: EncoderName, rendition: Rendition, body: string) {
+    this.invalidWrites.push({ step, key: `${this.channel}/${encoder}/${rendition}`, at: Date.now() });
+    await this.put(encoder, rendition, body);
   }
 
   private async put(encoder: EncoderName, file: string, body: string): Promise<void> {

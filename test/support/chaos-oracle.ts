@@ -11,7 +11,7 @@ import { type Alert, alertPayloadOf } from '../../functions/alerts';
 import type { ChannelView } from '../../functions/channel-view';
 import { parseWithHlsParser } from '../../functions/hls/parser';
 import { sinkFiles } from '../../local/json-lines-sink';
-import { CHANNEL, type Timeline } from './chaos-encoders';
+import { CHANNEL, type InvalidWrite, type Timeline } from './chaos-encoders';
 import { alertLabel, ENCODERS, type EncoderName, RENDITIONS } from './chaos-schedule';
 
 /** One JSON-lines sink of the data dir, rotated files first. */
@@ -86,23 +86,35 @@ export function addRuntimeSide(timeline: Timeline, alerts: ObservedAlert[], fail
 }
 
 /**
- * The failures the plan causes by design are PlaylistInvalid for the playlists it wrote invalid
- * (`invalidKeys`); any other failed execution is a problem.
+ * The failures the plan causes by design are PlaylistInvalid for the playlists it wrote invalid;
+ * any other failed execution is a problem.
  */
-export function unexpectedFailures(failed: FailedExecution[], invalidKeys: ReadonlySet<string>): string[] {
+export function unexpectedFailures(failed: FailedExecution[], writes: readonly InvalidWrite[]): string[] {
+  const keys = new Set(writes.map((w) => w.key));
   return failed
-    .filter((f) => !(f.error === 'PlaylistInvalid' && f.key !== undefined && invalidKeys.has(f.key)))
+    .filter((f) => !(f.error === 'PlaylistInvalid' && f.key !== undefined && keys.has(f.key)))
     .map((f) => `unexpected failed execution ${f.name}: ${f.error} (${f.key ?? 'watchdog'}): ${f.cause}`);
 }
 
+/** How long after an invalid write an execution that read it may start: the next tick overwrites it. */
+const READ_WITHIN_MS = 2000;
+
 /**
- * An invalid version the plan wrote counts only if an execution read it (PlaylistInvalid); one the
- * next tick overwrote first (executions far behind under load) injected nothing: the run says so.
+ * The steps whose invalid write no execution read (no PlaylistInvalid for its key started soon
+ * after it): the next tick overwrote it first (executions far behind under load), so that fault
+ * injected nothing and is not expected to raise an incident.
  */
-export function faultsNotTaken(failed: FailedExecution[], invalidKeys: ReadonlySet<string>): string[] {
-  return [...invalidKeys]
-    .filter((key) => !failed.some((f) => f.error === 'PlaylistInvalid' && f.key === key))
-    .map((key) => `the fault did not take: no execution read the invalid version of ${key} (rerun)`);
+export function faultsNotTaken(failed: FailedExecution[], writes: readonly InvalidWrite[]): Set<number> {
+  const read = (w: InvalidWrite) =>
+    failed.some(
+      // startedAt is the runtime's clock, the write's the test's: the same machine, a little slack.
+      (f) =>
+        f.error === 'PlaylistInvalid' &&
+        f.key === w.key &&
+        f.at >= w.at - 100 &&
+        f.at < w.at + READ_WITHIN_MS,
+    );
+  return new Set(writes.filter((w) => !read(w)).map((w) => w.step));
 }
 
 /**
