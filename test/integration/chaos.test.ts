@@ -57,12 +57,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Runs the plan against the runtime; returns the problems found on the way and the keys it wrote invalid. */
 async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timeline) {
   const problems: string[] = [];
-  const api = async <T>(path: string): Promise<T> =>
-    (await (await fetch(`${runtime.endpoints.apiUrl}/${path}`)).json()) as T;
+  let apiFailing = false;
+  /** The channel's state from the status API; undefined (noted on the timeline) when it does not answer in 1 s. */
+  const channelView = async (): Promise<ChannelView | undefined> => {
+    try {
+      const res = await fetch(`${runtime.endpoints.apiUrl}/channels/${CHANNEL}`, {
+        signal: AbortSignal.timeout(1000),
+      });
+      const view = (await res.json()) as ChannelView;
+      if (apiFailing) timeline.add('harness', 'the status API answers again');
+      apiFailing = false;
+      return view;
+    } catch (error) {
+      if (!apiFailing) timeline.add('harness', `the status API did not answer: ${(error as Error).message}`);
+      apiFailing = true;
+      return undefined;
+    }
+  };
   const accepted = async (encoder: EncoderName, rendition: Rendition, sequence: number) => {
     for (const until = Date.now() + 900; Date.now() < until; await sleep(50)) {
-      const view = await api<ChannelView>(`channels/${CHANNEL}`).catch(() => undefined);
-      const seen = view?.encoders
+      const seen = (await channelView())?.encoders
         .find((e) => e.name === encoder)
         ?.renditions.find((r) => r.name === rendition);
       if (seen?.lastSequence === sequence) return true;
@@ -74,7 +88,7 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
   /** Polls the state until it records `encoder` stalled; false after {@link STALL_WAIT_MS}. */
   const stallRecorded = async (encoder: EncoderName) => {
     for (const until = Date.now() + STALL_WAIT_MS; Date.now() < until; await sleep(25)) {
-      const view = await api<ChannelView>(`channels/${CHANNEL}`).catch(() => undefined);
+      const view = await channelView();
       if (view?.encoders.find((e) => e.name === encoder)?.status === 'stalled') return true;
     }
     return false;
@@ -108,6 +122,12 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
       }
       case 'encoder-death': {
         setAlive([fault.encoder], false);
+        const { s3Endpoint, bucket } = runtime.endpoints;
+        const frozen = encoders.freezeMidUpload(
+          fault.encoder,
+          '720p.m3u8',
+          `${s3Endpoint}/${bucket}/${CHANNEL}/${fault.encoder}/720p.m3u8`,
+        );
         const diedAt = encoders.count;
         const diedAtMs = Date.now();
         const killed = (async () => {
@@ -122,6 +142,7 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
           );
         })();
         await tickDuring(fault.ticks, killed);
+        frozen.destroy();
         await encoders.quiet(CONVERGE_TICKS);
         problems.push(
           ...(await deadEncoderWithdrawn(
@@ -169,17 +190,9 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
     while (checking) await encoders.tick();
   })();
   try {
-    const view = await api<ChannelView>(`channels/${CHANNEL}`);
-    timeline.add(
-      'state',
-      `preferred ${view.preferred}, withdrawn [${view.encoders.filter((e) => e.withdrawn).map((e) => e.name)}], channelDown ${view.channelDown}`,
-    );
-    problems.push(...(await servedMatchesState(runtime.endpoints.originUrl, view, 'at the end')));
-    // Both encoders healthy at the end: home preferred again (failback auto), nobody withdrawn.
-    if (view.preferred !== 'primary' || view.channelDown || view.encoders.some((e) => e.withdrawn))
-      problems.push(
-        `at the end, with both encoders healthy: preferred ${view.preferred}, channelDown ${view.channelDown}, withdrawn [${view.encoders.filter((e) => e.withdrawn).map((e) => e.name)}] (expected primary, false, [])`,
-      );
+    const view = await channelView();
+    if (view === undefined) problems.push('at the end: the status API did not answer');
+    else problems.push(...(await endStateProblems(runtime.endpoints.originUrl, view, timeline)));
     const code = await runtime.stop();
     if (code !== 0) problems.push(`the runtime's clean stop (SIGTERM) exited ${code}, not 0`);
   } finally {
@@ -188,6 +201,21 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
     await encoders.settled();
   }
   return { problems, invalidWrites: encoders.invalidWrites };
+}
+
+/** At the end, both encoders healthy: the channel as served matches the state, home preferred, nothing withdrawn. */
+async function endStateProblems(originUrl: string, view: ChannelView, timeline: Timeline): Promise<string[]> {
+  const withdrawn = view.encoders.filter((e) => e.withdrawn).map((e) => e.name);
+  timeline.add(
+    'state',
+    `preferred ${view.preferred}, withdrawn [${withdrawn}], channelDown ${view.channelDown}`,
+  );
+  const problems = await servedMatchesState(originUrl, view, 'at the end');
+  if (view.preferred !== 'primary' || view.channelDown || withdrawn.length > 0)
+    problems.push(
+      `at the end, with both encoders healthy: preferred ${view.preferred}, channelDown ${view.channelDown}, withdrawn [${withdrawn}] (expected primary, false, [])`,
+    );
+  return problems;
 }
 
 /**

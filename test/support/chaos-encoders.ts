@@ -7,6 +7,7 @@
  * to the timeline.
  */
 
+import { type ClientRequest, request } from 'node:http';
 import { ENCODERS, type EncoderName, RENDITIONS, type Rendition, type TickNoise } from './chaos-schedule';
 import { mediaPlaylist } from './playlists';
 
@@ -171,6 +172,25 @@ export class ScriptedEncoders {
   /** Both encoders write their master playlist. */
   async writeMasters(master: string): Promise<void> {
     await Promise.all(ENCODERS.map((encoder) => this.put(encoder, 'master.m3u8', master)));
+  }
+
+  /**
+   * The encoder freezes in the middle of an upload straight into the bucket (`url`, the object's
+   * S3 URL): it declares the whole playlist, sends half, then nothing, so the runtime holds that
+   * key until its stall timeout (10 s), as for a process stopped mid-write. Returns the request;
+   * destroy it to end the freeze.
+   */
+  freezeMidUpload(encoder: EncoderName, rendition: Rendition, url: string): ClientRequest {
+    const body = Buffer.from(playlistAt(this.sequence + 1));
+    const req = request(url, { method: 'PUT', headers: { 'content-length': body.length } });
+    req.on('error', () => undefined); // the runtime drops it (stall timeout, or it is killed)
+    req.on('response', (res) => {
+      res.resume();
+      this.timeline.add('encoder', `${encoder}/${rendition} frozen upload answered ${res.statusCode}`);
+    });
+    req.write(body.subarray(0, body.length >> 1));
+    this.timeline.add('fault', `${encoder} freezes mid-upload of ${rendition} (through the S3 endpoint)`);
+    return req;
   }
 
   /** Resolves once the writes beside the ticks are done. */

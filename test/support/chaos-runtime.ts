@@ -11,6 +11,9 @@ const root = join(__dirname, '..', '..');
 export interface RuntimeEndpoints {
   readonly originUrl: string;
   readonly apiUrl: string;
+  /** The embedded S3 endpoint and the bucket, e.g. `http://127.0.0.1:4569` and `live`. */
+  readonly s3Endpoint: string;
+  readonly bucket: string;
 }
 
 /** One run of the runtime process: its endpoints (ports change at each start) and its exit. */
@@ -18,7 +21,6 @@ interface RuntimeProcess {
   readonly child: ChildProcess;
   readonly endpoints: RuntimeEndpoints;
   readonly exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  output: string;
 }
 
 /** How long a start may take (the Lambda bundles load in worker threads) before the test gives up. */
@@ -26,8 +28,6 @@ const START_TIMEOUT_MS = 60_000;
 
 export class ChaosRuntime {
   private current: RuntimeProcess | undefined;
-  /** Everything every run printed (stdout and stderr), for the timeline when a start fails. */
-  readonly transcript: string[] = [];
 
   constructor(
     readonly dataDir: string,
@@ -65,7 +65,7 @@ export class ChaosRuntime {
         this.dataDir,
         ...this.args,
       ],
-      // Its own process group: the kill takes the Lambda worker threads' process and all with it.
+      // A process group of its own: the kill reaches the runtime and anything it started, as a crash would.
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     let output = '';
@@ -90,20 +90,12 @@ export class ChaosRuntime {
         START_TIMEOUT_MS,
       ).unref();
     });
-    const run: RuntimeProcess = {
-      child,
-      exit,
-      output: '',
-      endpoints: { originUrl: '', apiUrl: '' },
-    };
     try {
-      const endpoints = JSON.parse(await firstLine) as RuntimeEndpoints;
-      this.current = { ...run, endpoints: { originUrl: endpoints.originUrl, apiUrl: endpoints.apiUrl } };
+      const { originUrl, apiUrl, s3Endpoint, bucket } = JSON.parse(await firstLine) as RuntimeEndpoints;
+      this.current = { child, exit, endpoints: { originUrl, apiUrl, s3Endpoint, bucket } };
     } catch (error) {
       this.killGroup(child, 'SIGKILL');
       throw error;
-    } finally {
-      void exit.then(() => this.transcript.push(output));
     }
   }
 

@@ -33,10 +33,12 @@ export type Fault =
    */
   | { readonly kind: 'reorder'; readonly encoder: EncoderName; readonly rendition: Rendition }
   /**
-   * The encoder dies for `ticks` ticks, then restarts in lock-step: one STALLED, one RECOVERED.
-   * `killRuntimeAfterMs` after the channel's state records the stall, the runtime is killed with
-   * SIGKILL (between the state write and its effects: the withdrawal and the alert) and restarted
-   * on the same data dir: the effects still happen, once, and the restart adds nothing.
+   * The encoder freezes mid-upload of a playlist (the runtime holds that key until its stall
+   * timeout, so the withdrawal waits), is dead for `ticks` ticks, then restarts in lock-step: one
+   * STALLED, one RECOVERED. `killRuntimeAfterMs` after the channel's state records the stall, the
+   * runtime is killed with SIGKILL (between the state write and its effects: the withdrawal and
+   * the alert) and restarted on the same data dir: the effects still happen, once, and the
+   * restart adds nothing.
    */
   | {
       readonly kind: 'encoder-death';
