@@ -41,8 +41,8 @@ const DEFAULT_SEED = 16;
 const WARM_UP_CHANNEL = 'chaos-warm-up';
 /** Ticks a restarted runtime gets to converge (one watchdog period, 2 s, and a margin) before a check. */
 const CONVERGE_TICKS = 4;
-/** How long the encoder-death fault waits for the state to record the stall before it kills anyway. */
-const STALL_WAIT_MS = 6000;
+/** How long the encoder-death fault waits for the runtime to drop the frozen upload (stall timeout 10 s) before it kills anyway. */
+const FROZEN_WAIT_MS = 15_000;
 /** Ticks after encoders come back: recovery after 3 fresh updates, failback, and a margin. */
 const RECOVERY_TICKS = 6;
 
@@ -54,7 +54,7 @@ function seedOf(text: string | undefined): number {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Runs the plan against the runtime; returns the problems found on the way and the keys it wrote invalid. */
+/** Runs the plan against the runtime; returns the problems found on the way and the invalid versions written. */
 async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timeline) {
   const problems: string[] = [];
   let apiFailing = false;
@@ -85,14 +85,6 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
   };
   const originUrl = () => (runtime.running ? runtime.endpoints.originUrl : undefined);
   const encoders = new ScriptedEncoders(CHANNEL, timeline, originUrl, accepted);
-  /** Polls the state until it records `encoder` stalled; false after {@link STALL_WAIT_MS}. */
-  const stallRecorded = async (encoder: EncoderName) => {
-    for (const until = Date.now() + STALL_WAIT_MS; Date.now() < until; await sleep(25)) {
-      const view = await channelView();
-      if (view?.encoders.find((e) => e.name === encoder)?.status === 'stalled') return true;
-    }
-    return false;
-  };
   const restartRuntime = async (why: string) => {
     timeline.add('fault', `kill -9 of the runtime (${why})`);
     await runtime.kill();
@@ -131,18 +123,27 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
         const diedAt = encoders.count;
         const diedAtMs = Date.now();
         const killed = (async () => {
-          const recorded = await stallRecorded(fault.encoder);
+          // The executions that judge the stall wait on the frozen key; when the runtime drops the
+          // upload they write the state, then withdraw and alert: the kill lands among them.
+          const dropped = await Promise.race([frozen.dropped.then(() => true), sleep(FROZEN_WAIT_MS)]);
           await sleep(fault.killRuntimeAfterMs);
-          const served = await fetch(`${runtime.endpoints.originUrl}/${CHANNEL}/${fault.encoder}/720p.m3u8`);
+          const served = await fetch(`${runtime.endpoints.originUrl}/${CHANNEL}/${fault.encoder}/720p.m3u8`, {
+            signal: AbortSignal.timeout(300),
+          }).then(
+            (res) => String(res.status),
+            () => 'nothing in 300 ms',
+          );
+          const view = await channelView();
+          const state = view?.encoders.find((e) => e.name === fault.encoder);
           const alerted = readAlerts(runtime.dataDir).some(
             (a) => a.at >= diedAtMs && a.label === `STALLED ${fault.encoder}`,
           );
           await restartRuntime(
-            `${recorded ? `${fault.killRuntimeAfterMs} ms after the state recorded ${fault.encoder} stalled` : `the state did not record ${fault.encoder} stalled in ${STALL_WAIT_MS} ms`}; at the kill ${fault.encoder}/720p.m3u8 answered ${served.status}, STALLED ${alerted ? 'was' : 'not yet'} published`,
+            `${dropped ? `${fault.killRuntimeAfterMs} ms after the runtime dropped the frozen upload` : `the frozen upload still held after ${FROZEN_WAIT_MS} ms`}; then the state said ${fault.encoder} ${state?.status ?? '?'}${state?.withdrawn ? ', withdrawn' : ''}, ${fault.encoder}/720p.m3u8 answered ${served}, STALLED ${alerted ? 'was' : 'not yet'} published`,
           );
         })();
         await tickDuring(fault.ticks, killed);
-        frozen.destroy();
+        frozen.end();
         await encoders.quiet(CONVERGE_TICKS);
         problems.push(
           ...(await deadEncoderWithdrawn(

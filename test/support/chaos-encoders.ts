@@ -7,7 +7,7 @@
  * to the timeline.
  */
 
-import { type ClientRequest, request } from 'node:http';
+import { request } from 'node:http';
 import { ENCODERS, type EncoderName, RENDITIONS, type Rendition, type TickNoise } from './chaos-schedule';
 import { mediaPlaylist } from './playlists';
 
@@ -177,20 +177,27 @@ export class ScriptedEncoders {
   /**
    * The encoder freezes in the middle of an upload straight into the bucket (`url`, the object's
    * S3 URL): it declares the whole playlist, sends half, then nothing, so the runtime holds that
-   * key until its stall timeout (10 s), as for a process stopped mid-write. Returns the request;
-   * destroy it to end the freeze.
+   * key until its stall timeout (10 s), as for a process stopped mid-write. `dropped` resolves
+   * when the runtime gives up on it; `end()` ends the freeze (the encoder's socket closes).
    */
-  freezeMidUpload(encoder: EncoderName, rendition: Rendition, url: string): ClientRequest {
+  freezeMidUpload(
+    encoder: EncoderName,
+    rendition: Rendition,
+    url: string,
+  ): { dropped: Promise<void>; end: () => void } {
     const body = Buffer.from(playlistAt(this.sequence + 1));
     const req = request(url, { method: 'PUT', headers: { 'content-length': body.length } });
-    req.on('error', () => undefined); // the runtime drops it (stall timeout, or it is killed)
-    req.on('response', (res) => {
-      res.resume();
-      this.timeline.add('encoder', `${encoder}/${rendition} frozen upload answered ${res.statusCode}`);
-    });
+    const dropped = new Promise<void>((resolve) => {
+      req.on('error', () => resolve());
+      req.on('close', () => resolve());
+      req.on('response', (res) => {
+        res.resume();
+        resolve();
+      });
+    }).then(() => this.timeline.add('runtime', `dropped ${encoder}'s frozen upload of ${rendition}`));
     req.write(body.subarray(0, body.length >> 1));
     this.timeline.add('fault', `${encoder} freezes mid-upload of ${rendition} (through the S3 endpoint)`);
-    return req;
+    return { dropped, end: () => req.destroy() };
   }
 
   /** Resolves once the writes beside the ticks are done. */

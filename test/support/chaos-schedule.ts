@@ -35,10 +35,10 @@ export type Fault =
   /**
    * The encoder freezes mid-upload of a playlist (the runtime holds that key until its stall
    * timeout, so the withdrawal waits), is dead for `ticks` ticks, then restarts in lock-step: one
-   * STALLED, one RECOVERED. `killRuntimeAfterMs` after the channel's state records the stall, the
-   * runtime is killed with SIGKILL (between the state write and its effects: the withdrawal and
-   * the alert) and restarted on the same data dir: the effects still happen, once, and the
-   * restart adds nothing.
+   * STALLED, one RECOVERED. `killRuntimeAfterMs` after the runtime drops the frozen upload (the
+   * executions that waited on its key then write the state, withdraw and alert) the runtime is
+   * killed with SIGKILL and restarted on the same data dir: the effects still happen, once, and
+   * the restart adds nothing.
    */
   | {
       readonly kind: 'encoder-death';
@@ -85,8 +85,8 @@ const faults: fc.Arbitrary<Fault[]> = fc
       kind: fc.constant('encoder-death' as const),
       encoder,
       ticks: fc.integer({ min: 6, max: 8 }),
-      // The execution that wrote the state withdraws and alerts some 100–400 ms later here.
-      killRuntimeAfterMs: fc.integer({ min: 0, max: 100 }),
+      // The state write, the withdrawal and the alert follow within some 100–500 ms here.
+      killRuntimeAfterMs: fc.integer({ min: 0, max: 300 }),
     }),
     fc.record({ kind: fc.constant('both-die' as const), ticks: fc.integer({ min: 4, max: 6 }) }),
     fc.record({ kind: fc.constant('runtime-kill' as const) }),
