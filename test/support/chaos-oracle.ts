@@ -152,16 +152,18 @@ export async function servedMatchesState(
         problems.push(`${what}: index.m3u8 leads with ${first}, but the state prefers ${view.preferred}`);
     }
   }
-  const steering = await get('steering.json');
-  if (steering.status !== 200) problems.push(`${what}: steering.json answers ${steering.status}`);
-  else {
-    const priority = ((await steering.json()) as { 'PATHWAY-PRIORITY'?: string[] })['PATHWAY-PRIORITY'];
-    if (priority?.[0] !== view.preferred)
-      problems.push(
-        `${what}: steering.json prefers ${priority?.join(' > ')}, but the state prefers ${view.preferred}`,
-      );
-  }
+  const steering = await steeringOf(originUrl);
+  if (steering.priority?.[0] !== view.preferred)
+    problems.push(`${what}: steering.json prefers ${steering.says}, but the state prefers ${view.preferred}`);
   return problems;
+}
+
+/** steering.json's PATHWAY-PRIORITY, and in words what it says (or its status when it is missing). */
+async function steeringOf(originUrl: string): Promise<{ priority?: string[]; says: string }> {
+  const res = await fetch(`${originUrl}/${CHANNEL}/steering.json`);
+  if (!res.ok) return { says: `nothing (steering.json answers ${res.status})` };
+  const priority = ((await res.json()) as { 'PATHWAY-PRIORITY'?: string[] })['PATHWAY-PRIORITY'] ?? [];
+  return { priority, says: priority.join(' > ') };
 }
 
 /** While `dead` is down and the other encoder is healthy: its playlists are withdrawn and nobody is steered to it. */
@@ -176,14 +178,9 @@ export async function deadEncoderWithdrawn(
     if (status !== 404)
       problems.push(`${what}: ${dead}/${rendition} still answers ${status} (not withdrawn)`);
   }
-  const steering = await fetch(`${originUrl}/${CHANNEL}/steering.json`);
-  const priority = steering.ok
-    ? ((await steering.json()) as { 'PATHWAY-PRIORITY'?: string[] })['PATHWAY-PRIORITY']
-    : undefined;
+  const steering = await steeringOf(originUrl);
   const alive = ENCODERS.find((e) => e !== dead);
-  if (priority?.[0] !== alive)
-    problems.push(
-      `${what}: steering.json prefers ${priority?.join(' > ') ?? `nothing (${steering.status})`}, not ${alive}`,
-    );
+  if (steering.priority?.[0] !== alive)
+    problems.push(`${what}: steering.json prefers ${steering.says}, not ${alive}`);
   return problems;
 }
