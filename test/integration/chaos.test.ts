@@ -13,7 +13,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChannelView } from '../../functions/channel-view';
-import { CHANNEL, ScriptedEncoders, Timeline } from '../support/chaos-encoders';
+import { CHANNEL, ScriptedEncoders } from '../support/chaos-encoders';
 import {
   addRuntimeSide,
   deadEncoderWithdrawn,
@@ -33,6 +33,7 @@ import {
   type Fault,
   type Rendition,
 } from '../support/chaos-schedule';
+import { Timeline } from '../support/chaos-timeline';
 import { fixture } from '../support/playlists';
 
 jest.setTimeout(300_000);
@@ -127,19 +128,19 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
           // upload they write the state, then withdraw and alert: the kill lands among them.
           const dropped = await Promise.race([frozen.dropped.then(() => true), sleep(FROZEN_WAIT_MS)]);
           await sleep(fault.killRuntimeAfterMs);
-          const served = await fetch(`${runtime.endpoints.originUrl}/${CHANNEL}/${fault.encoder}/720p.m3u8`, {
-            signal: AbortSignal.timeout(300),
-          }).then(
-            (res) => String(res.status),
-            () => 'nothing in 300 ms',
-          );
-          const view = await channelView();
-          const state = view?.encoders.find((e) => e.name === fault.encoder);
-          const alerted = readAlerts(runtime.dataDir).some(
-            (a) => a.at >= diedAtMs && a.label === `STALLED ${fault.encoder}`,
-          );
+          const killedAt = Date.now();
           await restartRuntime(
-            `${dropped ? `${fault.killRuntimeAfterMs} ms after the runtime dropped the frozen upload` : `the frozen upload still held after ${FROZEN_WAIT_MS} ms`}; then the state said ${fault.encoder} ${state?.status ?? '?'}${state?.withdrawn ? ', withdrawn' : ''}, ${fault.encoder}/720p.m3u8 answered ${served}, STALLED ${alerted ? 'was' : 'not yet'} published`,
+            dropped
+              ? `${fault.killRuntimeAfterMs} ms after the runtime dropped the frozen upload`
+              : `the frozen upload still held after ${FROZEN_WAIT_MS} ms`,
+          );
+          const alerted = readAlerts(runtime.dataDir).some(
+            (a) => a.at >= diedAtMs && a.at < killedAt && a.label === `STALLED ${fault.encoder}`,
+          );
+          timeline.add(
+            'harness',
+            `before the kill, STALLED ${fault.encoder} was ${alerted ? '' : 'not '}published`,
+            killedAt,
           );
         })();
         await tickDuring(fault.ticks, killed);

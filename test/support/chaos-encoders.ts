@@ -9,33 +9,12 @@
 
 import { request } from 'node:http';
 import { ENCODERS, type EncoderName, RENDITIONS, type Rendition, type TickNoise } from './chaos-schedule';
+import type { Timeline } from './chaos-timeline';
 import { mediaPlaylist } from './playlists';
 
 export const CHANNEL = 'chaos';
 /** The sequence number of the first tick's last segment. */
 const FIRST_SEQUENCE = 10;
-
-/** What happened when, from the test's side and the runtime's (alerts, failed executions). */
-export class Timeline {
-  readonly startedAt = Date.now();
-  private readonly entries: { at: number; source: string; what: string }[] = [];
-
-  add(source: string, what: string, at = Date.now()): void {
-    this.entries.push({ at, source, what });
-  }
-
-  /** Seconds since the run started, e.g. `+12.345 s`. */
-  offset(at: number): string {
-    return `+${((at - this.startedAt) / 1000).toFixed(3).padStart(7)} s`;
-  }
-
-  format(): string {
-    return [...this.entries]
-      .sort((a, b) => a.at - b.at)
-      .map((e) => `${this.offset(e.at)}  ${e.source.padEnd(9)} ${e.what}`)
-      .join('\n');
-  }
-}
 
 /** A fault one encoder's upload carries on one tick; `step` is its index in the plan. */
 export interface UploadFault {

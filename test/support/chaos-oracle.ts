@@ -11,8 +11,9 @@ import { type Alert, alertPayloadOf } from '../../functions/alerts';
 import type { ChannelView } from '../../functions/channel-view';
 import { parseWithHlsParser } from '../../functions/hls/parser';
 import { sinkFiles } from '../../local/json-lines-sink';
-import { CHANNEL, type InvalidWrite, type Timeline } from './chaos-encoders';
+import { CHANNEL, type InvalidWrite } from './chaos-encoders';
 import { alertLabel, ENCODERS, type EncoderName, RENDITIONS } from './chaos-schedule';
+import type { Timeline } from './chaos-timeline';
 
 /** One JSON-lines sink of the data dir, rotated files first. */
 function readSink<T>(dataDir: string, name: string): T[] {
