@@ -44,6 +44,8 @@ const WARM_UP_CHANNEL = 'chaos-warm-up';
 const CONVERGE_TICKS = 4;
 /** How long the encoder-death fault waits for the runtime to drop the frozen upload (stall timeout 10 s) before it kills anyway. */
 const FROZEN_WAIT_MS = 15_000;
+/** Then how long it waits for the state to record the stall before it kills anyway. */
+const STALL_WAIT_MS = 3000;
 /** Ticks after encoders come back: recovery after 3 fresh updates, failback, and a margin. */
 const RECOVERY_TICKS = 6;
 
@@ -86,6 +88,17 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
   };
   const originUrl = () => (runtime.running ? runtime.endpoints.originUrl : undefined);
   const encoders = new ScriptedEncoders(CHANNEL, timeline, originUrl, accepted);
+  /** Polls the state until it records `encoder` stalled (noted on the timeline); false after {@link STALL_WAIT_MS}. */
+  const stallRecorded = async (encoder: EncoderName) => {
+    for (const until = Date.now() + STALL_WAIT_MS; Date.now() < until; await sleep(20)) {
+      const state = (await channelView())?.encoders.find((e) => e.name === encoder);
+      if (state?.status === 'stalled') {
+        timeline.add('state', `${encoder} stalled${state.withdrawn ? ', withdrawn' : ''}`);
+        return true;
+      }
+    }
+    return false;
+  };
   const restartRuntime = async (why: string) => {
     timeline.add('fault', `kill -9 of the runtime (${why})`);
     await runtime.kill();
@@ -124,15 +137,16 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
         const diedAt = encoders.count;
         const diedAtMs = Date.now();
         const killed = (async () => {
-          // The executions that judge the stall wait on the frozen key; when the runtime drops the
-          // upload they write the state, then withdraw and alert: the kill lands among them.
+          // The executions that judge the stall wait on the frozen key; once the runtime drops the
+          // upload they write the state, then withdraw and alert: the kill lands in between.
           const dropped = await Promise.race([frozen.dropped.then(() => true), sleep(FROZEN_WAIT_MS)]);
+          const recorded = dropped && (await stallRecorded(fault.encoder));
           await sleep(fault.killRuntimeAfterMs);
           const killedAt = Date.now();
           await restartRuntime(
-            dropped
-              ? `${fault.killRuntimeAfterMs} ms after the runtime dropped the frozen upload`
-              : `the frozen upload still held after ${FROZEN_WAIT_MS} ms`,
+            recorded
+              ? `${fault.killRuntimeAfterMs} ms after the state recorded ${fault.encoder} stalled`
+              : `the state did not record ${fault.encoder} stalled (frozen upload ${dropped ? 'dropped' : 'still held'})`,
           );
           const alerted = readAlerts(runtime.dataDir).some(
             (a) => a.at >= diedAtMs && a.at < killedAt && a.label === `STALLED ${fault.encoder}`,
