@@ -12,6 +12,7 @@
  * that empties it sends one PLAYLISTS VALID AGAIN notice.
  */
 import type { ChannelState } from './channel-state';
+import type { InvalidEvidence } from './hls';
 
 /** A rejected path that has not been rejected again for this long no longer holds the incident open. */
 export const INVALID_QUIET_MS = 5 * 60_000;
@@ -118,6 +119,21 @@ export function settleRejections(
   }
   const incident = { ...open, playlists };
   return { state: withIncident(state, accepted.encoder, incident), result: { kind: 'narrowed', incident } };
+}
+
+/** The open incidents as the freshness assessment takes them (functions/hls/freshness.ts). */
+export function invalidEvidence(state: ChannelState): Record<string, InvalidEvidence> {
+  return Object.fromEntries(
+    Object.entries(state.invalid ?? {}).map(([encoder, incident]) => [
+      encoder,
+      {
+        incidentId: incident.incidentId,
+        rejectedAt: Object.fromEntries(
+          Object.entries(incident.playlists).map(([rest, p]) => [rest, p.lastAt]),
+        ),
+      },
+    ]),
+  );
 }
 
 /** The rule ids in a PlaylistInvalid cause (`line 3 extinf-invalid: …; line 0 …`). */

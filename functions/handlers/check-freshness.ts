@@ -15,7 +15,7 @@ import {
   snapshotMediaPlaylist,
   type Transition,
 } from '../hls';
-import { type Settlement, settleRejections } from '../invalid-playlists';
+import { invalidEvidence, type Settlement, settleRejections } from '../invalid-playlists';
 import { encoderPrefix } from '../keys';
 import { healthMetrics } from '../metrics';
 import type { ObjectStore } from '../store';
@@ -113,12 +113,16 @@ export function createCheckFreshness(deps: HandlerDeps) {
       readonly read: readonly RenditionObservation[];
       readonly accepted: readonly RenditionObservation[];
     },
-    at: number,
+    look: { readonly now: number; readonly watchingSince?: number },
   ): Promise<RenditionObservation[]> => {
     const renditions = [...observed.read, ...observed.accepted];
     if (state.health === undefined) return [];
     const stored = state.health.encoders;
-    const dryRun = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings)).state;
+    const dryRun = assessFreshness(
+      state.health,
+      { ...look, renditions, invalid: invalidEvidence(state) },
+      freshnessOptions(settings),
+    ).state;
     const read = new Set(observed.read.map((r) => `${r.encoder}/${r.rendition}`));
     const unconfirmed = Object.entries(dryRun.encoders).flatMap(([encoder, health]) =>
       Object.entries(health.renditions)
@@ -140,9 +144,18 @@ export function createCheckFreshness(deps: HandlerDeps) {
       .map((o) => withSeenAt(o, observed.accepted));
   };
 
-  /** One look: the event's playlist (when given) and the counterpart's, folded in with a conditional write. */
-  const assess = async (p: Extract<ValidateOutput, { action: 'process' }>, withOwn: boolean) => {
+  /**
+   * One look: the event's playlist (when given) and the counterpart's, folded in with a conditional
+   * write. `watchingSince`: the workflow is watching again after a gap (the event's playlist
+   * follows a silence longer than the stall threshold), so older playlists are judged from then.
+   */
+  const assess = async (
+    p: Extract<ValidateOutput, { action: 'process' }>,
+    withOwn: boolean,
+    watchingSince: number | undefined,
+  ) => {
     const at = now();
+    const look = { now: at, ...(watchingSince === undefined ? {} : { watchingSince }) };
     const renditions: RenditionObservation[] = [];
     if (p.kind === 'media' && p.playlist !== undefined && withOwn)
       renditions.push({ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist });
@@ -165,24 +178,35 @@ export function createCheckFreshness(deps: HandlerDeps) {
       p.channel,
       stored.state,
       { read: renditions, accepted },
-      at,
+      look,
     );
     renditions.push(...accepted, ...confirmed);
+    // An incident closes only when the stored object is the valid version (an acceptance can be
+    // settled after a later version of the same playlist was rejected).
+    const storedIsAccepted =
+      withOwn && stored.state.invalid?.[p.encoder] !== undefined
+        ? (await store.get(p.bucket, p.key))?.etag === p.etag
+        : undefined;
     const update = await updateChannelState(
       records,
       p.channel,
       (state) => {
-        const assessed = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings));
+        const assessed = assessFreshness(
+          state.health,
+          { ...look, renditions, invalid: invalidEvidence(state) },
+          freshnessOptions(settings),
+        );
         const masters =
           p.kind === 'master'
             ? { ...state.masters, [p.encoder]: { rest: p.rendition, etag: p.etag } }
             : state.masters;
-        const settled = withOwn
-          ? settleRejections(
-              { ...state, health: assessed.state, masters },
-              { encoder: p.encoder, rest: p.rendition, at },
-            )
-          : { state: { ...state, health: assessed.state }, result: { kind: 'none' } as Settlement };
+        const settled =
+          withOwn && (state.invalid?.[p.encoder] === undefined || storedIsAccepted === true)
+            ? settleRejections(
+                { ...state, health: assessed.state, masters },
+                { encoder: p.encoder, rest: p.rendition, at },
+              )
+            : { state: { ...state, health: assessed.state }, result: { kind: 'none' } as Settlement };
         return {
           state: settled.state,
           result: {
@@ -208,14 +232,15 @@ export function createCheckFreshness(deps: HandlerDeps) {
   return async (input: { playlist: ValidateOutput }): Promise<HealthOutput> => {
     const p = input.playlist;
     if (p.action !== 'process') throw new TypeError('CheckCounterpartFreshness needs a processed playlist');
-    const first = await assess(p, true);
+    const watchingSince = p.kind === 'media' && p.resumed === true ? now() : undefined;
+    const first = await assess(p, true, watchingSince);
     const looks = [first];
     // The counterpart is one segment behind and within its grace: look again when the grace ends,
     // so a dead encoder is seen at about (1 + lagGrace) × TD after its last upload, not at the next event.
     const recheckAt = first.update.result.recheckAt;
     if (recheckAt !== undefined && recheckAt - now() <= MAX_RECHECK_WAIT_MS) {
       await sleep(Math.max(0, recheckAt - now()) + 20);
-      looks.push(await assess(p, false));
+      looks.push(await assess(p, false, watchingSince));
     }
     const last = looks[looks.length - 1] as (typeof looks)[number];
     const health = last.update.state.health;

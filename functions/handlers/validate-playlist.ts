@@ -42,6 +42,12 @@ export type ValidateOutput =
       readonly etag: string;
       readonly sequencer?: string;
       readonly playlist?: PlaylistObservation;
+      /**
+       * The previous accepted version of this media playlist is older than the stall threshold:
+       * the encoder, or the workflow and its storage, was away. Freshness then judges playlists
+       * written before this look from now (functions/hls/freshness.ts, `watchingSince`).
+       */
+      readonly resumed?: true;
       readonly warnings: readonly Violation[];
     };
 
@@ -143,11 +149,16 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       );
       const written = await records.put(recordKey, JSON.stringify(record), afterRead(stored));
       if (written === 'precondition-failed') continue; // a concurrent execution accepted a version: compare again
+      const resumed =
+        accepted !== undefined &&
+        object.lastModified - accepted.lastModified >
+          settings.stallAfterTargetDurations * accepted.snapshot.targetDuration * 1000;
       return {
         ...base,
         kind: 'media',
         warnings: result.warnings,
         playlist: observeAccepted(record),
+        ...(resumed ? { resumed: true as const } : {}),
       };
     }
     return {

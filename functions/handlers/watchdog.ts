@@ -14,6 +14,7 @@ import { alertsFor } from '../alerts';
 import { healthHash } from '../audit';
 import { indexIsStale, listChannels, readChannelState, updateChannelState } from '../channel-state';
 import { assessFreshness, type RenditionObservation } from '../hls';
+import { invalidEvidence } from '../invalid-playlists';
 import { channelNameProblem } from '../keys';
 import { healthMetrics, type MetricDatum } from '../metrics';
 import { channelAudit, type HealthOutput, observePlaylist, withdrawalsOwned } from './check-freshness';
@@ -68,7 +69,11 @@ export function createWatchdog(deps: HandlerDeps) {
       }
     }
     const update = await updateChannelState(records, channel, (current) => {
-      const assessed = assessFreshness(current.health, { now: at, renditions }, freshnessOptions(settings));
+      const assessed = assessFreshness(
+        current.health,
+        { now: at, renditions, invalid: invalidEvidence(current) },
+        freshnessOptions(settings),
+      );
       return {
         state: { ...current, health: assessed.state },
         result: { transitions: assessed.transitions, before: healthHash(current.health) },
