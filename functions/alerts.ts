@@ -16,7 +16,8 @@ export type AlertKind =
   | 'CHANNEL DOWN'
   | 'CHANNEL UP'
   | 'INVALID PLAYLIST'
-  | 'PLAYLISTS VALID AGAIN';
+  | 'PLAYLISTS VALID AGAIN'
+  | 'STATE REBUILT';
 export type Severity = 'critical' | 'warning' | 'info';
 
 /** What NotifyOnCall publishes: the shape of the SNS Publish parameters it reads. */
@@ -71,7 +72,9 @@ export type RunbookKind = AlertKind | 'WORKFLOW FAILING';
  * "For on-call"). Alerts and alarm descriptions link these.
  */
 export function runbookAnchor(kind: RunbookKind): string {
-  return `README.md#runbook-${kind.toLowerCase().replace(/ /g, '-')}`;
+  // A corrupt state record is a fault of the workflow's own storage: WORKFLOW FAILING's entry.
+  const entry = kind === 'STATE REBUILT' ? 'WORKFLOW FAILING' : kind;
+  return `README.md#runbook-${entry.toLowerCase().replace(/ /g, '-')}`;
 }
 
 const SEVERITY: Readonly<Record<AlertKind, Severity>> = {
@@ -82,6 +85,7 @@ const SEVERITY: Readonly<Record<AlertKind, Severity>> = {
   RECOVERED: 'info',
   'CHANNEL UP': 'info',
   'PLAYLISTS VALID AGAIN': 'info',
+  'STATE REBUILT': 'warning',
 };
 
 /** What to check next, per kind: the first steps of the runbook, repeated in the alert. */
@@ -111,6 +115,10 @@ const NEXT_STEPS: Readonly<Record<AlertKind, readonly string[]>> = {
   ],
   'PLAYLISTS VALID AGAIN': [
     'Nothing urgent. Check the encoder change that fixed it, or why the rejected playlists stopped being written.',
+  ],
+  'STATE REBUILT': [
+    'Only the workflow writes the state table: find what else wrote this channel’s record (IAM, a manual edit, a bad deploy or migration). Other channels have their own records and were not touched.',
+    'Check the channel with hls-failover status: the rebuilt health is what the workflow acts on from now on.',
   ],
 };
 
@@ -335,6 +343,36 @@ export function playlistsValidAgainAlert(
       ...(health === undefined ? {} : { now: { preferred: health.preferred, withdrawn: health.withdrawn } }),
       runbook: runbookAnchor('PLAYLISTS VALID AGAIN'),
       details: { playlists: Object.keys(incident.playlists), rejected: incident.rejected },
+    },
+    health,
+  );
+}
+
+/**
+ * One STATE REBUILT alert: sent by the execution whose conditional write replaced the channel's
+ * corrupt state record (so once, however many executions found it corrupt).
+ */
+export function stateRebuiltAlert(
+  channel: string,
+  problem: string,
+  health: ChannelHealth | undefined,
+  now: number,
+): Alert {
+  return render(
+    {
+      kind: 'STATE REBUILT',
+      severity: SEVERITY['STATE REBUILT'],
+      channel,
+      reason: `the channel's state record was corrupt (${problem}); it was rebuilt from the bucket and the accepted playlists`,
+      at: iso(now),
+      actions: [
+        "rebuilt the channel's state: each encoder's master from its folder, health from the accepted playlists and the bucket",
+        'index.m3u8 and steering.json are rewritten from it where they differ',
+        'open INVALID PLAYLIST incidents were lost: a playlist still invalid opens a new one',
+      ],
+      ...(health === undefined ? {} : { now: { preferred: health.preferred, withdrawn: health.withdrawn } }),
+      runbook: runbookAnchor('STATE REBUILT'),
+      details: { problem },
     },
     health,
   );

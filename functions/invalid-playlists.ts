@@ -99,15 +99,26 @@ export function recordRejection(
   return { state: withIncident(state, encoder, incident), result: { kind: 'continued', incident } };
 }
 
-/** Records that a version of `rest` from `encoder` was accepted: it no longer holds the incident open. */
+/**
+ * Records that a version of `rest` from `encoder` was accepted: it no longer holds the incident
+ * open, if it was read after the path's last rejection (`readAt`). A version read before may be
+ * older than the rejected one, which would still be the stored object: the path stays listed.
+ */
 export function settleRejections(
   state: ChannelState,
-  accepted: { readonly encoder: string; readonly rest: string; readonly at: number },
+  accepted: {
+    readonly encoder: string;
+    readonly rest: string;
+    readonly at: number;
+    readonly readAt?: number;
+  },
 ): { state: ChannelState; result: Settlement } {
   const open = state.invalid?.[accepted.encoder];
   if (open === undefined) return { state, result: { kind: 'none' } };
   const playlists = withoutQuiet(open, accepted.at);
-  delete playlists[accepted.rest];
+  const rejectedAt = playlists[accepted.rest]?.lastAt;
+  if (rejectedAt === undefined || accepted.readAt === undefined || accepted.readAt >= rejectedAt)
+    delete playlists[accepted.rest];
   if (Object.keys(playlists).length === 0) {
     return {
       state: withIncident(state, accepted.encoder, undefined),

@@ -5,15 +5,25 @@
  * the execution whose write succeeds gets the transitions, so each alert is sent once.
  */
 import { acceptedObservations, withSeenAt } from '../accepted';
-import { type Alert, alertsFor, playlistsValidAgainAlert } from '../alerts';
+import { type Alert, alertsFor, playlistsValidAgainAlert, stateRebuiltAlert } from '../alerts';
 import { type AuditDecision, type ChannelAudit, decisionsOf, healthHash } from '../audit';
-import { type ChannelState, indexIsStale, readChannelState, updateChannelState } from '../channel-state';
+import {
+  type ChannelState,
+  emptyChannelState,
+  indexIsStale,
+  readChannelState,
+  updateChannelState,
+} from '../channel-state';
+import type { Settings } from '../config';
 import {
   assessFreshness,
+  classifyPlaylist,
+  isAcceptable,
   observeSnapshot,
   type RenditionObservation,
   snapshotMediaPlaylist,
   type Transition,
+  validateMasterPlaylist,
 } from '../hls';
 import { invalidEvidence, type Settlement, settleRejections } from '../invalid-playlists';
 import { encoderPrefix } from '../keys';
@@ -55,6 +65,36 @@ export async function observePlaylist(
   const snapshot = snapshotMediaPlaylist(object.body, { maxPlaylistChars });
   if (snapshot === undefined || snapshot.targetDuration === 0) return undefined;
   return { encoder, rendition, playlist: observeSnapshot(snapshot, object.lastModified) };
+}
+
+/**
+ * A channel's state rebuilt from the bucket, for a channel whose state record is corrupt: each
+ * encoder's master is the valid master playlist at the top of its folder. Health is not rebuilt
+ * here: the look that stores this state assesses it from the accepted records and the playlists.
+ */
+export async function rebuiltChannelState(
+  store: ObjectStore,
+  bucket: string,
+  channel: string,
+  settings: Settings,
+): Promise<ChannelState> {
+  const masters: Record<string, { rest: string; etag: string }> = {};
+  const limits = { maxPlaylistChars: settings.maxPlaylistChars, allowedHosts: settings.allowedHosts };
+  for (const encoder of settings.encoders) {
+    const prefix = encoderPrefix(channel, encoder);
+    const candidates = (await store.list(bucket, prefix))
+      .map((o) => o.key.slice(prefix.length))
+      .filter((rest) => rest.endsWith('.m3u8') && !rest.includes('/'))
+      .sort();
+    for (const rest of candidates) {
+      const object = await store.get(bucket, `${prefix}${rest}`);
+      if (object === undefined || classifyPlaylist(object.body) !== 'master') continue;
+      if (!isAcceptable(validateMasterPlaylist(object.body, limits))) continue;
+      masters[encoder] = { rest, etag: object.etag };
+      break;
+    }
+  }
+  return { ...emptyChannelState(channel), masters };
 }
 
 /** The audit of one channel's owned transitions and settled invalid-playlist incident. */
@@ -181,12 +221,10 @@ export function createCheckFreshness(deps: HandlerDeps) {
       look,
     );
     renditions.push(...accepted, ...confirmed);
-    // An incident closes only when the stored object is the valid version (an acceptance can be
-    // settled after a later version of the same playlist was rejected).
-    const storedIsAccepted =
-      withOwn && stored.state.invalid?.[p.encoder] !== undefined
-        ? (await store.get(p.bucket, p.key))?.etag === p.etag
-        : undefined;
+    const rebuilt =
+      stored.corrupt === undefined
+        ? undefined
+        : await rebuiltChannelState(store, p.bucket, p.channel, settings);
     const update = await updateChannelState(
       records,
       p.channel,
@@ -200,13 +238,12 @@ export function createCheckFreshness(deps: HandlerDeps) {
           p.kind === 'master'
             ? { ...state.masters, [p.encoder]: { rest: p.rendition, etag: p.etag } }
             : state.masters;
-        const settled =
-          withOwn && (state.invalid?.[p.encoder] === undefined || storedIsAccepted === true)
-            ? settleRejections(
-                { ...state, health: assessed.state, masters },
-                { encoder: p.encoder, rest: p.rendition, at },
-              )
-            : { state: { ...state, health: assessed.state }, result: { kind: 'none' } as Settlement };
+        const settled = withOwn
+          ? settleRejections(
+              { ...state, health: assessed.state, masters },
+              { encoder: p.encoder, rest: p.rendition, at, readAt: p.readAt },
+            )
+          : { state: { ...state, health: assessed.state }, result: { kind: 'none' } as Settlement };
         return {
           state: settled.state,
           result: {
@@ -220,6 +257,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
         };
       },
       stored,
+      rebuilt,
     );
     return {
       at,
@@ -258,10 +296,14 @@ export function createCheckFreshness(deps: HandlerDeps) {
       )
       .filter((a) => a.decisions.length > 0);
     const settlement = first.settlement;
-    const validAgain =
-      settlement.kind === 'closed'
+    const validAgain = [
+      ...looks.flatMap((l) =>
+        l.update.rebuilt === undefined ? [] : [stateRebuiltAlert(p.channel, l.update.rebuilt, health, l.at)],
+      ),
+      ...(settlement.kind === 'closed'
         ? [playlistsValidAgainAlert(p.channel, p.encoder, settlement.incident, health, first.at)]
-        : [];
+        : []),
+    ];
     if (health === undefined) return { channels: [], alerts: validAgain, metrics: [], transitions, audit };
     return {
       channels: [

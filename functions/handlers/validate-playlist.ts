@@ -40,6 +40,8 @@ export type ValidateOutput =
       readonly rendition: string;
       readonly kind: 'master' | 'media';
       readonly etag: string;
+      /** When the version was read from the bucket, at the latest (epoch ms): it is at least as new as any write before. */
+      readonly readAt: number;
       readonly sequencer?: string;
       readonly playlist?: PlaylistObservation;
       /**
@@ -97,6 +99,7 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       encoder: parsed.encoder,
       rendition: parsed.rest,
       etag: object.etag,
+      readAt: startedAt,
       ...(input.object?.sequencer === undefined ? {} : { sequencer: input.object.sequencer }),
     };
 

@@ -491,6 +491,53 @@ describe('alerts mean one thing each (one alert and one recovery per incident)',
   });
 });
 
+describe('a corrupt state record', () => {
+  it.each([
+    ['not JSON', '{"version":1,"chan'],
+    ['not the shape', JSON.stringify({ version: 1, channel: 'ch1', masters: {}, health: { encoders: 3 } })],
+  ])(
+    '(%s) alerts once, is rebuilt from the bucket and the accepted records, and touches no other channel',
+    async (_, body) => {
+      const { s3, run, start, uploadBoth } = setUp();
+      await start();
+      const other = 'ch2/primary/720p.m3u8';
+      s3.write(other, mediaPlaylist({ sequence: 9, count: 4 }));
+      await run.event(other);
+      const otherState = run.records.body(stateKey('ch2'));
+      const index = s3.body('ch1/index.m3u8');
+      run.records.write(stateKey('ch1'), body);
+      const outputs = [...(await uploadBoth(13)), ...(await uploadBoth(14))].flatMap((r) =>
+        r.health === undefined ? [] : [r.health],
+      );
+      outputs.push(await run.tick());
+      expect(subjects(outputs)).toEqual(['[hls-failover] ch1: STATE REBUILT']);
+      const alert = outputs.flatMap((o) => o.alerts)[0];
+      expect(alertPayloadOf(alert?.message ?? '')).toMatchObject({
+        kind: 'STATE REBUILT',
+        severity: 'warning',
+        reason: expect.stringContaining("the channel's state record was corrupt"),
+      });
+      const rebuilt = JSON.parse(run.records.body(stateKey('ch1')) ?? '{}');
+      expect(Object.keys(rebuilt.masters).sort()).toEqual(['failover', 'primary']);
+      expect(rebuilt.health.encoders.primary.status).toBe('healthy');
+      expect(s3.body('ch1/index.m3u8')).toBe(index);
+      expect(run.records.body(stateKey('ch2'))).toBe(otherState);
+    },
+  );
+
+  it('found by the watchdog: alerts once and is rebuilt', async () => {
+    const { run, start } = setUp();
+    await start();
+    run.records.write(stateKey('ch1'), 'garbage');
+    const first = await run.tick();
+    const second = await run.tick();
+    expect(subjects([first, second])).toEqual(['[hls-failover] ch1: STATE REBUILT']);
+    expect(JSON.parse(run.records.body(stateKey('ch1')) ?? '{}').health.encoders.failover.status).toBe(
+      'healthy',
+    );
+  });
+});
+
 describe('invalid playlists on the real ASL engine', () => {
   function engineSetUp() {
     const { s3, engine, alerts } = engineWorkflow();
