@@ -126,6 +126,8 @@ export interface ChannelHealth {
   readonly channelIncidentId?: string;
   /** Every encoder ended its playlists: the event is over. */
   readonly ended: boolean;
+  /** The latest time the workflow started watching again after a gap ({@link Observation.watchingSince}). */
+  readonly watchingSince?: number;
   readonly updatedAt: number;
 }
 
@@ -299,6 +301,12 @@ export function assessFreshness(
   const [home, away] = o.encoders;
   const before = previous ?? initialChannelHealth(o, observation.now);
   const now = Math.max(observation.now, before.updatedAt);
+  // Kept in the state: the looks after the one that saw the gap judge from it too.
+  const watchingSince =
+    observation.watchingSince === undefined ||
+    (before.watchingSince ?? -Infinity) >= observation.watchingSince
+      ? before.watchingSince
+      : observation.watchingSince;
 
   // 1. Take in what is newer than what we know; remember which encoders moved forward.
   const renditions: Record<string, Record<string, PlaylistObservation>> = {};
@@ -332,13 +340,14 @@ export function assessFreshness(
       const stored = before.encoders[encoder]?.renditions[name];
       const behindSince = stored?.lastSequence === p.lastSequence ? stored.behindSince : undefined;
       const rejectedAt = observation.invalid?.[encoder]?.rejectedAt[name];
+      // A rendition already stalled stays so: the gap only spares what was not yet judged.
+      const unwatched =
+        watchingSince !== undefined && p.lastModified < watchingSince && stored?.status !== 'stalled';
       const watched = {
         // Its newest write was rejected (the encoder is writing, just not valid playlists), or it
         // was written before a gap in watching: no lag signal, age only.
-        byAgeOnly:
-          (rejectedAt !== undefined && rejectedAt >= p.lastModified) ||
-          (observation.watchingSince !== undefined && p.lastModified < observation.watchingSince),
-        ageFrom: Math.max(p.lastModified, observation.watchingSince ?? p.lastModified),
+        byAgeOnly: (rejectedAt !== undefined && rejectedAt >= p.lastModified) || unwatched,
+        ageFrom: unwatched ? Math.max(p.lastModified, watchingSince) : p.lastModified,
       };
       assessed[name] = assessRendition(p, renditions[counterpart]?.[name], now, o, behindSince, watched);
       const graceEnds = assessed[name].behindSince;
@@ -474,6 +483,7 @@ export function assessFreshness(
       channelDown: stillChannelDown,
       ...(stillChannelDown && channelIncidentId !== undefined ? { channelIncidentId } : {}),
       ended,
+      ...(watchingSince === undefined ? {} : { watchingSince }),
       updatedAt: now,
     },
     transitions,

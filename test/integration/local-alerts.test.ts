@@ -86,4 +86,22 @@ describe('alerts on the local runtime: one alert and one recovery per incident',
     await runtime.idle();
     expect(subjects()).toEqual(['CHANNEL DOWN', 'CHANNEL UP']);
   });
+
+  it('the runtime down for a while and back while both encoders are healthy raises nothing', async () => {
+    await startChannel();
+    const dataDir = runtime.endpoints.dataDir;
+    await runtime.close();
+    await sleep(4000); // the encoders cannot upload meanwhile: the runtime is their S3 endpoint
+    runtime = await startTestRuntime({ recoverAfterUpdates: 2 }, { dataDir });
+    const tick = cadence(1000);
+    await runtime.upload('ch1', 'primary', 19); // the primary reconnects a segment before the failover
+    await tick();
+    for (let n = 20; n <= 24; n++) {
+      await runtime.uploadBoth('ch1', n);
+      await tick();
+    }
+    await runtime.idle();
+    await runtime.watchdog();
+    expect(subjects()).toEqual([]);
+  });
 });

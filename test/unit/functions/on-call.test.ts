@@ -156,13 +156,11 @@ describe('alert bodies', () => {
   });
 
   it('RECOVERED gives the incident, its start and how long it lasted', async () => {
-    const { start, upload } = setUp();
+    const { start, upload, uploadBoth } = setUp();
     await start();
     for (let n = 13; n <= 15; n++) await upload('failover', n);
     const results = [];
-    for (let n = 16; n <= 19; n++) {
-      results.push(...(await upload('primary', n)), ...(await upload('failover', n)));
-    }
+    for (let n = 16; n <= 19; n++) results.push(...(await uploadBoth(n)));
     const recovered = results
       .flatMap((r) => r.health?.alerts ?? [])
       .find((a) => a.subject.endsWith('RECOVERED'));
@@ -479,7 +477,9 @@ describe('alerts mean one thing each (one alert and one recovery per incident)',
     const { s3, start, segment, both, tick, sent } = scenario();
     await start();
     s3.now += 60_000; // the workflow and its storage were down: nothing was written or seen
-    // Back: the primary's uploads are handled before the failover's land.
+    // Back: the primary reconnects a segment before the failover.
+    await segment(41, { primary: {} });
+    await tick();
     await segment(42, { primary: {} });
     await segment(42, { failover: {} });
     await tick();

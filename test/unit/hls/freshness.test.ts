@@ -546,8 +546,14 @@ describe('one incident, one alert, one recovery', () => {
       watchingSince: at(80),
     });
     expect(resumed.transitions).toEqual([]);
-    // The failover writes nothing more: stalled once it has been watched silent for 1.5 × TD.
-    const later = assessFreshness(resumed.state, {
+    // The failover writes nothing more: the next looks judge it from 80 s too (kept in the state),
+    // and it is stalled once watched silent for 1.5 × TD (plus the LastModified resolution).
+    const next = assessFreshness(resumed.state, {
+      now: at(82),
+      renditions: [seen('primary', playlist(41, at(82)))],
+    });
+    expect(next.transitions).toEqual([]);
+    const later = assessFreshness(next.state, {
       now: at(85),
       renditions: [seen('primary', playlist(42, at(84)))],
     });
