@@ -296,7 +296,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
       )
       .filter((a) => a.decisions.length > 0);
     const settlement = first.settlement;
-    const validAgain = [
+    const notices = [
       ...looks.flatMap((l) =>
         l.update.rebuilt === undefined ? [] : [stateRebuiltAlert(p.channel, l.update.rebuilt, health, l.at)],
       ),
@@ -304,7 +304,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
         ? [playlistsValidAgainAlert(p.channel, p.encoder, settlement.incident, health, first.at)]
         : []),
     ];
-    if (health === undefined) return { channels: [], alerts: validAgain, metrics: [], transitions, audit };
+    if (health === undefined) return { channels: [], alerts: notices, metrics: [], transitions, audit };
     return {
       channels: [
         {
@@ -320,7 +320,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
             ? []
             : alertsFor(p.channel, l.transitions, l.update.state.health, l.at),
         ),
-        ...validAgain,
+        ...notices,
       ],
       metrics: healthMetrics(p.channel, health, last.at),
       transitions,

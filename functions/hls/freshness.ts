@@ -78,10 +78,11 @@ export interface Observation {
    */
   readonly invalid?: Readonly<Record<string, InvalidEvidence>>;
   /**
-   * When the workflow started watching again after a gap (epoch ms): it saw nothing of the channel
-   * for longer than the stall threshold (the workflow or its storage was down). A playlist written
-   * before then is judged by its age from then, not by its LastModified nor by its lag: a stall is
-   * declared only on an encoder that stays silent for the stall threshold while watched.
+   * When the workflow started watching again after a gap (epoch ms): an upload came whose previous
+   * accepted version is older than the stall threshold (the workflow and its storage, or that
+   * encoder, were away). Kept in the state. A playlist written before then, not yet stalled, is
+   * judged by its age from then, not by its LastModified nor by its lag: a stall is declared only
+   * on an encoder that stays silent for the stall threshold while watched.
    */
   readonly watchingSince?: number;
 }
