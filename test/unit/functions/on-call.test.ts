@@ -525,6 +525,23 @@ describe('a corrupt state record', () => {
     },
   );
 
+  it('found by concurrent executions at once: exactly one replaces it and alerts (conditional write)', async () => {
+    const { s3, run, start } = setUp();
+    await start();
+    run.records.write(stateKey('ch1'), 'garbage');
+    s3.now = T0 + 13 * TD * 1000;
+    const keys = ['primary', 'failover'].flatMap((e) =>
+      ['720p.m3u8', '360p.m3u8'].map((r) => `ch1/${e}/${r}`),
+    );
+    for (const key of keys) s3.write(key, mediaPlaylist({ sequence: 10, count: 4 }));
+    run.records.conditionFailures = 0;
+    const results = await Promise.all(keys.map((key) => run.event(key)));
+    expect(run.records.conditionFailures).toBeGreaterThan(0); // they did race
+    expect(subjects(results.flatMap((r) => (r.health === undefined ? [] : [r.health])))).toEqual([
+      '[hls-failover] ch1: STATE REBUILT',
+    ]);
+  });
+
   it('found by the watchdog: alerts once and is rebuilt', async () => {
     const { run, start } = setUp();
     await start();
