@@ -16,7 +16,8 @@ export type AlertKind =
   | 'CHANNEL DOWN'
   | 'CHANNEL UP'
   | 'INVALID PLAYLIST'
-  | 'PLAYLISTS VALID AGAIN';
+  | 'PLAYLISTS VALID AGAIN'
+  | 'STATE REBUILT';
 export type Severity = 'critical' | 'warning' | 'info';
 
 /** What NotifyOnCall publishes: the shape of the SNS Publish parameters it reads. */
@@ -71,7 +72,9 @@ export type RunbookKind = AlertKind | 'WORKFLOW FAILING';
  * "For on-call"). Alerts and alarm descriptions link these.
  */
 export function runbookAnchor(kind: RunbookKind): string {
-  return `README.md#runbook-${kind.toLowerCase().replace(/ /g, '-')}`;
+  // A corrupt state record is a fault of the workflow's own storage: WORKFLOW FAILING's entry.
+  const entry = kind === 'STATE REBUILT' ? 'WORKFLOW FAILING' : kind;
+  return `README.md#runbook-${entry.toLowerCase().replace(/ /g, '-')}`;
 }
 
 const SEVERITY: Readonly<Record<AlertKind, Severity>> = {
@@ -82,6 +85,7 @@ const SEVERITY: Readonly<Record<AlertKind, Severity>> = {
   RECOVERED: 'info',
   'CHANNEL UP': 'info',
   'PLAYLISTS VALID AGAIN': 'info',
+  'STATE REBUILT': 'warning',
 };
 
 /** What to check next, per kind: the first steps of the runbook, repeated in the alert. */
@@ -111,6 +115,10 @@ const NEXT_STEPS: Readonly<Record<AlertKind, readonly string[]>> = {
   ],
   'PLAYLISTS VALID AGAIN': [
     'Nothing urgent. Check the encoder change that fixed it, or why the rejected playlists stopped being written.',
+  ],
+  'STATE REBUILT': [
+    'Only the workflow writes the state table: find what else wrote this channel’s record (IAM, a manual edit, a bad deploy or migration). Other channels have their own records and were not touched.',
+    'Check the channel with hls-failover status: the rebuilt health is what the workflow acts on from now on.',
   ],
 };
 
@@ -158,7 +166,9 @@ function renditionEvidence(
 
 /**
  * Alerts for the transitions of one execution that owns them. Actions (preference change,
- * withdrawal) are reported inside the alert of the incident that caused them.
+ * withdrawal) are reported inside the alert of the incident that caused them. One alert and one
+ * recovery per incident: an encoder's stall or recovery that is part of another incident (a
+ * CHANNEL DOWN, an INVALID PLAYLIST; `partOf`) raises none of its own.
  */
 export function alertsFor(
   channel: string,
@@ -211,6 +221,15 @@ function payloadOf(
   switch (t.kind) {
     case 'encoder-stalled':
     case 'encoder-stopped':
+    case 'encoder-recovered':
+      if (t.partOf !== undefined) return undefined;
+      break;
+    default:
+      break;
+  }
+  switch (t.kind) {
+    case 'encoder-stalled':
+    case 'encoder-stopped':
       return make(t.kind === 'encoder-stalled' ? 'STALLED' : 'STOPPED', {
         encoder: t.encoder,
         incidentId: t.incidentId,
@@ -231,12 +250,22 @@ function payloadOf(
       return make('CHANNEL DOWN', {
         incidentId: t.incidentId,
         incidentStart: t.incidentId.replace(/^channel-/, ''),
-        reason: t.reason,
+        reason:
+          t.folds.length === 0
+            ? t.reason
+            : `${t.reason} (takes over ${t.folds.join(', ')}: CHANNEL UP is the one recovery notice)`,
         renditions: renditionEvidence(state, now),
       });
     case 'channel-up':
       return make('CHANNEL UP', {
-        reason: `an encoder is healthy again; steering and the index prefer ${state.preferred}`,
+        ...(t.incidentId === undefined
+          ? {}
+          : { incidentId: t.incidentId, incidentStart: t.incidentId.replace(/^channel-/, '') }),
+        reason: `an encoder is healthy again; steering and the index prefer ${state.preferred}${
+          t.stillDown.length === 0
+            ? ''
+            : `; still down: ${t.stillDown.join(', ')} (withdrawn while another is healthy; it comes back with no further notice)`
+        }`,
         renditions: renditionEvidence(state, now),
       });
     default:
@@ -272,7 +301,7 @@ export function invalidPlaylistAlert(
       actions: [
         `did not use ${rejected.key}: index.m3u8 and steering.json are unchanged, and the last accepted version stays the reference for the live-update rules`,
         `further invalid playlists from ${encoder} join this incident (no new alert) until every rejected playlist is accepted again`,
-        `if ${encoder} writes no valid playlist for 1.5 × its target duration, it is handled as STALLED and viewers are steered away`,
+        `if ${encoder} writes no valid playlist for 1.5 × its target duration, viewers are steered away and its playlists withdrawn as part of this incident (no STALLED or RECOVERED alert; PLAYLISTS VALID AGAIN closes it)`,
       ],
       ...(health === undefined ? {} : { now: { preferred: health.preferred, withdrawn: health.withdrawn } }),
       ...(health === undefined ? {} : { renditions: renditionEvidence(health, now) }),
@@ -292,6 +321,9 @@ export function playlistsValidAgainAlert(
   now: number,
 ): Alert {
   const seconds = Math.round((now - incident.since) / 1000);
+  const own = health?.encoders[encoder];
+  const stillWithdrawn =
+    own?.partOf === incident.incidentId && (own.status === 'stalled' || own.status === 'ended');
   return render(
     {
       kind: 'PLAYLISTS VALID AGAIN',
@@ -303,10 +335,44 @@ export function playlistsValidAgainAlert(
       durationSeconds: seconds,
       reason: `every playlist of ${encoder} rejected since ${iso(incident.since)} has been accepted again or is no longer written; ${incident.rejected} version${incident.rejected === 1 ? '' : 's'} rejected over ${seconds} s`,
       at: iso(now),
-      actions: [],
+      actions: stillWithdrawn
+        ? [
+            `${encoder} went without a valid playlist for longer than the stall threshold during this incident and was steered away from; it is restored once it has written fresh playlists for the recovery hysteresis, with no further notice`,
+          ]
+        : [],
       ...(health === undefined ? {} : { now: { preferred: health.preferred, withdrawn: health.withdrawn } }),
       runbook: runbookAnchor('PLAYLISTS VALID AGAIN'),
       details: { playlists: Object.keys(incident.playlists), rejected: incident.rejected },
+    },
+    health,
+  );
+}
+
+/**
+ * One STATE REBUILT alert: sent by the execution whose conditional write replaced the channel's
+ * corrupt state record (so once, however many executions found it corrupt).
+ */
+export function stateRebuiltAlert(
+  channel: string,
+  problem: string,
+  health: ChannelHealth | undefined,
+  now: number,
+): Alert {
+  return render(
+    {
+      kind: 'STATE REBUILT',
+      severity: SEVERITY['STATE REBUILT'],
+      channel,
+      reason: `the channel's state record was corrupt (${problem}); it was rebuilt from the bucket and the accepted playlists`,
+      at: iso(now),
+      actions: [
+        "rebuilt the channel's state: each encoder's master from its folder, health from the accepted playlists and the bucket",
+        'index.m3u8 and steering.json are rewritten from it where they differ',
+        'open INVALID PLAYLIST incidents were lost: a playlist still invalid opens a new one',
+      ],
+      ...(health === undefined ? {} : { now: { preferred: health.preferred, withdrawn: health.withdrawn } }),
+      runbook: runbookAnchor('STATE REBUILT'),
+      details: { problem },
     },
     health,
   );

@@ -64,12 +64,73 @@ export function indexIsStale(state: ChannelState): boolean {
 export interface ReadChannelState {
   readonly state: ChannelState;
   readonly record: StoredRecord | undefined;
+  /**
+   * Why the record is not a channel state (not JSON, or not its shape). `state` is then empty:
+   * {@link updateChannelState} replaces the record with the state rebuilt from the bucket.
+   */
+  readonly corrupt?: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What is wrong with a stored channel state's shape, if anything (the fields decisions read). */
+function channelStateProblem(v: unknown): string | undefined {
+  if (!isObject(v)) return 'not a JSON object';
+  if (v.version !== 1) return `version is ${JSON.stringify(v.version)}, not 1`;
+  if (
+    !isObject(v.masters) ||
+    !Object.values(v.masters).every((m) => isObject(m) && typeof m.rest === 'string')
+  )
+    return 'masters is not a map of encoder to master';
+  if (v.index !== undefined && !isObject(v.index)) return 'index is not an object';
+  if (
+    v.invalid !== undefined &&
+    !(isObject(v.invalid) && Object.values(v.invalid).every((i) => isObject(i) && isObject(i.playlists)))
+  )
+    return 'invalid is not a map of encoder to incident';
+  const h = v.health;
+  if (h === undefined) return undefined;
+  if (!isObject(h)) return 'health is not an object';
+  if (typeof h.preferred !== 'string') return 'health.preferred is not a string';
+  if (!Array.isArray(h.withdrawn) || !h.withdrawn.every((e) => typeof e === 'string'))
+    return 'health.withdrawn is not a list of encoders';
+  if (typeof h.channelDown !== 'boolean' || typeof h.ended !== 'boolean' || typeof h.updatedAt !== 'number')
+    return 'health.channelDown, ended or updatedAt is missing';
+  if (
+    !isObject(h.encoders) ||
+    !Object.values(h.encoders).every(
+      (e) =>
+        isObject(e) && typeof e.status === 'string' && typeof e.since === 'number' && isObject(e.renditions),
+    )
+  )
+    return 'health.encoders is not a map of encoder to health';
+  return undefined;
+}
+
+/** Parses a stored channel state, checking the shape its readers rely on. */
+export function parseChannelState(
+  body: string,
+): { success: true; data: ChannelState } | { success: false; error: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (e) {
+    return { success: false, error: `not JSON (${(e as Error).message})` };
+  }
+  const problem = channelStateProblem(parsed);
+  return problem === undefined
+    ? { success: true, data: parsed as ChannelState }
+    : { success: false, error: problem };
 }
 
 export async function readChannelState(records: RecordStore, channel: string): Promise<ReadChannelState> {
   const record = await records.get(stateKey(channel));
   if (record === undefined) return { state: emptyChannelState(channel), record };
-  return { state: JSON.parse(record.body) as ChannelState, record };
+  const parsed = parseChannelState(record.body);
+  return parsed.success
+    ? { state: parsed.data, record }
+    : { state: emptyChannelState(channel), record, corrupt: parsed.error };
 }
 
 /** Every channel with a recorded state, sorted. */
@@ -107,23 +168,32 @@ const MAX_ATTEMPTS = 6;
  * Applies `change` to the channel's state with a conditional write, re-reading and re-applying
  * on contention. `change` must be pure: it may run several times, and only the result of the run
  * whose write succeeded is returned (`written` false when it changed no decision: no write). `read`,
- * the state as the caller just read it, saves the first read.
+ * the state as the caller just read it, saves the first read. A corrupt record is replaced:
+ * `change` then starts from `rebuilt` (or the empty state), and the one execution whose write
+ * replaces it gets `rebuilt`, the reason, to alert on.
  */
 export async function updateChannelState<R>(
   records: RecordStore,
   channel: string,
   change: (state: ChannelState) => { state: ChannelState; result: R },
   read?: ReadChannelState,
-): Promise<{ state: ChannelState; result: R; written: boolean }> {
+  rebuilt?: ChannelState,
+): Promise<{ state: ChannelState; result: R; written: boolean; rebuilt?: string }> {
   const key = stateKey(channel);
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const { state, record } =
-      attempt === 1 && read !== undefined ? read : await readChannelState(records, channel);
+    const current = attempt === 1 && read !== undefined ? read : await readChannelState(records, channel);
+    const { record, corrupt } = current;
+    const state = corrupt !== undefined && rebuilt !== undefined ? rebuilt : current.state;
     const next = change(state);
-    if (record !== undefined && JSON.stringify(decisionOf(next.state)) === JSON.stringify(decisionOf(state)))
+    if (
+      corrupt === undefined &&
+      record !== undefined &&
+      JSON.stringify(decisionOf(next.state)) === JSON.stringify(decisionOf(state))
+    )
       return { ...next, written: false };
     const written = await records.put(key, JSON.stringify(next.state), afterRead(record));
-    if (written !== 'precondition-failed') return { ...next, written: true };
+    if (written !== 'precondition-failed')
+      return { ...next, written: true, ...(corrupt === undefined ? {} : { rebuilt: corrupt }) };
     // Lost to a concurrent execution: back off with full jitter before re-reading.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
   }

@@ -12,6 +12,7 @@
  * that empties it sends one PLAYLISTS VALID AGAIN notice.
  */
 import type { ChannelState } from './channel-state';
+import type { InvalidEvidence } from './hls';
 
 /** A rejected path that has not been rejected again for this long no longer holds the incident open. */
 export const INVALID_QUIET_MS = 5 * 60_000;
@@ -98,15 +99,26 @@ export function recordRejection(
   return { state: withIncident(state, encoder, incident), result: { kind: 'continued', incident } };
 }
 
-/** Records that a version of `rest` from `encoder` was accepted: it no longer holds the incident open. */
+/**
+ * Records that a version of `rest` from `encoder` was accepted: it no longer holds the incident
+ * open, if it was read after the path's last rejection (`readAt`). A version read before may be
+ * older than the rejected one, which would still be the stored object: the path stays listed.
+ */
 export function settleRejections(
   state: ChannelState,
-  accepted: { readonly encoder: string; readonly rest: string; readonly at: number },
+  accepted: {
+    readonly encoder: string;
+    readonly rest: string;
+    readonly at: number;
+    readonly readAt?: number;
+  },
 ): { state: ChannelState; result: Settlement } {
   const open = state.invalid?.[accepted.encoder];
   if (open === undefined) return { state, result: { kind: 'none' } };
   const playlists = withoutQuiet(open, accepted.at);
-  delete playlists[accepted.rest];
+  const rejectedAt = playlists[accepted.rest]?.lastAt;
+  if (rejectedAt === undefined || accepted.readAt === undefined || accepted.readAt >= rejectedAt)
+    delete playlists[accepted.rest];
   if (Object.keys(playlists).length === 0) {
     return {
       state: withIncident(state, accepted.encoder, undefined),
@@ -118,6 +130,21 @@ export function settleRejections(
   }
   const incident = { ...open, playlists };
   return { state: withIncident(state, accepted.encoder, incident), result: { kind: 'narrowed', incident } };
+}
+
+/** The open incidents as the freshness assessment takes them (functions/hls/freshness.ts). */
+export function invalidEvidence(state: ChannelState): Record<string, InvalidEvidence> {
+  return Object.fromEntries(
+    Object.entries(state.invalid ?? {}).map(([encoder, incident]) => [
+      encoder,
+      {
+        incidentId: incident.incidentId,
+        rejectedAt: Object.fromEntries(
+          Object.entries(incident.playlists).map(([rest, p]) => [rest, p.lastAt]),
+        ),
+      },
+    ]),
+  );
 }
 
 /** The rule ids in a PlaylistInvalid cause (`line 3 extinf-invalid: …; line 0 …`). */

@@ -5,17 +5,27 @@
  * the execution whose write succeeds gets the transitions, so each alert is sent once.
  */
 import { acceptedObservations, withSeenAt } from '../accepted';
-import { type Alert, alertsFor, playlistsValidAgainAlert } from '../alerts';
+import { type Alert, alertsFor, playlistsValidAgainAlert, stateRebuiltAlert } from '../alerts';
 import { type AuditDecision, type ChannelAudit, decisionsOf, healthHash } from '../audit';
-import { type ChannelState, indexIsStale, readChannelState, updateChannelState } from '../channel-state';
+import {
+  type ChannelState,
+  emptyChannelState,
+  indexIsStale,
+  readChannelState,
+  updateChannelState,
+} from '../channel-state';
+import type { Settings } from '../config';
 import {
   assessFreshness,
+  classifyPlaylist,
+  isAcceptable,
   observeSnapshot,
   type RenditionObservation,
   snapshotMediaPlaylist,
   type Transition,
+  validateMasterPlaylist,
 } from '../hls';
-import { type Settlement, settleRejections } from '../invalid-playlists';
+import { invalidEvidence, type Settlement, settleRejections } from '../invalid-playlists';
 import { encoderPrefix } from '../keys';
 import { healthMetrics } from '../metrics';
 import type { ObjectStore } from '../store';
@@ -55,6 +65,36 @@ export async function observePlaylist(
   const snapshot = snapshotMediaPlaylist(object.body, { maxPlaylistChars });
   if (snapshot === undefined || snapshot.targetDuration === 0) return undefined;
   return { encoder, rendition, playlist: observeSnapshot(snapshot, object.lastModified) };
+}
+
+/**
+ * A channel's state rebuilt from the bucket, for a channel whose state record is corrupt: each
+ * encoder's master is the valid master playlist at the top of its folder. Health is not rebuilt
+ * here: the look that stores this state assesses it from the accepted records and the playlists.
+ */
+export async function rebuiltChannelState(
+  store: ObjectStore,
+  bucket: string,
+  channel: string,
+  settings: Settings,
+): Promise<ChannelState> {
+  const masters: Record<string, { rest: string; etag: string }> = {};
+  const limits = { maxPlaylistChars: settings.maxPlaylistChars, allowedHosts: settings.allowedHosts };
+  for (const encoder of settings.encoders) {
+    const prefix = encoderPrefix(channel, encoder);
+    const candidates = (await store.list(bucket, prefix))
+      .map((o) => o.key.slice(prefix.length))
+      .filter((rest) => rest.endsWith('.m3u8') && !rest.includes('/'))
+      .sort();
+    for (const rest of candidates) {
+      const object = await store.get(bucket, `${prefix}${rest}`);
+      if (object === undefined || classifyPlaylist(object.body) !== 'master') continue;
+      if (!isAcceptable(validateMasterPlaylist(object.body, limits))) continue;
+      masters[encoder] = { rest, etag: object.etag };
+      break;
+    }
+  }
+  return { ...emptyChannelState(channel), masters };
 }
 
 /** The audit of one channel's owned transitions and settled invalid-playlist incident. */
@@ -113,12 +153,16 @@ export function createCheckFreshness(deps: HandlerDeps) {
       readonly read: readonly RenditionObservation[];
       readonly accepted: readonly RenditionObservation[];
     },
-    at: number,
+    look: { readonly now: number; readonly watchingSince?: number },
   ): Promise<RenditionObservation[]> => {
     const renditions = [...observed.read, ...observed.accepted];
     if (state.health === undefined) return [];
     const stored = state.health.encoders;
-    const dryRun = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings)).state;
+    const dryRun = assessFreshness(
+      state.health,
+      { ...look, renditions, invalid: invalidEvidence(state) },
+      freshnessOptions(settings),
+    ).state;
     const read = new Set(observed.read.map((r) => `${r.encoder}/${r.rendition}`));
     const unconfirmed = Object.entries(dryRun.encoders).flatMap(([encoder, health]) =>
       Object.entries(health.renditions)
@@ -140,9 +184,18 @@ export function createCheckFreshness(deps: HandlerDeps) {
       .map((o) => withSeenAt(o, observed.accepted));
   };
 
-  /** One look: the event's playlist (when given) and the counterpart's, folded in with a conditional write. */
-  const assess = async (p: Extract<ValidateOutput, { action: 'process' }>, withOwn: boolean) => {
+  /**
+   * One look: the event's playlist (when given) and the counterpart's, folded in with a conditional
+   * write. `watchingSince`: the workflow is watching again after a gap (the event's playlist
+   * follows a silence longer than the stall threshold), so older playlists are judged from then.
+   */
+  const assess = async (
+    p: Extract<ValidateOutput, { action: 'process' }>,
+    withOwn: boolean,
+    watchingSince: number | undefined,
+  ) => {
     const at = now();
+    const look = { now: at, ...(watchingSince === undefined ? {} : { watchingSince }) };
     const renditions: RenditionObservation[] = [];
     if (p.kind === 'media' && p.playlist !== undefined && withOwn)
       renditions.push({ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist });
@@ -165,14 +218,22 @@ export function createCheckFreshness(deps: HandlerDeps) {
       p.channel,
       stored.state,
       { read: renditions, accepted },
-      at,
+      look,
     );
     renditions.push(...accepted, ...confirmed);
+    const rebuilt =
+      stored.corrupt === undefined
+        ? undefined
+        : await rebuiltChannelState(store, p.bucket, p.channel, settings);
     const update = await updateChannelState(
       records,
       p.channel,
       (state) => {
-        const assessed = assessFreshness(state.health, { now: at, renditions }, freshnessOptions(settings));
+        const assessed = assessFreshness(
+          state.health,
+          { ...look, renditions, invalid: invalidEvidence(state) },
+          freshnessOptions(settings),
+        );
         const masters =
           p.kind === 'master'
             ? { ...state.masters, [p.encoder]: { rest: p.rendition, etag: p.etag } }
@@ -180,7 +241,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
         const settled = withOwn
           ? settleRejections(
               { ...state, health: assessed.state, masters },
-              { encoder: p.encoder, rest: p.rendition, at },
+              { encoder: p.encoder, rest: p.rendition, at, readAt: p.readAt },
             )
           : { state: { ...state, health: assessed.state }, result: { kind: 'none' } as Settlement };
         return {
@@ -196,6 +257,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
         };
       },
       stored,
+      rebuilt,
     );
     return {
       at,
@@ -208,14 +270,15 @@ export function createCheckFreshness(deps: HandlerDeps) {
   return async (input: { playlist: ValidateOutput }): Promise<HealthOutput> => {
     const p = input.playlist;
     if (p.action !== 'process') throw new TypeError('CheckCounterpartFreshness needs a processed playlist');
-    const first = await assess(p, true);
+    const watchingSince = p.kind === 'media' && p.resumed === true ? now() : undefined;
+    const first = await assess(p, true, watchingSince);
     const looks = [first];
     // The counterpart is one segment behind and within its grace: look again when the grace ends,
     // so a dead encoder is seen at about (1 + lagGrace) × TD after its last upload, not at the next event.
     const recheckAt = first.update.result.recheckAt;
     if (recheckAt !== undefined && recheckAt - now() <= MAX_RECHECK_WAIT_MS) {
       await sleep(Math.max(0, recheckAt - now()) + 20);
-      looks.push(await assess(p, false));
+      looks.push(await assess(p, false, watchingSince));
     }
     const last = looks[looks.length - 1] as (typeof looks)[number];
     const health = last.update.state.health;
@@ -233,11 +296,15 @@ export function createCheckFreshness(deps: HandlerDeps) {
       )
       .filter((a) => a.decisions.length > 0);
     const settlement = first.settlement;
-    const validAgain =
-      settlement.kind === 'closed'
+    const notices = [
+      ...looks.flatMap((l) =>
+        l.update.rebuilt === undefined ? [] : [stateRebuiltAlert(p.channel, l.update.rebuilt, health, l.at)],
+      ),
+      ...(settlement.kind === 'closed'
         ? [playlistsValidAgainAlert(p.channel, p.encoder, settlement.incident, health, first.at)]
-        : [];
-    if (health === undefined) return { channels: [], alerts: validAgain, metrics: [], transitions, audit };
+        : []),
+    ];
+    if (health === undefined) return { channels: [], alerts: notices, metrics: [], transitions, audit };
     return {
       channels: [
         {
@@ -253,7 +320,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
             ? []
             : alertsFor(p.channel, l.transitions, l.update.state.health, l.at),
         ),
-        ...validAgain,
+        ...notices,
       ],
       metrics: healthMetrics(p.channel, health, last.at),
       transitions,

@@ -6,7 +6,7 @@
  * output has the shape of CheckCounterpartFreshness's, so the same PublishHealthMetrics →
  * NotifyOnCall tail publishes it; the execution then still fails as PlaylistInvalid.
  */
-import { channelLabel, invalidPlaylistAlert } from '../alerts';
+import { channelLabel, invalidPlaylistAlert, stateRebuiltAlert } from '../alerts';
 import { updateChannelState } from '../channel-state';
 import { causeMessage, recordRejection, rulesOfCause } from '../invalid-playlists';
 import { keyCandidates, parseEncoderKey } from '../keys';
@@ -48,16 +48,22 @@ export function createRecordInvalidPlaylist(deps: HandlerDeps) {
     const opened = update.written && kind === 'opened';
     return {
       channels: [],
-      alerts: opened
-        ? [
-            invalidPlaylistAlert(
-              channel,
-              { encoder, key: parsed.key, rest, cause, incident },
-              update.state.health,
-              at,
-            ),
-          ]
-        : [],
+      alerts: [
+        // A corrupt state record is replaced by the empty state here: its health follows from the next look.
+        ...(update.rebuilt === undefined
+          ? []
+          : [stateRebuiltAlert(channel, update.rebuilt, update.state.health, at)]),
+        ...(opened
+          ? [
+              invalidPlaylistAlert(
+                channel,
+                { encoder, key: parsed.key, rest, cause, incident },
+                update.state.health,
+                at,
+              ),
+            ]
+          : []),
+      ],
       metrics: [metric({ Channel: channelLabel(channel), Encoder: encoder })],
       transitions: [],
       audit: [

@@ -40,8 +40,16 @@ export type ValidateOutput =
       readonly rendition: string;
       readonly kind: 'master' | 'media';
       readonly etag: string;
+      /** When the version was read from the bucket, at the latest (epoch ms): it is at least as new as any write before. */
+      readonly readAt: number;
       readonly sequencer?: string;
       readonly playlist?: PlaylistObservation;
+      /**
+       * The previous accepted version of this media playlist is older than the stall threshold:
+       * the encoder, or the workflow and its storage, was away. Freshness then judges playlists
+       * written before this look from now (functions/hls/freshness.ts, `watchingSince`).
+       */
+      readonly resumed?: true;
       readonly warnings: readonly Violation[];
     };
 
@@ -91,6 +99,7 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       encoder: parsed.encoder,
       rendition: parsed.rest,
       etag: object.etag,
+      readAt: startedAt,
       ...(input.object?.sequencer === undefined ? {} : { sequencer: input.object.sequencer }),
     };
 
@@ -143,11 +152,16 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       );
       const written = await records.put(recordKey, JSON.stringify(record), afterRead(stored));
       if (written === 'precondition-failed') continue; // a concurrent execution accepted a version: compare again
+      const resumed =
+        accepted !== undefined &&
+        object.lastModified - accepted.lastModified >
+          settings.stallAfterTargetDurations * accepted.snapshot.targetDuration * 1000;
       return {
         ...base,
         kind: 'media',
         warnings: result.warnings,
         playlist: observeAccepted(record),
+        ...(resumed ? { resumed: true as const } : {}),
       };
     }
     return {

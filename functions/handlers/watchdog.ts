@@ -10,13 +10,26 @@
  * (Step Functions fails an execution whose state passes 256 KiB).
  */
 import { acceptedObservations, withSeenAt } from '../accepted';
-import { alertsFor } from '../alerts';
+import { alertsFor, stateRebuiltAlert } from '../alerts';
 import { healthHash } from '../audit';
-import { indexIsStale, listChannels, readChannelState, updateChannelState } from '../channel-state';
+import {
+  type ChannelState,
+  indexIsStale,
+  listChannels,
+  readChannelState,
+  updateChannelState,
+} from '../channel-state';
 import { assessFreshness, type RenditionObservation } from '../hls';
+import { invalidEvidence } from '../invalid-playlists';
 import { channelNameProblem } from '../keys';
 import { healthMetrics, type MetricDatum } from '../metrics';
-import { channelAudit, type HealthOutput, observePlaylist, withdrawalsOwned } from './check-freshness';
+import {
+  channelAudit,
+  type HealthOutput,
+  observePlaylist,
+  rebuiltChannelState,
+  withdrawalsOwned,
+} from './check-freshness';
 import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
 
 export interface WatchdogInput {
@@ -47,33 +60,43 @@ export function createWatchdog(deps: HandlerDeps) {
 
   async function checkChannel(bucket: string, channel: string): Promise<WatchdogOutput> {
     const at = now();
-    const [{ state }, accepted] = await Promise.all([
+    const [{ state, corrupt }, accepted] = await Promise.all([
       readChannelState(records, channel),
       acceptedObservations(records, channel, settings.encoders),
     ]);
     const quiet = { ...NOTHING, metrics: [], channelsToCheck: [] };
     if (state.health?.ended) return quiet; // the event is over: nothing is expected to be live
     const renditions: RenditionObservation[] = [];
-    for (const [encoder, health] of Object.entries(state.health?.encoders ?? {})) {
-      for (const rendition of Object.keys(health.renditions)) {
-        const seen = await observePlaylist(
-          store,
-          bucket,
-          channel,
-          encoder,
-          rendition,
-          settings.maxPlaylistChars,
-        );
-        if (seen !== undefined) renditions.push(withSeenAt(seen, accepted));
-      }
+    for (const [encoder, rendition] of knownRenditions(state, accepted)) {
+      const seen = await observePlaylist(
+        store,
+        bucket,
+        channel,
+        encoder,
+        rendition,
+        settings.maxPlaylistChars,
+      );
+      if (seen !== undefined) renditions.push(withSeenAt(seen, accepted));
     }
-    const update = await updateChannelState(records, channel, (current) => {
-      const assessed = assessFreshness(current.health, { now: at, renditions }, freshnessOptions(settings));
-      return {
-        state: { ...current, health: assessed.state },
-        result: { transitions: assessed.transitions, before: healthHash(current.health) },
-      };
-    });
+    const rebuilt =
+      corrupt === undefined ? undefined : await rebuiltChannelState(store, bucket, channel, settings);
+    const update = await updateChannelState(
+      records,
+      channel,
+      (current) => {
+        const assessed = assessFreshness(
+          current.health,
+          { now: at, renditions, invalid: invalidEvidence(current) },
+          freshnessOptions(settings),
+        );
+        return {
+          state: { ...current, health: assessed.state },
+          result: { transitions: assessed.transitions, before: healthHash(current.health) },
+        };
+      },
+      undefined,
+      rebuilt,
+    );
     const health = update.state.health;
     if (health === undefined) return quiet;
     const owned = update.written ? update.result.transitions : [];
@@ -81,7 +104,10 @@ export function createWatchdog(deps: HandlerDeps) {
     const mergeNeeded = indexIsStale(update.state);
     return {
       channels: mergeNeeded || withdraw.length > 0 ? [{ bucket, channel, mergeNeeded, withdraw }] : [],
-      alerts: alertsFor(channel, owned, health, at),
+      alerts: [
+        ...(update.rebuilt === undefined ? [] : [stateRebuiltAlert(channel, update.rebuilt, health, at)]),
+        ...alertsFor(channel, owned, health, at),
+      ],
       metrics: healthMetrics(channel, health, at),
       transitions: owned,
       audit:
@@ -94,6 +120,20 @@ export function createWatchdog(deps: HandlerDeps) {
 
   return (input: WatchdogInput): Promise<WatchdogOutput> =>
     input.channel === undefined ? listChannelsToCheck() : checkChannel(input.bucket, input.channel);
+}
+
+/** Every rendition the state or the accepted records know, once (a rebuilt state knows none yet). */
+function knownRenditions(
+  state: ChannelState,
+  accepted: readonly RenditionObservation[],
+): (readonly [string, string])[] {
+  const known = new Map<string, readonly [string, string]>();
+  const add = (encoder: string, rendition: string) =>
+    known.set(JSON.stringify([encoder, rendition]), [encoder, rendition]);
+  for (const [encoder, health] of Object.entries(state.health?.encoders ?? {}))
+    for (const rendition of Object.keys(health.renditions)) add(encoder, rendition);
+  for (const a of accepted) add(a.encoder, a.rendition);
+  return [...known.values()];
 }
 
 export const handler = createWatchdog(createDeps({ functionName: 'Watchdog' }));

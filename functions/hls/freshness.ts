@@ -58,11 +58,33 @@ export interface RenditionObservation {
   readonly playlist: PlaylistObservation;
 }
 
+/** An encoder's open INVALID PLAYLIST incident, as the freshness assessment needs it. */
+export interface InvalidEvidence {
+  readonly incidentId: string;
+  /** Per rendition with a rejected version: when it was last rejected (epoch ms). */
+  readonly rejectedAt: Readonly<Record<string, number>>;
+}
+
 /** One look at a channel: the clock, and whatever playlists were read (none for a watchdog tick). */
 export interface Observation {
   /** Epoch ms. */
   readonly now: number;
   readonly renditions: readonly RenditionObservation[];
+  /**
+   * Open INVALID PLAYLIST incidents by encoder. A rendition whose newest write was rejected is not
+   * behind (the encoder wrote): only the age of its last accepted version can make it stalled, and
+   * an encoder that stalls while its incident is open is withdrawn as part of that incident (no
+   * STALLED, no RECOVERED of its own).
+   */
+  readonly invalid?: Readonly<Record<string, InvalidEvidence>>;
+  /**
+   * When the workflow started watching again after a gap (epoch ms): an upload came whose previous
+   * accepted version is older than the stall threshold (the workflow and its storage, or that
+   * encoder, were away). Kept in the state. A playlist written before then, not yet stalled, is
+   * judged by its age from then, not by its LastModified nor by its lag: a stall is declared only
+   * on an encoder that stays silent for the stall threshold while watched.
+   */
+  readonly watchingSince?: number;
 }
 
 export interface RenditionHealth extends PlaylistObservation {
@@ -84,6 +106,11 @@ export interface EncoderHealth {
   readonly freshStreak: number;
   /** Set while the encoder is not healthy: identifies the incident in alerts and audit. */
   readonly incidentId?: string;
+  /**
+   * The incident this encoder's is part of (a CHANNEL DOWN, or an INVALID PLAYLIST incident): its
+   * stall and its recovery raise no alert of their own; that incident's alerts speak for them.
+   */
+  readonly partOf?: string;
   readonly renditions: Readonly<Record<string, RenditionHealth>>;
 }
 
@@ -94,10 +121,14 @@ export interface ChannelHealth {
   readonly encoders: Readonly<Record<string, EncoderHealth>>;
   /** Encoders whose media playlists are withdrawn (answer 404) so players fail over. */
   readonly withdrawn: readonly string[];
-  /** Every encoder stalled at once. */
+  /** No encoder live: each stalled, stopped or never seen, at least one of them down. */
   readonly channelDown: boolean;
+  /** While the channel is down: its incident. */
+  readonly channelIncidentId?: string;
   /** Every encoder ended its playlists: the event is over. */
   readonly ended: boolean;
+  /** The latest time the workflow started watching again after a gap ({@link Observation.watchingSince}). */
+  readonly watchingSince?: number;
   readonly updatedAt: number;
 }
 
@@ -118,6 +149,8 @@ export type Transition =
       readonly incidentId: string;
       readonly reason: string;
       readonly evidence: readonly RenditionEvidence[];
+      /** The incident this stall is part of: no alert of its own ({@link EncoderHealth.partOf}). */
+      readonly partOf?: string;
     }
   | {
       readonly kind: 'encoder-recovered';
@@ -125,6 +158,8 @@ export type Transition =
       readonly incidentId: string;
       readonly incidentStart: number;
       readonly durationMs: number;
+      /** The incident this stall was part of: no alert of its own. */
+      readonly partOf?: string;
     }
   | {
       readonly kind: 'preferred-changed';
@@ -137,8 +172,19 @@ export type Transition =
       readonly withdrawn: readonly string[];
       readonly restored: readonly string[];
     }
-  | { readonly kind: 'channel-down'; readonly incidentId: string; readonly reason: string }
-  | { readonly kind: 'channel-up' }
+  | {
+      readonly kind: 'channel-down';
+      readonly incidentId: string;
+      readonly reason: string;
+      /** Encoder incidents already alerted (STALLED, STOPPED) that this one takes over. */
+      readonly folds: readonly string[];
+    }
+  | {
+      readonly kind: 'channel-up';
+      readonly incidentId?: string;
+      /** Encoders still down: part of the closed incident, they come back with no further notice. */
+      readonly stillDown: readonly string[];
+    }
   | { readonly kind: 'channel-ended' };
 
 export interface FreshnessOptions {
@@ -256,6 +302,12 @@ export function assessFreshness(
   const [home, away] = o.encoders;
   const before = previous ?? initialChannelHealth(o, observation.now);
   const now = Math.max(observation.now, before.updatedAt);
+  // Kept in the state: the looks after the one that saw the gap judge from it too.
+  const watchingSince =
+    observation.watchingSince === undefined ||
+    (before.watchingSince ?? -Infinity) >= observation.watchingSince
+      ? before.watchingSince
+      : observation.watchingSince;
 
   // 1. Take in what is newer than what we know; remember which encoders moved forward.
   const renditions: Record<string, Record<string, PlaylistObservation>> = {};
@@ -288,7 +340,17 @@ export function assessFreshness(
       // The grace runs while this rendition stays where it was; any progress restarts it.
       const stored = before.encoders[encoder]?.renditions[name];
       const behindSince = stored?.lastSequence === p.lastSequence ? stored.behindSince : undefined;
-      assessed[name] = assessRendition(p, renditions[counterpart]?.[name], now, o, behindSince);
+      const rejectedAt = observation.invalid?.[encoder]?.rejectedAt[name];
+      // A rendition already stalled stays so: the gap only spares what was not yet judged.
+      const unwatched =
+        watchingSince !== undefined && p.lastModified < watchingSince && stored?.status !== 'stalled';
+      const watched = {
+        // Its newest write was rejected (the encoder is writing, just not valid playlists), or it
+        // was written before a gap in watching: no lag signal, age only.
+        byAgeOnly: (rejectedAt !== undefined && rejectedAt >= p.lastModified) || unwatched,
+        ageFrom: unwatched ? Math.max(p.lastModified, watchingSince) : p.lastModified,
+      };
+      assessed[name] = assessRendition(p, renditions[counterpart]?.[name], now, o, behindSince, watched);
       const graceEnds = assessed[name].behindSince;
       if (assessed[name].status === 'healthy' && graceEnds !== undefined) {
         const at = graceEnds + o.lagGraceTargetDurations * (p.targetDuration || 1) * 1000;
@@ -304,12 +366,15 @@ export function assessFreshness(
       now,
       o,
       transitions,
+      observation.invalid?.[encoder]?.incidentId,
     );
   }
 
   // 3. Channel-level decisions: stop vs end, preference, withdrawal, channel down.
   const statusOf = (e: string) => encoders[e]?.status ?? 'unknown';
-  const allEnded = o.encoders.every((e) => statusOf(e) === 'ended');
+  // An encoder never seen (a channel fed by one encoder) neither ends the event nor keeps it live.
+  const seenEncoders = o.encoders.filter((e) => statusOf(e) !== 'unknown');
+  const allEnded = seenEncoders.length > 0 && seenEncoders.every((e) => statusOf(e) === 'ended');
   const anyHealthy = o.encoders.some((e) => statusOf(e) === 'healthy');
   for (let i = 0; i < transitions.length; i++) {
     const t = transitions[i] as Transition;
@@ -368,18 +433,47 @@ export function assessFreshness(
     transitions.push({ kind: 'withdrawal-changed', withdrawn: newlyWithdrawn, restored });
   }
 
-  // No encoder live: stalled, or one stopped (ENDLIST) and the other stalled. Both ended is the end.
-  const channelDown = !allEnded && o.encoders.every((e) => isDown(statusOf(e)));
+  // No encoder live: stalled, or one stopped (ENDLIST) and the other stalled, or the only encoder
+  // ever seen down. Every seen encoder ended is the end of the event, not an incident.
+  const down = o.encoders.filter((e) => isDown(statusOf(e)));
+  const channelDown = !allEnded && !anyHealthy && down.length > 0;
+  let channelIncidentId = before.channelDown ? before.channelIncidentId : undefined;
   if (channelDown && !before.channelDown) {
-    const since = Math.max(...o.encoders.map((e) => encoders[e]?.since ?? now));
+    // One incident for the channel: the encoder incidents open now become part of it (their
+    // STALLED in this look and every RECOVERED raise no alert; CHANNEL UP is the one recovery).
+    const since = Math.max(...down.map((e) => encoders[e]?.since ?? now));
+    const incidentId = `channel-${new Date(since).toISOString()}`;
+    channelIncidentId = incidentId;
+    const openedNow = new Set(
+      transitions.flatMap((t) =>
+        t.kind === 'encoder-stalled' || t.kind === 'encoder-stopped' ? [t.encoder] : [],
+      ),
+    );
+    const folds = down.flatMap((e) => {
+      const h = encoders[e] as EncoderHealth;
+      return h.incidentId !== undefined && h.partOf === undefined && !openedNow.has(e) ? [h.incidentId] : [];
+    });
+    for (const e of down) encoders[e] = { ...(encoders[e] as EncoderHealth), partOf: incidentId };
+    for (let i = 0; i < transitions.length; i++) {
+      const t = transitions[i] as Transition;
+      if (t.kind === 'encoder-stalled' || t.kind === 'encoder-stopped')
+        transitions[i] = { ...t, partOf: incidentId };
+    }
     transitions.push({
       kind: 'channel-down',
-      incidentId: `channel-${new Date(since).toISOString()}`,
-      reason: o.encoders.map((e) => `${e}: ${encoders[e]?.reason ?? ''}`).join('; '),
+      incidentId,
+      reason: down.map((e) => `${e}: ${encoders[e]?.reason ?? ''}`).join('; '),
+      folds,
     });
   } else if (!channelDown && before.channelDown && anyHealthy) {
-    transitions.push({ kind: 'channel-up' });
+    transitions.push({
+      kind: 'channel-up',
+      ...(channelIncidentId === undefined ? {} : { incidentId: channelIncidentId }),
+      stillDown: down,
+    });
+    channelIncidentId = undefined;
   }
+  const stillChannelDown = channelDown || (before.channelDown && !anyHealthy);
 
   return {
     state: {
@@ -387,8 +481,10 @@ export function assessFreshness(
       preferred,
       encoders,
       withdrawn,
-      channelDown: channelDown || (before.channelDown && !anyHealthy),
+      channelDown: stillChannelDown,
+      ...(stillChannelDown && channelIncidentId !== undefined ? { channelIncidentId } : {}),
       ended,
+      ...(watchingSince === undefined ? {} : { watchingSince }),
       updatedAt: now,
     },
     transitions,
@@ -432,8 +528,12 @@ function assessRendition(
   now: number,
   o: ResolvedOptions,
   behindSince: number | undefined,
+  watched: { readonly byAgeOnly: boolean; readonly ageFrom: number } = {
+    byAgeOnly: false,
+    ageFrom: p.lastModified,
+  },
 ): RenditionHealth {
-  const ageSeconds = Math.max(0, now - p.lastModified) / 1000;
+  const ageSeconds = Math.max(0, now - watched.ageFrom) / 1000;
   const td = p.targetDuration > 0 ? p.targetDuration : 1;
   const surelyOlderThan = Math.max(0, ageSeconds - o.lastModifiedResolutionMs / 1000);
   if (p.endlist) {
@@ -465,7 +565,7 @@ function assessRendition(
       reason: `no update for ${round(ageSeconds)} s (${round(ageSeconds / td)} × target duration ${td} s; limit ${o.stallAfterTargetDurations} ×)`,
     };
   }
-  if (counterpart !== undefined && !counterpart.endlist) {
+  if (counterpart !== undefined && !counterpart.endlist && !watched.byAgeOnly) {
     const lag = counterpart.lastSequence - p.lastSequence;
     if (lag >= o.maxLagSegments) {
       return {
@@ -504,6 +604,8 @@ function nextEncoderHealth(
   now: number,
   o: ResolvedOptions,
   transitions: Transition[],
+  /** The encoder's open INVALID PLAYLIST incident: a stall now is part of it. */
+  invalidIncidentId: string | undefined,
 ): EncoderHealth {
   const list = Object.values(renditions);
   const stalled = Object.entries(renditions).filter(([, r]) => r.status === 'stalled');
@@ -562,19 +664,30 @@ function nextEncoderHealth(
       incidentId,
       incidentStart: was.since,
       durationMs: now - was.since,
+      ...(was.partOf === undefined ? {} : { partOf: was.partOf }),
     });
     return { status: 'healthy', since: now, reason, freshStreak: 0, renditions };
   }
   if (isDown(raw) && !isDown(was.status)) {
     const incidentId = `${encoder}-${new Date(now).toISOString()}`;
+    const partOf = raw === 'stalled' ? invalidIncidentId : undefined;
     transitions.push({
       kind: raw === 'ended' ? 'encoder-stopped' : 'encoder-stalled',
       encoder,
       incidentId,
       reason,
       evidence: evidence(),
+      ...(partOf === undefined ? {} : { partOf }),
     });
-    return { status: raw, since: now, reason, freshStreak: 0, incidentId, renditions };
+    return {
+      status: raw,
+      since: now,
+      reason,
+      freshStreak: 0,
+      incidentId,
+      ...(partOf === undefined ? {} : { partOf }),
+      renditions,
+    };
   }
   if (raw === was.status || (isDown(raw) && isDown(was.status))) {
     // Same status, or the same incident (a stalled encoder that then ends stays in it): keep its

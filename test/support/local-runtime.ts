@@ -14,7 +14,7 @@ import {
   type LocalRuntimeOptions,
   startLocalRuntime,
 } from '../../local/runtime';
-import { mediaPlaylist } from './playlists';
+import { fixture, mediaPlaylist } from './playlists';
 
 export interface TestRuntime extends LocalRuntime {
   /** A request to the origin, e.g. `origin('ch1/index.m3u8')`. */
@@ -28,6 +28,11 @@ export interface TestRuntime extends LocalRuntime {
   upload(channel: string, encoder: string, n: number, endlist?: boolean): Promise<void>;
   /** `upload` for both encoders at once, as lock-step encoders write the same segment. */
   uploadBoth(channel: string, n: number, endlist?: boolean): Promise<void>;
+  /**
+   * The encoders (both by default) write their masters and segments 10 and 11 (TD 1 s); resolves
+   * when the runtime is idle, with the encoders' cadence from there.
+   */
+  startChannel(channel: string, encoders?: readonly string[]): Promise<() => Promise<void>>;
   /** A request to the JSON API: its status and parsed body. */
   api<T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }>;
 }
@@ -79,9 +84,16 @@ export async function startTestRuntime(
   const uploadBoth = async (channel: string, n: number, endlist = false) => {
     await Promise.all(['primary', 'failover'].map((e) => upload(channel, e, n, endlist)));
   };
+  const startChannel = async (channel: string, encoders: readonly string[] = ['primary', 'failover']) => {
+    for (const e of encoders) await ingest(`${channel}/${e}/master.m3u8`, fixture('master-simple.m3u8'));
+    for (let n = 10; n <= 11; n++) await Promise.all(encoders.map((e) => upload(channel, e, n)));
+    const tick = cadence(1000);
+    await runtime.idle();
+    return tick;
+  };
   const api = async <T>(path: string, init?: RequestInit) => {
     const res = await fetch(`${runtime.endpoints.api}/${path}`, init);
     return { status: res.status, body: (await res.json()) as T };
   };
-  return Object.assign(runtime, { origin, ingest, upload, uploadBoth, api });
+  return Object.assign(runtime, { origin, ingest, upload, uploadBoth, startChannel, api });
 }

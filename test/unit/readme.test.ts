@@ -34,6 +34,7 @@ describe('README (the front door stays true)', () => {
       'CHANNEL UP': true,
       'INVALID PLAYLIST': true,
       'PLAYLISTS VALID AGAIN': true,
+      'STATE REBUILT': true,
       'WORKFLOW FAILING': true,
     };
     for (const kind of Object.keys(kinds) as RunbookKind[])

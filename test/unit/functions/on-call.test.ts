@@ -10,6 +10,7 @@ import { PlaylistInvalidError } from '../../../functions/errors';
 import { createDeps, jsonLogger } from '../../../functions/handlers/deps';
 import { createPublishMetrics } from '../../../functions/handlers/publish-metrics';
 import { createRecordInvalidPlaylist } from '../../../functions/handlers/record-invalid-playlist';
+import type { Transition } from '../../../functions/hls';
 import {
   causeMessage,
   INVALID_QUIET_MS,
@@ -155,13 +156,11 @@ describe('alert bodies', () => {
   });
 
   it('RECOVERED gives the incident, its start and how long it lasted', async () => {
-    const { start, upload } = setUp();
+    const { start, upload, uploadBoth } = setUp();
     await start();
     for (let n = 13; n <= 15; n++) await upload('failover', n);
     const results = [];
-    for (let n = 16; n <= 19; n++) {
-      results.push(...(await upload('primary', n)), ...(await upload('failover', n)));
-    }
+    for (let n = 16; n <= 19; n++) results.push(...(await uploadBoth(n)));
     const recovered = results
       .flatMap((r) => r.health?.alerts ?? [])
       .find((a) => a.subject.endsWith('RECOVERED'));
@@ -345,6 +344,214 @@ describe('invalid-playlist incidents', () => {
       causeMessage(JSON.stringify({ errorType: 'PlaylistInvalid', errorMessage: text, trace: [] })),
     ).toBe(text);
     expect(causeMessage(text)).toBe(text);
+  });
+});
+
+describe('alerts mean one thing each (one alert and one recovery per incident)', () => {
+  /** Runs the workflow through a scenario and keeps every alert subject, in order. */
+  function scenario() {
+    const setup = setUp();
+    const { s3, run, record } = setup;
+    const sent: string[] = [];
+    const withdrawals: string[] = [];
+    const keep = (out: { alerts: readonly { subject: string }[]; transitions: readonly Transition[] }) => {
+      sent.push(...out.alerts.map((a) => a.subject.replace('[hls-failover] ch1: ', '')));
+      for (const t of out.transitions) if (t.kind === 'withdrawal-changed') withdrawals.push(...t.withdrawn);
+    };
+    /** Segment n, lock-step: each encoder in `bodies` writes both renditions (a body per rendition, or none). */
+    const segment = async (n: number, bodies: Record<string, Partial<Record<string, string>>>) => {
+      s3.now = T0 + n * TD * 1000;
+      const keys: string[] = [];
+      for (const [encoder, renditions] of Object.entries(bodies))
+        for (const r of ['720p.m3u8', '360p.m3u8']) {
+          const body = renditions[r] ?? mediaPlaylist({ sequence: n - 3, count: 4 });
+          s3.write(`ch1/${encoder}/${r}`, body);
+          keys.push(`ch1/${encoder}/${r}`);
+        }
+      for (const key of keys) {
+        const out = await run.event(key).catch((e: Error) => e);
+        if (out instanceof PlaylistInvalidError)
+          keep(await record({ bucket: BUCKET, key, error: { Error: out.name, Cause: out.message } }));
+        else if (out instanceof Error) throw out;
+        else if (out.health !== undefined) keep(out.health);
+      }
+    };
+    const both = (n: number) => segment(n, { primary: {}, failover: {} });
+    const tick = async () => keep(await run.tick());
+    return { ...setup, sent, withdrawals, segment, both, tick };
+  }
+  const truncated = (n: number) => {
+    const whole = mediaPlaylist({ sequence: n - 3, count: 4 });
+    return whole.slice(0, whole.lastIndexOf(`seg_${n}.ts`)); // cut mid-upload: the last #EXTINF has no URI
+  };
+
+  it('one truncated playlist, then valid ones: INVALID PLAYLIST and PLAYLISTS VALID AGAIN, no STALLED, nothing withdrawn', async () => {
+    const { start, segment, both, tick, sent, withdrawals } = scenario();
+    await start();
+    await segment(13, { primary: { '720p.m3u8': truncated(13) }, failover: {} });
+    await tick();
+    for (let n = 14; n <= 18; n++) {
+      await both(n);
+      await tick();
+    }
+    expect(sent).toEqual(['primary INVALID PLAYLIST', 'primary PLAYLISTS VALID AGAIN']);
+    expect(withdrawals).toEqual([]);
+  });
+
+  it('an encoder writing only invalid playlists past the stall threshold is withdrawn within its INVALID PLAYLIST incident: no STALLED, no RECOVERED', async () => {
+    const { start, segment, both, tick, sent, withdrawals } = scenario();
+    await start();
+    for (let n = 13; n <= 16; n++) {
+      await segment(n, { primary: { '720p.m3u8': INVALID, '360p.m3u8': INVALID }, failover: {} });
+      await tick();
+    }
+    for (let n = 17; n <= 22; n++) {
+      await both(n);
+      await tick();
+    }
+    expect(withdrawals).toEqual(['primary']);
+    expect(sent).toEqual(['primary INVALID PLAYLIST', 'primary PLAYLISTS VALID AGAIN']);
+  });
+
+  it('PLAYLISTS VALID AGAIN waits while the stored object is a rejected version (an acceptance settled after a later rejection)', async () => {
+    const { s3, run, start, record, reject, sent, both } = scenario();
+    await start();
+    const key = 'ch1/primary/720p.m3u8';
+    s3.now = T0 + 13 * TD * 1000;
+    s3.write(key, INVALID);
+    await record({ bucket: BUCKET, ...(await reject(key)) });
+    // Version 14 is accepted; before its freshness check runs, version 15 is written and rejected.
+    s3.now = T0 + 14 * TD * 1000;
+    s3.write(key, mediaPlaylist({ sequence: 11, count: 4 }));
+    const accepted = await run.handlers.validate({ bucket: BUCKET, key });
+    s3.now = T0 + 15 * TD * 1000;
+    s3.write(key, INVALID);
+    await record({ bucket: BUCKET, ...(await reject(key)) });
+    const late = await run.handlers.check({ playlist: accepted });
+    expect(late.alerts.map((a) => a.subject)).toEqual([]);
+    await both(16);
+    expect(sent.filter((k) => k.endsWith('VALID AGAIN'))).toEqual(['primary PLAYLISTS VALID AGAIN']);
+  });
+
+  it('both encoders silent, then back: one CHANNEL DOWN and one CHANNEL UP, no STALLED or RECOVERED', async () => {
+    const { s3, start, both, tick, sent } = scenario();
+    await start();
+    s3.now += 10_000;
+    await tick();
+    for (let n = 20; n <= 25; n++) {
+      await both(n);
+      await tick();
+    }
+    expect(sent).toEqual(['CHANNEL DOWN', 'CHANNEL UP']);
+  });
+
+  it('one encoder stalls, then the other: STALLED, then CHANNEL DOWN takes it over; both back is one CHANNEL UP', async () => {
+    const { s3, start, segment, both, tick, sent } = scenario();
+    await start();
+    for (let n = 13; n <= 16; n++) await segment(n, { failover: {} });
+    s3.now += 10_000;
+    await tick();
+    for (let n = 25; n <= 30; n++) {
+      await both(n);
+      await tick();
+    }
+    expect(sent).toEqual(['primary STALLED', 'CHANNEL DOWN', 'CHANNEL UP']);
+  });
+
+  it('a channel fed by one encoder that goes silent is CHANNEL DOWN (the watchdog catches it), and CHANNEL UP when it is back', async () => {
+    const { s3, run, segment, tick, sent } = scenario();
+    s3.write('ch1/primary/master.m3u8', fixture('master-simple.m3u8'));
+    await run.event('ch1/primary/master.m3u8');
+    for (let n = 10; n <= 12; n++) await segment(n, { primary: {} });
+    s3.now += 10_000;
+    await tick();
+    await tick();
+    for (let n = 20; n <= 24; n++) {
+      await segment(n, { primary: {} });
+      await tick();
+    }
+    expect(sent).toEqual(['CHANNEL DOWN', 'CHANNEL UP']);
+  });
+
+  it('the workflow back after a gap while both encoders are healthy raises nothing', async () => {
+    const { s3, start, segment, both, tick, sent } = scenario();
+    await start();
+    s3.now += 60_000; // the workflow and its storage were down: nothing was written or seen
+    // Back: the primary reconnects a segment before the failover.
+    await segment(41, { primary: {} });
+    await tick();
+    await segment(42, { primary: {} });
+    await segment(42, { failover: {} });
+    await tick();
+    for (let n = 43; n <= 48; n++) {
+      await both(n);
+      await tick();
+    }
+    expect(sent).toEqual([]);
+  });
+});
+
+describe('a corrupt state record', () => {
+  it.each([
+    ['not JSON', '{"version":1,"chan'],
+    ['not the shape', JSON.stringify({ version: 1, channel: 'ch1', masters: {}, health: { encoders: 3 } })],
+  ])(
+    '(%s) alerts once, is rebuilt from the bucket and the accepted records, and touches no other channel',
+    async (_, body) => {
+      const { s3, run, start, uploadBoth } = setUp();
+      await start();
+      const other = 'ch2/primary/720p.m3u8';
+      s3.write(other, mediaPlaylist({ sequence: 9, count: 4 }));
+      await run.event(other);
+      const otherState = run.records.body(stateKey('ch2'));
+      const index = s3.body('ch1/index.m3u8');
+      run.records.write(stateKey('ch1'), body);
+      const outputs = [...(await uploadBoth(13)), ...(await uploadBoth(14))].flatMap((r) =>
+        r.health === undefined ? [] : [r.health],
+      );
+      outputs.push(await run.tick());
+      expect(subjects(outputs)).toEqual(['[hls-failover] ch1: STATE REBUILT']);
+      const alert = outputs.flatMap((o) => o.alerts)[0];
+      expect(alertPayloadOf(alert?.message ?? '')).toMatchObject({
+        kind: 'STATE REBUILT',
+        severity: 'warning',
+        reason: expect.stringContaining("the channel's state record was corrupt"),
+      });
+      const rebuilt = JSON.parse(run.records.body(stateKey('ch1')) ?? '{}');
+      expect(Object.keys(rebuilt.masters).sort()).toEqual(['failover', 'primary']);
+      expect(rebuilt.health.encoders.primary.status).toBe('healthy');
+      expect(s3.body('ch1/index.m3u8')).toBe(index);
+      expect(run.records.body(stateKey('ch2'))).toBe(otherState);
+    },
+  );
+
+  it('found by concurrent executions at once: exactly one replaces it and alerts (conditional write)', async () => {
+    const { s3, run, start } = setUp();
+    await start();
+    run.records.write(stateKey('ch1'), 'garbage');
+    s3.now = T0 + 13 * TD * 1000;
+    const keys = ['primary', 'failover'].flatMap((e) =>
+      ['720p.m3u8', '360p.m3u8'].map((r) => `ch1/${e}/${r}`),
+    );
+    for (const key of keys) s3.write(key, mediaPlaylist({ sequence: 10, count: 4 }));
+    run.records.conditionFailures = 0;
+    const results = await Promise.all(keys.map((key) => run.event(key)));
+    expect(run.records.conditionFailures).toBeGreaterThan(0); // they did race
+    expect(subjects(results.flatMap((r) => (r.health === undefined ? [] : [r.health])))).toEqual([
+      '[hls-failover] ch1: STATE REBUILT',
+    ]);
+  });
+
+  it('found by the watchdog: alerts once and is rebuilt', async () => {
+    const { run, start } = setUp();
+    await start();
+    run.records.write(stateKey('ch1'), 'garbage');
+    const first = await run.tick();
+    const second = await run.tick();
+    expect(subjects([first, second])).toEqual(['[hls-failover] ch1: STATE REBUILT']);
+    expect(JSON.parse(run.records.body(stateKey('ch1')) ?? '{}').health.encoders.failover.status).toBe(
+      'healthy',
+    );
   });
 });
 

@@ -437,3 +437,126 @@ describe('assessFreshness', () => {
     }
   });
 });
+
+/** The incident a transition belongs to when it raises no alert of its own. */
+const partOf = (ts: Transition[]) =>
+  ts.map((t) => `${t.kind}${'partOf' in t && t.partOf !== undefined ? ` (part of ${t.partOf})` : ''}`);
+
+describe('one incident, one alert, one recovery', () => {
+  it('both encoders silent at once: one channel-down incident; the encoders’ stalls and recoveries are part of it', () => {
+    const base = run(healthyUntil(20));
+    const down = run([{ now: at(30), renditions: [] }], {}, base.state);
+    const id = down.state.channelIncidentId;
+    expect(partOf(down.transitions)).toEqual([
+      `encoder-stalled (part of ${id})`,
+      `encoder-stalled (part of ${id})`,
+      'channel-down',
+    ]);
+    const back = run(healthyUntil(60, 40), {}, down.state);
+    expect(partOf(back.transitions)).toEqual([
+      `encoder-recovered (part of ${id})`,
+      `encoder-recovered (part of ${id})`,
+      'channel-up',
+    ]);
+    expect(back.transitions.find((t) => t.kind === 'channel-up')).toEqual({
+      kind: 'channel-up',
+      incidentId: id,
+      stillDown: [],
+    });
+  });
+
+  it('one encoder stalls, then the other: channel down takes over the open STALLED incident, so the channel coming back is one notice', () => {
+    const base = run(healthyUntil(20));
+    const primaryDown = run(failoverOnly(22, 30), {}, base.state);
+    expect(partOf(primaryDown.transitions)).toEqual([
+      'encoder-stalled',
+      'preferred-changed',
+      'withdrawal-changed',
+    ]);
+    const stalledId = primaryDown.state.encoders.primary?.incidentId;
+    const bothDown = run([{ now: at(40), renditions: [] }], {}, primaryDown.state);
+    const down = bothDown.transitions.find((t) => t.kind === 'channel-down');
+    expect(down).toMatchObject({ folds: [stalledId] });
+    const back = run(healthyUntil(70, 50), {}, bothDown.state);
+    expect(back.transitions.filter((t) => t.kind === 'encoder-recovered' && t.partOf === undefined)).toEqual(
+      [],
+    );
+    expect(kinds(back.transitions).filter((k) => k === 'channel-up')).toHaveLength(1);
+  });
+
+  it('a channel whose only encoder ever seen goes silent is down; when it ends its playlists the event is over', () => {
+    const primaryOnly = (from: number, until: number, endlist = false) => {
+      const steps = [];
+      for (let s = from; s <= until; s += TD)
+        steps.push({
+          now: at(s),
+          renditions: [seen('primary', playlist(s / TD, at(s), endlist && s === until))],
+        });
+      return steps;
+    };
+    const silent = run([...primaryOnly(0, 20), { now: at(30), renditions: [] }]);
+    expect(kinds(silent.transitions)).toEqual(['encoder-stalled', 'channel-down']);
+    expect(silent.state.channelDown).toBe(true);
+    const ended = run(primaryOnly(0, 20, true));
+    expect(kinds(ended.transitions)).toEqual(['channel-ended']);
+    expect(ended.state.channelDown).toBe(false);
+  });
+
+  it('a rendition whose newest write was rejected is not behind: no lag stall, only its age counts', () => {
+    const base = run(healthyUntil(20));
+    // Segment 11: the failover writes it; the primary's version was rejected at 22.1 s.
+    const invalid = {
+      primary: { incidentId: 'invalid-primary-x', rejectedAt: { '720p/index.m3u8': at(22.1) } },
+    };
+    const look = {
+      now: at(23.5),
+      renditions: [seen('failover', { ...playlist(11, at(22)), seenAt: at(22) })],
+      invalid,
+    };
+    expect(kinds(assessFreshness(base.state, look).transitions)).toEqual([]);
+    const { invalid: _none, ...unexplained } = look;
+    expect(kinds(assessFreshness(base.state, unexplained).transitions)).toContain('encoder-stalled');
+  });
+
+  it('an encoder without a valid playlist for the stall threshold is withdrawn as part of its INVALID PLAYLIST incident; its recovery is too', () => {
+    const base = run(healthyUntil(20));
+    const invalid = {
+      primary: { incidentId: 'invalid-primary-x', rejectedAt: { '720p/index.m3u8': at(28.1) } },
+    };
+    const stalled = assessFreshness(
+      base.state,
+      { now: at(28.2), renditions: [seen('failover', playlist(14, at(28)))], invalid },
+      {},
+    );
+    expect(partOf(stalled.transitions)).toEqual([
+      'encoder-stalled (part of invalid-primary-x)',
+      'preferred-changed',
+      'withdrawal-changed',
+    ]);
+    const back = run(healthyUntil(40, 30), {}, stalled.state);
+    expect(partOf(back.transitions)).toContain('encoder-recovered (part of invalid-primary-x)');
+  });
+
+  it('after a gap in watching, a stall is declared only on an encoder that stays silent for the stall threshold while watched', () => {
+    const base = run(healthyUntil(20));
+    // The workflow was down from 20 s to 80 s; the primary's upload of segment 40 is the first look.
+    const resumed = assessFreshness(base.state, {
+      now: at(80),
+      renditions: [seen('primary', playlist(40, at(80)))],
+      watchingSince: at(80),
+    });
+    expect(resumed.transitions).toEqual([]);
+    // The failover writes nothing more: the next looks judge it from 80 s too (kept in the state),
+    // and it is stalled once watched silent for 1.5 × TD (plus the LastModified resolution).
+    const next = assessFreshness(resumed.state, {
+      now: at(82),
+      renditions: [seen('primary', playlist(41, at(82)))],
+    });
+    expect(next.transitions).toEqual([]);
+    const later = assessFreshness(next.state, {
+      now: at(85),
+      renditions: [seen('primary', playlist(42, at(84)))],
+    });
+    expect(kinds(later.transitions)).toContain('encoder-stalled');
+  });
+});
