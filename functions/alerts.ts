@@ -72,9 +72,7 @@ export type RunbookKind = AlertKind | 'WORKFLOW FAILING';
  * "For on-call"). Alerts and alarm descriptions link these.
  */
 export function runbookAnchor(kind: RunbookKind): string {
-  // A corrupt state record is a fault of the workflow's own storage: WORKFLOW FAILING's entry.
-  const entry = kind === 'STATE REBUILT' ? 'WORKFLOW FAILING' : kind;
-  return `README.md#runbook-${entry.toLowerCase().replace(/ /g, '-')}`;
+  return `README.md#runbook-${kind.toLowerCase().replace(/ /g, '-')}`;
 }
 
 const SEVERITY: Readonly<Record<AlertKind, Severity>> = {
