@@ -45,8 +45,9 @@ export type ValidateOutput =
       readonly sequencer?: string;
       readonly playlist?: PlaylistObservation;
       /**
-       * The previous accepted version of this media playlist is older than the stall threshold:
-       * the encoder, or the workflow and its storage, was away. Freshness then judges playlists
+       * The previous accepted version of this media playlist is older than the stall threshold,
+       * or this version is processed later than that after it was written: the encoder, or the
+       * workflow and its storage, was away. Freshness then judges playlists
        * written before this look from now (functions/hls/freshness.ts, `watchingSince`).
        */
       readonly resumed?: true;
@@ -152,10 +153,14 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       );
       const written = await records.put(recordKey, JSON.stringify(record), afterRead(stored));
       if (written === 'precondition-failed') continue; // a concurrent execution accepted a version: compare again
+      const threshold = settings.stallAfterTargetDurations * result.snapshot.targetDuration * 1000;
       const resumed =
-        accepted !== undefined &&
-        object.lastModified - accepted.lastModified >
-          settings.stallAfterTargetDurations * accepted.snapshot.targetDuration * 1000;
+        // The encoder was away: a silence between two accepted versions.
+        (accepted !== undefined && object.lastModified - accepted.lastModified > threshold) ||
+        // The workflow was away: this version is processed a stall threshold after it was written
+        // (an upload replayed after a restart, an event delivered late; S3's LastModified has whole
+        // seconds, hence the second on top).
+        startedAt - object.lastModified > threshold + 1000;
       return {
         ...base,
         kind: 'media',

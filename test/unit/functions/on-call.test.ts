@@ -491,6 +491,36 @@ describe('alerts mean one thing each (one alert and one recovery per incident)',
   });
 });
 
+describe('uploads processed late', () => {
+  it('an upload replayed after the workflow was away (processed a stall threshold after it was written) raises nothing', async () => {
+    const { s3, run, start, uploadBoth } = setUp();
+    await start();
+    // Both encoders write segment 13; the workflow goes away before it sees them and replays the
+    // uploads 5 s later (a local runtime restarted on its journal), before the encoders write again.
+    s3.now = T0 + 13 * TD * 1000;
+    const keys = [
+      'ch1/primary/720p.m3u8',
+      'ch1/primary/360p.m3u8',
+      'ch1/failover/720p.m3u8',
+      'ch1/failover/360p.m3u8',
+    ];
+    for (const key of keys) s3.write(key, mediaPlaylist({ sequence: 10, count: 4 }));
+    s3.now += 5_000;
+    const replayed = [];
+    for (const key of keys) replayed.push(await run.event(key));
+    expect(replayed.map((r) => r.playlist.action === 'process' && r.playlist.resumed)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    const later = [...(await uploadBoth(16)), ...(await uploadBoth(17))];
+    expect(
+      subjects([...replayed, ...later].flatMap((r) => (r.health === undefined ? [] : [r.health]))),
+    ).toEqual([]);
+  });
+});
+
 describe('a corrupt state record', () => {
   it.each([
     ['not JSON', '{"version":1,"chan'],
