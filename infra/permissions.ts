@@ -132,12 +132,15 @@ export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, 
     publishMetrics: grants(),
     watchdog: grants(
       ...readPlaylists(),
+      // Compares index.m3u8 and steering.json with the hashes MergeIndex recorded (functions/converge.ts).
+      allow('ReadIndexAndSteering', ['s3:GetObject'], outputs),
       readAccepted(),
       readWriteHealth(),
       // Listing the channels: a Scan (keys only) cannot be limited by dynamodb:LeadingKeys.
       new iam.PolicyStatement({ sid: 'ListChannels', actions: ['dynamodb:Scan'], resources: [table] }),
     ),
     recordInvalidPlaylist: grants(readWriteHealth()),
+    markAlertsSent: grants(readWriteHealth()),
   };
 }
 

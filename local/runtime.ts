@@ -36,6 +36,7 @@ import {
   createArtifactWorkflow,
   createLocalWorkflow,
   type ExecutionRecord,
+  type InjectedFault,
   type WorkflowServices,
 } from './engine';
 import { matchesEventPattern } from './event-pattern';
@@ -183,6 +184,11 @@ export interface LocalRuntime {
   readonly running: number;
   /** Runs the watchdog once, now; resolves when the executions it started (one per channel) are done. */
   watchdog(): Promise<ExecutionRecord>;
+  /**
+   * Makes the next execution that reaches a Task fail there or die there (local/engine.ts
+   * InjectedFault): how the tests prove that a dead execution costs at most a watchdog period.
+   */
+  injectFault(fault: InjectedFault): void;
   /** Runs the workflow for an EventBridge-shaped input, e.g. an event delivered again. */
   execute(input: unknown): Promise<ExecutionRecord>;
   /**
@@ -474,6 +480,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       return inFlight.size;
     },
     watchdog,
+    injectFault: (fault) => engine.injectFault(fault),
     execute: start,
     executions,
     alerts,

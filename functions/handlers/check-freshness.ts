@@ -196,6 +196,13 @@ export function createCheckFreshness(deps: HandlerDeps) {
         };
       },
       stored,
+      // Recorded as pending with the transitions (functions/outbox.ts); the same alerts go out below.
+      {
+        alertsOf: (result, next) =>
+          next.health === undefined ? [] : alertsFor(p.channel, result.transitions, next.health, at),
+        at,
+        resend: withOwn,
+      },
     );
     return {
       at,
@@ -254,6 +261,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
             : alertsFor(p.channel, l.transitions, l.update.state.health, l.at),
         ),
         ...validAgain,
+        ...looks.flatMap((l) => l.update.resend),
       ],
       metrics: healthMetrics(p.channel, health, last.at),
       transitions,

@@ -18,6 +18,7 @@ import { channelNameProblem } from '../keys';
 import { healthMetrics, type MetricDatum } from '../metrics';
 import { channelAudit, type HealthOutput, observePlaylist, withdrawalsOwned } from './check-freshness';
 import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
+import { findRepairs, withRepairs } from './repairs';
 
 export interface WatchdogInput {
   readonly bucket: string;
@@ -33,7 +34,7 @@ export interface WatchdogOutput extends HealthOutput {
 const NOTHING: Omit<HealthOutput, 'metrics'> = { channels: [], alerts: [], transitions: [], audit: [] };
 
 export function createWatchdog(deps: HandlerDeps) {
-  const { store, records, settings, now } = deps;
+  const { store, records, settings, now, log } = deps;
 
   async function listChannelsToCheck(): Promise<WatchdogOutput> {
     // A state left from other encoder folder names may name a channel that now reads as an encoder
@@ -67,21 +68,39 @@ export function createWatchdog(deps: HandlerDeps) {
         if (seen !== undefined) renditions.push(withSeenAt(seen, accepted));
       }
     }
-    const update = await updateChannelState(records, channel, (current) => {
-      const assessed = assessFreshness(current.health, { now: at, renditions }, freshnessOptions(settings));
-      return {
-        state: { ...current, health: assessed.state },
-        result: { transitions: assessed.transitions, before: healthHash(current.health) },
-      };
-    });
+    const update = await updateChannelState(
+      records,
+      channel,
+      (current) => {
+        const assessed = assessFreshness(current.health, { now: at, renditions }, freshnessOptions(settings));
+        return {
+          state: { ...current, health: assessed.state },
+          result: { transitions: assessed.transitions, before: healthHash(current.health) },
+        };
+      },
+      undefined,
+      {
+        alertsOf: (result, next) =>
+          next.health === undefined ? [] : alertsFor(channel, result.transitions, next.health, at),
+        at,
+        resend: true,
+      },
+    );
     const health = update.state.health;
     if (health === undefined) return quiet;
     const owned = update.written ? update.result.transitions : [];
-    const withdraw = withdrawalsOwned(owned);
-    const mergeNeeded = indexIsStale(update.state);
+    // Converge: the effects of transitions whose execution died, and objects changed behind the
+    // workflow's back (functions/converge.ts).
+    const repairs = await findRepairs(deps, bucket, update.state);
+    if (repairs.reasons.length > 0)
+      log.warn('repairing channel objects', { channel, reasons: repairs.reasons });
+    const { withdraw, mergeNeeded } = withRepairs(
+      { bucket, channel, mergeNeeded: indexIsStale(update.state), withdraw: withdrawalsOwned(owned) },
+      repairs,
+    );
     return {
       channels: mergeNeeded || withdraw.length > 0 ? [{ bucket, channel, mergeNeeded, withdraw }] : [],
-      alerts: alertsFor(channel, owned, health, at),
+      alerts: [...alertsFor(channel, owned, health, at), ...update.resend],
       metrics: healthMetrics(channel, health, at),
       transitions: owned,
       audit:

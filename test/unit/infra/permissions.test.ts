@@ -164,9 +164,17 @@ describe('bucket and table access per function (allowed actions; the denied ones
     });
   });
 
-  it("Watchdog reads encoder objects, lists the channels (a Scan), queries the accepted versions and reads and writes the channels' state", () => {
+  it("MarkAlertsSent reads and writes only the channel's state (its alert outbox)", () => {
+    expect(s3Access('markAlertsSent')).toEqual({});
+    expect(tableAccess('markAlertsSent')).toEqual({
+      'dynamodb:GetItem': STATE,
+      'dynamodb:PutItem': STATE,
+    });
+  });
+
+  it("Watchdog reads encoder objects and the index and steering it compares, lists the channels (a Scan), queries the accepted versions and reads and writes the channels' state", () => {
     expect(s3Access('watchdog')).toEqual({
-      's3:GetObject': ENCODER_OBJECTS,
+      's3:GetObject': [...ENCODER_OBJECTS, ...OUTPUTS].sort(),
       's3:ListBucket': [''],
     });
     expect(tableAccess('watchdog')).toEqual({
