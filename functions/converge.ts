@@ -63,15 +63,21 @@ export function foldersToList(state: ChannelState, encoders: readonly string[]):
   return encoders.filter((e) => mayWithdraw(state, e, encoders));
 }
 
-/** The playlists of a withdrawn encoder's folder that are stale and still served (not its master). */
-export function stalePlaylists(
+/**
+ * The media playlists of a withdrawn encoder's folder (never its master); with `staleOnly`, only
+ * those written no later than its stall (a repair, while the encoder may be recovering). Without it,
+ * all of them (the owner of the withdrawal, right after the stall: a playlist of the same burst may
+ * land a second later).
+ */
+export function stalePlaylists<T extends FolderObject>(
   state: ChannelState,
   encoder: string,
-  folder: readonly FolderObject[],
-): FolderObject[] {
+  folder: readonly T[],
+  staleOnly = true,
+): T[] {
   const prefix = encoderPrefix(state.channel, encoder);
   const master = state.masters[encoder];
-  const staleBefore = state.health?.encoders[encoder]?.since;
+  const staleBefore = staleOnly ? state.health?.encoders[encoder]?.since : undefined;
   return folder.filter(
     (o) =>
       o.key.endsWith('.m3u8') &&

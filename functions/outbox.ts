@@ -21,10 +21,11 @@ export interface PendingAlert {
 
 /**
  * How long a pending alert belongs to the execution that took it: longer than an execution takes
- * from its state write to the end of NotifyOnCall (about 1 s; SNS throttling retries add seconds),
- * shorter than the watchdog's period, so a dead owner costs at most one period and this bound.
+ * from its state write to the end of NotifyOnCall (about 1 s, and up to 20 s more when
+ * CheckCounterpartFreshness waits to look again), shorter than the watchdog's period. An owner
+ * slower than this (retries of a throttled SNS) may see its alert sent a second time.
  */
-export const ALERT_RESEND_AFTER_MS = 15_000;
+export const ALERT_RESEND_AFTER_MS = 30_000;
 
 /**
  * The most alerts a channel keeps pending (a topic that refuses every publish): the oldest go

@@ -29,6 +29,11 @@ export interface ChannelActions {
   readonly mergeNeeded: boolean;
   /** Encoders whose media playlists this execution must withdraw. */
   readonly withdraw: readonly string[];
+  /**
+   * Of `withdraw`, the encoders withdrawn by a repair (functions/converge.ts), not by a transition
+   * this execution owns: only their playlists not newer than the stall are deleted.
+   */
+  readonly staleOnly?: readonly string[];
 }
 
 export interface HealthOutput {

@@ -57,9 +57,11 @@ export async function findRepairs(
 
 /** The channel's actions with the repairs added (withdraw first, then merge, as ApplyChannelActions runs them). */
 export function withRepairs(actions: ChannelActions, repairs: Repairs): ChannelActions {
+  const staleOnly = repairs.withdraw.filter((e) => !actions.withdraw.includes(e));
   return {
     ...actions,
     mergeNeeded: actions.mergeNeeded || repairs.mergeNeeded,
-    withdraw: [...new Set([...actions.withdraw, ...repairs.withdraw])],
+    withdraw: [...actions.withdraw, ...staleOnly],
+    ...(staleOnly.length === 0 ? {} : { staleOnly }),
   };
 }

@@ -94,12 +94,12 @@ export function createWatchdog(deps: HandlerDeps) {
     const repairs = await findRepairs(deps, bucket, update.state);
     if (repairs.reasons.length > 0)
       log.warn('repairing channel objects', { channel, reasons: repairs.reasons });
-    const { withdraw, mergeNeeded } = withRepairs(
+    const actions = withRepairs(
       { bucket, channel, mergeNeeded: indexIsStale(update.state), withdraw: withdrawalsOwned(owned) },
       repairs,
     );
     return {
-      channels: mergeNeeded || withdraw.length > 0 ? [{ bucket, channel, mergeNeeded, withdraw }] : [],
+      channels: actions.mergeNeeded || actions.withdraw.length > 0 ? [actions] : [],
       alerts: [...alertsFor(channel, owned, health, at), ...update.resend],
       metrics: healthMetrics(channel, health, at),
       transitions: owned,

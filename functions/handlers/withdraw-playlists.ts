@@ -2,8 +2,8 @@
  * WithdrawStalePlaylists: deletes a stalled encoder's media playlists so they answer 404 and
  * every redundant-stream player fails over. Checks again, against the stored state, that the
  * encoder is still withdrawn and another encoder is healthy: never the last healthy encoder.
- * Deletes only playlists written no later than the stall (functions/converge.ts): the same Task
- * repairs a withdrawal whose execution died, when the encoder may have started uploading again.
+ * The same Task repairs a withdrawal whose execution died (functions/converge.ts): then, as the
+ * encoder may have started uploading again, only playlists written no later than its stall go.
  * The bucket keeps versions, and the encoder's next upload brings its playlists back.
  */
 import { readChannelState } from '../channel-state';
@@ -30,7 +30,9 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
         continue;
       }
       const listed = await store.list(bucket, encoderPrefix(channel, encoder));
-      const keys = stalePlaylists(state, encoder, listed).map((o) => o.key);
+      const keys = stalePlaylists(state, encoder, listed, input.staleOnly?.includes(encoder) === true).map(
+        (o) => o.key,
+      );
       for (const key of keys) await store.delete(bucket, key);
       deleted[encoder] = keys;
       log.info('withdrew media playlists', { channel, encoder, count: keys.length });

@@ -157,6 +157,12 @@ describe('planRepairs: what the bucket must become, from the state (issue 16 §1
     expect(repairs.mergeNeeded).toBe(false);
   });
 
+  it("withdraws every media playlist for the withdrawal's owner, the master kept", () => {
+    const folder = [playlist('720p.m3u8', STALL + 1_000), playlist('master.m3u8', STALL - 60_000)];
+
+    expect(stalePlaylists(state(), 'primary', folder, false)).toEqual([folder[0]]);
+  });
+
   it('counts a playlist written in the second of the stall as stale (S3 LastModified has whole seconds)', () => {
     const sameSecond = playlist('720p.m3u8', Math.floor(STALL / 1000) * 1000);
 
