@@ -30,6 +30,12 @@ export interface ChannelState {
   readonly index?: IndexRecord;
   /** Open invalid-playlist incidents, by encoder (functions/invalid-playlists.ts). */
   readonly invalid?: Readonly<Record<string, InvalidIncident>>;
+  /**
+   * Per withdrawn encoder: the stall (its health's `since`) whose withdrawal WithdrawStalePlaylists
+   * carried out. A withdrawn encoder without it is a withdrawal whose execution died: the next
+   * event repairs it (functions/converge.ts unconfirmedWithdrawals).
+   */
+  readonly withdrawals?: Readonly<Record<string, number>>;
   /** Alerts recorded with the transition they announce, not yet confirmed sent (functions/outbox.ts). */
   readonly outbox?: Readonly<Record<string, PendingAlert>>;
 }

@@ -58,6 +58,28 @@ export function mayWithdraw(state: ChannelState, encoder: string, encoders: read
   );
 }
 
+/**
+ * The state-only check every event execution makes (no request): encoders that may be withdrawn
+ * now but whose withdrawal for their current stall WithdrawStalePlaylists has not recorded as done
+ * (`state.withdrawals`), less those `owned` by this execution's transitions.
+ */
+export function unconfirmedWithdrawals(
+  state: ChannelState,
+  encoders: readonly string[],
+  owned: readonly string[],
+): string[] {
+  return foldersToList(state, encoders).filter(
+    (e) => !owned.includes(e) && state.withdrawals?.[e] !== state.health?.encoders[e]?.since,
+  );
+}
+
+/** `state` recording that `encoder`'s withdrawal for its current stall is done. */
+export function confirmWithdrawal(state: ChannelState, encoder: string): ChannelState {
+  const since = state.health?.encoders[encoder]?.since;
+  if (since === undefined || state.withdrawals?.[encoder] === since) return state;
+  return { ...state, withdrawals: { ...state.withdrawals, [encoder]: since } };
+}
+
 /** The encoders whose folders {@link planRepairs} needs listed: those that may be withdrawn now. */
 export function foldersToList(state: ChannelState, encoders: readonly string[]): string[] {
   return encoders.filter((e) => mayWithdraw(state, e, encoders));

@@ -127,7 +127,8 @@ export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, 
     withdrawPlaylists: grants(
       allow('WithdrawMediaPlaylists', ['s3:DeleteObject'], encoderPlaylists),
       list(),
-      records('ReadChannelState', ['dynamodb:GetItem'], table, STATE_RECORDS),
+      // Records the withdrawal as done, so later events do not repeat it (functions/converge.ts).
+      readWriteHealth(),
     ),
     publishMetrics: grants(),
     watchdog: grants(

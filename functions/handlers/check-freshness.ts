@@ -20,6 +20,7 @@ import { encoderPrefix } from '../keys';
 import { healthMetrics } from '../metrics';
 import type { ObjectStore } from '../store';
 import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
+import { withUnconfirmedWithdrawals } from './repairs';
 import type { ValidateOutput } from './validate-playlist';
 
 export interface ChannelActions {
@@ -252,12 +253,12 @@ export function createCheckFreshness(deps: HandlerDeps) {
     if (health === undefined) return { channels: [], alerts: validAgain, metrics: [], transitions, audit };
     return {
       channels: [
-        {
+        withUnconfirmedWithdrawals(last.update.state, settings.encoders, {
           bucket: p.bucket,
           channel: p.channel,
           mergeNeeded: indexIsStale(last.update.state),
           withdraw: withdrawalsOwned(transitions),
-        },
+        }),
       ],
       alerts: [
         ...looks.flatMap((l) =>

@@ -5,7 +5,14 @@
  * check, never the upload path.
  */
 import type { ChannelState } from '../channel-state';
-import { type ChannelObjects, foldersToList, NO_REPAIRS, planRepairs, type Repairs } from '../converge';
+import {
+  type ChannelObjects,
+  foldersToList,
+  NO_REPAIRS,
+  planRepairs,
+  type Repairs,
+  unconfirmedWithdrawals,
+} from '../converge';
 import { encoderPrefix, indexKey, steeringKey } from '../keys';
 import type { ChannelActions } from './check-freshness';
 import type { HandlerDeps } from './deps';
@@ -64,4 +71,17 @@ export function withRepairs(actions: ChannelActions, repairs: Repairs): ChannelA
     withdraw: [...actions.withdraw, ...staleOnly],
     ...(staleOnly.length === 0 ? {} : { staleOnly }),
   };
+}
+
+/**
+ * An event execution's actions with the withdrawals that are not done (a dead owner's), found from
+ * the state alone: no request on the upload path.
+ */
+export function withUnconfirmedWithdrawals(
+  state: ChannelState,
+  encoders: readonly string[],
+  actions: ChannelActions,
+): ChannelActions {
+  const withdraw = unconfirmedWithdrawals(state, encoders, actions.withdraw);
+  return withdraw.length === 0 ? actions : withRepairs(actions, { ...NO_REPAIRS, withdraw });
 }

@@ -6,8 +6,8 @@
  * encoder may have started uploading again, only playlists written no later than its stall go.
  * The bucket keeps versions, and the encoder's next upload brings its playlists back.
  */
-import { readChannelState } from '../channel-state';
-import { mayWithdraw, stalePlaylists } from '../converge';
+import { readChannelState, updateChannelState } from '../channel-state';
+import { confirmWithdrawal, mayWithdraw, stalePlaylists } from '../converge';
 import { encoderPrefix } from '../keys';
 import type { ChannelActions } from './check-freshness';
 import { createDeps, type HandlerDeps } from './deps';
@@ -37,6 +37,16 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
       deleted[encoder] = keys;
       log.info('withdrew media playlists', { channel, encoder, count: keys.length });
     }
+    // Done: the events after this one need not withdraw again (functions/converge.ts).
+    const done = Object.keys(deleted);
+    if (done.length > 0)
+      await updateChannelState(records, channel, (current) => ({
+        state: done.reduce(
+          (next, e) => (mayWithdraw(next, e, settings.encoders) ? confirmWithdrawal(next, e) : next),
+          current,
+        ),
+        result: undefined,
+      }));
     return { deleted, skipped };
   };
 }

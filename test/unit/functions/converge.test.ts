@@ -1,5 +1,11 @@
 import type { ChannelState } from '../../../functions/channel-state';
-import { type ChannelObjects, planRepairs, stalePlaylists } from '../../../functions/converge';
+import {
+  type ChannelObjects,
+  confirmWithdrawal,
+  planRepairs,
+  stalePlaylists,
+  unconfirmedWithdrawals,
+} from '../../../functions/converge';
 import type { ChannelHealth, EncoderHealth } from '../../../functions/hls';
 
 const STALL = Date.parse('2026-12-01T08:00:00.500Z');
@@ -167,5 +173,30 @@ describe('planRepairs: what the bucket must become, from the state (issue 16 §1
     const sameSecond = playlist('720p.m3u8', Math.floor(STALL / 1000) * 1000);
 
     expect(stalePlaylists(state(), 'primary', [sameSecond])).toEqual([sameSecond]);
+  });
+});
+
+describe('unconfirmedWithdrawals: the state-only check of every event execution', () => {
+  it('finds a withdrawal whose execution died before WithdrawStalePlaylists recorded it done', () => {
+    expect(unconfirmedWithdrawals(state(), ENCODERS, [])).toEqual(['primary']);
+  });
+
+  it('leaves a withdrawal this execution owns to its own step', () => {
+    expect(unconfirmedWithdrawals(state(), ENCODERS, ['primary'])).toEqual([]);
+  });
+
+  it('finds nothing once the withdrawal of the current stall is recorded done', () => {
+    expect(unconfirmedWithdrawals(confirmWithdrawal(state(), 'primary'), ENCODERS, [])).toEqual([]);
+  });
+
+  it('asks again for a new stall of the same encoder (its since changed)', () => {
+    const restalled = state({
+      health: {
+        encoders: { primary: encoder('stalled', STALL + 90_000), failover: encoder('healthy', STALL) },
+      },
+    });
+    const later = { ...restalled, withdrawals: confirmWithdrawal(state(), 'primary').withdrawals ?? {} };
+
+    expect(unconfirmedWithdrawals(later, ENCODERS, [])).toEqual(['primary']);
   });
 });

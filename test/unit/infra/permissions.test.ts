@@ -143,12 +143,15 @@ describe('bucket and table access per function (allowed actions; the denied ones
     expect(denying).toEqual(['mergeIndex']);
   });
 
-  it("WithdrawPlaylists reads the channels' state and deletes nothing but encoder media playlists", () => {
+  it("WithdrawPlaylists reads the channels' state, records the withdrawal done, and deletes nothing but encoder media playlists", () => {
     expect(s3Access('withdrawPlaylists')).toEqual({
       's3:DeleteObject': ['/*/failover/*.m3u8', '/*/primary/*.m3u8', '/failover/*.m3u8', '/primary/*.m3u8'],
       's3:ListBucket': [''],
     });
-    expect(tableAccess('withdrawPlaylists')).toEqual({ 'dynamodb:GetItem': STATE });
+    expect(tableAccess('withdrawPlaylists')).toEqual({
+      'dynamodb:GetItem': STATE,
+      'dynamodb:PutItem': STATE,
+    });
   });
 
   it('PublishMetrics has no bucket or table access (it only writes EMF log lines)', () => {
