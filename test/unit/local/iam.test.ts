@@ -195,8 +195,8 @@ describe('a call the policies do not allow fails as AccessDenied naming role, ac
       /implicit deny/,
     ],
     [
-      "WithdrawPlaylists writing a channel's state (it only reads it)",
-      ['withdrawPlaylists', 'dynamodb:PutItem', TABLE, HEALTH('ch1')],
+      "WithdrawPlaylists writing an accepted version (it writes only the channel's state)",
+      ['withdrawPlaylists', 'dynamodb:PutItem', TABLE, ACCEPTED('ch1', '720p.m3u8')],
       /implicit deny/,
     ],
     ['Watchdog deleting an item', ['watchdog', 'dynamodb:DeleteItem', TABLE, HEALTH('ch1')], /implicit deny/],
