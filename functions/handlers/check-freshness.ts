@@ -253,7 +253,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
     if (health === undefined) return { channels: [], alerts: validAgain, metrics: [], transitions, audit };
     return {
       channels: [
-        withUnconfirmedWithdrawals(last.update.state, settings.encoders, {
+        withUnconfirmedWithdrawals(last.update.state, settings.encoders, last.at, {
           bucket: p.bucket,
           channel: p.channel,
           mergeNeeded: indexIsStale(last.update.state),

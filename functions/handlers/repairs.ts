@@ -80,8 +80,9 @@ export function withRepairs(actions: ChannelActions, repairs: Repairs): ChannelA
 export function withUnconfirmedWithdrawals(
   state: ChannelState,
   encoders: readonly string[],
+  at: number,
   actions: ChannelActions,
 ): ChannelActions {
-  const withdraw = unconfirmedWithdrawals(state, encoders, actions.withdraw);
+  const withdraw = unconfirmedWithdrawals(state, encoders, actions.withdraw, at);
   return withdraw.length === 0 ? actions : withRepairs(actions, { ...NO_REPAIRS, withdraw });
 }

@@ -4,6 +4,7 @@
  * local engine, on the same ASL that AWS runs), or the workflow's objects change behind its back;
  * the next watchdog run (or event) repairs the difference. Real clock, target duration 1 s.
  */
+import { WITHDRAWAL_OWNER_GRACE_MS } from '../../functions/converge';
 import { ALERT_RESEND_AFTER_MS } from '../../functions/outbox';
 import { EXECUTION_DIED } from '../../local/engine';
 import { cadence, startTestRuntime, type TestRuntime } from '../support/local-runtime';
@@ -35,7 +36,7 @@ describe('the workflow converges after an execution dies (fault injection)', () 
   const status = async (path: string) => (await runtime.origin(path)).status;
 
   it.each(['WithdrawStalePlaylists', 'PublishAlert'])(
-    'the execution that records a stall dies before %s: the next event withdraws the playlists, and STALLED goes out exactly once after the resend bound',
+    'the execution that records a stall dies before %s: an event after the owner grace withdraws the playlists, and STALLED goes out exactly once after the resend bound',
     async (task) => {
       runtime.injectFault({ task, mode: 'die' });
       const tick = await startChannel();
@@ -49,9 +50,12 @@ describe('the workflow converges after an execution dies (fault injection)', () 
       expect(died()).toHaveLength(1);
       expect(runtime.alerts).toEqual([]);
       const diedAt = Date.now();
-      // The failover's next segment: its execution finds the withdrawal not done, from the state.
-      await tick();
-      await runtime.upload('ch1', 'failover', n++);
+      // The failover's segments after the owner's grace: their executions find the withdrawal not
+      // done, from the state.
+      while (Date.now() - diedAt < WITHDRAWAL_OWNER_GRACE_MS + 1000) {
+        await tick();
+        await runtime.upload('ch1', 'failover', n++);
+      }
       await runtime.idle();
       expect(await status('ch1/primary/720p.m3u8')).toBe(404);
       // The failover stays live while the dead owner's alert is within the resend bound.

@@ -5,6 +5,7 @@ import {
   planRepairs,
   stalePlaylists,
   unconfirmedWithdrawals,
+  WITHDRAWAL_OWNER_GRACE_MS,
 } from '../../../functions/converge';
 import type { ChannelHealth, EncoderHealth } from '../../../functions/hls';
 
@@ -177,16 +178,22 @@ describe('planRepairs: what the bucket must become, from the state (issue 16 §1
 });
 
 describe('unconfirmedWithdrawals: the state-only check of every event execution', () => {
+  const LATER = STALL + WITHDRAWAL_OWNER_GRACE_MS;
+
+  it("leaves a stall's withdrawal to its owner for the grace (the same segment's executions do not pile up)", () => {
+    expect(unconfirmedWithdrawals(state(), ENCODERS, [], LATER - 1)).toEqual([]);
+  });
+
   it('finds a withdrawal whose execution died before WithdrawStalePlaylists recorded it done', () => {
-    expect(unconfirmedWithdrawals(state(), ENCODERS, [])).toEqual(['primary']);
+    expect(unconfirmedWithdrawals(state(), ENCODERS, [], LATER)).toEqual(['primary']);
   });
 
   it('leaves a withdrawal this execution owns to its own step', () => {
-    expect(unconfirmedWithdrawals(state(), ENCODERS, ['primary'])).toEqual([]);
+    expect(unconfirmedWithdrawals(state(), ENCODERS, ['primary'], LATER)).toEqual([]);
   });
 
   it('finds nothing once the withdrawal of the current stall is recorded done', () => {
-    expect(unconfirmedWithdrawals(confirmWithdrawal(state(), 'primary'), ENCODERS, [])).toEqual([]);
+    expect(unconfirmedWithdrawals(confirmWithdrawal(state(), 'primary'), ENCODERS, [], LATER)).toEqual([]);
   });
 
   it('asks again for a new stall of the same encoder (its since changed)', () => {
@@ -197,6 +204,8 @@ describe('unconfirmedWithdrawals: the state-only check of every event execution'
     });
     const later = { ...restalled, withdrawals: confirmWithdrawal(state(), 'primary').withdrawals ?? {} };
 
-    expect(unconfirmedWithdrawals(later, ENCODERS, [])).toEqual(['primary']);
+    expect(unconfirmedWithdrawals(later, ENCODERS, [], STALL + 90_000 + WITHDRAWAL_OWNER_GRACE_MS)).toEqual([
+      'primary',
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { parseSettings } from '../../../functions/config';
+import { WITHDRAWAL_OWNER_GRACE_MS } from '../../../functions/converge';
 import { PlaylistInvalidError, StateContentionError } from '../../../functions/errors';
 import { createDeps } from '../../../functions/handlers/deps';
 import type { ValidateOutput } from '../../../functions/handlers/validate-playlist';
@@ -323,7 +324,7 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(s3.objects.has('ch1/primary/master.m3u8')).toBe(true);
   });
 
-  it('the execution that records the stall dies before its actions and alerts: the next event withdraws, and the alert goes out once when the resend bound has passed', async () => {
+  it('the execution that records the stall dies before its actions and alerts: an event after the owner grace withdraws, and the alert goes out once when the resend bound has passed', async () => {
     const { s3, run, start, tickBoth, key } = setUp();
     await start();
     for (let n = 10; n <= 12; n++) await tickBoth(n);
@@ -353,7 +354,7 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(true);
     const stalledAt = s3.now;
 
-    const next = await failover(n + 1, stalledAt + TD * 1000, false);
+    const next = await failover(n + 1, stalledAt + WITHDRAWAL_OWNER_GRACE_MS, false);
     const withdrawnByNext =
       !s3.objects.has('ch1/primary/720p.m3u8') && !s3.objects.has('ch1/primary/360p.m3u8');
     const later = await failover(n + 2, stalledAt + ALERT_RESEND_AFTER_MS, false);
