@@ -11,7 +11,6 @@
  * live in the accepted records (functions/accepted.ts), which every upload writes anyway, so a
  * routine upload writes nothing here and the executions of one segment do not race for this record.
  */
-
 import type { Alert } from './alerts';
 import { StateContentionError } from './errors';
 import type { ChannelHealth } from './hls';
