@@ -11,10 +11,12 @@
  * live in the accepted records (functions/accepted.ts), which every upload writes anyway, so a
  * routine upload writes nothing here and the executions of one segment do not race for this record.
  */
+import type { Alert } from './alerts';
 import { StateContentionError } from './errors';
 import type { ChannelHealth } from './hls';
 import type { InvalidIncident } from './invalid-playlists';
 import { channelOfStateGroup, STATE_RECORDS, stateKey } from './keys';
+import { type OutboxOptions, type PendingAlert, withAlertOutbox } from './outbox';
 import { afterRead, type RecordStore, type StoredRecord } from './record-store';
 
 export interface ChannelState {
@@ -23,10 +25,32 @@ export interface ChannelState {
   readonly health: ChannelHealth | undefined;
   /** Each encoder's master playlist: its path inside the encoder folder and the ETag accepted. */
   readonly masters: Readonly<Record<string, { readonly rest: string; readonly etag: string }>>;
-  /** What index.m3u8 / steering.json were last written from. */
-  readonly index?: { readonly preferred: string; readonly masters: string; readonly writtenAt: number };
+  /** What index.m3u8 / steering.json were last written from, and what was written (functions/converge.ts). */
+  readonly index?: IndexRecord;
   /** Open invalid-playlist incidents, by encoder (functions/invalid-playlists.ts). */
   readonly invalid?: Readonly<Record<string, InvalidIncident>>;
+  /**
+   * Per withdrawn encoder: the stall (its health's `since`) whose withdrawal WithdrawStalePlaylists
+   * carried out. A withdrawn encoder without it is a withdrawal whose execution died: the next
+   * event repairs it (functions/converge.ts unconfirmedWithdrawals).
+   */
+  readonly withdrawals?: Readonly<Record<string, number>>;
+  /** Alerts recorded with the transition they announce, not yet confirmed sent (functions/outbox.ts). */
+  readonly outbox?: Readonly<Record<string, PendingAlert>>;
+}
+
+/** What MergeIndex last wrote for a channel. */
+export interface IndexRecord {
+  readonly preferred: string;
+  /** {@link mastersFingerprint} of the state it was built from. */
+  readonly masters: string;
+  readonly writtenAt: number;
+  /** SHA-256 (hex) of the index.m3u8 bytes written; absent in states written before it was kept. */
+  readonly hash?: string;
+  /** SHA-256 (hex) of the steering.json bytes written (steering on). */
+  readonly steeringHash?: string;
+  /** The ETag of each encoder's master as read for the merge (encoders whose master was merged). */
+  readonly sources?: Readonly<Record<string, string>>;
 }
 
 export function emptyChannelState(channel: string): ChannelState {
@@ -169,31 +193,43 @@ const MAX_ATTEMPTS = 6;
  * on contention. `change` must be pure: it may run several times, and only the result of the run
  * whose write succeeded is returned (`written` false when it changed no decision: no write). `read`,
  * the state as the caller just read it, saves the first read. A corrupt record is replaced:
- * `change` then starts from `rebuilt` (or the empty state), and the one execution whose write
- * replaces it gets `rebuilt`, the reason, to alert on.
+ * `change` then starts from `options.rebuilt` (or the empty state), and the one execution whose
+ * write replaces it gets `rebuilt`, the reason, to alert on. With `options.outbox`, the alerts of
+ * the change are recorded as pending by the same write, and `resend` holds the due pending alerts
+ * this write took over (functions/outbox.ts).
  */
 export async function updateChannelState<R>(
   records: RecordStore,
   channel: string,
   change: (state: ChannelState) => { state: ChannelState; result: R },
   read?: ReadChannelState,
-  rebuilt?: ChannelState,
-): Promise<{ state: ChannelState; result: R; written: boolean; rebuilt?: string }> {
+  options: { readonly rebuilt?: ChannelState; readonly outbox?: OutboxOptions<R> } = {},
+): Promise<{ state: ChannelState; result: R; written: boolean; resend: readonly Alert[]; rebuilt?: string }> {
   const key = stateKey(channel);
+  const { rebuilt, outbox } = options;
+  const apply: (state: ChannelState) => { state: ChannelState; result: R; resend?: readonly Alert[] } =
+    outbox === undefined ? change : withAlertOutbox(change, outbox);
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const current = attempt === 1 && read !== undefined ? read : await readChannelState(records, channel);
     const { record, corrupt } = current;
     const state = corrupt !== undefined && rebuilt !== undefined ? rebuilt : current.state;
-    const next = change(state);
+    const next = apply(state);
+    const resend = next.resend ?? [];
     if (
       corrupt === undefined &&
       record !== undefined &&
       JSON.stringify(decisionOf(next.state)) === JSON.stringify(decisionOf(state))
     )
-      return { ...next, written: false };
+      return { state: next.state, result: next.result, written: false, resend: [] };
     const written = await records.put(key, JSON.stringify(next.state), afterRead(record));
     if (written !== 'precondition-failed')
-      return { ...next, written: true, ...(corrupt === undefined ? {} : { rebuilt: corrupt }) };
+      return {
+        state: next.state,
+        result: next.result,
+        written: true,
+        resend,
+        ...(corrupt === undefined ? {} : { rebuilt: corrupt }),
+      };
     // Lost to a concurrent execution: back off with full jitter before re-reading.
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 25 * 2 ** attempt));
   }

@@ -30,6 +30,8 @@ export interface PutOptions {
 export interface ListedObject {
   readonly key: string;
   readonly size: number;
+  /** When the object was last written (epoch ms; S3 LastModified, whole seconds). */
+  readonly lastModified: number;
 }
 
 export interface ObjectStore {
@@ -136,7 +138,8 @@ export class S3ObjectStore implements ObjectStore {
           }),
         );
         for (const o of out.Contents ?? [])
-          if (o.Key !== undefined) found.push({ key: o.Key, size: o.Size ?? 0 });
+          if (o.Key !== undefined)
+            found.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 });
         token = out.IsTruncated ? out.NextContinuationToken : undefined;
       } while (token !== undefined);
       return found;

@@ -20,6 +20,7 @@ export const WORKFLOW_FUNCTIONS = {
     module: 'record-invalid-playlist',
     placeholder: 'RecordInvalidPlaylistFunctionArn',
   },
+  markAlertsSent: { module: 'mark-alerts-sent', placeholder: 'MarkAlertsSentFunctionArn' },
 } as const;
 
 export type WorkflowFunction = keyof typeof WORKFLOW_FUNCTIONS;

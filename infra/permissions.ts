@@ -127,17 +127,21 @@ export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, 
     withdrawPlaylists: grants(
       allow('WithdrawMediaPlaylists', ['s3:DeleteObject'], encoderPlaylists),
       list(),
-      records('ReadChannelState', ['dynamodb:GetItem'], table, STATE_RECORDS),
+      // Records the withdrawal as done, so later events do not repeat it (functions/converge.ts).
+      readWriteHealth(),
     ),
     publishMetrics: grants(),
     watchdog: grants(
       ...readPlaylists(),
+      // Compares index.m3u8 and steering.json with the hashes MergeIndex recorded (functions/converge.ts).
+      allow('ReadIndexAndSteering', ['s3:GetObject'], outputs),
       readAccepted(),
       readWriteHealth(),
       // Listing the channels: a Scan (keys only) cannot be limited by dynamodb:LeadingKeys.
       new iam.PolicyStatement({ sid: 'ListChannels', actions: ['dynamodb:Scan'], resources: [table] }),
     ),
     recordInvalidPlaylist: grants(readWriteHealth()),
+    markAlertsSent: grants(readWriteHealth()),
   };
 }
 

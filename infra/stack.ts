@@ -78,6 +78,7 @@ const FUNCTION_DESCRIPTIONS: Readonly<Record<WorkflowFunction, string>> = {
   watchdog: 'hls-failover: checks every channel against the clock on a schedule',
   recordInvalidPlaylist:
     'hls-failover: records a rejected playlist in the channel state; the first of an incident alerts on-call',
+  markAlertsSent: "hls-failover: removes published alerts from their channel's outbox so none is sent twice",
 };
 
 /**
@@ -99,6 +100,8 @@ export const FUNCTION_MEMORY_MB: Readonly<Record<WorkflowFunction, number>> = {
   withdrawPlaylists: 128,
   publishMetrics: 128,
   recordInvalidPlaylist: 128,
+  // Reads and writes one state record per channel alerted: no playlist in memory.
+  markAlertsSent: 128,
 };
 
 /** The whole deployment of hls-failover in one stack. */

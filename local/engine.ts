@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Alert } from '../functions/alerts';
 import { createCheckFreshness } from '../functions/handlers/check-freshness';
 import type { HandlerDeps } from '../functions/handlers/deps';
+import { createMarkAlertsSent } from '../functions/handlers/mark-alerts-sent';
 import { createMergeIndex } from '../functions/handlers/merge-index';
 import { createPublishMetrics } from '../functions/handlers/publish-metrics';
 import { createRecordInvalidPlaylist } from '../functions/handlers/record-invalid-playlist';
@@ -200,6 +201,7 @@ export function createLocalWorkflow(options: LocalWorkflowOptions) {
     withdrawPlaylists: createWithdrawPlaylists(deps) as TaskHandler,
     publishMetrics: createPublishMetrics(deps) as TaskHandler,
     recordInvalidPlaylist: createRecordInvalidPlaylist(deps) as TaskHandler,
+    markAlertsSent: createMarkAlertsSent(deps) as TaskHandler,
   };
   const byArn: Record<string, TaskHandler> = {
     ...Object.fromEntries(Object.entries(handlers).map(([f, h]) => [arns[f as WorkflowFunction], h])),
@@ -293,6 +295,24 @@ export function definitionText(stack: SynthesizedStack, properties: Record<strin
   return readFileSync(join(stack.directory, `asset.${key}`), 'utf8');
 }
 
+/**
+ * A fault a test injects into the next execution that reaches a Task (issue 16 §1: the execution
+ * that owns a transition dies after its state write). `fail`: the Task fails with
+ * {@link INJECTED_FAULT} (its Retry does not name it; its Catch, if any, takes it), as a Lambda
+ * that crashes does. `die`: the execution stops there, before the Task runs, as when the runtime
+ * is killed or the execution times out; its record is FAILED with {@link EXECUTION_DIED}.
+ */
+export interface InjectedFault {
+  /** The Task state's name, e.g. `WithdrawStalePlaylists`, `PublishAlert`. */
+  readonly task: string;
+  readonly mode: 'fail' | 'die';
+}
+
+/** The error an injected `fail` raises. */
+export const INJECTED_FAULT = 'InjectedFault';
+/** The error recorded for an execution that an injected `die` stopped. */
+export const EXECUTION_DIED = 'ExecutionDied';
+
 interface EngineOptions {
   readonly stateMachineArn: string;
   /** `$$.Execution.Id` is `<this>:<execution name>`. */
@@ -315,11 +335,41 @@ function createWorkflowEngine(definition: unknown, options: EngineOptions) {
   }
   const stateMachineName = options.stateMachineArn.slice(options.stateMachineArn.lastIndexOf(':') + 1);
   let counter = 0;
+  const faults: InjectedFault[] = [];
+
+  /** The handlers of one execution, with the pending faults armed; `die` calls `stop`. */
+  function armed(stop: (task: string) => void): Record<string, TaskHandler> {
+    if (faults.length === 0) return handlers;
+    return Object.fromEntries(
+      Object.entries(handlers).map(([task, handler]) => [
+        task,
+        ((input: never) => {
+          const at = faults.findIndex((f) => f.task === task);
+          if (at < 0) return handler(input);
+          const [fault] = faults.splice(at, 1);
+          if (fault?.mode === 'fail') {
+            const error = new Error(`fault injected into ${task}`);
+            error.name = INJECTED_FAULT;
+            return Promise.reject(error);
+          }
+          stop(task);
+          // A process that died answers nothing: the Task never settles.
+          return new Promise<never>(() => undefined);
+        }) as TaskHandler,
+      ]),
+    );
+  }
 
   /** Runs one execution to its end; never throws for a failed execution (that is a record). */
   async function run(input: unknown): Promise<ExecutionRecord> {
     const name = `local-${Date.now()}-${++counter}`;
     const startedAt = Date.now();
+    let died: string | undefined;
+    let abort: () => void = () => undefined;
+    const taskHandlers = armed((task) => {
+      died = task;
+      abort();
+    });
     const execution = machine.run(input, {
       // The context object AWS gives ($$.Execution.Id is the execution ARN; the audit record keeps it).
       context: {
@@ -327,12 +377,13 @@ function createWorkflowEngine(definition: unknown, options: EngineOptions) {
         StateMachine: { Id: options.stateMachineArn, Name: stateMachineName },
       },
       overrides: {
-        taskResourceLocalHandlers: handlers as never,
+        taskResourceLocalHandlers: taskHandlers as never,
         ...(options.fastRetries
           ? { retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((s) => [s, 10])) }
           : {}),
       },
     });
+    abort = execution.abort;
     const events: unknown[] = [];
     const collecting = (async () => {
       for await (const event of execution.eventLogs) events.push(event);
@@ -354,11 +405,19 @@ function createWorkflowEngine(definition: unknown, options: EngineOptions) {
         cause: failed?.Cause ?? String((error as Error).message),
       };
     }
+    if (died !== undefined)
+      outcome = { status: 'FAILED', error: EXECUTION_DIED, cause: `fault injected: died before ${died}` };
     const overQuota = payloadOverQuota(events);
     if (overQuota !== undefined)
       outcome = { status: 'FAILED', error: 'States.DataLimitExceeded', cause: overQuota };
     return { name, input, ...outcome, startedAt, durationMs: Date.now() - startedAt, events };
   }
 
-  return { run };
+  /** Arms a fault for the next execution that reaches `fault.task` (once). */
+  const injectFault = (fault: InjectedFault) => {
+    if (!(fault.task in handlers)) throw new Error(`local engine: no Task state named ${fault.task}`);
+    faults.push(fault);
+  };
+
+  return { run, injectFault };
 }

@@ -20,7 +20,7 @@ import {
 } from '../functions/dynamodb-store';
 import { createDeps, jsonLogger } from '../functions/handlers/deps';
 import { workflowObjectOf } from '../functions/keys';
-import { S3ObjectStore } from '../functions/store';
+import { type ObjectStore, S3ObjectStore } from '../functions/store';
 import { playlistEventPattern, watchdogInput } from '../functions/workflow';
 import type { Authorizer } from './aws-request';
 import {
@@ -36,6 +36,7 @@ import {
   createArtifactWorkflow,
   createLocalWorkflow,
   type ExecutionRecord,
+  type InjectedFault,
   type WorkflowServices,
 } from './engine';
 import { EventJournal, type JournalEntry } from './event-journal';
@@ -195,6 +196,16 @@ export interface LocalRuntime {
   readonly running: number;
   /** Runs the watchdog once, now; resolves when the executions it started (one per channel) are done. */
   watchdog(): Promise<ExecutionRecord>;
+  /**
+   * The bucket as the workflow reaches it (its own credentials, which may write index.m3u8 and
+   * steering.json): what a test uses to change the workflow's objects behind its back.
+   */
+  readonly store: ObjectStore;
+  /**
+   * Makes the next execution that reaches a Task fail there or die there (local/engine.ts
+   * InjectedFault): how the tests prove that a dead execution costs at most a watchdog period.
+   */
+  injectFault(fault: InjectedFault): void;
   /** Runs the workflow for an EventBridge-shaped input, e.g. an event delivered again. */
   execute(input: unknown): Promise<ExecutionRecord>;
   /**
@@ -558,6 +569,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       return inFlight.size;
     },
     watchdog,
+    injectFault: (fault) => engine.injectFault(fault),
+    store,
     execute: (input) => start(input),
     executions,
     alerts,

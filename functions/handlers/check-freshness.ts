@@ -30,6 +30,7 @@ import { encoderPrefix } from '../keys';
 import { healthMetrics } from '../metrics';
 import type { ObjectStore } from '../store';
 import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
+import { withUnconfirmedWithdrawals } from './repairs';
 import type { ValidateOutput } from './validate-playlist';
 
 export interface ChannelActions {
@@ -39,6 +40,11 @@ export interface ChannelActions {
   readonly mergeNeeded: boolean;
   /** Encoders whose media playlists this execution must withdraw. */
   readonly withdraw: readonly string[];
+  /**
+   * Of `withdraw`, the encoders withdrawn by a repair (functions/converge.ts), not by a transition
+   * this execution owns: only their playlists not newer than the stall are deleted.
+   */
+  readonly staleOnly?: readonly string[];
 }
 
 export interface HealthOutput {
@@ -257,7 +263,16 @@ export function createCheckFreshness(deps: HandlerDeps) {
         };
       },
       stored,
-      rebuilt,
+      {
+        ...(rebuilt === undefined ? {} : { rebuilt }),
+        // Recorded as pending with the transitions (functions/outbox.ts); the same alerts go out below.
+        outbox: {
+          alertsOf: (result, next) =>
+            next.health === undefined ? [] : alertsFor(p.channel, result.transitions, next.health, at),
+          at,
+          resend: withOwn,
+        },
+      },
     );
     return {
       at,
@@ -307,12 +322,12 @@ export function createCheckFreshness(deps: HandlerDeps) {
     if (health === undefined) return { channels: [], alerts: notices, metrics: [], transitions, audit };
     return {
       channels: [
-        {
+        withUnconfirmedWithdrawals(last.update.state, settings.encoders, last.at, {
           bucket: p.bucket,
           channel: p.channel,
           mergeNeeded: indexIsStale(last.update.state),
           withdraw: withdrawalsOwned(transitions),
-        },
+        }),
       ],
       alerts: [
         ...looks.flatMap((l) =>
@@ -321,6 +336,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
             : alertsFor(p.channel, l.transitions, l.update.state.health, l.at),
         ),
         ...notices,
+        ...looks.flatMap((l) => l.update.resend),
       ],
       metrics: healthMetrics(p.channel, health, last.at),
       transitions,

@@ -103,6 +103,8 @@ export function createMergeIndex(deps: HandlerDeps) {
 
     const sources: (MasterSource | undefined)[] = [];
     const masterDirs: Record<string, string> = {};
+    // The ETags merged: the watchdog compares them with the stored masters (functions/converge.ts).
+    const mergedEtags: Record<string, string> = {};
     for (const encoder of settings.encoders) {
       const master = state.masters[encoder];
       const object =
@@ -111,6 +113,7 @@ export function createMergeIndex(deps: HandlerDeps) {
           : await store.get(bucket, `${encoderPrefix(channel, encoder)}${master.rest}`);
       if (master !== undefined && object !== undefined) {
         sources.push(object.body);
+        mergedEtags[encoder] = object.etag;
         const dir = posix.dirname(master.rest);
         if (dir !== '.') masterDirs[encoder] = dir;
       } else {
@@ -173,7 +176,17 @@ export function createMergeIndex(deps: HandlerDeps) {
     for (const line of toEmf(settings.metricsNamespace, writes, now())) emitMetricLine(line);
     const preferred = state.health.preferred;
     await updateChannelState(records, channel, (current) => ({
-      state: { ...current, index: { preferred, masters: mastersFingerprint(state), writtenAt: now() } },
+      state: {
+        ...current,
+        index: {
+          preferred,
+          masters: mastersFingerprint(state),
+          writtenAt: now(),
+          hash: index.hashAfter,
+          ...(steering === undefined ? {} : { steeringHash: steering.hashAfter }),
+          sources: mergedEtags,
+        },
+      },
       result: undefined,
     }));
     return {

@@ -31,6 +31,7 @@ import {
   withdrawalsOwned,
 } from './check-freshness';
 import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
+import { findRepairs, withRepairs } from './repairs';
 
 export interface WatchdogInput {
   readonly bucket: string;
@@ -46,7 +47,7 @@ export interface WatchdogOutput extends HealthOutput {
 const NOTHING: Omit<HealthOutput, 'metrics'> = { channels: [], alerts: [], transitions: [], audit: [] };
 
 export function createWatchdog(deps: HandlerDeps) {
-  const { store, records, settings, now } = deps;
+  const { store, records, settings, now, log } = deps;
 
   async function listChannelsToCheck(): Promise<WatchdogOutput> {
     // A state left from other encoder folder names may name a channel that now reads as an encoder
@@ -95,18 +96,34 @@ export function createWatchdog(deps: HandlerDeps) {
         };
       },
       undefined,
-      rebuilt,
+      {
+        ...(rebuilt === undefined ? {} : { rebuilt }),
+        outbox: {
+          alertsOf: (result, next) =>
+            next.health === undefined ? [] : alertsFor(channel, result.transitions, next.health, at),
+          at,
+          resend: true,
+        },
+      },
     );
     const health = update.state.health;
     if (health === undefined) return quiet;
     const owned = update.written ? update.result.transitions : [];
-    const withdraw = withdrawalsOwned(owned);
-    const mergeNeeded = indexIsStale(update.state);
+    // Converge: the effects of transitions whose execution died, and objects changed behind the
+    // workflow's back (functions/converge.ts).
+    const repairs = await findRepairs(deps, bucket, update.state);
+    if (repairs.reasons.length > 0)
+      log.warn('repairing channel objects', { channel, reasons: repairs.reasons });
+    const actions = withRepairs(
+      { bucket, channel, mergeNeeded: indexIsStale(update.state), withdraw: withdrawalsOwned(owned) },
+      repairs,
+    );
     return {
-      channels: mergeNeeded || withdraw.length > 0 ? [{ bucket, channel, mergeNeeded, withdraw }] : [],
+      channels: actions.mergeNeeded || actions.withdraw.length > 0 ? [actions] : [],
       alerts: [
         ...(update.rebuilt === undefined ? [] : [stateRebuiltAlert(channel, update.rebuilt, health, at)]),
         ...alertsFor(channel, owned, health, at),
+        ...update.resend,
       ],
       metrics: healthMetrics(channel, health, at),
       transitions: owned,

@@ -2,9 +2,12 @@
  * WithdrawStalePlaylists: deletes a stalled encoder's media playlists so they answer 404 and
  * every redundant-stream player fails over. Checks again, against the stored state, that the
  * encoder is still withdrawn and another encoder is healthy: never the last healthy encoder.
+ * The same Task repairs a withdrawal whose execution died (functions/converge.ts): then, as the
+ * encoder may have started uploading again, only playlists written no later than its stall go.
  * The bucket keeps versions, and the encoder's next upload brings its playlists back.
  */
-import { readChannelState } from '../channel-state';
+import { readChannelState, updateChannelState } from '../channel-state';
+import { confirmWithdrawal, mayWithdraw, stalePlaylists } from '../converge';
 import { encoderPrefix } from '../keys';
 import type { ChannelActions } from './check-freshness';
 import { createDeps, type HandlerDeps } from './deps';
@@ -22,23 +25,28 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
     const deleted: Record<string, string[]> = {};
     const skipped: string[] = [];
     for (const encoder of input.withdraw) {
-      const health = state.health;
-      const othersHealthy = settings.encoders.some(
-        (e) => e !== encoder && health?.encoders[e]?.status === 'healthy',
-      );
-      if (!health?.withdrawn.includes(encoder) || !othersHealthy) {
+      if (!mayWithdraw(state, encoder, settings.encoders)) {
         skipped.push(`${encoder}: not withdrawn now, or no other encoder is healthy`);
         continue;
       }
-      const prefix = encoderPrefix(channel, encoder);
-      const master = state.masters[encoder];
-      const keys = (await store.list(bucket, prefix))
-        .map((o) => o.key)
-        .filter((k) => k.endsWith('.m3u8') && k !== `${prefix}${master?.rest ?? ''}`);
+      const listed = await store.list(bucket, encoderPrefix(channel, encoder));
+      const keys = stalePlaylists(state, encoder, listed, input.staleOnly?.includes(encoder) === true).map(
+        (o) => o.key,
+      );
       for (const key of keys) await store.delete(bucket, key);
       deleted[encoder] = keys;
       log.info('withdrew media playlists', { channel, encoder, count: keys.length });
     }
+    // Done: the events after this one need not withdraw again (functions/converge.ts).
+    const done = Object.keys(deleted);
+    if (done.length > 0)
+      await updateChannelState(records, channel, (current) => ({
+        state: done.reduce(
+          (next, e) => (mayWithdraw(next, e, settings.encoders) ? confirmWithdrawal(next, e) : next),
+          current,
+        ),
+        result: undefined,
+      }));
     return { deleted, skipped };
   };
 }

@@ -97,7 +97,7 @@ export class FakeS3 {
       Contents: [...this.objects.entries()]
         .filter(([k]) => k.startsWith(input.Prefix ?? ''))
         .sort(([a], [b]) => a.localeCompare(b))
-        .map(([Key, o]) => ({ Key, Size: Buffer.byteLength(o.body) })),
+        .map(([Key, o]) => ({ Key, Size: Buffer.byteLength(o.body), LastModified: o.lastModified })),
       IsTruncated: false,
     }));
   }

@@ -1,12 +1,14 @@
 /**
  * Runs the workflow's handlers in the order the ASL runs them (ValidatePlaylist →
- * CheckCounterpartFreshness → per channel MergeIndex / WithdrawStalePlaylists → metrics), over
+ * CheckCounterpartFreshness → per channel MergeIndex / WithdrawStalePlaylists → metrics →
+ * MarkAlertsSent), over
  * the fake S3 and the fake state table. The ASL file itself is checked separately and executed by the local runtime's
  * engine; this exercises the handlers' decisions.
  */
 import { parseSettings, type Settings } from '../../functions/config';
 import { createCheckFreshness, type HealthOutput } from '../../functions/handlers/check-freshness';
 import { createDeps, type HandlerDeps } from '../../functions/handlers/deps';
+import { createMarkAlertsSent } from '../../functions/handlers/mark-alerts-sent';
 import { createMergeIndex } from '../../functions/handlers/merge-index';
 import { createPublishMetrics } from '../../functions/handlers/publish-metrics';
 import { createValidatePlaylist, type ValidateOutput } from '../../functions/handlers/validate-playlist';
@@ -44,6 +46,7 @@ export function workflow(
   const withdraw = createWithdrawPlaylists(deps);
   const metrics = createPublishMetrics(deps);
   const watchdog = createWatchdog(deps);
+  const markSent = createMarkAlertsSent(deps);
 
   async function applyActions(health: HealthOutput) {
     for (const channel of health.channels) {
@@ -51,6 +54,8 @@ export function workflow(
       if (channel.withdraw.length > 0) await withdraw(channel);
     }
     await metrics({ metrics: health.metrics });
+    // NotifyOnCall published them (the test reads them from the output); then MarkAlertsSent.
+    if (health.alerts.length > 0) await markSent({ alerts: health.alerts });
   }
 
   return {
@@ -59,7 +64,7 @@ export function workflow(
     records,
     metricLines,
     logs,
-    handlers: { validate, check, merge, withdraw, metrics, watchdog },
+    handlers: { validate, check, merge, withdraw, metrics, watchdog, markSent },
     /** One execution for an S3 event on `key`; returns what it decided. */
     async event(
       key: string,

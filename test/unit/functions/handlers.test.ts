@@ -1,10 +1,12 @@
 import { parseSettings } from '../../../functions/config';
+import { WITHDRAWAL_OWNER_GRACE_MS } from '../../../functions/converge';
 import { PlaylistInvalidError, StateContentionError } from '../../../functions/errors';
 import { createDeps } from '../../../functions/handlers/deps';
 import type { ValidateOutput } from '../../../functions/handlers/validate-playlist';
 import { createWatchdog } from '../../../functions/handlers/watchdog';
 import { stateKey } from '../../../functions/keys';
 import { toEmf } from '../../../functions/metrics';
+import { ALERT_RESEND_AFTER_MS } from '../../../functions/outbox';
 import { keyText } from '../../support/fake-dynamodb';
 import { FakeS3 } from '../../support/fake-s3';
 import { fixture, mediaPlaylist } from '../../support/playlists';
@@ -320,6 +322,60 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(false);
     expect(s3.objects.has('ch1/primary/360p.m3u8')).toBe(false);
     expect(s3.objects.has('ch1/primary/master.m3u8')).toBe(true);
+  });
+
+  it('the execution that records the stall dies before its actions and alerts: an event after the owner grace withdraws, and the alert goes out once when the resend bound has passed', async () => {
+    const { s3, run, start, tickBoth, key } = setUp();
+    await start();
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    const renditions = ['720p.m3u8', '360p.m3u8'];
+    /** The failover writes segment n of both renditions at `at`; then their events, whole or dying after CheckCounterpartFreshness. */
+    const failover = async (n: number, at: number, dies: boolean) => {
+      s3.now = at;
+      for (const r of renditions) s3.write(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
+      const results = [];
+      for (const r of renditions) {
+        if (!dies) results.push(await run.event(key('failover', r)));
+        else {
+          const playlist = await run.handlers.validate({ bucket: BUCKET, key: key('failover', r) });
+          results.push({ playlist, health: await run.handlers.check({ playlist }) });
+        }
+      }
+      return results;
+    };
+    const start13 = Date.parse('2026-11-24T10:00:00Z') + 13 * TD * 1000;
+    let n = 13;
+    while (
+      (await failover(n, start13 + (n - 13) * TD * 1000, true)).every(
+        (r) => r.health?.transitions.length === 0,
+      )
+    )
+      n++;
+    expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(true);
+    const stalledAt = s3.now;
+
+    const next = await failover(n + 1, stalledAt + WITHDRAWAL_OWNER_GRACE_MS, false);
+    const withdrawnByNext =
+      !s3.objects.has('ch1/primary/720p.m3u8') && !s3.objects.has('ch1/primary/360p.m3u8');
+    const later = await failover(n + 2, stalledAt + ALERT_RESEND_AFTER_MS, false);
+    const after = await failover(n + 3, stalledAt + ALERT_RESEND_AFTER_MS + TD * 1000, false);
+
+    expect(withdrawnByNext).toBe(true);
+    expect(s3.objects.has('ch1/primary/master.m3u8')).toBe(true);
+    expect(alertsOf(next)).toEqual([]);
+    expect(alertsOf([...later, ...after])).toEqual(['[hls-failover] ch1: primary STALLED']);
+  });
+
+  it('index.m3u8 overwritten behind the workflow: the next watchdog run rewrites what MergeIndex wrote', async () => {
+    const { s3, run, start, tickBoth } = setUp();
+    await start();
+    await tickBoth(10);
+    const index = s3.body('ch1/index.m3u8');
+    s3.write('ch1/index.m3u8', '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttps://elsewhere.example/x.m3u8\n');
+
+    await run.tick();
+
+    expect(s3.body('ch1/index.m3u8')).toBe(index);
   });
 
   it('primary recovers: one RECOVERED alert after the hysteresis, then failback to primary', async () => {

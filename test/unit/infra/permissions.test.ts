@@ -143,12 +143,15 @@ describe('bucket and table access per function (allowed actions; the denied ones
     expect(denying).toEqual(['mergeIndex']);
   });
 
-  it("WithdrawPlaylists reads the channels' state and deletes nothing but encoder media playlists", () => {
+  it("WithdrawPlaylists reads the channels' state, records the withdrawal done, and deletes nothing but encoder media playlists", () => {
     expect(s3Access('withdrawPlaylists')).toEqual({
       's3:DeleteObject': ['/*/failover/*.m3u8', '/*/primary/*.m3u8', '/failover/*.m3u8', '/primary/*.m3u8'],
       's3:ListBucket': [''],
     });
-    expect(tableAccess('withdrawPlaylists')).toEqual({ 'dynamodb:GetItem': STATE });
+    expect(tableAccess('withdrawPlaylists')).toEqual({
+      'dynamodb:GetItem': STATE,
+      'dynamodb:PutItem': STATE,
+    });
   });
 
   it('PublishMetrics has no bucket or table access (it only writes EMF log lines)', () => {
@@ -164,9 +167,17 @@ describe('bucket and table access per function (allowed actions; the denied ones
     });
   });
 
-  it("Watchdog reads encoder objects, lists the channels (a Scan), queries the accepted versions and reads and writes the channels' state", () => {
+  it("MarkAlertsSent reads and writes only the channel's state (its alert outbox)", () => {
+    expect(s3Access('markAlertsSent')).toEqual({});
+    expect(tableAccess('markAlertsSent')).toEqual({
+      'dynamodb:GetItem': STATE,
+      'dynamodb:PutItem': STATE,
+    });
+  });
+
+  it("Watchdog reads encoder objects and the index and steering it compares, lists the channels (a Scan), queries the accepted versions and reads and writes the channels' state", () => {
     expect(s3Access('watchdog')).toEqual({
-      's3:GetObject': ENCODER_OBJECTS,
+      's3:GetObject': [...ENCODER_OBJECTS, ...OUTPUTS].sort(),
       's3:ListBucket': [''],
     });
     expect(tableAccess('watchdog')).toEqual({

@@ -122,9 +122,9 @@ describe('every S3 and DynamoDB call a handler makes is allowed (ch1 = a channel
 });
 
 describe("the state machine's own calls are allowed", () => {
-  it('invokes each of the seven workflow functions', () => {
+  it('invokes each of the eight workflow functions', () => {
     const functions = Object.values(built.stack.functions);
-    expect(functions).toHaveLength(7);
+    expect(functions).toHaveLength(8);
     for (const fn of functions) {
       const request = {
         role: stateMachineRole(),
@@ -195,8 +195,8 @@ describe('a call the policies do not allow fails as AccessDenied naming role, ac
       /implicit deny/,
     ],
     [
-      "WithdrawPlaylists writing a channel's state (it only reads it)",
-      ['withdrawPlaylists', 'dynamodb:PutItem', TABLE, HEALTH('ch1')],
+      "WithdrawPlaylists writing an accepted version (it writes only the channel's state)",
+      ['withdrawPlaylists', 'dynamodb:PutItem', TABLE, ACCEPTED('ch1', '720p.m3u8')],
       /implicit deny/,
     ],
     ['Watchdog deleting an item', ['watchdog', 'dynamodb:DeleteItem', TABLE, HEALTH('ch1')], /implicit deny/],

@@ -121,6 +121,7 @@ describe('the state machine on a real ASL engine', () => {
       'HasAlerts',
       'NotifyOnCall',
       'PublishAlert',
+      'MarkAlertsSent',
       'CheckOutcome',
       'PlaylistInvalid',
     ]);

@@ -1,0 +1,160 @@
+/**
+ * Converge, don't remember (issue 16 §1): what a channel's objects should be, from its state,
+ * against what the bucket holds; the difference is a list of repairs that go through the same
+ * ApplyChannelActions path as the transitions (withdraw, then merge). The execution that records a
+ * transition may die before its effects: the next comparison repairs them, whoever runs it.
+ *
+ * - A withdrawn encoder's media playlists still served: those written no later than the encoder's
+ *   stall (its health's `since`). A withdrawn encoder that uploads again is recovering: its newer
+ *   playlists are its way back (the freshness hysteresis restores it), not stale, and stay.
+ * - index.m3u8 or steering.json missing, or not the bytes MergeIndex recorded (SHA-256).
+ * - A master whose stored ETag is not the one the index was merged from (a master acknowledged
+ *   whose execution died before the merge).
+ *
+ * The watchdog reads what this needs ({@link objectsToRead}) once per period; pure: no SDK.
+ */
+import type { ChannelState } from './channel-state';
+import { encoderPrefix } from './keys';
+
+/** An object of an encoder folder as listed. */
+export interface FolderObject {
+  readonly key: string;
+  /** Epoch ms (S3 LastModified, whole seconds). */
+  readonly lastModified: number;
+}
+
+/** What the bucket holds of a channel, as read for {@link planRepairs}. */
+export interface ChannelObjects {
+  /** SHA-256 (hex) of the stored index.m3u8; undefined when it is missing. */
+  readonly index: string | undefined;
+  /** SHA-256 (hex) of the stored steering.json; undefined when it is missing. */
+  readonly steering: string | undefined;
+  /** The stored ETag of each encoder's recorded master; undefined when it is missing. */
+  readonly masters: Readonly<Record<string, string | undefined>>;
+  /** Each withdrawn encoder's folder, listed. */
+  readonly folders: Readonly<Record<string, readonly FolderObject[]>>;
+}
+
+export interface Repairs {
+  /** Encoders whose stale media playlists are still served. */
+  readonly withdraw: readonly string[];
+  /** index.m3u8 / steering.json must be rebuilt. */
+  readonly mergeNeeded: boolean;
+  /** What was found, for the log and the audit. */
+  readonly reasons: readonly string[];
+}
+
+export const NO_REPAIRS: Repairs = { withdraw: [], mergeNeeded: false, reasons: [] };
+
+/**
+ * True when `encoder`'s playlists may be withdrawn now: the state says withdrawn, and another
+ * encoder is healthy (never the last healthy encoder).
+ */
+export function mayWithdraw(state: ChannelState, encoder: string, encoders: readonly string[]): boolean {
+  const health = state.health;
+  return (
+    health?.withdrawn.includes(encoder) === true &&
+    encoders.some((e) => e !== encoder && health.encoders[e]?.status === 'healthy')
+  );
+}
+
+/**
+ * How long after a stall its withdrawal is left to the execution that owns it (normally done in
+ * about a second): the executions of the same segment must not all queue a WithdrawStalePlaylists
+ * in front of the owner's (measured: steering 3.4 s after the last good upload instead of < 2.5 s).
+ */
+export const WITHDRAWAL_OWNER_GRACE_MS = 10_000;
+
+/**
+ * The state-only check every event execution makes (no request): encoders that may be withdrawn
+ * now but whose withdrawal for their current stall WithdrawStalePlaylists has not recorded as done
+ * (`state.withdrawals`) {@link WITHDRAWAL_OWNER_GRACE_MS} after the stall, less those `owned` by
+ * this execution's transitions.
+ */
+export function unconfirmedWithdrawals(
+  state: ChannelState,
+  encoders: readonly string[],
+  owned: readonly string[],
+  at: number,
+): string[] {
+  return foldersToList(state, encoders).filter((e) => {
+    const since = state.health?.encoders[e]?.since;
+    return (
+      !owned.includes(e) &&
+      since !== undefined &&
+      at - since >= WITHDRAWAL_OWNER_GRACE_MS &&
+      state.withdrawals?.[e] !== since
+    );
+  });
+}
+
+/** `state` recording that `encoder`'s withdrawal for its current stall is done. */
+export function confirmWithdrawal(state: ChannelState, encoder: string): ChannelState {
+  const since = state.health?.encoders[encoder]?.since;
+  if (since === undefined || state.withdrawals?.[encoder] === since) return state;
+  return { ...state, withdrawals: { ...state.withdrawals, [encoder]: since } };
+}
+
+/** The encoders whose folders {@link planRepairs} needs listed: those that may be withdrawn now. */
+export function foldersToList(state: ChannelState, encoders: readonly string[]): string[] {
+  return encoders.filter((e) => mayWithdraw(state, e, encoders));
+}
+
+/**
+ * The media playlists of a withdrawn encoder's folder (never its master); with `staleOnly`, only
+ * those written no later than its stall (a repair, while the encoder may be recovering). Without it,
+ * all of them (the owner of the withdrawal, right after the stall: a playlist of the same burst may
+ * land a second later).
+ */
+export function stalePlaylists<T extends FolderObject>(
+  state: ChannelState,
+  encoder: string,
+  folder: readonly T[],
+  staleOnly = true,
+): T[] {
+  const prefix = encoderPrefix(state.channel, encoder);
+  const master = state.masters[encoder];
+  const staleBefore = staleOnly ? state.health?.encoders[encoder]?.since : undefined;
+  return folder.filter(
+    (o) =>
+      o.key.endsWith('.m3u8') &&
+      o.key !== `${prefix}${master?.rest ?? ''}` &&
+      (staleBefore === undefined || o.lastModified <= staleBefore),
+  );
+}
+
+/** The repairs that make the channel's objects what its state says they are. */
+export function planRepairs(
+  state: ChannelState,
+  found: ChannelObjects,
+  options: { readonly encoders: readonly string[]; readonly steering: boolean },
+): Repairs {
+  if (state.health === undefined) return NO_REPAIRS;
+  const reasons: string[] = [];
+  const withdraw: string[] = [];
+  for (const encoder of foldersToList(state, options.encoders)) {
+    const stale = stalePlaylists(state, encoder, found.folders[encoder] ?? []);
+    if (stale.length === 0) continue;
+    withdraw.push(encoder);
+    reasons.push(`${encoder} is withdrawn but ${stale.length} of its media playlists are still served`);
+  }
+  const withdrawals = reasons.length;
+  const index = state.index;
+  if (index !== undefined) {
+    if (found.index === undefined) reasons.push('index.m3u8 is missing');
+    else if (index.hash !== undefined && found.index !== index.hash)
+      reasons.push('index.m3u8 is not the one MergeIndex wrote');
+    if (options.steering) {
+      if (found.steering === undefined) reasons.push('steering.json is missing');
+      else if (index.steeringHash !== undefined && found.steering !== index.steeringHash)
+        reasons.push('steering.json is not the one MergeIndex wrote');
+    }
+    for (const [encoder, master] of Object.entries(state.masters)) {
+      const merged = index.sources?.[encoder] ?? master.etag;
+      const stored = found.masters[encoder];
+      if (stored !== undefined && stored !== merged)
+        reasons.push(`${encoder}'s master changed since the index was merged`);
+    }
+  }
+  return { withdraw, mergeNeeded: reasons.length > withdrawals, reasons };
+}
