@@ -6,7 +6,9 @@
  * the channel claims it (with its own conditional write, so one execution does) and publishes it.
  *
  * Delivery: exactly once while the owning execution lives; at least once across a crash (an
- * execution that published but died before MarkAlertsSent has its alert sent again). Pure: no SDK.
+ * execution that published but died before MarkAlertsSent has its alert sent again). An
+ * incident's pending alert goes out before the next alert of that incident (its RECOVERED), in
+ * the execution that raises it: those are published first, one at a time. Pure: no SDK.
  */
 import { type Alert, alertPayloadOf } from './alerts';
 import type { ChannelState } from './channel-state';
@@ -54,16 +56,30 @@ export function recordAlerts(state: ChannelState, alerts: readonly Alert[], at: 
   return { ...state, outbox: Object.fromEntries(kept) };
 }
 
+/** The incident an alert belongs to, when it names one. */
+function incidentOf(alert: Alert): string | undefined {
+  return alertPayloadOf(alert.message)?.incidentId;
+}
+
 /**
  * Pending alerts whose execution has had them for `resendAfterMs` or more, taken by this one:
  * their `attemptedAt` becomes `at`, so the execution whose state write succeeds publishes them.
+ * So are, whatever their age, pending alerts of the incidents in `following` (this execution's
+ * new alerts, e.g. a RECOVERED): on-call gets an incident's alerts in order, its STALLED before
+ * its RECOVERED.
  */
 export function claimDueAlerts(
   state: ChannelState,
   at: number,
   resendAfterMs = ALERT_RESEND_AFTER_MS,
+  following: readonly Alert[] = [],
 ): { state: ChannelState; alerts: Alert[] } {
-  const due = Object.entries(state.outbox ?? {}).filter(([, p]) => at - p.attemptedAt >= resendAfterMs);
+  const incidents = new Set(following.map(incidentOf).filter((i) => i !== undefined));
+  const followed = new Set(following.map(outboxId));
+  const due = Object.entries(state.outbox ?? {}).filter(
+    ([id, p]) =>
+      at - p.attemptedAt >= resendAfterMs || (!followed.has(id) && incidents.has(incidentOf(p.alert) ?? '')),
+  );
   if (due.length === 0) return { state, alerts: [] };
   const outbox = { ...state.outbox };
   for (const [id, pending] of due) outbox[id] = { ...pending, attemptedAt: at };
@@ -99,10 +115,14 @@ export function withAlertOutbox<R>(
 ): (state: ChannelState) => { state: ChannelState; result: R; resend: readonly Alert[] } {
   return (current) => {
     const next = change(current);
+    const alerts = alertsOf(next.result, next.state);
     // Claimed before recording: an alert recorded by this change is this execution's already.
-    const claimed = resend ? claimDueAlerts(next.state, at) : { state: next.state, alerts: [] };
+    // Earlier alerts of the incidents this change alerts on are claimed even without `resend`.
+    const claimed = resend
+      ? claimDueAlerts(next.state, at, ALERT_RESEND_AFTER_MS, alerts)
+      : claimDueAlerts(next.state, at, Number.POSITIVE_INFINITY, alerts);
     return {
-      state: recordAlerts(claimed.state, alertsOf(next.result, next.state), at),
+      state: recordAlerts(claimed.state, alerts, at),
       result: next.result,
       resend: claimed.alerts,
     };

@@ -329,14 +329,15 @@ export function createCheckFreshness(deps: HandlerDeps) {
           withdraw: withdrawalsOwned(transitions),
         }),
       ],
+      // Alerts taken over from the outbox first: an incident's earlier alert before its next one.
       alerts: [
-        ...looks.flatMap((l) =>
-          l.update.state.health === undefined
+        ...looks.flatMap((l) => [
+          ...l.update.resend,
+          ...(l.update.state.health === undefined
             ? []
-            : alertsFor(p.channel, l.transitions, l.update.state.health, l.at),
-        ),
+            : alertsFor(p.channel, l.transitions, l.update.state.health, l.at)),
+        ]),
         ...notices,
-        ...looks.flatMap((l) => l.update.resend),
       ],
       metrics: healthMetrics(p.channel, health, last.at),
       transitions,

@@ -122,8 +122,9 @@ export function createWatchdog(deps: HandlerDeps) {
       channels: actions.mergeNeeded || actions.withdraw.length > 0 ? [actions] : [],
       alerts: [
         ...(update.rebuilt === undefined ? [] : [stateRebuiltAlert(channel, update.rebuilt, health, at)]),
-        ...alertsFor(channel, owned, health, at),
+        // Taken over from the outbox first: an incident's earlier alert before its next one.
         ...update.resend,
+        ...alertsFor(channel, owned, health, at),
       ],
       metrics: healthMetrics(channel, health, at),
       transitions: owned,

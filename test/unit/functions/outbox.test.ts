@@ -83,4 +83,22 @@ describe('alert outbox: recorded with the transition, sent once, re-sent when th
       [outboxId(RECOVERED), outboxId(STALLED)].sort(),
     );
   });
+
+  it("an incident's pending alert goes out with its next alert, before the bound and without resend: STALLED before RECOVERED", () => {
+    const pending = recordAlerts(
+      emptyChannelState('ch1'),
+      [STALLED, alert('STALLED', 'failover-7', 'failover')],
+      AT,
+    );
+    const change = withAlertOutbox((s) => ({ state: s, result: { alerts: [RECOVERED] } }), {
+      alertsOf: (r) => r.alerts,
+      at: AT + 1_000,
+      resend: false,
+    });
+
+    const next = change(pending);
+
+    // The other incident's alert stays with its owner until the bound.
+    expect(next.resend).toEqual([STALLED]);
+  });
 });
