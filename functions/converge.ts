@@ -4,9 +4,9 @@
  * ApplyChannelActions path as the transitions (withdraw, then merge). The execution that records a
  * transition may die before its effects: the next comparison repairs them, whoever runs it.
  *
- * - A withdrawn encoder's media playlists still served: those written no later than the encoder's
- *   stall (its health's `since`). A withdrawn encoder that uploads again is recovering: its newer
- *   playlists are its way back (the freshness hysteresis restores it), not stale, and stay.
+ * - A withdrawn encoder's media playlists still served: those of renditions the state does not
+ *   call fresh again. A withdrawn encoder that uploads again is recovering: the playlists of its
+ *   renditions fresh again are its way back (the freshness hysteresis restores it) and stay.
  * - index.m3u8 or steering.json missing, or not the bytes MergeIndex recorded (SHA-256).
  * - A master whose stored ETag is not the one the index was merged from (a master acknowledged
  *   whose execution died before the merge).
@@ -102,7 +102,7 @@ export function foldersToList(state: ChannelState, encoders: readonly string[]):
 
 /**
  * The media playlists of a withdrawn encoder's folder (never its master); with `staleOnly`, only
- * those written no later than its stall (a repair, while the encoder may be recovering). Without it,
+ * those it has not brought back (a repair, while the encoder may be recovering). Without it,
  * all of them (the owner of the withdrawal, right after the stall: a playlist of the same burst may
  * land a second later).
  */
@@ -114,12 +114,22 @@ export function stalePlaylists<T extends FolderObject>(
 ): T[] {
   const prefix = encoderPrefix(state.channel, encoder);
   const master = state.masters[encoder];
-  const staleBefore = staleOnly ? state.health?.encoders[encoder]?.since : undefined;
+  const health = state.health?.encoders[encoder];
+  /**
+   * A playlist the encoder brought back: its rendition is fresh again in the state (the encoder
+   * recovers through the hysteresis). Not its LastModified: an old version uploaded again (a
+   * duplicate held up behind a frozen upload, measured in the chaos test) is newer than the stall
+   * and still stale. A rendition the state does not know is judged by LastModified.
+   */
+  const recovering = (o: T) => {
+    const status = health?.renditions[o.key.slice(prefix.length)]?.status;
+    return status === undefined
+      ? health !== undefined && o.lastModified > health.since
+      : status === 'healthy';
+  };
   return folder.filter(
     (o) =>
-      o.key.endsWith('.m3u8') &&
-      o.key !== `${prefix}${master?.rest ?? ''}` &&
-      (staleBefore === undefined || o.lastModified <= staleBefore),
+      o.key.endsWith('.m3u8') && o.key !== `${prefix}${master?.rest ?? ''}` && !(staleOnly && recovering(o)),
   );
 }
 

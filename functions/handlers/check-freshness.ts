@@ -42,7 +42,7 @@ export interface ChannelActions {
   readonly withdraw: readonly string[];
   /**
    * Of `withdraw`, the encoders withdrawn by a repair (functions/converge.ts), not by a transition
-   * this execution owns: only their playlists not newer than the stall are deleted.
+   * this execution owns: only their playlists not brought back (functions/converge.ts) are deleted.
    */
   readonly staleOnly?: readonly string[];
 }

@@ -3,7 +3,7 @@
  * every redundant-stream player fails over. Checks again, against the stored state, that the
  * encoder is still withdrawn and another encoder is healthy: never the last healthy encoder.
  * The same Task repairs a withdrawal whose execution died (functions/converge.ts): then, as the
- * encoder may have started uploading again, only playlists written no later than its stall go.
+ * encoder may have started uploading again, only the playlists it has not brought back go.
  * The bucket keeps versions, and the encoder's next upload brings its playlists back.
  */
 import { readChannelState, updateChannelState } from '../channel-state';

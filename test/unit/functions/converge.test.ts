@@ -170,6 +170,26 @@ describe('planRepairs: what the bucket must become, from the state (issue 16 §1
     expect(stalePlaylists(state(), 'primary', folder, false)).toEqual([folder[0]]);
   });
 
+  it('a stalled rendition uploaded again after the stall (an old version held up, then written) is still stale; a rendition fresh again stays', () => {
+    const recovering = state({
+      health: {
+        encoders: {
+          primary: {
+            ...encoder('stalled', STALL),
+            renditions: {
+              '720p.m3u8': { status: 'stalled' } as EncoderHealth['renditions'][string],
+              '360p.m3u8': { status: 'healthy' } as EncoderHealth['renditions'][string],
+            },
+          },
+          failover: encoder('healthy', STALL - 60_000),
+        },
+      },
+    });
+    const folder = [playlist('720p.m3u8', STALL + 10_000), playlist('360p.m3u8', STALL + 10_000)];
+
+    expect(stalePlaylists(recovering, 'primary', folder)).toEqual([folder[0]]);
+  });
+
   it('counts a playlist written in the second of the stall as stale (S3 LastModified has whole seconds)', () => {
     const sameSecond = playlist('720p.m3u8', Math.floor(STALL / 1000) * 1000);
 
