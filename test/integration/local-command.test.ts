@@ -143,7 +143,12 @@ describe('hls-failover local stops as documented (Ctrl+C, SIGTERM)', () => {
   it('Ctrl+C, even twice, waits for the running execution, then exits 0 with its record written', async () => {
     const webhook = await slowWebhook();
     try {
-      const { child, exit, dataDir } = await startWithRunningExecution(webhook.url);
+      // No watchdog run in the way (its default period is short): the one running execution is the upload's.
+      const { child, exit, dataDir } = await startWithRunningExecution(
+        webhook.url,
+        '--watchdog-seconds',
+        '3600',
+      );
       await webhook.first;
 
       // As a terminal sends it, to the whole process group, twice: an operator presses again (or,
