@@ -12,6 +12,7 @@
  * steering.
  */
 import { firstListedSequence, lastSequenceOf } from './live-update';
+import { SCHEME } from './uris';
 import type { MediaSnapshot } from './validate-media';
 
 /**
@@ -37,8 +38,6 @@ export type LockCheck =
       readonly basis: 'durations' | 'durations and dates';
     }
   | { readonly locked: false; readonly reason: string };
-
-const SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]*:/;
 
 /**
  * Per listed segment: media sequence → its duration, discontinuity sequence and date. A segment

@@ -12,7 +12,8 @@ export interface UriPolicy {
   readonly allowedHosts?: readonly string[];
 }
 
-const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
+/** A URI scheme (`http:`, `skd:`, `data:` …): the URI is absolute. */
+export const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
 /** Path characters that URL resolution leaves unchanged, with no '.' or '..' segment. */
 const PLAIN_PATH =
   /^(?!\.{1,2}(?:\/|$))(?:[A-Za-z0-9_~!$&'()*+,;=:@%-]|\.(?!\.?(?:\/|$))|\/(?!\.{1,2}(?:\/|$)))+$/;

@@ -117,6 +117,9 @@ export interface Player {
   close(): Promise<void>;
 }
 
+/** The encoder folder a URL is in (`other`: neither). */
+const encoderOf = (url: string) => /\/(primary|failover)\//.exec(url)?.[1] ?? 'other';
+
 const SEGMENT = /\.(ts|m4s|mp4|aac|m4a|vtt)(\?|$)/;
 
 export async function openPlayer(
@@ -134,7 +137,7 @@ export async function openPlayer(
   const requests: PlayerLoad[] = [];
   page.on('request', (request) => {
     const url = request.url();
-    const encoder = /\/(primary|failover)\//.exec(url)?.[1] ?? 'other';
+    const encoder = encoderOf(url);
     const type = url.includes('.m3u8') ? 'level' : SEGMENT.test(url) ? 'frag' : undefined;
     if (type !== undefined) requests.push({ at: Date.now(), type, url, encoder });
   });
@@ -146,7 +149,7 @@ export async function openPlayer(
       at,
       type: `http-${response.status()}`,
       url,
-      encoder: /\/(primary|failover)\//.exec(url)?.[1] ?? 'other',
+      encoder: encoderOf(url),
     });
   });
   const openedAt = Date.now();
