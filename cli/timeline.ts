@@ -152,6 +152,26 @@ export function entriesOfExecution(
         ...common,
       });
     }
+    const spliced = channel.spliced ?? [];
+    if (spliced.length > 0) {
+      entries.push({
+        at,
+        kind: 'change',
+        channel: channel.channel,
+        what: `spliced ${spliced.length} media playlist${spliced.length === 1 ? '' : 's'} from the healthy encoder's`,
+        reason: spliced.join(', '),
+        ...common,
+      });
+    }
+    for (const why of channel.notSpliced ?? [])
+      entries.push({
+        at,
+        kind: 'change',
+        channel: channel.channel,
+        what: 'deleted instead of spliced',
+        reason: why,
+        ...common,
+      });
     if (options.alertsFromRecord) {
       for (const a of channel.alerts) {
         entries.push({

@@ -11,7 +11,7 @@ import {
   type PlaylistObservation,
   type RenditionObservation,
 } from './hls';
-import { acceptedGroup, parseAcceptedName } from './keys';
+import { acceptedGroup, acceptedKey, parseAcceptedName } from './keys';
 import type { RecordStore } from './record-store';
 
 export interface AcceptedRecord {
@@ -20,6 +20,17 @@ export interface AcceptedRecord {
   /** When a version ending with this last segment was first accepted (epoch ms). */
   readonly seenAt?: number;
   readonly snapshot: MediaSnapshot;
+}
+
+/** The last accepted version of one encoder playlist, if any. */
+export async function readAcceptedRecord(
+  records: RecordStore,
+  channel: string,
+  encoder: string,
+  rest: string,
+): Promise<AcceptedRecord | undefined> {
+  const stored = await records.get(acceptedKey(channel, encoder, rest));
+  return stored === undefined ? undefined : (JSON.parse(stored.body) as AcceptedRecord);
 }
 
 /** What freshness needs of an accepted record. */

@@ -173,14 +173,17 @@ export function alertsFor(
   transitions: readonly Transition[],
   state: ChannelHealth,
   now: number,
+  options: { readonly splicing?: boolean } = {},
 ): Alert[] {
   const actions = transitions.flatMap((t): string[] => {
     if (t.kind === 'preferred-changed')
       return [`steering and index order now prefer ${t.to} (was ${t.from}): ${t.reason}`];
     if (t.kind === 'withdrawal-changed') {
       return [
-        ...t.withdrawn.map(
-          (e) => `withdrew ${e}'s media playlists (they answer 404; bucket versioning keeps them)`,
+        ...t.withdrawn.map((e) =>
+          options.splicing
+            ? `replaced ${e}'s media playlists with splices of the healthy encoder's (its viewers keep playing; where the encoders are not output-locked they are deleted instead and answer 404: \`hls-failover audit\` lists which)`
+            : `withdrew ${e}'s media playlists (they answer 404; bucket versioning keeps them)`,
         ),
         ...t.restored.map((e) => `${e} is no longer withdrawn`),
       ];

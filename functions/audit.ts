@@ -60,6 +60,10 @@ export interface AuditChannel {
   readonly changes: readonly ContentChange[];
   /** Keys of withdrawn (deleted) media playlists. */
   readonly withdrawn: readonly string[];
+  /** Keys of media playlists the withdrawal replaced by splices of the healthy encoder's. */
+  readonly spliced?: readonly string[];
+  /** Why a playlist was deleted rather than spliced (the encoders not output-locked, …). */
+  readonly notSpliced?: readonly string[];
   readonly alerts: readonly AuditAlert[];
 }
 
@@ -93,7 +97,11 @@ export interface WorkflowData {
       readonly index?: WriteHashes;
       readonly steering?: WriteHashes;
     };
-    readonly withdrawal?: { readonly deleted?: Readonly<Record<string, readonly string[]>> };
+    readonly withdrawal?: {
+      readonly deleted?: Readonly<Record<string, readonly string[]>>;
+      readonly spliced?: Readonly<Record<string, readonly string[]>>;
+      readonly notSpliced?: readonly string[];
+    };
   }[];
   readonly actionsError?: { readonly Error?: string; readonly Cause?: string };
   readonly error?: { readonly Error?: string; readonly Cause?: string };
@@ -186,6 +194,8 @@ export function buildAuditRecord(input: AuditInput): AuditRecord | null {
       decisions: AuditDecision[];
       changes: ContentChange[];
       withdrawn: string[];
+      spliced?: string[];
+      notSpliced?: string[];
       alerts: AuditAlert[];
     }
   >();
@@ -224,6 +234,16 @@ export function buildAuditRecord(input: AuditInput): AuditRecord | null {
     }
     const deleted = Object.values(action.withdrawal?.deleted ?? {}).flat();
     if (deleted.length > 0) entry(action.channel).withdrawn.push(...deleted);
+    const spliced = Object.values(action.withdrawal?.spliced ?? {}).flat();
+    const notSpliced = action.withdrawal?.notSpliced ?? [];
+    if (spliced.length > 0) {
+      const e = entry(action.channel);
+      e.spliced = [...(e.spliced ?? []), ...spliced];
+    }
+    if (notSpliced.length > 0) {
+      const e = entry(action.channel);
+      e.notSpliced = [...(e.notSpliced ?? []), ...notSpliced];
+    }
   }
   const labels = new Map([...byChannel.keys()].map((c) => [channelLabel(c), c]));
   for (const alert of data.health?.alerts ?? []) {

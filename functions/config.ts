@@ -59,9 +59,10 @@ export const SETTINGS = {
   }),
   statePrefix: setting({
     kind: 'string',
+    env: 'HLS_FAILOVER_STATE_PREFIX',
     default: '_hls-failover/',
     meaning:
-      'Key prefix viewers are denied (CloudFront and the local origin). The workflow keeps its state in the state table, not in the bucket.',
+      'Key prefix viewers are denied (CloudFront and the local origin); the workflow stages spliced playlists under it. The workflow keeps its state in the state table, not in the bucket.',
     check: (v: string) =>
       /^[A-Za-z0-9._-]+\/$/.test(v) ? undefined : 'must be one folder name ending in "/"',
   }),
@@ -107,6 +108,13 @@ export const SETTINGS = {
     default: true,
     meaning:
       "Delete a stalled encoder's media playlists (404) so every player fails over; never the last healthy encoder.",
+  }),
+  splicing: setting({
+    kind: 'boolean',
+    env: 'HLS_FAILOVER_SPLICING',
+    default: true,
+    meaning:
+      "With withdrawal on: keep a stalled encoder's media playlists live with the healthy encoder's segments (a splice, when the encoders are output-locked) instead of deleting them; every player keeps playing. Deleted when not locked.",
   }),
   steering: setting({
     kind: 'boolean',

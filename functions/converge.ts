@@ -7,6 +7,9 @@
  * - A withdrawn encoder's media playlists still served: those of renditions the state does not
  *   call fresh again. A withdrawn encoder that uploads again is recovering: the playlists of its
  *   renditions fresh again are its way back (the freshness hysteresis restores it) and stay.
+ *   With splicing, a withdrawn encoder's playlists are replaced by splices (functions/hls/splice.ts)
+ *   rather than deleted: a playlist written after the stall is a splice (or the encoder's own, back),
+ *   and only those from before it are stale.
  * - index.m3u8 or steering.json missing, or not the bytes MergeIndex recorded (SHA-256).
  * - A master whose stored ETag is not the one the index was merged from (a master acknowledged
  *   whose execution died before the merge).
@@ -111,6 +114,7 @@ export function stalePlaylists<T extends FolderObject>(
   encoder: string,
   folder: readonly T[],
   staleOnly = true,
+  splicing = false,
 ): T[] {
   const prefix = encoderPrefix(state.channel, encoder);
   const master = state.masters[encoder];
@@ -127,23 +131,57 @@ export function stalePlaylists<T extends FolderObject>(
       ? health !== undefined && o.lastModified > health.since
       : status === 'healthy';
   };
+  // A splice is written after the stall (S3's whole seconds: one in the stall's second counts as
+  // stale, and is spliced again).
+  const splicedSinceStall = (o: T) => splicing && health !== undefined && o.lastModified > health.since;
   return folder.filter(
     (o) =>
-      o.key.endsWith('.m3u8') && o.key !== `${prefix}${master?.rest ?? ''}` && !(staleOnly && recovering(o)),
+      o.key.endsWith('.m3u8') &&
+      o.key !== `${prefix}${master?.rest ?? ''}` &&
+      !(staleOnly && (recovering(o) || splicedSinceStall(o))),
   );
+}
+
+/** A media playlist of a withdrawn encoder to splice again from the healthy encoder's new version. */
+export interface SpliceTarget {
+  readonly encoder: string;
+  /** The rendition's path inside the encoder folder. */
+  readonly rendition: string;
+}
+
+/**
+ * With splicing, what a healthy encoder's upload of `rendition` refreshes: the same rendition of
+ * each withdrawn encoder whose own version is not fresh again (once the failed encoder's own upload
+ * of a rendition is accepted, the workflow stops splicing it).
+ */
+export function spliceTargets(
+  state: ChannelState,
+  uploader: string,
+  rendition: string,
+  encoders: readonly string[],
+): SpliceTarget[] {
+  if (state.health?.encoders[uploader]?.status !== 'healthy') return [];
+  return encoders
+    .filter(
+      (e) =>
+        e !== uploader &&
+        mayWithdraw(state, e, encoders) &&
+        state.health?.encoders[e]?.renditions[rendition]?.status !== 'healthy',
+    )
+    .map((encoder) => ({ encoder, rendition }));
 }
 
 /** The repairs that make the channel's objects what its state says they are. */
 export function planRepairs(
   state: ChannelState,
   found: ChannelObjects,
-  options: { readonly encoders: readonly string[]; readonly steering: boolean },
+  options: { readonly encoders: readonly string[]; readonly steering: boolean; readonly splicing: boolean },
 ): Repairs {
   if (state.health === undefined) return NO_REPAIRS;
   const reasons: string[] = [];
   const withdraw: string[] = [];
   for (const encoder of foldersToList(state, options.encoders)) {
-    const stale = stalePlaylists(state, encoder, found.folders[encoder] ?? []);
+    const stale = stalePlaylists(state, encoder, found.folders[encoder] ?? [], true, options.splicing);
     if (stale.length === 0) continue;
     withdraw.push(encoder);
     reasons.push(`${encoder} is withdrawn but ${stale.length} of its media playlists are still served`);

@@ -3,6 +3,7 @@
  * the local runtime points at its embedded S3-compatible endpoint).
  */
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -43,6 +44,11 @@ export interface ObjectStore {
     body: string,
     options: PutOptions,
   ): Promise<string | 'precondition-failed'>;
+  /**
+   * Copies `from` to `to` in the bucket with these headers: S3 reports the new object as
+   * CopyObject, which starts no execution (functions/workflow.ts), unlike a PUT.
+   */
+  copy(bucket: string, from: string, to: string, options: PutOptions): Promise<void>;
   delete(bucket: string, key: string): Promise<void>;
   list(bucket: string, prefix: string): Promise<ListedObject[]>;
 }
@@ -116,6 +122,21 @@ export class S3ObjectStore implements ObjectStore {
           return 'precondition-failed';
         throw error;
       }
+    });
+  }
+
+  copy(bucket: string, from: string, to: string, options: PutOptions): Promise<void> {
+    return call(`CopyObject ${from} → ${to}`, async () => {
+      await this.s3.send(
+        new CopyObjectCommand({
+          Bucket: bucket,
+          Key: to,
+          CopySource: `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+          MetadataDirective: 'REPLACE',
+          ContentType: options.contentType,
+          ...(options.cacheControl === undefined ? {} : { CacheControl: options.cacheControl }),
+        }),
+      );
     });
   }
 

@@ -31,6 +31,8 @@ export interface StorageLayout {
   readonly encoders: readonly string[];
   /** ARN of the table of the workflow's records (may be a token). */
   readonly stateTableArn: string;
+  /** The key prefix viewers are denied, where the workflow stages spliced playlists. */
+  readonly statePrefix: string;
 }
 
 /** The grants of one function (or of one encoder). */
@@ -44,11 +46,14 @@ export interface FunctionGrants {
 const ENCODER_OBJECTS =
   'Object keys under the encoder folders of any channel (<channel>/<encoder>/...): channels are created by the encoders at run time, not known at deploy time';
 const ENCODER_PLAYLISTS =
-  "Media playlists (*.m3u8) under the encoder folders of any channel: withdrawal deletes a stalled encoder's playlists; channels are not known at deploy time";
+  "Media playlists (*.m3u8) under the encoder folders of any channel: withdrawal splices (copies over) or deletes a stalled encoder's playlists; channels are not known at deploy time";
 const OWN_FOLDER =
   "Object keys under this encoder's folder of any channel (<channel>/<encoder>/...): channels are created by the encoders at run time, not known at deploy time";
 const OUTPUTS =
   'index.m3u8 and steering.json of any channel (<channel>/index.m3u8): channels are not known at deploy time';
+
+const SPLICES =
+  'Spliced playlists staged under the state prefix (viewers are denied it), one per withdrawn media playlist of any channel';
 
 /** The object ARNs the grants are made of. */
 export function bucketResources(layout: Pick<StorageLayout, 'bucketArn' | 'encoders'>) {
@@ -81,10 +86,12 @@ function records(sid: string, actions: string[], tableArn: string, prefix: strin
 /** The bucket and table permissions of every workflow function. */
 export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, FunctionGrants> {
   const { encoderObjects, encoderPlaylists, outputs } = bucketResources(layout);
+  const splices = `${layout.bucketArn}/${layout.statePrefix}splices/*`;
   const why = new Map<string, string>([
     ...encoderObjects.map((a) => [a, ENCODER_OBJECTS] as const),
     ...encoderPlaylists.map((a) => [a, ENCODER_PLAYLISTS] as const),
     ...outputs.map((a) => [a, OUTPUTS] as const),
+    [splices, SPLICES],
   ]);
   const grants = (...statements: iam.PolicyStatement[]): FunctionGrants => {
     const resources = [
@@ -125,8 +132,15 @@ export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, 
       readWriteHealth(),
     ),
     withdrawPlaylists: grants(
-      allow('WithdrawMediaPlaylists', ['s3:DeleteObject'], encoderPlaylists),
+      // Splicing reads the healthy encoder's playlist, stages the splice under the state prefix and
+      // copies it over the withdrawn encoder's (GetObject on the staged source, PutObject on the
+      // target); without a lock it deletes instead.
+      allow('ReadPlaylistsAndStagedSplices', ['s3:GetObject'], [...encoderObjects, splices]),
+      allow('StageSplices', ['s3:PutObject'], [splices]),
+      allow('SpliceOrWithdrawMediaPlaylists', ['s3:PutObject', 's3:DeleteObject'], encoderPlaylists),
       list(),
+      // The withdrawn encoder's last accepted version: the lock is checked against it.
+      records('ReadAcceptedVersions', ['dynamodb:GetItem'], table, ACCEPTED_RECORDS),
       // Records the withdrawal as done, so later events do not repeat it (functions/converge.ts).
       readWriteHealth(),
     ),

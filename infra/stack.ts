@@ -191,6 +191,7 @@ export class HlsFailoverStack extends Stack {
       bucketArn: this.bucket.bucketArn,
       encoders: settings.encoders,
       stateTableArn: this.stateTable.tableArn,
+      statePrefix: settings.statePrefix,
     });
     const environment = { ...settingsToEnv(settings), [STATE_TABLE_ENV]: this.stateTable.tableName };
     const functions = {} as Record<WorkflowFunction, FailoverFunction>;

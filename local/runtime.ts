@@ -228,6 +228,8 @@ export interface LocalRuntime {
 export interface ObjectEvent {
   readonly key: string;
   readonly kind: 'created' | 'deleted';
+  /** S3's reason: PutObject, CopyObject (the workflow's splices), CompleteMultipartUpload, DeleteObject. */
+  readonly reason: string;
   /** Epoch ms when the runtime received the event. */
   readonly at: number;
 }
@@ -530,6 +532,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       const seen: ObjectEvent = {
         key: record.s3.object.key, // s3rver passes the key as written, not URL-encoded
         kind: input['detail-type'] === 'Object Created' ? 'created' : 'deleted',
+        reason: input.detail.reason,
         at: Date.now(),
       };
       for (const listener of objectListeners) listener(seen);

@@ -101,7 +101,11 @@ interface ExecutionOutput {
       readonly steering?: { readonly written?: boolean };
       readonly order?: readonly string[];
     };
-    readonly withdrawal?: { readonly deleted?: Readonly<Record<string, readonly string[]>> };
+    readonly withdrawal?: {
+      readonly deleted?: Readonly<Record<string, readonly string[]>>;
+      readonly spliced?: Readonly<Record<string, readonly string[]>>;
+      readonly refreshed?: readonly string[];
+    };
   }>;
 }
 
@@ -113,12 +117,15 @@ function outcomeOf(record: ExecutionRecord): string {
   const did = (output.actions ?? []).flatMap((a) => {
     const where = a.channel === undefined || a.channel === '' ? '' : `${a.channel}/`;
     const deleted = Object.values(a.withdrawal?.deleted ?? {}).flat().length;
+    const spliced =
+      Object.values(a.withdrawal?.spliced ?? {}).flat().length + (a.withdrawal?.refreshed?.length ?? 0);
     return [
       ...(a.index?.index?.written
         ? [`${where}index.m3u8 written (${(a.index.order ?? []).join(' first, ')})`]
         : []),
       ...(a.index?.steering?.written ? [`${where}steering.json written`] : []),
       ...(deleted > 0 ? [`${deleted} playlist(s) withdrawn`] : []),
+      ...(spliced > 0 ? [`${spliced} playlist(s) spliced`] : []),
     ];
   });
   const alerts = output.health?.alerts?.length ?? 0;

@@ -15,6 +15,7 @@ import {
   updateChannelState,
 } from '../channel-state';
 import type { Settings } from '../config';
+import { type SpliceTarget, spliceTargets } from '../converge';
 import {
   assessFreshness,
   classifyPlaylist,
@@ -22,6 +23,7 @@ import {
   observeSnapshot,
   type RenditionObservation,
   snapshotMediaPlaylist,
+  splicedFrom,
   type Transition,
   validateMasterPlaylist,
 } from '../hls';
@@ -29,7 +31,7 @@ import { invalidEvidence, type Settlement, settleRejections } from '../invalid-p
 import { encoderPrefix } from '../keys';
 import { healthMetrics } from '../metrics';
 import type { ObjectStore } from '../store';
-import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
+import { alertOptions, createDeps, freshnessOptions, type HandlerDeps } from './deps';
 import { withUnconfirmedWithdrawals } from './repairs';
 import type { ValidateOutput } from './validate-playlist';
 
@@ -45,6 +47,11 @@ export interface ChannelActions {
    * this execution owns: only their playlists not brought back (functions/converge.ts) are deleted.
    */
   readonly staleOnly?: readonly string[];
+  /**
+   * With splicing: playlists of withdrawn encoders to splice again from the healthy encoder's
+   * version this execution accepted (functions/converge.ts, `spliceTargets`).
+   */
+  readonly splice?: readonly SpliceTarget[];
 }
 
 export interface HealthOutput {
@@ -57,7 +64,10 @@ export interface HealthOutput {
   readonly audit: readonly ChannelAudit[];
 }
 
-/** Reads one encoder playlist and describes it for the freshness assessment; undefined when absent. */
+/**
+ * Reads one encoder playlist and describes it for the freshness assessment; undefined when absent
+ * or replaced by a splice.
+ */
 export async function observePlaylist(
   store: ObjectStore,
   bucket: string,
@@ -67,7 +77,8 @@ export async function observePlaylist(
   maxPlaylistChars: number,
 ): Promise<RenditionObservation | undefined> {
   const object = await store.get(bucket, `${encoderPrefix(channel, encoder)}${rendition}`);
-  if (object === undefined) return undefined;
+  // A splice is the other encoder's playlist, not this encoder's: its own is as good as withdrawn.
+  if (object === undefined || splicedFrom(object.body) !== undefined) return undefined;
   const snapshot = snapshotMediaPlaylist(object.body, { maxPlaylistChars });
   if (snapshot === undefined || snapshot.targetDuration === 0) return undefined;
   return { encoder, rendition, playlist: observeSnapshot(snapshot, object.lastModified) };
@@ -268,7 +279,9 @@ export function createCheckFreshness(deps: HandlerDeps) {
         // Recorded as pending with the transitions (functions/outbox.ts); the same alerts go out below.
         outbox: {
           alertsOf: (result, next) =>
-            next.health === undefined ? [] : alertsFor(p.channel, result.transitions, next.health, at),
+            next.health === undefined
+              ? []
+              : alertsFor(p.channel, result.transitions, next.health, at, alertOptions(settings)),
           at,
           resend: withOwn,
         },
@@ -320,6 +333,10 @@ export function createCheckFreshness(deps: HandlerDeps) {
         : []),
     ];
     if (health === undefined) return { channels: [], alerts: notices, metrics: [], transitions, audit };
+    const splice =
+      settings.withdrawal && settings.splicing && p.kind === 'media'
+        ? spliceTargets(last.update.state, p.encoder, p.rendition, settings.encoders)
+        : [];
     return {
       channels: [
         withUnconfirmedWithdrawals(last.update.state, settings.encoders, last.at, {
@@ -327,6 +344,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
           channel: p.channel,
           mergeNeeded: indexIsStale(last.update.state),
           withdraw: withdrawalsOwned(transitions),
+          ...(splice.length === 0 ? {} : { splice }),
         }),
       ],
       // Alerts taken over from the outbox first: an incident's earlier alert before its next one.
@@ -335,7 +353,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
           ...l.update.resend,
           ...(l.update.state.health === undefined
             ? []
-            : alertsFor(p.channel, l.transitions, l.update.state.health, l.at)),
+            : alertsFor(p.channel, l.transitions, l.update.state.health, l.at, alertOptions(settings))),
         ]),
         ...notices,
       ],

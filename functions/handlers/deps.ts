@@ -78,3 +78,8 @@ export function freshnessOptions(settings: Settings): FreshnessOptions {
     withdraw: settings.withdrawal,
   };
 }
+
+/** How the alerts describe a withdrawal: splices (the default) or deletions. */
+export function alertOptions(settings: Settings): { readonly splicing: boolean } {
+  return { splicing: settings.withdrawal && settings.splicing };
+}

@@ -59,7 +59,11 @@ export async function findRepairs(
     masters: Object.fromEntries(masters),
     folders: Object.fromEntries(folders),
   };
-  return planRepairs(state, found, { encoders: settings.encoders, steering: settings.steering });
+  return planRepairs(state, found, {
+    encoders: settings.encoders,
+    steering: settings.steering,
+    splicing: settings.splicing,
+  });
 }
 
 /** The channel's actions with the repairs added (withdraw first, then merge, as ApplyChannelActions runs them). */

@@ -11,6 +11,7 @@ import {
   type MediaSnapshot,
   PlaylistInvalidError,
   type PlaylistObservation,
+  splicedFrom,
   type Violation,
   validateMasterPlaylist,
   validateMediaPlaylist,
@@ -90,6 +91,16 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       };
 
     const { key, parsed, object } = found;
+    // The workflow's own splice (a withdrawn encoder's playlist kept live with the other encoder's
+    // segments, written by copy): this event's upload was replaced before it was read, or the event
+    // came again. The encoder's next upload is its own again.
+    const splicer = splicedFrom(object.body);
+    if (splicer !== undefined)
+      return {
+        action: 'skip',
+        key,
+        reason: `replaced by a splice of ${splicer}'s playlist (the encoder is withdrawn); its next upload is read`,
+      };
     // The hosting policy applies to media playlists too: segment, key and map URIs reach viewers.
     const limits = { maxPlaylistChars: settings.maxPlaylistChars, allowedHosts: settings.allowedHosts };
     const base = {

@@ -30,7 +30,7 @@ import {
   rebuiltChannelState,
   withdrawalsOwned,
 } from './check-freshness';
-import { createDeps, freshnessOptions, type HandlerDeps } from './deps';
+import { alertOptions, createDeps, freshnessOptions, type HandlerDeps } from './deps';
 import { findRepairs, withRepairs } from './repairs';
 
 export interface WatchdogInput {
@@ -100,7 +100,9 @@ export function createWatchdog(deps: HandlerDeps) {
         ...(rebuilt === undefined ? {} : { rebuilt }),
         outbox: {
           alertsOf: (result, next) =>
-            next.health === undefined ? [] : alertsFor(channel, result.transitions, next.health, at),
+            next.health === undefined
+              ? []
+              : alertsFor(channel, result.transitions, next.health, at, alertOptions(settings)),
           at,
           resend: true,
         },
@@ -124,7 +126,7 @@ export function createWatchdog(deps: HandlerDeps) {
         ...(update.rebuilt === undefined ? [] : [stateRebuiltAlert(channel, update.rebuilt, health, at)]),
         // Taken over from the outbox first: an incident's earlier alert before its next one.
         ...update.resend,
-        ...alertsFor(channel, owned, health, at),
+        ...alertsFor(channel, owned, health, at, alertOptions(settings)),
       ],
       metrics: healthMetrics(channel, health, at),
       transitions: owned,

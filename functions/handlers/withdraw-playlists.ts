@@ -1,21 +1,54 @@
 /**
- * WithdrawStalePlaylists: deletes a stalled encoder's media playlists so they answer 404 and
- * every redundant-stream player fails over. Checks again, against the stored state, that the
- * encoder is still withdrawn and another encoder is healthy: never the last healthy encoder.
+ * WithdrawStalePlaylists: takes a stalled encoder's media playlists away from its viewers, after
+ * checking again, against the stored state, that the encoder is still withdrawn and another
+ * encoder is healthy: never the last healthy encoder.
+ *
+ * - With splicing (the default), each playlist is replaced by a splice of the healthy encoder's
+ *   (functions/hls/splice.ts): the same segments, the same media sequence, URIs into the healthy
+ *   encoder's folder. Viewers of the failed encoder keep loading a live playlist: no 404, nothing
+ *   asked of the player. Each healthy upload of a rendition during the incident splices it again
+ *   (`splice`). Written by PUT under the state prefix, then CopyObject into the encoder folder: S3
+ *   reports a copy, and copies start no execution (functions/workflow.ts). Where the encoders are
+ *   not output-locked, or the healthy playlist is missing, the playlist is deleted instead (the
+ *   steering and 404 failover) and the output says why, for the audit trail.
+ * - Without splicing, each playlist is deleted so it answers 404 and every redundant-stream
+ *   player fails over. The bucket keeps versions.
+ *
  * The same Task repairs a withdrawal whose execution died (functions/converge.ts): then, as the
- * encoder may have started uploading again, only the playlists it has not brought back go.
- * The bucket keeps versions, and the encoder's next upload brings its playlists back.
+ * encoder may have started uploading again, only the playlists it has not brought back are
+ * replaced. The encoder's next upload of a rendition is its own again.
  */
+import { readAcceptedRecord } from '../accepted';
 import { readChannelState, updateChannelState } from '../channel-state';
 import { confirmWithdrawal, mayWithdraw, stalePlaylists } from '../converge';
+import { snapshotMediaPlaylist, splicedFrom, splicePlaylist } from '../hls';
 import { encoderPrefix } from '../keys';
 import type { ChannelActions } from './check-freshness';
 import { createDeps, type HandlerDeps } from './deps';
+import { PLAYLIST_CONTENT_TYPE } from './merge-index';
 
 export interface WithdrawOutput {
+  /** Per encoder: the playlists deleted (404). */
   readonly deleted: Readonly<Record<string, readonly string[]>>;
+  /** Per encoder: the playlists replaced by a splice of the healthy encoder's (the withdrawal). */
+  readonly spliced: Readonly<Record<string, readonly string[]>>;
+  /**
+   * The playlists spliced again from the healthy encoder's new version (`splice`), one per healthy
+   * upload during the incident: kept out of the audit trail, which records the withdrawal.
+   */
+  readonly refreshed: readonly string[];
+  /** Why a playlist was deleted rather than spliced (encoders not locked, nothing to splice from). */
+  readonly notSpliced: readonly string[];
   readonly skipped: readonly string[];
 }
+
+/** Where a splice of `key` is staged before its copy into the encoder folder (viewers are denied the prefix). */
+export function spliceStagingKey(statePrefix: string, key: string): string {
+  return `${statePrefix}splices/${encodeURIComponent(key)}.staged`;
+}
+
+/** Cache-Control of a spliced playlist: as short as the index's, a live playlist. */
+const SPLICE_CACHE_CONTROL = 'max-age=1';
 
 export function createWithdrawPlaylists(deps: HandlerDeps) {
   const { store, records, settings, log } = deps;
@@ -23,22 +56,93 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
     const { bucket, channel } = input;
     const { state } = await readChannelState(records, channel);
     const deleted: Record<string, string[]> = {};
+    const spliced: Record<string, string[]> = {};
+    const refreshed: string[] = [];
+    const notSpliced: string[] = [];
     const skipped: string[] = [];
+    const done: string[] = [];
+    const add = (to: Record<string, string[]>, encoder: string, key: string) => {
+      to[encoder] = [...(to[encoder] ?? []), key];
+    };
+
+    /**
+     * Splices `key` of `encoder` from the healthy encoder's same rendition; deletes it when that
+     * cannot be done. True when spliced.
+     */
+    const replace = async (encoder: string, key: string): Promise<boolean> => {
+      const rest = key.slice(encoderPrefix(channel, encoder).length);
+      const source = settings.encoders.find(
+        (e) => e !== encoder && state.health?.encoders[e]?.status === 'healthy',
+      );
+      if (settings.splicing && source !== undefined) {
+        const [healthy, current, accepted] = await Promise.all([
+          store.get(bucket, `${encoderPrefix(channel, source)}${rest}`),
+          store.get(bucket, key),
+          readAcceptedRecord(records, channel, encoder, rest),
+        ]);
+        const snapshotOf = (text: string) =>
+          snapshotMediaPlaylist(text, { maxPlaylistChars: settings.maxPlaylistChars });
+        const snapshot = healthy === undefined ? undefined : snapshotOf(healthy.body);
+        // What the failed encoder's viewers load now: a splice from the same encoder moves on from
+        // itself; otherwise the lock is checked against the encoder's last accepted version.
+        const continues = current !== undefined && splicedFrom(current.body) === source;
+        const failed = continues ? snapshotOf(current.body) : accepted?.snapshot;
+        const result =
+          healthy === undefined || snapshot === undefined
+            ? { kind: 'refused' as const, reason: `${source}/${rest} is missing or not a media playlist` }
+            : splicePlaylist({
+                healthy: { encoder: source, text: healthy.body, snapshot },
+                failed: { encoder, snapshot: failed, spliced: continues },
+                rest,
+              });
+        if (result.kind === 'spliced') {
+          const staged = spliceStagingKey(settings.statePrefix, key);
+          const headers = { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: SPLICE_CACHE_CONTROL };
+          await store.put(bucket, staged, result.text, headers);
+          await store.copy(bucket, staged, key, headers);
+          return true;
+        }
+        notSpliced.push(`${key}: ${result.reason}`);
+      }
+      await store.delete(bucket, key);
+      add(deleted, encoder, key);
+      return false;
+    };
+
     for (const encoder of input.withdraw) {
       if (!mayWithdraw(state, encoder, settings.encoders)) {
         skipped.push(`${encoder}: not withdrawn now, or no other encoder is healthy`);
         continue;
       }
       const listed = await store.list(bucket, encoderPrefix(channel, encoder));
-      const keys = stalePlaylists(state, encoder, listed, input.staleOnly?.includes(encoder) === true).map(
-        (o) => o.key,
-      );
-      for (const key of keys) await store.delete(bucket, key);
-      deleted[encoder] = keys;
-      log.info('withdrew media playlists', { channel, encoder, count: keys.length });
+      const staleOnly = input.staleOnly?.includes(encoder) === true;
+      for (const { key } of stalePlaylists(state, encoder, listed, staleOnly, settings.splicing))
+        if (await replace(encoder, key)) add(spliced, encoder, key);
+      done.push(encoder);
     }
+    // A healthy encoder's new version of a rendition: splice it again into each withdrawn encoder
+    // whose own version of it is not fresh again (the state said so when the action was planned;
+    // checked again here).
+    for (const { encoder, rendition } of input.splice ?? []) {
+      if (input.withdraw.includes(encoder)) continue; // replaced above, from the same version or newer
+      const own = state.health?.encoders[encoder]?.renditions[rendition]?.status === 'healthy';
+      if (!settings.splicing || own || !mayWithdraw(state, encoder, settings.encoders)) {
+        skipped.push(`${encoder}/${rendition}: not spliced (withdrawn no more, or its own version is back)`);
+        continue;
+      }
+      const key = `${encoderPrefix(channel, encoder)}${rendition}`;
+      if (await replace(encoder, key)) refreshed.push(key);
+    }
+    for (const [encoder, keys] of Object.entries({ ...deleted, ...spliced }))
+      log.info('withdrew media playlists', {
+        channel,
+        encoder,
+        deleted: deleted[encoder]?.length ?? 0,
+        spliced: spliced[encoder]?.length ?? 0,
+        total: keys.length,
+      });
+    if (notSpliced.length > 0) log.warn('deleted instead of spliced', { channel, reasons: notSpliced });
     // Done: the events after this one need not withdraw again (functions/converge.ts).
-    const done = Object.keys(deleted);
     if (done.length > 0)
       await updateChannelState(records, channel, (current) => ({
         state: done.reduce(
@@ -47,7 +151,7 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
         ),
         result: undefined,
       }));
-    return { deleted, skipped };
+    return { deleted, spliced, refreshed, notSpliced, skipped };
   };
 }
 

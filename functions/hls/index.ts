@@ -6,6 +6,7 @@ export { lastSequenceOf } from './live-update';
 export * from './merge';
 export { parseWithHlsParser } from './parser';
 export { DEFAULT_MAX_PLAYLIST_CHARS, type ScanLimits } from './scan';
+export * from './splice';
 export * from './steering';
 export { checkUri, type UriPolicy } from './uris';
 export * from './validate-master';

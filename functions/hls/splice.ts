@@ -34,8 +34,11 @@ export type LockCheck =
       readonly locked: true;
       /** Segments compared (those both playlists list). */
       readonly compared: number;
-      /** What was compared: durations and discontinuities, and dates when both write them. */
-      readonly basis: 'durations' | 'durations and dates';
+      /**
+       * What was compared: durations and discontinuities, and dates when both write them; nothing
+       * when the failed encoder's playlist is a splice already (checked when it was first written).
+       */
+      readonly basis: 'durations' | 'durations and dates' | 'a splice already';
     }
   | { readonly locked: false; readonly reason: string };
 
@@ -116,8 +119,16 @@ export function checkLock(
 export interface SpliceInput {
   /** The healthy encoder: its folder name, and its accepted media playlist (text and snapshot). */
   readonly healthy: { readonly encoder: string; readonly text: string; readonly snapshot: MediaSnapshot };
-  /** The failed encoder: its folder name, and its last accepted version of this rendition. */
-  readonly failed: { readonly encoder: string; readonly snapshot: MediaSnapshot | undefined };
+  /**
+   * The failed encoder: its folder name, and what its viewers last loaded of this rendition: its
+   * last accepted version, or the splice written since (`spliced`: the lock was verified when the
+   * first splice was written, and the splice only moves on along the healthy encoder's playlist).
+   */
+  readonly failed: {
+    readonly encoder: string;
+    readonly snapshot: MediaSnapshot | undefined;
+    readonly spliced?: boolean;
+  };
   /** The rendition's path inside an encoder folder (the same in both: one ladder), e.g. `720p/index.m3u8`. */
   readonly rest: string;
 }
@@ -146,7 +157,9 @@ export function splicePlaylist(input: SpliceInput, options: LockOptions = {}): S
       kind: 'refused',
       reason: `${healthy.encoder}/${rest} ends at segment ${lastSequenceOf(healthy.snapshot)}, before ${failed.encoder}'s ${lastSequenceOf(failed.snapshot)}: viewers would go backwards`,
     };
-  const lock = checkLock(failed.snapshot, healthy.snapshot, options);
+  const lock: LockCheck = failed.spliced
+    ? { locked: true, compared: 0, basis: 'a splice already' }
+    : checkLock(failed.snapshot, healthy.snapshot, options);
   if (!lock.locked) return { kind: 'refused', reason: `${rest}: not output-locked: ${lock.reason}` };
 
   const depth = rest.split('/').length - 1;

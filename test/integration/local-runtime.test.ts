@@ -221,7 +221,7 @@ describe('local runtime: stall and stop detection within 2.5 × TD (TD 2 s, as l
     await runtime.close();
   });
 
-  it('primary stalls: one alert (also when every event comes again), steering and index prefer failover, primary media playlists answer 404 within 2.5 × TD; recovery and failback after the hysteresis', async () => {
+  it("primary stalls: one alert (also when every event comes again), steering and index prefer failover, primary media playlists spliced from the failover's within 2.5 × TD; recovery and failback after the hysteresis, the primary's own playlists back", async () => {
     const writes: ObjectEvent[] = [];
     runtime.onObjectEvent((e) => writes.push(e));
     const tick = await startChannel('ch1');
@@ -231,15 +231,16 @@ describe('local runtime: stall and stop detection within 2.5 × TD (TD 2 s, as l
     }
     await runtime.idle();
     expect(runtime.alerts.map((a) => a.subject)).toEqual(['[hls-failover] ch1: primary STALLED']);
-    const at = (key: string, kind: ObjectEvent['kind']) =>
-      writes.filter((w) => w.key === key && w.kind === kind).map((w) => w.at);
+    // Uploads are PUTs; the workflow's splices are copies.
+    const at = (key: string, reason: 'PutObject' | 'CopyObject') =>
+      writes.filter((w) => w.key === key && w.kind === 'created' && w.reason === reason).map((w) => w.at);
     const lastGood = Math.max(
-      ...at('ch1/primary/720p.m3u8', 'created'),
-      ...at('ch1/primary/360p.m3u8', 'created'),
+      ...at('ch1/primary/720p.m3u8', 'PutObject'),
+      ...at('ch1/primary/360p.m3u8', 'PutObject'),
     );
     // The last steering write is the flip (steering.json is checked to prefer the failover below).
-    const steering = (Math.max(...at('ch1/steering.json', 'created')) - lastGood) / 1000;
-    const withdrawal = ((at('ch1/primary/720p.m3u8', 'deleted')[0] ?? Infinity) - lastGood) / 1000;
+    const steering = (Math.max(...at('ch1/steering.json', 'PutObject')) - lastGood) / 1000;
+    const withdrawal = ((at('ch1/primary/720p.m3u8', 'CopyObject')[0] ?? Infinity) - lastGood) / 1000;
     process.stdout.write(
       `last good upload → steering ${steering.toFixed(2)} s, withdrawal ${withdrawal.toFixed(2)} s (TD ${runtime.targetDuration} s, budget ${budget()} s)\n`,
     );
@@ -250,7 +251,8 @@ describe('local runtime: stall and stop detection within 2.5 × TD (TD 2 s, as l
         'PATHWAY-PRIORITY'
       ],
     ).toEqual(['failover', 'primary']);
-    expect((await runtime.origin('ch1/primary/720p.m3u8')).status).toBe(404);
+    expect(await runtime.splicedFrom('ch1/primary/720p.m3u8')).toBe('failover');
+    expect(await runtime.splicedFrom('ch1/primary/360p.m3u8')).toBe('failover');
     expect((await runtime.origin('ch1/primary/master.m3u8')).status).toBe(200);
     const firstVariant = async () =>
       (await (await runtime.origin('ch1/index.m3u8')).text()).match(/^#EXT-X-STREAM-INF:.*\n(.*)$/m)?.[1];
@@ -273,6 +275,7 @@ describe('local runtime: stall and stop detection within 2.5 × TD (TD 2 s, as l
     });
     expect(await firstVariant()).toBe('primary/720p.m3u8');
     expect((await runtime.origin('ch1/primary/720p.m3u8')).status).toBe(200);
+    expect(await runtime.splicedFrom('ch1/primary/720p.m3u8')).toBeUndefined();
     const alertsFile = readFileSync(join(runtime.endpoints.dataDir, 'alerts.jsonl'), 'utf8')
       .trim()
       .split('\n');
@@ -294,14 +297,17 @@ describe('local runtime: stall and stop detection within 2.5 × TD (TD 2 s, as l
     await runtime.idle();
     expect(runtime.alerts.map((a) => a.subject)).toEqual(['[hls-failover] ch1: primary STOPPED']);
     const steeredAt = writes.find((w) => w.key === 'ch1/steering.json' && w.kind === 'created')?.at;
-    const withdrawnAt = writes.find((w) => w.key === 'ch1/primary/720p.m3u8' && w.kind === 'deleted')?.at;
+    const withdrawnAt = writes.find(
+      (w) => w.key === 'ch1/primary/720p.m3u8' && w.reason === 'CopyObject',
+    )?.at;
     expect(
       ((await (await runtime.origin('ch1/steering.json')).json()) as { 'PATHWAY-PRIORITY': string[] })[
         'PATHWAY-PRIORITY'
       ],
     ).toEqual(['failover', 'primary']);
-    expect((await runtime.origin('ch1/primary/720p.m3u8')).status).toBe(404);
-    expect((await runtime.origin('ch1/primary/360p.m3u8')).status).toBe(404);
+    // Spliced: the primary's viewers never load its ENDLIST playlist again, they play on.
+    expect(await runtime.splicedFrom('ch1/primary/720p.m3u8')).toBe('failover');
+    expect(await runtime.splicedFrom('ch1/primary/360p.m3u8')).toBe('failover');
     const steering = ((steeredAt ?? Infinity) - endlistAt) / 1000;
     const withdrawal = ((withdrawnAt ?? Infinity) - endlistAt) / 1000;
     process.stdout.write(

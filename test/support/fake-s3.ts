@@ -1,9 +1,10 @@
 /**
  * An in-memory S3 behind aws-sdk-client-mock: GetObject, PutObject (honouring IfMatch and
- * IfNoneMatch with 412, as S3 does), DeleteObject and ListObjectsV2. The handlers run with the
+ * IfNoneMatch with 412, as S3 does), CopyObject, DeleteObject and ListObjectsV2. The handlers run with the
  * real S3ObjectStore over a mocked S3Client.
  */
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -41,6 +42,8 @@ export class FakeS3 {
   now = Date.parse('2026-11-24T10:00:00Z');
   private counter = 0;
   puts: string[] = [];
+  /** Keys written by CopyObject (S3 reports them as copies: no execution starts). */
+  copies: string[] = [];
   /** Errors the next GetObject calls throw, in order (a transient-failure injector). */
   readonly failGets: Error[] = [];
   /** Conditional writes refused with 412. */
@@ -87,6 +90,19 @@ export class FakeS3 {
           this.write(input.Key, String(input.Body), input.ContentType, input.CacheControl);
           this.puts.push(input.Key);
           return { ETag: this.objects.get(input.Key)?.etag };
+        },
+      );
+    this.mock
+      .on(CopyObjectCommand)
+      .callsFake(
+        async (input: { Key: string; CopySource: string; ContentType?: string; CacheControl?: string }) => {
+          await Promise.resolve();
+          const from = decodeURIComponent(input.CopySource.slice(input.CopySource.indexOf('/') + 1));
+          const source = this.objects.get(from);
+          if (source === undefined) throw s3Error('NoSuchKey', 404);
+          this.write(input.Key, source.body, input.ContentType, input.CacheControl);
+          this.copies.push(input.Key);
+          return {};
         },
       );
     this.mock.on(DeleteObjectCommand).callsFake(async (input: { Key: string }) => {

@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSettings } from '../../functions/config';
+import { splicedFrom } from '../../functions/hls';
 import {
   iamAuthorizer,
   type LocalRuntime,
@@ -35,6 +36,11 @@ export interface TestRuntime extends LocalRuntime {
    * runtime is idle, with the encoders' cadence (one tick per target duration) from there.
    */
   startChannel(channel: string, encoders?: readonly string[]): Promise<() => Promise<void>>;
+  /**
+   * The encoder whose segments the playlist at `path` lists when the workflow spliced it
+   * (functions/hls/splice.ts); undefined for an encoder's own playlist or a missing one.
+   */
+  splicedFrom(path: string): Promise<string | undefined>;
   /** A request to the JSON API: its status and parsed body. */
   api<T>(path: string, init?: RequestInit): Promise<{ status: number; body: T }>;
 }
@@ -102,9 +108,22 @@ export async function startTestRuntime(
     await runtime.idle();
     return tick;
   };
+  const splicedFromPath = async (path: string) => {
+    const res = await origin(path);
+    return res.status === 200 ? splicedFrom(await res.text()) : undefined;
+  };
   const api = async <T>(path: string, init?: RequestInit) => {
     const res = await fetch(`${runtime.endpoints.api}/${path}`, init);
     return { status: res.status, body: (await res.json()) as T };
   };
-  return Object.assign(runtime, { targetDuration, origin, ingest, upload, uploadBoth, startChannel, api });
+  return Object.assign(runtime, {
+    targetDuration,
+    origin,
+    ingest,
+    upload,
+    uploadBoth,
+    startChannel,
+    splicedFrom: splicedFromPath,
+    api,
+  });
 }

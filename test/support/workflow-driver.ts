@@ -49,9 +49,10 @@ export function workflow(
   const markSent = createMarkAlertsSent(deps);
 
   async function applyActions(health: HealthOutput) {
+    // As ApplyChannelActions runs them: withdraw (or splice), then merge.
     for (const channel of health.channels) {
+      if (channel.withdraw.length > 0 || (channel.splice?.length ?? 0) > 0) await withdraw(channel);
       if (channel.mergeNeeded) await merge(channel);
-      if (channel.withdraw.length > 0) await withdraw(channel);
     }
     await metrics({ metrics: health.metrics });
     // NotifyOnCall published them (the test reads them from the output); then MarkAlertsSent.

@@ -11,7 +11,7 @@ import type { ChannelHealth, EncoderHealth } from '../../../functions/hls';
 
 const STALL = Date.parse('2026-12-01T08:00:00.500Z');
 const ENCODERS = ['primary', 'failover'] as const;
-const OPTIONS = { encoders: ENCODERS, steering: true };
+const OPTIONS = { encoders: ENCODERS, steering: true, splicing: false };
 
 function encoder(status: EncoderHealth['status'], since: number): EncoderHealth {
   return { status, since, reason: status, freshStreak: 0, renditions: {} };

@@ -4,6 +4,7 @@ import { PlaylistInvalidError, StateContentionError } from '../../../functions/e
 import { createDeps } from '../../../functions/handlers/deps';
 import type { ValidateOutput } from '../../../functions/handlers/validate-playlist';
 import { createWatchdog } from '../../../functions/handlers/watchdog';
+import { splicedFrom } from '../../../functions/hls';
 import { stateKey } from '../../../functions/keys';
 import { toEmf } from '../../../functions/metrics';
 import { ALERT_RESEND_AFTER_MS } from '../../../functions/outbox';
@@ -16,9 +17,9 @@ const MASTER = fixture('master-simple.m3u8'); // variants 720p.m3u8 and 360p.m3u
 const TD = 2;
 
 /** Both encoders upload segment n of every rendition (and their masters once) at n × TD seconds. */
-function setUp(channel = 'ch1') {
+function setUp(channel = 'ch1', settings: Record<string, unknown> = {}) {
   const s3 = new FakeS3();
-  const run = workflow(s3);
+  const run = workflow(s3, settings);
   const key = (encoder: string, rest: string) => `${channel}/${encoder}/${rest}`;
   const upload = async (encoder: string, n: number) => {
     const results = [];
@@ -304,8 +305,8 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     });
   });
 
-  it('primary stalls: one STALLED alert, steering and index prefer failover, primary media playlists withdrawn (master kept)', async () => {
-    const { s3, start, tickBoth, upload } = setUp();
+  it('primary stalls, splicing off: one STALLED alert, steering and index prefer failover, primary media playlists deleted (master kept)', async () => {
+    const { s3, start, tickBoth, upload } = setUp('ch1', { splicing: false });
     await start();
     for (let n = 10; n <= 12; n++) await tickBoth(n);
     const results = [];
@@ -322,6 +323,77 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(false);
     expect(s3.objects.has('ch1/primary/360p.m3u8')).toBe(false);
     expect(s3.objects.has('ch1/primary/master.m3u8')).toBe(true);
+  });
+
+  it("primary stalls (splicing, the default): its media playlists stay live as splices of the failover's, refreshed by each failover upload and written by copy (no execution starts); the master is kept", async () => {
+    const { s3, run, start, tickBoth, upload } = setUp();
+    await start();
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    const results = [];
+    for (let n = 13; n <= 18; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      results.push(...(await upload('failover', n)));
+    }
+    expect(alertsOf(results)).toEqual(['[hls-failover] ch1: primary STALLED']);
+    for (const r of ['720p.m3u8', '360p.m3u8']) {
+      const spliced = s3.body(`ch1/primary/${r}`) ?? '';
+      expect(splicedFrom(spliced)).toBe('failover');
+      // The failover's latest version (segment 18: media sequence 15), its URIs into the failover's folder.
+      expect(spliced).toContain('#EXT-X-MEDIA-SEQUENCE:15');
+      expect(spliced).toMatch(/^\.\.\/failover\/seg_18\.ts$/m);
+      expect(s3.objects.get(`ch1/primary/${r}`)?.contentType).toBe('application/vnd.apple.mpegurl');
+    }
+    expect(s3.copies.filter((k) => k.startsWith('ch1/primary/'))).toEqual(
+      expect.arrayContaining(['ch1/primary/720p.m3u8', 'ch1/primary/360p.m3u8']),
+    );
+    expect(s3.puts.filter((k) => k.startsWith('ch1/primary/'))).toEqual([]);
+    expect(s3.objects.has('ch1/primary/master.m3u8')).toBe(true);
+    // A splice read back is not the primary's own playlist: the primary stays stalled.
+    const replayed = await run.event('ch1/primary/720p.m3u8');
+    expect(replayed.playlist).toMatchObject({
+      action: 'skip',
+      reason: expect.stringMatching(/splice of failover/),
+    });
+    expect(alertsOf(await upload('failover', 19))).toEqual([]);
+  });
+
+  it("the restarted primary takes a rendition back: its own upload is kept, and the failover's next upload splices only the renditions it has not brought back", async () => {
+    const { s3, run, start, tickBoth, upload, key } = setUp();
+    await start();
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    for (let n = 13; n <= 18; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      await upload('failover', n);
+    }
+    s3.now = Date.parse('2026-11-24T10:00:00Z') + 19 * TD * 1000;
+    const own = mediaPlaylist({ sequence: 16, count: 4 });
+    s3.write(key('primary', '720p.m3u8'), own);
+    await run.event(key('primary', '720p.m3u8'));
+    await upload('failover', 19);
+    expect(s3.body('ch1/primary/720p.m3u8')).toBe(own);
+    expect(splicedFrom(s3.body('ch1/primary/360p.m3u8') ?? '')).toBe('failover');
+  });
+
+  it('primary stalls while the encoders are not output-locked: its playlists are deleted instead (steering and 404), and the withdrawal says why', async () => {
+    const { s3, run, start, key } = setUp();
+    await start();
+    // The same numbering, but the failover's segments last 1.9 s where the primary's last 2 s: the
+    // same media sequence number is not the same content.
+    const write = async (encoder: string, n: number) => {
+      const duration = encoder === 'failover' ? 1.9 : 2;
+      for (const r of ['720p.m3u8', '360p.m3u8']) {
+        s3.write(key(encoder, r), mediaPlaylist({ sequence: n - 3, count: 4, duration }));
+        await run.event(key(encoder, r));
+      }
+    };
+    for (let n = 10; n <= 16; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      if (n <= 12) await write('primary', n);
+      await write('failover', n);
+    }
+    expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(false);
+    expect(s3.objects.has('ch1/primary/360p.m3u8')).toBe(false);
+    expect(run.logs).toContain('deleted instead of spliced');
   });
 
   it('the execution that records the stall dies before its actions and alerts: an event after the owner grace withdraws, and the alert goes out once when the resend bound has passed', async () => {
@@ -355,8 +427,9 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     const stalledAt = s3.now;
 
     const next = await failover(n + 1, stalledAt + WITHDRAWAL_OWNER_GRACE_MS, false);
-    const withdrawnByNext =
-      !s3.objects.has('ch1/primary/720p.m3u8') && !s3.objects.has('ch1/primary/360p.m3u8');
+    const withdrawnByNext = ['720p.m3u8', '360p.m3u8'].every(
+      (r) => splicedFrom(s3.body(`ch1/primary/${r}`) ?? '') === 'failover',
+    );
     const later = await failover(n + 2, stalledAt + ALERT_RESEND_AFTER_MS, false);
     const after = await failover(n + 3, stalledAt + ALERT_RESEND_AFTER_MS + TD * 1000, false);
 
@@ -429,7 +502,12 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
       mergeNeeded: false,
       withdraw: ['primary'],
     });
-    expect(out).toEqual({ deleted: {}, skipped: [expect.stringMatching(/^primary: not withdrawn now/)] });
+    expect(out).toEqual({
+      deleted: {},
+      spliced: {},
+      notSpliced: [],
+      skipped: [expect.stringMatching(/^primary: not withdrawn now/)],
+    });
     expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(true);
   });
 

@@ -143,13 +143,16 @@ describe('bucket and table access per function (allowed actions; the denied ones
     expect(denying).toEqual(['mergeIndex']);
   });
 
-  it("WithdrawPlaylists reads the channels' state, records the withdrawal done, and deletes nothing but encoder media playlists", () => {
+  it("WithdrawPlaylists reads the channels' state and accepted versions, records the withdrawal done, stages splices under the state prefix, and writes or deletes nothing else but encoder media playlists", () => {
+    const mediaPlaylists = ['/*/failover/*.m3u8', '/*/primary/*.m3u8', '/failover/*.m3u8', '/primary/*.m3u8'];
     expect(s3Access('withdrawPlaylists')).toEqual({
-      's3:DeleteObject': ['/*/failover/*.m3u8', '/*/primary/*.m3u8', '/failover/*.m3u8', '/primary/*.m3u8'],
+      's3:DeleteObject': mediaPlaylists,
+      's3:GetObject': [...ENCODER_OBJECTS, '/_hls-failover/splices/*'].sort(),
+      's3:PutObject': [...mediaPlaylists, '/_hls-failover/splices/*'].sort(),
       's3:ListBucket': [''],
     });
     expect(tableAccess('withdrawPlaylists')).toEqual({
-      'dynamodb:GetItem': STATE,
+      'dynamodb:GetItem': [...ACCEPTED, ...STATE].sort(),
       'dynamodb:PutItem': STATE,
     });
   });
@@ -222,6 +225,7 @@ describe('workflowGrants', () => {
   const grants = workflowGrants({
     bucketArn: 'arn:aws:s3:::origin',
     encoders: ['cam-a', 'cam-b'],
+    statePrefix: '_hls-failover/',
     stateTableArn: 'arn:aws:dynamodb:us-east-1:000000000000:table/state',
   });
 

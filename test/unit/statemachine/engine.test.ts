@@ -3,6 +3,7 @@
  * the handler code from the sources, in-process, over S3 mocked with aws-sdk-client-mock and a fake
  * clock: the workflow's decisions, fast. The integration tests run the synthesized artifact.
  */
+import { splicedFrom } from '../../../functions/hls';
 import type { ExecutionRecord } from '../../../local/engine';
 import { engineWorkflow } from '../../support/engine-workflow';
 import { s3Error } from '../../support/fake-s3';
@@ -91,7 +92,7 @@ describe('the state machine on a real ASL engine', () => {
     expect(alerts).toEqual([]);
   });
 
-  it('primary stalls: NotifyOnCall publishes one alert; the primary playlists are withdrawn, then steering flips', async () => {
+  it("primary stalls: NotifyOnCall publishes one alert; the primary playlists are spliced from the failover's, then steering flips; each later failover upload splices again", async () => {
     const { s3, executions, start, upload, alerts } = setUp();
     await start();
     for (let n = 13; n <= 16; n++) await upload('failover', n);
@@ -104,7 +105,14 @@ describe('the state machine on a real ASL engine', () => {
     // the restarted encoder does not take it back mid-stream (e2e scenario 5).
     expect(entered.indexOf('WithdrawStalePlaylists')).toBeLessThan(entered.indexOf('MergeIndex'));
     expect(s3.body('ch1/steering.json')).toContain('["failover","primary"]');
-    expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(false);
+    expect(splicedFrom(s3.body('ch1/primary/720p.m3u8') ?? '')).toBe('failover');
+    const before = executions.length;
+    await upload('failover', 17);
+    const refreshed = executions
+      .slice(before)
+      .filter((e) => statesEntered(e).includes('WithdrawStalePlaylists'));
+    expect(refreshed).toHaveLength(2); // one per rendition
+    expect(s3.body('ch1/primary/720p.m3u8')).toMatch(/^\.\.\/failover\/seg_17\.ts$/m);
   });
 
   it('invalid playlist: the execution records it, alerts once, and still fails as PlaylistInvalid with every violation in the cause', async () => {
