@@ -150,9 +150,11 @@ export interface SpliceTarget {
 }
 
 /**
- * With splicing, what a healthy encoder's upload of `rendition` refreshes: the same rendition of
- * each withdrawn encoder whose own version is not fresh again (once the failed encoder's own upload
- * of a rendition is accepted, the workflow stops splicing it).
+ * With splicing, what an upload of `rendition` splices (again): while an encoder is withdrawn, its
+ * playlist of that rendition, from the healthy encoder's version. A healthy encoder's upload
+ * refreshes each withdrawn encoder's; a withdrawn encoder's own upload (back, but its playlists
+ * do not yet hold what players play: freshness keeps it withdrawn) is accepted, then spliced over,
+ * so its viewers never load a playlist that starts at its restart (a skip or a freeze).
  */
 export function spliceTargets(
   state: ChannelState,
@@ -161,13 +163,9 @@ export function spliceTargets(
   encoders: readonly string[],
 ): SpliceTarget[] {
   if (state.health?.encoders[uploader]?.status !== 'healthy') return [];
+  if (mayWithdraw(state, uploader, encoders)) return [{ encoder: uploader, rendition }];
   return encoders
-    .filter(
-      (e) =>
-        e !== uploader &&
-        mayWithdraw(state, e, encoders) &&
-        state.health?.encoders[e]?.renditions[rendition]?.status !== 'healthy',
-    )
+    .filter((e) => e !== uploader && mayWithdraw(state, e, encoders))
     .map((encoder) => ({ encoder, rendition }));
 }
 

@@ -120,14 +120,12 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
         if (await replace(encoder, key)) add(spliced, encoder, key);
       done.push(encoder);
     }
-    // A healthy encoder's new version of a rendition: splice it again into each withdrawn encoder
-    // whose own version of it is not fresh again (the state said so when the action was planned;
-    // checked again here).
+    // A new version of a rendition while an encoder is withdrawn: splice that encoder's again
+    // (functions/converge.ts, `spliceTargets`; checked again against the state read here).
     for (const { encoder, rendition } of input.splice ?? []) {
       if (input.withdraw.includes(encoder)) continue; // replaced above, from the same version or newer
-      const own = state.health?.encoders[encoder]?.renditions[rendition]?.status === 'healthy';
-      if (!settings.splicing || own || !mayWithdraw(state, encoder, settings.encoders)) {
-        skipped.push(`${encoder}/${rendition}: not spliced (withdrawn no more, or its own version is back)`);
+      if (!settings.splicing || !mayWithdraw(state, encoder, settings.encoders)) {
+        skipped.push(`${encoder}/${rendition}: not spliced (withdrawn no more)`);
         continue;
       }
       const key = `${encoderPrefix(channel, encoder)}${rendition}`;

@@ -421,11 +421,17 @@ export function assessFreshness(
 
   // With no encoder healthy, nothing changes: withdrawn playlists stay deleted until their encoder
   // writes fresh ones, and no other is withdrawn (the last good playlists are all viewers have).
+  // An encoder back stays withdrawn until its playlists hold the segment players on the other one
+  // are playing (its viewers keep the splices until then, functions/converge.ts).
+  const backTooShort = (e: string) =>
+    before.withdrawn.includes(e) &&
+    statusOf(e) === 'healthy' &&
+    !coversPlayers(renditions[e] ?? {}, renditions[e === home ? away : home] ?? {});
   const withdrawn =
     !o.withdraw || allEnded
       ? []
       : anyHealthy
-        ? o.encoders.filter((e) => isDown(statusOf(e)))
+        ? o.encoders.filter((e) => isDown(statusOf(e)) || backTooShort(e))
         : before.withdrawn;
   const newlyWithdrawn = withdrawn.filter((e) => !before.withdrawn.includes(e));
   const restored = before.withdrawn.filter((e) => !withdrawn.includes(e));

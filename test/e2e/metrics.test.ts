@@ -106,22 +106,34 @@ describe('summarizePlayback', () => {
 describe('ObjectTimeline', () => {
   it('finds the last media playlist upload, steering writes and withdrawals of one channel', () => {
     const t = new ObjectTimeline('ch');
-    t.record({ key: 'ch/primary/master.m3u8', kind: 'created', at: 1 });
-    t.record({ key: 'ch/primary/stream_0.m3u8', kind: 'created', at: 2 });
-    t.record({ key: 'ch/primary/stream_0_5.ts', kind: 'created', at: 3 });
-    t.record({ key: 'other/primary/stream_0.m3u8', kind: 'created', at: 4 });
-    t.record({ key: 'ch/steering.json', kind: 'created', at: 5 });
-    t.record({ key: 'ch/primary/stream_0_1.ts', kind: 'deleted', at: 6 });
-    t.record({ key: 'ch/primary/stream_0.m3u8', kind: 'deleted', at: 7 });
+    t.record({ key: 'ch/primary/master.m3u8', kind: 'created', reason: 'PutObject', at: 1 });
+    t.record({ key: 'ch/primary/stream_0.m3u8', kind: 'created', reason: 'PutObject', at: 2 });
+    t.record({ key: 'ch/primary/stream_0_5.ts', kind: 'created', reason: 'PutObject', at: 3 });
+    t.record({ key: 'other/primary/stream_0.m3u8', kind: 'created', reason: 'PutObject', at: 4 });
+    t.record({ key: 'ch/steering.json', kind: 'created', reason: 'PutObject', at: 5 });
+    t.record({ key: 'ch/primary/stream_0_1.ts', kind: 'deleted', reason: 'DeleteObject', at: 6 });
+    t.record({ key: 'ch/primary/stream_0.m3u8', kind: 'deleted', reason: 'DeleteObject', at: 7 });
     expect(t.lastUpload('primary')).toBe(2);
-    t.record({ key: 'ch/primary/stream_1.m3u8', kind: 'created', at: 8 });
-    t.record({ key: 'ch/primary/stream_0.m3u8', kind: 'created', at: 9 });
-    t.record({ key: 'ch/primary/stream_1.m3u8', kind: 'created', at: 10 });
+    t.record({ key: 'ch/primary/stream_1.m3u8', kind: 'created', reason: 'PutObject', at: 8 });
+    t.record({ key: 'ch/primary/stream_0.m3u8', kind: 'created', reason: 'PutObject', at: 9 });
+    t.record({ key: 'ch/primary/stream_1.m3u8', kind: 'created', reason: 'PutObject', at: 10 });
     expect(t.lastCompleteUpload('primary', 9)).toBe(8);
     expect(t.lastCompleteUpload('primary')).toBe(9);
     expect(t.firstUploadAfter('primary', 0)).toBe(2);
     expect(t.writesOf('steering.json', 0)).toEqual([5]);
     expect(t.withdrawals('primary', 0).map((e) => e.at)).toEqual([7]);
+    expect(t.withdrawn('primary', 0)).toBe(7);
+  });
+
+  it('a withdrawal by splicing: the first copy over each media playlist; copies are not uploads', () => {
+    const t = new ObjectTimeline('ch');
+    t.record({ key: 'ch/primary/a.m3u8', kind: 'created', reason: 'PutObject', at: 1 });
+    t.record({ key: 'ch/primary/b.m3u8', kind: 'created', reason: 'PutObject', at: 1 });
+    t.record({ key: 'ch/primary/a.m3u8', kind: 'created', reason: 'CopyObject', at: 5 });
+    t.record({ key: 'ch/primary/b.m3u8', kind: 'created', reason: 'CopyObject', at: 6 });
+    t.record({ key: 'ch/primary/a.m3u8', kind: 'created', reason: 'CopyObject', at: 9 });
+    expect(t.lastUpload('primary')).toBe(1);
+    expect(t.withdrawn('primary', 0)).toBe(6);
   });
 });
 

@@ -190,6 +190,8 @@ export function summarizePlayback(
 export interface TimedObjectEvent {
   readonly key: string;
   readonly kind: 'created' | 'deleted';
+  /** S3's reason: uploads are PutObject (or a multipart upload), the workflow's splices CopyObject. */
+  readonly reason: string;
   readonly at: number;
 }
 
@@ -203,12 +205,13 @@ export class ObjectTimeline {
     this.events.push(event);
   };
 
-  /** Media playlist PUTs of one encoder (every rendition; not its master). */
+  /** Media playlist uploads of one encoder (every rendition; not its master; not the workflow's splices). */
   mediaPlaylistPuts(encoder: string): TimedObjectEvent[] {
     const prefix = `${this.channel}/${encoder}/`;
     return this.events.filter(
       (e) =>
         e.kind === 'created' &&
+        e.reason !== 'CopyObject' &&
         e.key.startsWith(prefix) &&
         e.key.endsWith('.m3u8') &&
         !e.key.slice(prefix.length).startsWith('master'),
@@ -259,11 +262,28 @@ export class ObjectTimeline {
     return this.events.filter((e) => e.kind === 'created' && e.key === key && e.at > after).map((e) => e.at);
   }
 
-  /** Deletions of `encoder`'s media playlists after `at` (withdrawal; ffmpeg deletes only segments). */
+  /**
+   * When every media playlist of `encoder` written before `at` was withdrawn after it: the latest
+   * of each playlist's first withdrawal (splices are written again on each healthy upload).
+   */
+  withdrawn(encoder: string, after: number): number | undefined {
+    const first = new Map<string, number>();
+    for (const e of this.withdrawals(encoder, after)) if (!first.has(e.key)) first.set(e.key, e.at);
+    return first.size === 0 ? undefined : Math.max(...first.values());
+  }
+
+  /**
+   * The withdrawal of `encoder`'s media playlists after `at`: their splices (copies) or deletions
+   * (ffmpeg deletes only segments, and never copies).
+   */
   withdrawals(encoder: string, after: number): TimedObjectEvent[] {
     const prefix = `${this.channel}/${encoder}/`;
     return this.events.filter(
-      (e) => e.kind === 'deleted' && e.key.startsWith(prefix) && e.key.endsWith('.m3u8') && e.at > after,
+      (e) =>
+        (e.kind === 'deleted' || e.reason === 'CopyObject') &&
+        e.key.startsWith(prefix) &&
+        e.key.endsWith('.m3u8') &&
+        e.at > after,
     );
   }
 }

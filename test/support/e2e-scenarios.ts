@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import type { Alert } from '../../functions/alerts';
 import { parseSettings } from '../../functions/config';
+import { splicedFrom } from '../../functions/hls';
 import {
   type EncoderPair,
   type LiveEncoder,
@@ -275,12 +276,14 @@ export interface ScenarioResult {
   readonly detectionSeconds: number | undefined;
   /** From lastGoodUpload to the steering.json write. */
   readonly steeringSeconds: number | undefined;
-  /** From lastGoodUpload to the last withdrawal (DELETE of the faulty encoder's media playlists). */
+  /** From lastGoodUpload to the withdrawal of the faulty encoder's media playlists (splice or DELETE). */
   readonly withdrawalSeconds: number | undefined;
   /** Steering PATHWAY-PRIORITY served at the end. */
   readonly steeringAtEnd: readonly string[] | undefined;
   /** HTTP status of the faulty encoder's first media playlist at the end (404: withdrawn). */
   readonly faultyPlaylistStatusAtEnd: number | undefined;
+  /** The encoder whose segments that playlist lists at the end when the workflow spliced it. */
+  readonly faultyPlaylistSplicedFrom?: string;
   /** Failback: from the restart of the primary to the RECOVERED alert, to steering back, to viewers back. */
   readonly recovery?: {
     readonly restartedAt: number;
@@ -495,16 +498,16 @@ async function play(
   let steeringSeconds: number | undefined;
   let withdrawalSeconds: number | undefined;
   let faultyPlaylistStatusAtEnd: number | undefined;
+  let faultyPlaylistSplicedFrom: string | undefined;
   if (fault !== undefined && faultAt !== undefined) {
     const kind = fault.action === 'stop' ? 'STOPPED' : 'STALLED';
     const alert = runtime.alerts.find((a) => a.subject === subjectOf(channel, fault.encoder, kind));
     detectionSeconds = secondsBetween(lastGoodUpload, alert === undefined ? undefined : alertTime(alert));
     steeringSeconds = secondsBetween(lastGoodUpload, timeline.writesOf('steering.json', faultAt)[0]);
-    const deletions = timeline.withdrawals(fault.encoder, faultAt);
-    withdrawalSeconds = secondsBetween(lastGoodUpload, deletions.at(-1)?.at);
-    faultyPlaylistStatusAtEnd = (
-      await stage.originGet(`${channel}/${fault.encoder}/${RENDITIONS[0]?.name}.m3u8`)
-    ).status;
+    withdrawalSeconds = secondsBetween(lastGoodUpload, timeline.withdrawn(fault.encoder, faultAt));
+    const faulty = await stage.originGet(`${channel}/${fault.encoder}/${RENDITIONS[0]?.name}.m3u8`);
+    faultyPlaylistStatusAtEnd = faulty.status;
+    faultyPlaylistSplicedFrom = faulty.status === 200 ? splicedFrom(await faulty.text()) : undefined;
     if (lastGoodUpload !== undefined && faultAt !== undefined && fault.action !== 'stop')
       notes.push(`fault ${((faultAt - lastGoodUpload) / 1000).toFixed(2)} s after the last upload`);
   }
@@ -545,6 +548,7 @@ async function play(
     withdrawalSeconds,
     steeringAtEnd,
     faultyPlaylistStatusAtEnd,
+    ...(faultyPlaylistSplicedFrom === undefined ? {} : { faultyPlaylistSplicedFrom }),
     ...(recovery === undefined ? {} : { recovery }),
     viewers,
     notes,
@@ -582,7 +586,7 @@ export function formatResult(r: ScenarioResult): string {
       `   detection ${inTd(r.detectionSeconds)}; steering written ${inTd(r.steeringSeconds)}; withdrawal ${inTd(r.withdrawalSeconds)} — from the ${r.scenario === 'primary-stopped' ? `ENDLIST upload (budget ${BUDGETS.stopActionTd} × TD)` : `last good upload (budgets ${BUDGETS.detectionTd} × TD, ${BUDGETS.actionTd} × TD)`}`,
     );
     lines.push(
-      `   steering at the end: ${r.steeringAtEnd?.join(', ') ?? 'none'}; faulty encoder's playlist at the end: HTTP ${r.faultyPlaylistStatusAtEnd ?? 'n/a'}`,
+      `   steering at the end: ${r.steeringAtEnd?.join(', ') ?? 'none'}; faulty encoder's playlist at the end: HTTP ${r.faultyPlaylistStatusAtEnd ?? 'n/a'}${r.faultyPlaylistSplicedFrom === undefined ? '' : `, spliced from ${r.faultyPlaylistSplicedFrom}`}`,
     );
   }
   if (r.recovery !== undefined) {
@@ -674,10 +678,14 @@ export function problemsOf(r: ScenarioResult): string[] {
         `steering at the end ${JSON.stringify(r.steeringAtEnd)}, expected ${JSON.stringify(expected)}`,
       );
   };
-  const faultyStatus = (expected: number) => {
-    if (r.faultyPlaylistStatusAtEnd !== expected)
+  /** The faulty encoder's playlist at the end: withdrawn (spliced from the other encoder, or 404), or its own again. */
+  const faultyPlaylist = (expected: 'withdrawn' | 'own') => {
+    const status = r.faultyPlaylistStatusAtEnd;
+    const withdrawn = status === 404 || (status === 200 && r.faultyPlaylistSplicedFrom !== undefined);
+    const own = status === 200 && r.faultyPlaylistSplicedFrom === undefined;
+    if (expected === 'withdrawn' ? !withdrawn : !own)
       problems.push(
-        `faulty encoder's media playlist answers ${r.faultyPlaylistStatusAtEnd}, expected ${expected}`,
+        `faulty encoder's media playlist answers ${status}${r.faultyPlaylistSplicedFrom === undefined ? '' : ` (spliced from ${r.faultyPlaylistSplicedFrom})`}, expected ${expected === 'withdrawn' ? 'a splice or 404' : 'its own playlist'}`,
       );
   };
   if (r.failedExecutions.length > 0) problems.push(`failed executions: ${r.failedExecutions.join(' | ')}`);
@@ -699,7 +707,7 @@ export function problemsOf(r: ScenarioResult): string[] {
       within('steering', r.steeringSeconds, BUDGETS.actionTd);
       within('withdrawal', r.withdrawalSeconds, BUDGETS.actionTd);
       steering(['failover', 'primary']);
-      faultyStatus(404);
+      faultyPlaylist('withdrawn');
       for (const v of r.viewers) {
         smooth(v);
         pathway(v, 'primary', 'failover');
@@ -710,7 +718,7 @@ export function problemsOf(r: ScenarioResult): string[] {
       within('detection', r.detectionSeconds, BUDGETS.detectionTd);
       within('withdrawal', r.withdrawalSeconds, BUDGETS.actionTd);
       steering(['primary', 'failover']);
-      faultyStatus(404);
+      faultyPlaylist('withdrawn');
       for (const v of r.viewers) {
         smooth(v);
         pathway(v, 'primary', 'primary');
@@ -723,7 +731,7 @@ export function problemsOf(r: ScenarioResult): string[] {
       within('steering', r.steeringSeconds, BUDGETS.actionTd);
       within('withdrawal', r.withdrawalSeconds, BUDGETS.actionTd);
       steering(['primary', 'failover']);
-      faultyStatus(200);
+      faultyPlaylist('own');
       for (const v of r.viewers)
         smooth(v, v.backOnPrimarySeconds === undefined ? 0 : BUDGETS.failbackSkipSeconds);
       const joined = r.viewers.filter((v) => v.label.includes('joined during the outage'));
@@ -755,7 +763,7 @@ export function problemsOf(r: ScenarioResult): string[] {
       within('steering after the ENDLIST upload', r.steeringSeconds, BUDGETS.stopActionTd);
       within('withdrawal after the ENDLIST upload', r.withdrawalSeconds, BUDGETS.stopActionTd);
       steering(['failover', 'primary']);
-      faultyStatus(404);
+      faultyPlaylist('withdrawn');
       for (const v of r.viewers) {
         // A viewer that loaded the stopped encoder's ENDLIST version before its withdrawal is past
         // the workflow's reach (hls.js no longer reloads that playlist): it may end or freeze, and

@@ -357,7 +357,7 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(alertsOf(await upload('failover', 19))).toEqual([]);
   });
 
-  it("the restarted primary takes a rendition back: its own upload is kept, and the failover's next upload splices only the renditions it has not brought back", async () => {
+  it('the restarted primary: its own uploads are accepted and spliced over until they hold the segment players play (3 behind live); then they are its own again', async () => {
     const { s3, run, start, tickBoth, upload, key } = setUp();
     await start();
     for (let n = 10; n <= 12; n++) await tickBoth(n);
@@ -365,13 +365,34 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
       s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
       await upload('failover', n);
     }
-    s3.now = Date.parse('2026-11-24T10:00:00Z') + 19 * TD * 1000;
-    const own = mediaPlaylist({ sequence: 16, count: 4 });
-    s3.write(key('primary', '720p.m3u8'), own);
-    await run.event(key('primary', '720p.m3u8'));
-    await upload('failover', 19);
-    expect(s3.body('ch1/primary/720p.m3u8')).toBe(own);
-    expect(splicedFrom(s3.body('ch1/primary/360p.m3u8') ?? '')).toBe('failover');
+    // The primary restarts at segment 19: its playlists start there and grow by one per TD.
+    const served: string[] = [];
+    const alerts: string[] = [];
+    for (let n = 19; n <= 25; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      for (const r of ['720p.m3u8', '360p.m3u8']) {
+        const first = Math.max(19, n - 3); // a window of 4 once it is full
+        s3.write(key('primary', r), mediaPlaylist({ sequence: first, count: n - first + 1 }));
+        s3.write(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
+      }
+      for (const e of ['primary', 'failover'])
+        for (const r of ['720p.m3u8', '360p.m3u8']) alerts.push(...alertsOf([await run.event(key(e, r))]));
+      const body = s3.body('ch1/primary/720p.m3u8') ?? '';
+      served.push(
+        `${n}: ${splicedFrom(body) === undefined ? `own from ${/MEDIA-SEQUENCE:(\d+)/.exec(body)?.[1]}` : 'spliced'}`,
+      );
+    }
+    expect(alerts).toEqual(['[hls-failover] ch1: primary RECOVERED']);
+    // Spliced while its playlists start after the segment players play (live edge − 3); its own after.
+    expect(served).toEqual([
+      '19: spliced',
+      '20: spliced',
+      '21: spliced',
+      '22: spliced',
+      '23: own from 20',
+      '24: own from 21',
+      '25: own from 22',
+    ]);
   });
 
   it('primary stalls while the encoders are not output-locked: its playlists are deleted instead (steering and 404), and the withdrawal says why', async () => {
@@ -505,6 +526,7 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(out).toEqual({
       deleted: {},
       spliced: {},
+      refreshed: [],
       notSpliced: [],
       skipped: [expect.stringMatching(/^primary: not withdrawn now/)],
     });
@@ -551,7 +573,9 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(alert?.message).toMatch(
       /720p\.m3u8: last segment 12, updated [\d.]+ s ago \([\d.]+ × target duration\)/,
     );
-    expect(alert?.message).toMatch(/withdrew primary's media playlists/);
+    expect(alert?.message).toMatch(
+      /replaced primary's media playlists with splices of the healthy encoder's/,
+    );
   });
 
   it('metrics go out as CloudWatch embedded metric format lines', async () => {

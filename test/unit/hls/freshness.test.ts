@@ -163,9 +163,10 @@ describe('assessFreshness', () => {
       state = next.state;
       timeline.push(...next.transitions.map((t) => `${s}: ${t.kind}`));
     }
-    // Recovered after 3 fresh updates (46 s); back to the primary only when segment 21 is at least
-    // 3 segments behind the failover's live edge (48 s: edge 24).
-    expect(timeline).toEqual(['46: encoder-recovered', '46: withdrawal-changed', '48: preferred-changed']);
+    // Recovered after 3 fresh updates (46 s); back to the primary, and no longer withdrawn (its
+    // viewers keep the splices until then), only when segment 21 is at least 3 segments behind the
+    // failover's live edge (48 s: edge 24).
+    expect(timeline).toEqual(['46: encoder-recovered', '48: preferred-changed', '48: withdrawal-changed']);
   });
 
   it('stays on the failover after recovery when failback is manual', () => {
