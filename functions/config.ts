@@ -112,9 +112,9 @@ export const SETTINGS = {
   splicing: setting({
     kind: 'boolean',
     env: 'HLS_FAILOVER_SPLICING',
-    default: true,
+    default: false,
     meaning:
-      "With withdrawal on: keep a stalled encoder's media playlists live with the healthy encoder's segments (a splice, when the encoders are output-locked) instead of deleting them; every player keeps playing. Deleted when not locked.",
+      'With withdrawal on: keep a stalled encoder\'s media playlists live with the healthy encoder\'s segments (a splice, when the encoders are output-locked) instead of deleting them, until its own playlists hold what players play. Deleted when not locked. Off by default until failback is smooth for every player (README, "Splicing").',
   }),
   steering: setting({
     kind: 'boolean',

@@ -112,7 +112,7 @@ describe('audit, status and replay on the local runtime', () => {
         'encoder-stalled',
         'preferred-changed',
         'withdrawal-changed',
-        "spliced 2 media playlists from the healthy encoder's",
+        'withdrew 2 media playlists',
         'invalid-playlist-opened',
         'invalid-playlist-continued',
       ]),

@@ -205,7 +205,7 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
   });
 });
 
-describe('local runtime: stall and stop detection within 2.5 × TD (TD 2 s, as live encoders)', () => {
+describe('local runtime: stall and stop detection within 2.5 × TD (TD 2 s, as live encoders; splicing on)', () => {
   // At TD 1 s the stall threshold (1.5 s) is as short as the queueing of a loaded 2-core machine:
   // an upload processed a threshold after it was written counts as the workflow having been away
   // (validate-playlist's `resumed`), and the stall is judged a threshold later (CI: 4.25 s against
@@ -215,7 +215,7 @@ describe('local runtime: stall and stop detection within 2.5 × TD (TD 2 s, as l
   const budget = () => 2.5 * runtime.targetDuration;
 
   beforeEach(async () => {
-    runtime = await startTestRuntime({ recoverAfterUpdates: 2 }, {}, { targetDuration: 2 });
+    runtime = await startTestRuntime({ recoverAfterUpdates: 2, splicing: true }, {}, { targetDuration: 2 });
   });
   afterEach(async () => {
     await runtime.close();

@@ -9,11 +9,11 @@ import { workflow } from './workflow-driver';
 /**
  * A fresh fake S3, the engine, the handlers' driver (`run`), the subjects of the alerts sent, and
  * `started()`: the executions that executions started (the watchdog's per-channel checks), once
- * they are all done.
+ * they are all done. `settings`: the handlers' (the defaults for the rest).
  */
-export function engineWorkflow() {
+export function engineWorkflow(settings: Record<string, unknown> = {}) {
   const s3 = new FakeS3();
-  const run = workflow(s3);
+  const run = workflow(s3, settings);
   const alerts: string[] = [];
   const children: Promise<ExecutionRecord>[] = [];
   const engine = createLocalWorkflow({

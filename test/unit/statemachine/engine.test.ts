@@ -33,8 +33,8 @@ const watchdogEvent = {
   detail: { bucket: { name: BUCKET } },
 };
 
-function setUp() {
-  const { s3, run, engine, alerts, started } = engineWorkflow();
+function setUp(settings: Record<string, unknown> = {}) {
+  const { s3, run, engine, alerts, started } = engineWorkflow(settings);
   const executions: ExecutionRecord[] = [];
   const put = async (key: string, body: string) => {
     s3.write(key, body);
@@ -92,8 +92,24 @@ describe('the state machine on a real ASL engine', () => {
     expect(alerts).toEqual([]);
   });
 
-  it("primary stalls: NotifyOnCall publishes one alert; the primary playlists are spliced from the failover's, then steering flips; each later failover upload splices again", async () => {
+  it('primary stalls: NotifyOnCall publishes one alert; the primary playlists are withdrawn, then steering flips', async () => {
     const { s3, executions, start, upload, alerts } = setUp();
+    await start();
+    for (let n = 13; n <= 16; n++) await upload('failover', n);
+    expect(alerts).toEqual(['[hls-failover] ch1: primary STALLED']);
+    const notified = executions.filter((e) => statesEntered(e).includes('NotifyOnCall'));
+    expect(notified).toHaveLength(1);
+    const entered = statesEntered(notified[0] as ExecutionRecord);
+    expect(entered).toEqual(expect.arrayContaining(['MergeIndex', 'WithdrawStalePlaylists', 'PublishAlert']));
+    // Withdrawal first: hls.js fails over on the 404 at once and keeps the pathway out of use, so
+    // the restarted encoder does not take it back mid-stream (e2e scenario 5).
+    expect(entered.indexOf('WithdrawStalePlaylists')).toBeLessThan(entered.indexOf('MergeIndex'));
+    expect(s3.body('ch1/steering.json')).toContain('["failover","primary"]');
+    expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(false);
+  });
+
+  it("primary stalls, splicing on: NotifyOnCall publishes one alert; the primary playlists are spliced from the failover's, then steering flips; each later failover upload splices again", async () => {
+    const { s3, executions, start, upload, alerts } = setUp({ splicing: true });
     await start();
     for (let n = 13; n <= 16; n++) await upload('failover', n);
     expect(alerts).toEqual(['[hls-failover] ch1: primary STALLED']);
