@@ -213,6 +213,15 @@ describe('local runtime: stall and stop detection within 2.5 × TD (TD 2 s, as l
   let runtime: TestRuntime;
   const startChannel = (channel: string) => runtime.startChannel(channel);
   const budget = () => 2.5 * runtime.targetDuration;
+  /** Steering prefers the failover, and the primary's media playlists are splices of the failover's. */
+  const expectSteeredAndSpliced = async () => {
+    const steering = (await (await runtime.origin('ch1/steering.json')).json()) as {
+      'PATHWAY-PRIORITY': string[];
+    };
+    expect(steering['PATHWAY-PRIORITY']).toEqual(['failover', 'primary']);
+    expect(await runtime.splicedFrom('ch1/primary/720p.m3u8')).toBe('failover');
+    expect(await runtime.splicedFrom('ch1/primary/360p.m3u8')).toBe('failover');
+  };
 
   beforeEach(async () => {
     runtime = await startTestRuntime({ recoverAfterUpdates: 2, splicing: true }, {}, { targetDuration: 2 });
@@ -246,13 +255,7 @@ describe('local runtime: stall and stop detection within 2.5 × TD (TD 2 s, as l
     );
     expect(steering).toBeLessThanOrEqual(budget());
     expect(withdrawal).toBeLessThanOrEqual(budget());
-    expect(
-      ((await (await runtime.origin('ch1/steering.json')).json()) as { 'PATHWAY-PRIORITY': string[] })[
-        'PATHWAY-PRIORITY'
-      ],
-    ).toEqual(['failover', 'primary']);
-    expect(await runtime.splicedFrom('ch1/primary/720p.m3u8')).toBe('failover');
-    expect(await runtime.splicedFrom('ch1/primary/360p.m3u8')).toBe('failover');
+    await expectSteeredAndSpliced();
     expect((await runtime.origin('ch1/primary/master.m3u8')).status).toBe(200);
     const firstVariant = async () =>
       (await (await runtime.origin('ch1/index.m3u8')).text()).match(/^#EXT-X-STREAM-INF:.*\n(.*)$/m)?.[1];
@@ -300,14 +303,8 @@ describe('local runtime: stall and stop detection within 2.5 × TD (TD 2 s, as l
     const withdrawnAt = writes.find(
       (w) => w.key === 'ch1/primary/720p.m3u8' && w.reason === 'CopyObject',
     )?.at;
-    expect(
-      ((await (await runtime.origin('ch1/steering.json')).json()) as { 'PATHWAY-PRIORITY': string[] })[
-        'PATHWAY-PRIORITY'
-      ],
-    ).toEqual(['failover', 'primary']);
     // Spliced: the primary's viewers never load its ENDLIST playlist again, they play on.
-    expect(await runtime.splicedFrom('ch1/primary/720p.m3u8')).toBe('failover');
-    expect(await runtime.splicedFrom('ch1/primary/360p.m3u8')).toBe('failover');
+    await expectSteeredAndSpliced();
     const steering = ((steeredAt ?? Infinity) - endlistAt) / 1000;
     const withdrawal = ((withdrawnAt ?? Infinity) - endlistAt) / 1000;
     process.stdout.write(

@@ -47,7 +47,17 @@ function setUp(channel = 'ch1', settings: Record<string, unknown> = {}) {
         results.push(await run.event(key(encoder, rendition)));
     return results;
   };
-  return { s3, run, key, upload, start, tickBoth, channel };
+  /** Both encoders write segments 10–12, then only the failover writes `from`–`to`: the primary stalls. */
+  const primaryStops = async (from = 13, to = 18) => {
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    const results = [];
+    for (let n = from; n <= to; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      results.push(...(await upload('failover', n)));
+    }
+    return results;
+  };
+  return { s3, run, key, upload, start, tickBoth, primaryStops, channel };
 }
 
 /** Splicing on (functions/hls/splice.ts; off by default). */
@@ -309,15 +319,9 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
   });
 
   it('primary stalls (splicing off, the default): one STALLED alert, steering and index prefer failover, primary media playlists deleted (master kept)', async () => {
-    const { s3, start, tickBoth, upload } = setUp();
+    const { s3, start, primaryStops } = setUp();
     await start();
-    for (let n = 10; n <= 12; n++) await tickBoth(n);
-    const results = [];
-    for (let n = 13; n <= 18; n++) {
-      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
-      results.push(...(await upload('failover', n)));
-    }
-    expect(alertsOf(results)).toEqual(['[hls-failover] ch1: primary STALLED']);
+    expect(alertsOf(await primaryStops())).toEqual(['[hls-failover] ch1: primary STALLED']);
     expect(s3.body('ch1/steering.json')).toContain('"PATHWAY-PRIORITY":["failover","primary"]');
     expect(s3.body('ch1/index.m3u8')).toContain('PATHWAY-ID="failover"');
     expect(s3.body('ch1/index.m3u8')?.indexOf('failover/720p.m3u8')).toBeLessThan(
@@ -329,15 +333,9 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
   });
 
   it("primary stalls (splicing on): its media playlists stay live as splices of the failover's, refreshed by each failover upload and written by copy (no execution starts); the master is kept", async () => {
-    const { s3, run, start, tickBoth, upload } = setUp('ch1', SPLICING);
+    const { s3, run, start, upload, primaryStops } = setUp('ch1', SPLICING);
     await start();
-    for (let n = 10; n <= 12; n++) await tickBoth(n);
-    const results = [];
-    for (let n = 13; n <= 18; n++) {
-      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
-      results.push(...(await upload('failover', n)));
-    }
-    expect(alertsOf(results)).toEqual(['[hls-failover] ch1: primary STALLED']);
+    expect(alertsOf(await primaryStops())).toEqual(['[hls-failover] ch1: primary STALLED']);
     for (const r of ['720p.m3u8', '360p.m3u8']) {
       const spliced = s3.body(`ch1/primary/${r}`) ?? '';
       expect(splicedFrom(spliced)).toBe('failover');
@@ -361,13 +359,9 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
   });
 
   it('the restarted primary: its own uploads are accepted and spliced over until they hold the segment players play (3 behind live); then they are its own again', async () => {
-    const { s3, run, start, tickBoth, upload, key } = setUp('ch1', SPLICING);
+    const { s3, run, start, key, primaryStops } = setUp('ch1', SPLICING);
     await start();
-    for (let n = 10; n <= 12; n++) await tickBoth(n);
-    for (let n = 13; n <= 18; n++) {
-      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
-      await upload('failover', n);
-    }
+    await primaryStops();
     // The primary restarts at segment 19: its playlists start there and grow by one per TD.
     const served: string[] = [];
     const alerts: string[] = [];

@@ -92,8 +92,13 @@ describe('the state machine on a real ASL engine', () => {
     expect(alerts).toEqual([]);
   });
 
-  it('primary stalls: NotifyOnCall publishes one alert; the primary playlists are withdrawn, then steering flips', async () => {
-    const { s3, executions, start, upload, alerts } = setUp();
+  /**
+   * The primary stops while the failover writes segments 13–16: one alert, from the execution that
+   * withdraws (WithdrawStalePlaylists before MergeIndex), and steering flipped.
+   */
+  const primaryStalls = async (settings: Record<string, unknown> = {}) => {
+    const run = setUp(settings);
+    const { s3, executions, start, upload, alerts } = run;
     await start();
     for (let n = 13; n <= 16; n++) await upload('failover', n);
     expect(alerts).toEqual(['[hls-failover] ch1: primary STALLED']);
@@ -105,22 +110,16 @@ describe('the state machine on a real ASL engine', () => {
     // the restarted encoder does not take it back mid-stream (e2e scenario 5).
     expect(entered.indexOf('WithdrawStalePlaylists')).toBeLessThan(entered.indexOf('MergeIndex'));
     expect(s3.body('ch1/steering.json')).toContain('["failover","primary"]');
+    return run;
+  };
+
+  it('primary stalls: NotifyOnCall publishes one alert; the primary playlists are withdrawn, then steering flips', async () => {
+    const { s3 } = await primaryStalls();
     expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(false);
   });
 
   it("primary stalls, splicing on: NotifyOnCall publishes one alert; the primary playlists are spliced from the failover's, then steering flips; each later failover upload splices again", async () => {
-    const { s3, executions, start, upload, alerts } = setUp({ splicing: true });
-    await start();
-    for (let n = 13; n <= 16; n++) await upload('failover', n);
-    expect(alerts).toEqual(['[hls-failover] ch1: primary STALLED']);
-    const notified = executions.filter((e) => statesEntered(e).includes('NotifyOnCall'));
-    expect(notified).toHaveLength(1);
-    const entered = statesEntered(notified[0] as ExecutionRecord);
-    expect(entered).toEqual(expect.arrayContaining(['MergeIndex', 'WithdrawStalePlaylists', 'PublishAlert']));
-    // Withdrawal first: hls.js fails over on the 404 at once and keeps the pathway out of use, so
-    // the restarted encoder does not take it back mid-stream (e2e scenario 5).
-    expect(entered.indexOf('WithdrawStalePlaylists')).toBeLessThan(entered.indexOf('MergeIndex'));
-    expect(s3.body('ch1/steering.json')).toContain('["failover","primary"]');
+    const { s3, executions, upload } = await primaryStalls({ splicing: true });
     expect(splicedFrom(s3.body('ch1/primary/720p.m3u8') ?? '')).toBe('failover');
     const before = executions.length;
     await upload('failover', 17);
