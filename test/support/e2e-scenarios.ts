@@ -109,7 +109,12 @@ async function openStage(env: E2eEnvironment, o: StageOptions): Promise<Stage> {
   const runtime = await startLocalRuntime({
     dataDir,
     bucket: 'live',
-    settings: parseSettings(o.settings ?? {}),
+    // HLS_FAILOVER_E2E_SETTINGS='{"splicing":true}' runs the scenarios with other settings (a
+    // scenario's own settings, such as the control's, still apply on top).
+    settings: parseSettings({
+      ...(JSON.parse(process.env.HLS_FAILOVER_E2E_SETTINGS ?? '{}') as Record<string, unknown>),
+      ...o.settings,
+    }),
     s3Port: 0,
     originPort: 0,
     watchdogSeconds: WATCHDOG_SECONDS,
