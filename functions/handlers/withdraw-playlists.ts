@@ -3,7 +3,7 @@
  * checking again, against the stored state, that the encoder is still withdrawn and another
  * encoder is healthy: never the last healthy encoder.
  *
- * - With splicing (the default), each playlist is replaced by a splice of the healthy encoder's
+ * - With splicing (setting `splicing`, off by default), each playlist is replaced by a splice of the healthy encoder's
  *   (functions/hls/splice.ts): the same segments, the same media sequence, URIs into the healthy
  *   encoder's folder. Viewers of the failed encoder keep loading a live playlist: no 404, nothing
  *   asked of the player. Each healthy upload of a rendition during the incident splices it again
@@ -66,10 +66,11 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
     };
 
     /**
-     * Splices `key` of `encoder` from the healthy encoder's same rendition; deletes it when that
-     * cannot be done. True when spliced.
+     * Splices `key` of `encoder` from the healthy encoder's same rendition. When that cannot be
+     * done, the withdrawal deletes it; a refresh leaves it as it is (deleted already, or the
+     * encoder's own version). True when spliced.
      */
-    const replace = async (encoder: string, key: string): Promise<boolean> => {
+    const replace = async (encoder: string, key: string, refresh = false): Promise<boolean> => {
       const rest = key.slice(encoderPrefix(channel, encoder).length);
       const source = settings.encoders.find(
         (e) => e !== encoder && state.health?.encoders[e]?.status === 'healthy',
@@ -102,6 +103,10 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
           await store.copy(bucket, staged, key, headers);
           return true;
         }
+        if (refresh) {
+          skipped.push(`${key}: not spliced again: ${result.reason}`);
+          return false;
+        }
         notSpliced.push(`${key}: ${result.reason}`);
       }
       await store.delete(bucket, key);
@@ -129,15 +134,14 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
         continue;
       }
       const key = `${encoderPrefix(channel, encoder)}${rendition}`;
-      if (await replace(encoder, key)) refreshed.push(key);
+      if (await replace(encoder, key, true)) refreshed.push(key);
     }
-    for (const [encoder, keys] of Object.entries({ ...deleted, ...spliced }))
+    for (const encoder of new Set([...Object.keys(deleted), ...Object.keys(spliced)]))
       log.info('withdrew media playlists', {
         channel,
         encoder,
         deleted: deleted[encoder]?.length ?? 0,
         spliced: spliced[encoder]?.length ?? 0,
-        total: keys.length,
       });
     if (notSpliced.length > 0) log.warn('deleted instead of spliced', { channel, reasons: notSpliced });
     // Done: the events after this one need not withdraw again (functions/converge.ts).
