@@ -248,7 +248,11 @@ export function ffmpegArgs(o: FfmpegArgsOptions): string[] {
     '-hls_list_size',
     String(LIST_SIZE),
     '-hls_flags',
-    'delete_segments+independent_segments',
+    // EXT-X-PROGRAM-DATE-TIME on every segment, as live encoders write it: the splice's lock check
+    // compares the dates, and hls.js places a playlist it left during an outage by them when the
+    // restarted encoder's window no longer overlaps what it kept (without them, a viewer steered
+    // back to the restarted primary never loaded another audio segment: e2e failback, splicing on).
+    'delete_segments+independent_segments+program_date_time',
     '-start_number',
     String(o.startNumber),
     '-method',
