@@ -236,13 +236,10 @@ export function buildAuditRecord(input: AuditInput): AuditRecord | null {
     if (deleted.length > 0) entry(action.channel).withdrawn.push(...deleted);
     const spliced = Object.values(action.withdrawal?.spliced ?? {}).flat();
     const notSpliced = action.withdrawal?.notSpliced ?? [];
-    if (spliced.length > 0) {
+    if (spliced.length > 0 || notSpliced.length > 0) {
       const e = entry(action.channel);
-      e.spliced = [...(e.spliced ?? []), ...spliced];
-    }
-    if (notSpliced.length > 0) {
-      const e = entry(action.channel);
-      e.notSpliced = [...(e.notSpliced ?? []), ...notSpliced];
+      if (spliced.length > 0) e.spliced = [...(e.spliced ?? []), ...spliced];
+      if (notSpliced.length > 0) e.notSpliced = [...(e.notSpliced ?? []), ...notSpliced];
     }
   }
   const labels = new Map([...byChannel.keys()].map((c) => [channelLabel(c), c]));

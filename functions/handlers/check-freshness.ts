@@ -31,7 +31,7 @@ import { invalidEvidence, type Settlement, settleRejections } from '../invalid-p
 import { encoderPrefix } from '../keys';
 import { healthMetrics } from '../metrics';
 import type { ObjectStore } from '../store';
-import { alertOptions, createDeps, freshnessOptions, type HandlerDeps } from './deps';
+import { alertOptions, createDeps, freshnessOptions, type HandlerDeps, splicingOn } from './deps';
 import { withUnconfirmedWithdrawals } from './repairs';
 import type { ValidateOutput } from './validate-playlist';
 
@@ -334,7 +334,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
     ];
     if (health === undefined) return { channels: [], alerts: notices, metrics: [], transitions, audit };
     const splice =
-      settings.withdrawal && settings.splicing && p.kind === 'media'
+      splicingOn(settings) && p.kind === 'media'
         ? spliceTargets(last.update.state, p.encoder, p.rendition, settings.encoders)
         : [];
     return {

@@ -79,7 +79,12 @@ export function freshnessOptions(settings: Settings): FreshnessOptions {
   };
 }
 
-/** How the alerts describe a withdrawal: splices (the default) or deletions. */
+/** Withdrawals splice (functions/hls/splice.ts) rather than delete: both settings on. */
+export function splicingOn(settings: Settings): boolean {
+  return settings.withdrawal && settings.splicing;
+}
+
+/** How the alerts describe a withdrawal: splices or deletions (the default). */
 export function alertOptions(settings: Settings): { readonly splicing: boolean } {
-  return { splicing: settings.withdrawal && settings.splicing };
+  return { splicing: splicingOn(settings) };
 }
