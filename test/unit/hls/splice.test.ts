@@ -139,20 +139,20 @@ describe('checkLock', () => {
   const withDates = (text: string, startMs: number) =>
     text.replace(/#EXTINF:/, `#EXT-X-PROGRAM-DATE-TIME:${new Date(startMs).toISOString()}\n#EXTINF:`);
 
-  it('the same sequence, durations and dates within 50 ms: locked on durations and dates', () => {
+  it('the same sequence, durations and dates within 250 ms (encoders dating from their own start, like ffmpeg): locked on durations and dates', () => {
     const failed = snapshot(withDates(mediaPlaylist({ sequence: 101 }), Date.UTC(2026, 0, 1, 0, 0, 0)));
-    const healthy = snapshot(withDates(mediaPlaylist({ sequence: 103 }), Date.UTC(2026, 0, 1, 0, 0, 4, 30)));
+    const healthy = snapshot(withDates(mediaPlaylist({ sequence: 103 }), Date.UTC(2026, 0, 1, 0, 0, 4, 240)));
     expect(checkLock(failed, healthy)).toEqual({ locked: true, compared: 2, basis: 'durations and dates' });
   });
 
-  it('dates more than 50 ms apart for one media sequence number: not locked', () => {
+  it('dates more than 250 ms apart for one media sequence number: not locked, and by how much', () => {
     const failed = snapshot(withDates(mediaPlaylist({ sequence: 101 }), Date.UTC(2026, 0, 1, 0, 0, 0)));
-    const healthy = snapshot(withDates(mediaPlaylist({ sequence: 103 }), Date.UTC(2026, 0, 1, 0, 0, 5)));
+    const healthy = snapshot(withDates(mediaPlaylist({ sequence: 103 }), Date.UTC(2026, 0, 1, 0, 0, 4, 260)));
     const lock = checkLock(failed, healthy);
     expect(lock).toEqual({
       locked: false,
       reason:
-        'segment 103 is dated 2026-01-01T00:00:04.000Z in one encoder and 2026-01-01T00:00:05.000Z in the other',
+        'segment 103 is dated 2026-01-01T00:00:04.000Z in one encoder and 2026-01-01T00:00:04.260Z in the other (260 ms apart, tolerance 250 ms)',
     });
   });
 
