@@ -35,6 +35,7 @@ import {
   type RenditionSpec,
   sleepUntil,
 } from './encoder-base';
+import { startPlaylistDater } from './playlist-dater';
 import { startPremadeEncoder } from './premade-encoder';
 
 export {
@@ -163,6 +164,11 @@ export function resolveFfmpeg(ffmpegPath: string | false | undefined): string | 
 
 export interface FfmpegArgsOptions {
   readonly originUrl: string;
+  /**
+   * Where the playlists go, with the origin's paths (local/playlist-dater.ts dates them by segment
+   * number on the way). @default originUrl
+   */
+  readonly playlistUrl?: string;
   readonly channel: string;
   readonly encoder: string;
   /** 0 or 1: picks the band colour and the tone, so a viewer can tell the encoders apart. */
@@ -200,6 +206,7 @@ export function ffmpegArgs(o: FfmpegArgsOptions): string[] {
     ...o.renditions.map((r, i) => `v:${i},agroup:${AUDIO_NAME},name:${r.name}`),
   ].join(' ');
   const url = (file: string) => ingestUrl(o.originUrl, o.channel, o.encoder, file);
+  const playlistUrl = (file: string) => ingestUrl(o.playlistUrl ?? o.originUrl, o.channel, o.encoder, file);
   return [
     '-hide_banner',
     '-nostdin',
@@ -252,6 +259,7 @@ export function ffmpegArgs(o: FfmpegArgsOptions): string[] {
     // compares the dates, and hls.js places a playlist it left during an outage by them when the
     // restarted encoder's window no longer overlaps what it kept (without them, a viewer steered
     // back to the restarted primary never loaded another audio segment: e2e failback, splicing on).
+    // ffmpeg dates from its start-up clock; the playlist dater makes them the locked timeline's.
     'delete_segments+independent_segments+program_date_time',
     '-start_number',
     String(o.startNumber),
@@ -267,7 +275,7 @@ export function ffmpegArgs(o: FfmpegArgsOptions): string[] {
     streamMap,
     '-hls_segment_filename',
     url('%v_%d.ts'),
-    url('%v.m3u8'),
+    playlistUrl('%v.m3u8'),
   ];
 }
 
@@ -481,10 +489,12 @@ export async function startEncoderPair(options: EncoderPairOptions): Promise<Enc
   await checkOriginReachable(options.originUrl);
 
   let encoders: readonly [EncoderBase, EncoderBase];
+  let closeRelay: () => Promise<void> = async () => undefined;
   if (ffmpegPath === undefined) {
     if (options.renditions !== undefined) log('pre-made segments have their own ladder; renditions ignored');
     encoders = await startPremadePair({ ...options, encoders: names, segmentSeconds }, log);
   } else {
+    const dater = await startPlaylistDater(options.originUrl, segmentSeconds, log);
     const made = names.map(
       (name, index) =>
         new FfmpegEncoder(
@@ -492,6 +502,7 @@ export async function startEncoderPair(options: EncoderPairOptions): Promise<Enc
           {
             ffmpegPath,
             originUrl: options.originUrl,
+            playlistUrl: dater.url,
             channel: options.channel,
             encoder: name,
             index,
@@ -509,8 +520,10 @@ export async function startEncoderPair(options: EncoderPairOptions): Promise<Enc
       await Promise.all(made.map((e) => e.launch(boundary.sequence, 'started')));
     } catch (error) {
       await Promise.all(made.map((e) => e.close()));
+      await dater.close();
       throw error;
     }
+    closeRelay = () => dater.close();
   }
   return {
     encoders,
@@ -518,6 +531,7 @@ export async function startEncoderPair(options: EncoderPairOptions): Promise<Enc
     status: () => encoders.map((e) => e.status()),
     close: async () => {
       await Promise.all(encoders.map((e) => e.close()));
+      await closeRelay();
     },
   };
 }

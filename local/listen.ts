@@ -11,3 +11,11 @@ export async function listen(server: Server, port: number, host: string): Promis
   });
   return (server.address() as AddressInfo).port;
 }
+
+/** Closes `server` and every connection still open on it (keep-alive ones included). */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}

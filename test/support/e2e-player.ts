@@ -7,9 +7,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { closeServer, listen } from '../../local/listen';
 import type { PlayerLoad, PlayerRecord } from './e2e-metrics';
 
 const ROOT = join(__dirname, '..', '..');
@@ -63,19 +63,8 @@ export async function startPlayerServer(): Promise<{ url: string; close(): Promi
       .writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' })
       .end(readFileSync(file.path));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const port = await listen(server, 0, '127.0.0.1');
+  return { url: `http://127.0.0.1:${port}`, close: () => closeServer(server) };
 }
 
 /** Headless Chromium with autoplay allowed and no background throttling (several players at once). */
@@ -184,17 +173,21 @@ export async function openPlayer(
     waitForPlayback: async (timeoutMs) => {
       try {
         // A string: the page's DOM types are not in this (Node) project's lib.
+        // Playing: currentTime advanced between two polls by no more than a poll's worth (a seek
+        // to the live edge before the first frame is not playback).
         await page.waitForFunction(
-          "(() => { const v = document.querySelector('video'); return v !== null && v.currentTime > 0.5 && !v.paused; })()",
+          "(() => { const v = document.querySelector('video'); if (v === null || v.paused || v.currentTime <= 0.5) return false; const last = window.__hlsfLastTime; window.__hlsfLastTime = v.currentTime; return last !== undefined && v.currentTime > last && v.currentTime - last < 1.5; })()",
           undefined,
           { timeout: timeoutMs, polling: 250 },
         );
       } catch {
         const record = await read().catch(() => undefined);
         const errors = record?.errors.map((e) => `${e.details}${e.fatal ? ' (fatal)' : ''} ${e.url}`) ?? [];
+        const loads = record?.loads.slice(-6).map((l) => `${l.type} ${new URL(l.url).pathname}`) ?? [];
         throw new Error(
           `player ${options.label} did not start playing ${options.src} within ${timeoutMs} ms; ` +
-            `${PLAYERS[player].title} errors: ${errors.slice(-5).join('; ') || 'none'}; page errors: ${pageErrors.join('; ') || 'none'}`,
+            `${PLAYERS[player].title} errors: ${errors.slice(-5).join('; ') || 'none'}; page errors: ${pageErrors.join('; ') || 'none'}; ` +
+            `its last loads: ${loads.join(', ') || 'none'}`,
         );
       }
     },
