@@ -83,10 +83,10 @@ Full: ~2.5 min per rendition count; quick: ~25 s each.
   --cost         run only the cost bench
   --channels L   channel counts of the load steps (default ${FULL_PIPELINE.channelSteps.join(',')}; quick: ${QUICK_PIPELINE.channelSteps.join(',')})
   --no-segments  the encoders write playlists only (no .ts segments, no deletes)
-  --e2e N        also run the end-to-end failover scenarios N times each (ffmpeg + Chromium;
-                 ~35 s a run), one viewer per player (hls.js, Shaka Player, video.js VHS,
-                 Chromium's built-in player), and report the distribution per scenario and per
-                 player; a failed run is reported, never retried
+  --e2e N        also run the end-to-end failover scenarios N times each and for each player
+                 (hls.js, Shaka Player, video.js VHS, Chromium's built-in player; one viewer a
+                 run; ffmpeg + Chromium, ~35 s a run), and report the distribution per scenario
+                 and per player; a failed run is reported, never retried
   --help         print this help
 
 Large inputs (--large, alone): a 50,000-segment media playlist (alone, against its previous version,

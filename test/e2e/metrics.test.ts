@@ -95,6 +95,14 @@ describe('summarizePlayback', () => {
     expect(s.switchedAt).toBe(T0 + 20 * 250);
   });
 
+  it('a seek to the live edge before the first frame is startup, not a freeze (video.js: 0 → 6 s, then buffering)', () => {
+    // Interval 3 seeks 6 s ahead (24 × the wall time), intervals 4–7 buffer, playback from 8.
+    const s = summarizePlayback(record(40, (i) => (i === 3 ? 24 : i < 8 ? 0 : 1)));
+    expect(s.playingSince).toBe(T0 + 8 * 250);
+    expect(s.longestFreezeSeconds).toBe(0);
+    expect(s.skippedSeconds).toBe(0);
+  });
+
   it('a forward jump is content skipped, not a freeze', () => {
     const s = summarizePlayback(record(40, (i) => (i === 20 ? 9 : 1)));
     expect(s.jumps).toBe(1);

@@ -105,7 +105,7 @@ const JUMP_S = 0.5;
 
 /**
  * Summarises playback between `from` and `to` (epoch ms; default: everything after playback
- * started). A freeze is a run of sample intervals in which media time fell behind wall time by more
+ * started, its first advance at the pace of the wall clock). A freeze is a run of sample intervals in which media time fell behind wall time by more
  * than 0.1 s each; its length is the total deficit, so 250 ms sampling still measures a 0.3 s
  * freeze as 0.3 s. Intervals after the element ended are not freezes (the session is over, which
  * `ended` reports).
@@ -115,7 +115,15 @@ export function summarizePlayback(
   window: { readonly from?: number; readonly to?: number; readonly fault?: number } = {},
 ): PlaybackSummary {
   const samples = record.samples;
-  const started = samples.findIndex((s, i) => i > 0 && s.currentTime > (samples[i - 1]?.currentTime ?? 0));
+  // Playback starts at the first advance no larger than the wall time that passed: a player's seek
+  // to the live edge before its first frame (video.js: 0 → 6 s, then ~0.5 s to buffer) is a jump,
+  // and the wait after it is startup, not a freeze.
+  const started = samples.findIndex((s, i) => {
+    const previous = samples[i - 1];
+    if (i === 0 || previous === undefined) return false;
+    const media = s.currentTime - previous.currentTime;
+    return media > 0 && media <= (s.at - previous.at) / 1000 + JUMP_S;
+  });
   const playingSince = started > 0 ? samples[started]?.at : undefined;
   const from = Math.max(playingSince ?? Number.POSITIVE_INFINITY, window.from ?? 0);
   const to = window.to ?? Number.POSITIVE_INFINITY;
