@@ -1,6 +1,7 @@
 /**
- * Three jest projects: fast pure tests, integration (real local services), and end to end. The
- * last two run the synthesized stack (cdk.out/), synthesized first when stale.
+ * Four jest projects: fast pure tests, integration (real local services), end to end, and the
+ * player matrix (`npm run test:players`, not in `npm test`). All but the first run the synthesized
+ * stack (cdk.out/), synthesized first when stale.
  */
 
 // The AWS SDK's notice that its releases after January 2027 need Node 22 (see cli/start.ts).
@@ -20,5 +21,7 @@ module.exports = {
       testMatch: ['<rootDir>/test/integration/**/*.test.ts'],
     },
     { ...common, ...artifact, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'] },
+    // The player matrix with splicing (issue 14): not yet part of `npm test` (README, "Splicing").
+    { ...common, ...artifact, displayName: 'players', testMatch: ['<rootDir>/test/players/**/*.test.ts'] },
   ],
 };

@@ -107,14 +107,14 @@ export const SETTINGS = {
     env: 'HLS_FAILOVER_WITHDRAWAL',
     default: true,
     meaning:
-      "Delete a stalled encoder's media playlists (404) so every player fails over; never the last healthy encoder.",
+      "Withdraw a stalled encoder's media playlists (spliced, see `splicing`, or deleted: 404, so every player fails over); never the last healthy encoder's.",
   }),
   splicing: setting({
     kind: 'boolean',
     env: 'HLS_FAILOVER_SPLICING',
     default: false,
     meaning:
-      'With withdrawal on: keep a stalled encoder\'s media playlists live with the healthy encoder\'s segments (a splice, when the encoders are output-locked) instead of deleting them, until its own playlists hold what players play. Deleted when not locked. Off by default until failback is smooth for every player (README, "Splicing").',
+      'With withdrawal on: keep a stalled encoder\'s media playlists live with the healthy encoder\'s segments (a splice, when the encoders are output-locked) instead of deleting them, until its own playlists hold what players play. Deleted when not locked. Off by default: a splice changes the URI of a segment hls.js already listed, which it reports as a media sequence mismatch (README, "Splicing").',
   }),
   steering: setting({
     kind: 'boolean',

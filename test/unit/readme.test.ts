@@ -9,10 +9,13 @@ const README = join(ROOT, 'README.md');
 const readme = readFileSync(README, 'utf8');
 
 describe('README (the front door stays true)', () => {
-  it('documents every setting in the configuration table, with its environment variable', () => {
+  it('documents every setting in the configuration table, with its kind, default and environment variable', () => {
     for (const [name, spec] of Object.entries(SETTINGS)) {
       expect(readme).toContain(`| \`${name}\` |`);
       if ('env' in spec && spec.env !== undefined) expect(readme).toContain(`\`${spec.env}\``);
+      const shown = Array.isArray(spec.default) ? spec.default.join(',') : spec.default;
+      if (shown !== undefined && shown !== '')
+        expect(readme).toContain(`| \`${name}\` | ${spec.kind} | \`${String(shown)}\` |`);
     }
   });
 
