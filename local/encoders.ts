@@ -256,10 +256,9 @@ export function ffmpegArgs(o: FfmpegArgsOptions): string[] {
     String(LIST_SIZE),
     '-hls_flags',
     // EXT-X-PROGRAM-DATE-TIME on every segment, as live encoders write it: the splice's lock check
-    // compares the dates, and hls.js places a playlist it left during an outage by them when the
-    // restarted encoder's window no longer overlaps what it kept (without them, a viewer steered
-    // back to the restarted primary never loaded another audio segment: e2e failback, splicing on).
-    // ffmpeg dates from its start-up clock; the playlist dater makes them the locked timeline's.
+    // compares the dates, and players place playlists by them (hls.js when windows no longer
+    // overlap, Shaka always). ffmpeg dates from its start-up clock; the playlist dater
+    // (local/playlist-dater.ts) makes them the locked timeline's.
     'delete_segments+independent_segments+program_date_time',
     '-start_number',
     String(o.startNumber),

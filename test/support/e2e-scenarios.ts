@@ -456,9 +456,8 @@ async function play(
     await sleep(Math.max(0, watchEnd - Date.now()));
   }
   await runtime.idle();
-  // The scenario is judged on what happened in its window: reading the viewers' records below
-  // loads the 2-core machine, and an alert raised by then (an encoder's upload late beyond the lag
-  // grace) is reported as a note, not held against the scenario.
+  // The scenario is judged on what happened in its window; an alert raised later, while the
+  // harness reads the viewers' records, is reported as a note.
   const alertsInWindow = [...runtime.alerts];
   const executionsInWindow = [...runtime.executions];
 
