@@ -370,6 +370,10 @@ describe('pre-made publisher on the local runtime (ffmpegPath: false)', () => {
     const failover = pair.encoders[1];
     expect(await failover.control('stop')).toMatchObject({ state: 'stopped' });
     expect((await h.read('failover', 'audio')).ended).toBe(true);
+    // The workflow reads the object when its execution runs: had the restart (at the next 1 s
+    // boundary) overwritten the ENDLIST versions first, it would see the old window shrink to one
+    // segment (RFC 8216 §6.2.2), rightly invalid. An encoder takes longer than that to come back.
+    await h.runtime.idle();
     expect(await failover.control('resume')).toMatchObject({ state: 'running' });
     expect((await h.read('failover', 'audio')).ended).toBe(false);
 
