@@ -1,7 +1,7 @@
 /**
  * audit / status / replay in local mode, end to end: the real local runtime (s3rver, events, the
  * ASL on aws-local-stepfunctions, the handlers) produces real executions in a temp data dir; the
- * commands read what it wrote. Real clock: target duration 1 s.
+ * commands read what it wrote. Real clock: target duration 2 s.
  */
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,16 +37,19 @@ describe('audit, status and replay on the local runtime', () => {
   // alert), invalid playlists from the failover (one alert), then a second channel that ends.
   beforeAll(async () => {
     // Small sinks, so that executions.jsonl is rotated during the run and audit reads across files.
+    // TD 2 s, as live encoders write: at TD 1 s, an execution queued past the 1.5 s threshold on a
+    // busy 2-core machine counts as processed late and delays the stall past the four uploads.
     runtime = await startTestRuntime(
       { recoverAfterUpdates: 2 },
       { sinkMaxBytes: SINK_BYTES, sinkKeep: 1000 },
+      { targetDuration: 2 },
     );
     dataDir = runtime.endpoints.dataDir;
     startedAt = new Date(Date.now() - 1000).toISOString();
     for (const e of ['primary', 'failover'])
       await runtime.ingest(`ch1/${e}/master.m3u8`, fixture('master-simple.m3u8'));
     for (let n = 10; n <= 11; n++) await runtime.uploadBoth('ch1', n);
-    const tick = cadence(1000);
+    const tick = cadence(2000);
     await runtime.idle();
     for (let n = 12; n <= 15; n++) {
       await tick();
