@@ -105,7 +105,7 @@ export async function runE2eFailoverBench(options: E2eBenchOptions = {}): Promis
       const errors: string[] = [];
       const misses: string[][] = [];
       // With players, each player gets runs of its own (one viewer, and one joining in the
-      // failback): the viewers of four players at once overload 2 cores (test/e2e/players.test.ts).
+      // failback): the viewers of four players at once overload 2 cores (test/players/matrix.test.ts).
       const groups: readonly (readonly PlayerName[] | undefined)[] = options.players?.map((player) => [
         player,
       ]) ?? [undefined];
