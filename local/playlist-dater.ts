@@ -36,6 +36,12 @@ export function dateSegments(text: string, segmentSeconds: number): string {
   return lines.join('\n');
 }
 
+/** The number of the playlist's last segment (NaN when it lists none of the local encoders'). */
+function lastSegmentNumber(text: string): number {
+  const numbers = text.split('\n').map((line) => SEGMENT_NUMBER.exec(line.trim())?.[1]);
+  return Number(numbers.filter((n) => n !== undefined).at(-1) ?? Number.NaN);
+}
+
 export interface PlaylistDater {
   /** Where ffmpeg writes its playlists: `<url>/<channel>/<encoder>/<file>`, as on the origin. */
   readonly url: string;
@@ -93,7 +99,7 @@ export async function startPlaylistDater(
         if (method === 'PUT' && path.endsWith('.m3u8')) {
           const text = received.toString('utf8');
           payload = Buffer.from(dateSegments(text, segmentSeconds));
-          const last = Number([...text.matchAll(/_(\d+)\.ts\s*$/gm)].at(-1)?.[1] ?? Number.NaN);
+          const last = lastSegmentNumber(text);
           const before = lastSegment.get(path);
           if (before !== undefined && last > before + 1)
             log(

@@ -21,13 +21,10 @@ import {
 
 jest.setTimeout(150_000);
 
-const verbose = process.env.HLS_FAILOVER_E2E_VERBOSE !== undefined;
 let env: E2eEnvironment;
 
 beforeAll(async () => {
-  env = await startE2eEnvironment((line) => {
-    if (verbose) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
-  });
+  env = await startE2eEnvironment();
 }, 60_000);
 afterAll(async () => {
   await env?.close();

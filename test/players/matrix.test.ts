@@ -31,7 +31,6 @@ import {
 
 jest.setTimeout(150_000);
 
-const verbose = process.env.HLS_FAILOVER_E2E_VERBOSE !== undefined;
 const SPLICING = { splicing: true };
 const MATRIX_PLAYERS: readonly PlayerName[] = ['shaka', 'videojs', 'native'];
 const MATRIX_SCENARIOS: readonly ScenarioName[] = [
@@ -44,9 +43,7 @@ let env: E2eEnvironment;
 const results: { player: PlayerName; result: ScenarioResult }[] = [];
 
 beforeAll(async () => {
-  env = await startE2eEnvironment((line) => {
-    if (verbose) process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
-  });
+  env = await startE2eEnvironment();
 }, 60_000);
 afterAll(async () => {
   await env?.close();

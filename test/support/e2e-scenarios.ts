@@ -51,10 +51,14 @@ export interface E2eEnvironment {
   close(): Promise<void>;
 }
 
+/** With HLS_FAILOVER_E2E_VERBOSE set: the encoders' and the runtime's lines on stderr as they happen. */
+function verboseLog(line: string): void {
+  if (process.env.HLS_FAILOVER_E2E_VERBOSE !== undefined)
+    process.stderr.write(`${new Date().toISOString().slice(11, 23)} ${line}\n`);
+}
+
 /** Finds ffmpeg (HLS_FAILOVER_FFMPEG or PATH) and Chromium; fails with how to install them. */
-export async function startE2eEnvironment(
-  log: (line: string) => void = () => undefined,
-): Promise<E2eEnvironment> {
+export async function startE2eEnvironment(log: (line: string) => void = verboseLog): Promise<E2eEnvironment> {
   const ffmpegPath = resolveFfmpeg(process.env.HLS_FAILOVER_FFMPEG || undefined);
   if (ffmpegPath === undefined)
     throw new Error(`ffmpeg not found on PATH: the end-to-end tests need a real encoder; ${INSTALL_HINT}`);
@@ -537,7 +541,7 @@ async function play(
   for (const late of runtime.alerts.slice(alertsInWindow.length))
     notes.push(`after the window, while the harness read the viewers: ${late.subject}`);
   const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover', TD_SECONDS * 1000));
-  const graceMs = parseSettings(plan.settings ?? {}).lagGraceTargetDurations * TD_SECONDS * 1000;
+  const graceMs = parseSettings({ ...options.settings, ...plan.settings }).lagGraceTargetDurations * TD_SECONDS * 1000;
   if (uploadSkewMs !== undefined && uploadSkewMs.max >= graceMs)
     notes.push(
       `the encoders drifted ${uploadSkewMs.max} ms apart, beyond the lag grace (${graceMs} ms): they are not output-locked as the design assumes (machine overloaded?), and a healthy one can be judged stalled`,
