@@ -541,7 +541,8 @@ async function play(
   for (const late of runtime.alerts.slice(alertsInWindow.length))
     notes.push(`after the window, while the harness read the viewers: ${late.subject}`);
   const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover', TD_SECONDS * 1000));
-  const graceMs = parseSettings({ ...options.settings, ...plan.settings }).lagGraceTargetDurations * TD_SECONDS * 1000;
+  const graceMs =
+    parseSettings({ ...options.settings, ...plan.settings }).lagGraceTargetDurations * TD_SECONDS * 1000;
   if (uploadSkewMs !== undefined && uploadSkewMs.max >= graceMs)
     notes.push(
       `the encoders drifted ${uploadSkewMs.max} ms apart, beyond the lag grace (${graceMs} ms): they are not output-locked as the design assumes (machine overloaded?), and a healthy one can be judged stalled`,
