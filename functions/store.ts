@@ -45,10 +45,11 @@ export interface ObjectStore {
     options: PutOptions,
   ): Promise<string | 'precondition-failed'>;
   /**
-   * Copies `from` to `to` in the bucket with these headers: S3 reports the new object as
-   * CopyObject, which starts no execution (functions/workflow.ts), unlike a PUT.
+   * Copies `from` to `to` in the bucket, with these headers or else the source's: S3 reports the
+   * new object as CopyObject, which starts no execution (functions/workflow.ts), unlike a PUT.
+   * `'source-missing'` when there is no object at `from`.
    */
-  copy(bucket: string, from: string, to: string, options: PutOptions): Promise<void>;
+  copy(bucket: string, from: string, to: string, options?: PutOptions): Promise<'copied' | 'source-missing'>;
   delete(bucket: string, key: string): Promise<void>;
   list(bucket: string, prefix: string): Promise<ListedObject[]>;
 }
@@ -125,18 +126,29 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
-  copy(bucket: string, from: string, to: string, options: PutOptions): Promise<void> {
+  copy(bucket: string, from: string, to: string, options?: PutOptions): Promise<'copied' | 'source-missing'> {
     return call(`CopyObject ${from} → ${to}`, async () => {
-      await this.s3.send(
-        new CopyObjectCommand({
-          Bucket: bucket,
-          Key: to,
-          CopySource: `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
-          MetadataDirective: 'REPLACE',
-          ContentType: options.contentType,
-          ...(options.cacheControl === undefined ? {} : { CacheControl: options.cacheControl }),
-        }),
-      );
+      try {
+        await this.s3.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: to,
+            CopySource: `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`,
+            ...(options === undefined
+              ? { MetadataDirective: 'COPY' }
+              : {
+                  MetadataDirective: 'REPLACE',
+                  ContentType: options.contentType,
+                  ...(options.cacheControl === undefined ? {} : { CacheControl: options.cacheControl }),
+                }),
+          }),
+        );
+        return 'copied';
+      } catch (error) {
+        if (statusOf(error) === 404 || (error instanceof Error && error.name === 'NoSuchKey'))
+          return 'source-missing';
+        throw error;
+      }
     });
   }
 

@@ -132,12 +132,14 @@ export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, 
       readWriteHealth(),
     ),
     withdrawPlaylists: grants(
-      // Splicing reads the healthy encoder's playlist, stages the splice under the state prefix and
-      // copies it over the withdrawn encoder's (GetObject on the staged source, PutObject on the
-      // target); without a lock it deletes instead.
-      allow('ReadPlaylistsAndStagedSplices', ['s3:GetObject'], [...encoderObjects, splices]),
+      // Splicing reads the healthy encoder's playlist, copies its newer segments into the withdrawn
+      // encoder's folder (GetObject on the source, PutObject on the target: a splice never changes
+      // the URI of a segment viewers know), stages the splice under the state prefix and copies it
+      // over the withdrawn encoder's playlist; without a lock it deletes the playlist instead.
+      allow('ReadEncoderObjectsAndStagedSplices', ['s3:GetObject'], [...encoderObjects, splices]),
       allow('StageSplices', ['s3:PutObject'], [splices]),
-      allow('SpliceOrWithdrawMediaPlaylists', ['s3:PutObject', 's3:DeleteObject'], encoderPlaylists),
+      allow('CopySegmentsAndSpliceMediaPlaylists', ['s3:PutObject'], encoderObjects),
+      allow('WithdrawMediaPlaylists', ['s3:DeleteObject'], encoderPlaylists),
       list(),
       // The withdrawn encoder's last accepted version: the lock is checked against it.
       records('ReadAcceptedVersions', ['dynamodb:GetItem'], table, ACCEPTED_RECORDS),

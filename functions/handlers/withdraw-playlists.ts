@@ -4,8 +4,8 @@
  * encoder is healthy: never the last healthy encoder.
  *
  * - With splicing (setting `splicing`, off by default), each playlist is replaced by a splice of the healthy encoder's
- *   (functions/hls/splice.ts): the same segments, the same media sequence, URIs into the healthy
- *   encoder's folder. Viewers of the failed encoder keep loading a live playlist: no 404, nothing
+ *   (functions/hls/splice.ts): the same segments, the same media sequence, each segment under the
+ *   URI it was first listed with, the newer ones copied into the withdrawn encoder's folder. Viewers of the failed encoder keep loading a live playlist: no 404, nothing
  *   asked of the player. Each healthy upload of a rendition during the incident splices it again
  *   (`splice`). Written by PUT under the state prefix, then CopyObject into the encoder folder: S3
  *   reports a copy, and copies start no execution (functions/workflow.ts). Where the encoders are
@@ -67,8 +67,8 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
 
     /**
      * Splices `key` of `encoder` from the healthy encoder's same rendition. When that cannot be
-     * done, the withdrawal deletes it; a refresh leaves it as it is (deleted already, or the
-     * encoder's own version). True when spliced.
+     * done, the withdrawal deletes it, and so does a refresh of a splice; a refresh leaves anything
+     * else as it is (deleted already, or the encoder's own version). True when spliced.
      */
     const replace = async (encoder: string, key: string, refresh = false): Promise<boolean> => {
       const rest = key.slice(encoderPrefix(channel, encoder).length);
@@ -88,7 +88,7 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
         // itself; otherwise the lock is checked against the encoder's last accepted version.
         const continues = current !== undefined && splicedFrom(current.body) === source;
         const failed = continues ? snapshotOf(current.body) : accepted?.snapshot;
-        const result =
+        let result =
           healthy === undefined || snapshot === undefined
             ? { kind: 'refused' as const, reason: `${source}/${rest} is missing or not a media playlist` }
             : splicePlaylist({
@@ -97,13 +97,35 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
                 rest,
               });
         if (result.kind === 'spliced') {
+          // The segments first: the splice names them in the withdrawn encoder's folder.
+          const copied = await Promise.all(
+            result.copies.map(async (path) => ({
+              path,
+              outcome: await store.copy(
+                bucket,
+                `${encoderPrefix(channel, source)}${path}`,
+                `${encoderPrefix(channel, encoder)}${path}`,
+              ),
+            })),
+          );
+          const missing = copied.find((c) => c.outcome === 'source-missing');
+          if (missing !== undefined)
+            result = {
+              kind: 'refused',
+              reason: `${source}/${missing.path}, listed in its playlist, is missing`,
+            };
+        }
+        if (result.kind === 'spliced') {
           const staged = spliceStagingKey(settings.statePrefix, key);
           const headers = { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: SPLICE_CACHE_CONTROL };
           await store.put(bucket, staged, result.text, headers);
-          await store.copy(bucket, staged, key, headers);
+          if ((await store.copy(bucket, staged, key, headers)) === 'source-missing')
+            throw new Error(`${staged} vanished between its PUT and its copy to ${key}`);
           return true;
         }
-        if (refresh) {
+        // A refresh leaves the encoder's own version as it is; a splice that cannot move on would
+        // go stale under its viewers, so it is deleted (the 404 and steering failover).
+        if (refresh && !continues) {
           skipped.push(`${key}: not spliced again: ${result.reason}`);
           return false;
         }

@@ -1,10 +1,10 @@
 /**
  * Splicing (issue 14): a failed encoder's media playlist kept live with the healthy encoder's
  * segments. Output-locked encoders give the same content the same media sequence number, the
- * same duration and the same timestamps, so the healthy encoder's playlist, every URI pointing
- * back into the healthy encoder's folder, is the playlist the failed encoder would have written.
+ * same duration and the same timestamps, so the healthy encoder's playlist, its newer segments
+ * copied into the failed encoder's folder, is the playlist the failed encoder would have written.
  * A viewer reading the failed encoder's playlist then keeps loading a live playlist: no 404, no
- * pathway switch, nothing asked of the player.
+ * pathway switch, no segment URI that changes, nothing asked of the player.
  *
  * Only when the lock holds ({@link checkLock}): on the segments both encoders list, the same
  * durations, the same discontinuity sequence and, where both write EXT-X-PROGRAM-DATE-TIME, the
@@ -12,7 +12,7 @@
  * steering.
  */
 import { firstListedSequence, lastSequenceOf } from './live-update';
-import { SCHEME } from './uris';
+import { escapesFolder, joinUri, SCHEME } from './uris';
 import type { MediaSnapshot } from './validate-media';
 
 /**
@@ -140,16 +140,50 @@ export interface SpliceInput {
 }
 
 export type SpliceResult =
-  | { readonly kind: 'spliced'; readonly text: string; readonly lock: Extract<LockCheck, { locked: true }> }
+  | {
+      readonly kind: 'spliced';
+      readonly text: string;
+      readonly lock: Extract<LockCheck, { locked: true }>;
+      /**
+       * Segment objects to copy from the healthy encoder's folder into the failed encoder's, before
+       * the splice is written: paths inside an encoder folder (`720p/seg_141.ts`), the same in both.
+       */
+      readonly copies: readonly string[];
+    }
   | { readonly kind: 'refused'; readonly reason: string };
 
+/** The path inside the encoder folder of a relative segment URI, or why it cannot be copied. */
+function segmentPath(folder: string, uri: string): string | { readonly reason: string } {
+  if (uri.includes('{$'))
+    return { reason: `segment "${uri}" names a variable (EXT-X-DEFINE): its object cannot be copied` };
+  const path = uri.split(/[?#]/, 1)[0] ?? '';
+  if (escapesFolder(`${folder}${path}`))
+    return { reason: `segment "${uri}" climbs out of the encoder's folder` };
+  try {
+    return decodeURIComponent(joinUri(folder, path));
+  } catch {
+    return { reason: `segment "${uri}" is not a valid percent-encoded path` };
+  }
+}
+
 /**
- * The failed encoder's playlist for `rest`, spliced from the healthy encoder's: the same lines,
- * every relative URI (segments, EXT-X-MAP, EXT-X-KEY, EXT-X-PART, EXT-X-PRELOAD-HINT) pointing
- * at the healthy encoder's object, a {@link SPLICE_MARKER} comment after `#EXTM3U`. Rendition
- * reports keep their URIs: they name the failed encoder's sibling playlists, spliced too.
- * Refused when the encoders are not locked, or when the healthy playlist would take viewers
- * backwards (it ends before the failed encoder's last segment).
+ * The failed encoder's playlist for `rest`, spliced from the healthy encoder's: the same lines and
+ * media sequence, and a {@link SPLICE_MARKER} comment after `#EXTM3U`.
+ *
+ * A segment URI never changes once viewers have seen it under a media sequence number: hls.js
+ * (1.5+) drops a reloaded playlist that lists a known number under another URI ("media sequence
+ * mismatch") and stalls. So each segment the failed encoder's viewers already know keeps its URI,
+ * and each newer one keeps the healthy encoder's relative URI, its object copied into the failed
+ * encoder's folder ({@link SpliceResult} `copies`): the name the failed encoder gives the same
+ * segment when the two name segments alike, as locked pairs do, so its own playlists agree with the
+ * splice again when it comes back. Absolute segment URIs stay as they are. EXT-X-MAP, EXT-X-KEY,
+ * EXT-X-PART and EXT-X-PRELOAD-HINT point at the healthy encoder's objects; rendition reports keep
+ * their URIs (the failed encoder's sibling playlists, spliced too).
+ *
+ * Refused when the encoders are not locked, when the healthy playlist would take viewers backwards
+ * (it ends before the failed encoder's last segment), or when a segment cannot be copied (a
+ * variable in its URI, a path out of the folder, or a name the failed encoder uses for another
+ * segment).
  */
 export function splicePlaylist(input: SpliceInput, options: LockOptions = {}): SpliceResult {
   const { healthy, failed, rest } = input;
@@ -168,10 +202,40 @@ export function splicePlaylist(input: SpliceInput, options: LockOptions = {}): S
     : checkLock(failed.snapshot, healthy.snapshot, options);
   if (!lock.locked) return { kind: 'refused', reason: `${rest}: not output-locked: ${lock.reason}` };
 
+  const folder = rest.slice(0, rest.lastIndexOf('/') + 1);
+  // What the failed encoder's viewers know: media sequence → URI, and the objects those name.
+  const known = new Map<number, string>();
+  const knownPaths = new Map<string, number>();
+  const failedFirst = firstListedSequence(failed.snapshot);
+  failed.snapshot.segments.forEach((s, i) => {
+    known.set(failedFirst + i, s.uri);
+    const path = isRelative(s.uri) ? segmentPath(folder, s.uri) : undefined;
+    if (typeof path === 'string') knownPaths.set(path, failedFirst + i);
+  });
+  const uris: string[] = [];
+  const copies = new Set<string>();
+  const healthyFirst = firstListedSequence(healthy.snapshot);
+  for (const [i, segment] of healthy.snapshot.segments.entries()) {
+    const sequence = healthyFirst + i;
+    const uri = known.get(sequence) ?? segment.uri;
+    uris.push(uri);
+    if (known.has(sequence) || !isRelative(uri)) continue;
+    const path = segmentPath(folder, uri);
+    if (typeof path !== 'string') return { kind: 'refused', reason: `${rest}: ${path.reason}` };
+    const owner = knownPaths.get(path);
+    if (owner !== undefined && owner !== sequence)
+      return {
+        kind: 'refused',
+        reason: `${rest}: segment ${sequence} of ${healthy.encoder} is named "${uri}", which ${failed.encoder} lists as segment ${owner}`,
+      };
+    copies.add(path);
+  }
+
   const depth = rest.split('/').length - 1;
-  const prefix = `${'../'.repeat(depth + 1)}${healthy.encoder}/${rest.slice(0, rest.lastIndexOf('/') + 1)}`;
-  const rewrite = (uri: string) => (SCHEME.test(uri) || uri.startsWith('/') ? uri : `${prefix}${uri}`);
+  const prefix = `${'../'.repeat(depth + 1)}${healthy.encoder}/${folder}`;
+  const rewrite = (uri: string) => (isRelative(uri) ? `${prefix}${uri}` : uri);
   const lines: string[] = [];
+  let segment = 0;
   for (const raw of healthy.text.split(/\r?\n/)) {
     const line = raw.trim();
     if (line.startsWith(SPLICE_MARKER)) continue;
@@ -185,10 +249,15 @@ export function splicePlaylist(input: SpliceInput, options: LockOptions = {}): S
         .replace(/(^|,)URI="([^"]*)"/, (_m, lead: string, uri: string) => `${lead}URI="${rewrite(uri)}"`);
       lines.push(`${line.slice(0, colon + 1)}${attributes}`);
     } else {
-      lines.push(rewrite(line));
+      lines.push(uris[segment++] ?? line);
     }
   }
-  return { kind: 'spliced', text: lines.join('\n'), lock };
+  return { kind: 'spliced', text: lines.join('\n'), lock, copies: [...copies] };
+}
+
+/** A URI relative to the playlist's folder: no scheme, not root-relative. */
+function isRelative(uri: string): boolean {
+  return !SCHEME.test(uri) && !uri.startsWith('/');
 }
 
 /** The encoder whose segments a spliced playlist lists, or undefined for an encoder's own playlist. */

@@ -95,12 +95,21 @@ export class FakeS3 {
     this.mock
       .on(CopyObjectCommand)
       .callsFake(
-        async (input: { Key: string; CopySource: string; ContentType?: string; CacheControl?: string }) => {
+        async (input: {
+          Key: string;
+          CopySource: string;
+          MetadataDirective?: string;
+          ContentType?: string;
+          CacheControl?: string;
+        }) => {
           await Promise.resolve();
           const from = decodeURIComponent(input.CopySource.slice(input.CopySource.indexOf('/') + 1));
           const source = this.objects.get(from);
           if (source === undefined) throw s3Error('NoSuchKey', 404);
-          this.write(input.Key, source.body, input.ContentType, input.CacheControl);
+          // MetadataDirective COPY (the default) keeps the source's headers; REPLACE takes the request's.
+          if (input.MetadataDirective === 'REPLACE')
+            this.write(input.Key, source.body, input.ContentType, input.CacheControl);
+          else this.write(input.Key, source.body, source.contentType, source.cacheControl);
           this.copies.push(input.Key);
           return {};
         },
@@ -119,6 +128,18 @@ export class FakeS3 {
   }
 
   /** Writes an object directly (as an encoder would), LastModified = the fake clock. */
+  /**
+   * What an encoder does: writes the segments a media playlist lists (relative URIs, each once),
+   * then the playlist.
+   */
+  upload(key: string, playlist: string): void {
+    const folder = key.slice(0, key.lastIndexOf('/') + 1);
+    for (const line of playlist.split('\n').map((l) => l.trim()))
+      if (line !== '' && !line.startsWith('#') && !this.objects.has(folder + line))
+        this.write(folder + line, `segment ${line}`, 'video/mp2t');
+    this.write(key, playlist);
+  }
+
   write(key: string, body: string, contentType?: string, cacheControl?: string): void {
     this.counter++;
     this.objects.set(key, {

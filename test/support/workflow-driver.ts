@@ -27,6 +27,8 @@ export function workflow(
 ) {
   const metricLines: string[] = [];
   const logs: string[] = [];
+  /** Each log line's message and fields. */
+  const logEntries: { message: string; fields?: Record<string, unknown> }[] = [];
   const deps: HandlerDeps = createDeps({
     functionName: 'test',
     store: new S3ObjectStore(s3.client),
@@ -37,7 +39,12 @@ export function workflow(
     sleep: async (ms) => {
       s3.now += ms;
     },
-    log: { info: (m) => logs.push(m), warn: (m) => logs.push(m) },
+    log: {
+      info: (message, fields) =>
+        logs.push(message) && logEntries.push({ message, ...(fields && { fields }) }),
+      warn: (message, fields) =>
+        logs.push(message) && logEntries.push({ message, ...(fields && { fields }) }),
+    },
     emitMetricLine: (l) => metricLines.push(l),
   });
   const validate = createValidatePlaylist(deps);
@@ -65,6 +72,7 @@ export function workflow(
     records,
     metricLines,
     logs,
+    logEntries,
     handlers: { validate, check, merge, withdraw, metrics, watchdog, markSent },
     /** One execution for an S3 event on `key`; returns what it decided. */
     async event(

@@ -24,7 +24,7 @@ function setUp(channel = 'ch1', settings: Record<string, unknown> = {}) {
   const upload = async (encoder: string, n: number) => {
     const results = [];
     for (const rendition of ['720p.m3u8', '360p.m3u8']) {
-      s3.write(key(encoder, rendition), mediaPlaylist({ sequence: n - 3, count: 4 }));
+      s3.upload(key(encoder, rendition), mediaPlaylist({ sequence: n - 3, count: 4 }));
       results.push(await run.event(key(encoder, rendition)));
     }
     return results;
@@ -41,7 +41,7 @@ function setUp(channel = 'ch1', settings: Record<string, unknown> = {}) {
     const results = [];
     for (const encoder of ['primary', 'failover'])
       for (const rendition of ['720p.m3u8', '360p.m3u8'])
-        s3.write(key(encoder, rendition), mediaPlaylist({ sequence: n - 3, count: 4 }));
+        s3.upload(key(encoder, rendition), mediaPlaylist({ sequence: n - 3, count: 4 }));
     for (const encoder of ['primary', 'failover'])
       for (const rendition of ['720p.m3u8', '360p.m3u8'])
         results.push(await run.event(key(encoder, rendition)));
@@ -339,14 +339,23 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     for (const r of ['720p.m3u8', '360p.m3u8']) {
       const spliced = s3.body(`ch1/primary/${r}`) ?? '';
       expect(splicedFrom(spliced)).toBe('failover');
-      // The failover's latest version (segment 18: media sequence 15), its URIs into the failover's folder.
+      // The failover's latest version (segment 18: media sequence 15), each segment under its own
+      // name: the ones after the primary's last (12) copied from the failover's folder.
       expect(spliced).toContain('#EXT-X-MEDIA-SEQUENCE:15');
-      expect(spliced).toMatch(/^\.\.\/failover\/seg_18\.ts$/m);
+      expect(spliced).toMatch(/^seg_18\.ts$/m);
       expect(s3.objects.get(`ch1/primary/${r}`)?.contentType).toBe('application/vnd.apple.mpegurl');
     }
     expect(s3.copies.filter((k) => k.startsWith('ch1/primary/'))).toEqual(
-      expect.arrayContaining(['ch1/primary/720p.m3u8', 'ch1/primary/360p.m3u8']),
+      expect.arrayContaining([
+        'ch1/primary/720p.m3u8',
+        'ch1/primary/360p.m3u8',
+        ...[13, 14, 15, 16, 17, 18].map((n) => `ch1/primary/seg_${n}.ts`),
+      ]),
     );
+    expect(s3.objects.get('ch1/primary/seg_18.ts')).toMatchObject({
+      body: s3.body('ch1/failover/seg_18.ts'),
+      contentType: 'video/mp2t',
+    });
     expect(s3.puts.filter((k) => k.startsWith('ch1/primary/'))).toEqual([]);
     expect(s3.objects.has('ch1/primary/master.m3u8')).toBe(true);
     // A splice read back is not the primary's own playlist: the primary stays stalled.
@@ -369,8 +378,8 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
       s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
       for (const r of ['720p.m3u8', '360p.m3u8']) {
         const first = Math.max(19, n - 3); // a window of 4 once it is full
-        s3.write(key('primary', r), mediaPlaylist({ sequence: first, count: n - first + 1 }));
-        s3.write(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
+        s3.upload(key('primary', r), mediaPlaylist({ sequence: first, count: n - first + 1 }));
+        s3.upload(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
       }
       for (const e of ['primary', 'failover'])
         for (const r of ['720p.m3u8', '360p.m3u8']) alerts.push(...alertsOf([await run.event(key(e, r))]));
@@ -390,6 +399,37 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
       '24: own from 21',
       '25: own from 22',
     ]);
+  });
+
+  it("primary stalls while a segment the failover lists is missing from its folder: the primary's playlists are deleted instead (a splice that cannot move on too), and the reason names the segment", async () => {
+    const { s3, run, start, tickBoth, key } = setUp('ch1', SPLICING);
+    await start();
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    for (let n = 13; n <= 15; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      for (const r of ['720p.m3u8', '360p.m3u8']) {
+        s3.upload(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
+        s3.objects.delete('ch1/failover/seg_13.ts'); // lost, or removed by a lifecycle rule
+        await run.event(key('failover', r));
+      }
+    }
+    expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(false);
+    expect(s3.objects.has('ch1/primary/360p.m3u8')).toBe(false);
+    expect(run.logEntries).toContainEqual({
+      message: 'deleted instead of spliced',
+      fields: {
+        channel: 'ch1',
+        reasons: ['ch1/primary/720p.m3u8: failover/seg_13.ts, listed in its playlist, is missing'],
+      },
+    });
+    // 360p was spliced from the failover's version before segment 13; its refresh cannot copy it.
+    expect(run.logEntries).toContainEqual({
+      message: 'deleted instead of spliced',
+      fields: {
+        channel: 'ch1',
+        reasons: ['ch1/primary/360p.m3u8: failover/seg_13.ts, listed in its playlist, is missing'],
+      },
+    });
   });
 
   it('primary stalls while the encoders are not output-locked: its playlists are deleted instead (steering and 404), and the withdrawal says why', async () => {
@@ -422,7 +462,7 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     /** The failover writes segment n of both renditions at `at`; then their events, whole or dying after CheckCounterpartFreshness. */
     const failover = async (n: number, at: number, dies: boolean) => {
       s3.now = at;
-      for (const r of renditions) s3.write(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
+      for (const r of renditions) s3.upload(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
       const results = [];
       for (const r of renditions) {
         if (!dies) results.push(await run.event(key('failover', r)));

@@ -25,23 +25,66 @@ function pair(failedSpec = {}, healthySpec = {}) {
   };
 }
 
-/** Where a URI written in the playlist at `ch/<encoder>/<rest>` leads. */
-const resolve = (uri: string, encoder: string, rest: string) =>
-  new URL(uri, `http://cdn/ch/${encoder}/${rest}`).href;
+/** Media sequence → URI of each playlist text, in the order given. */
+const urisBySequence = (text: string) => {
+  const s = snapshot(text);
+  return new Map(s.segments.map((segment, i) => [s.mediaSequence + i, segment.uri]));
+};
+
+/**
+ * The rule hls.js (1.5+, `mapFragmentIntersection`) enforces on each reload of one playlist URL:
+ * a media sequence number it knows never comes back under another URI ("media sequence mismatch").
+ * Returns every break of it across the versions a viewer loads, in order.
+ */
+function mismatches(versions: readonly string[]): string[] {
+  const found: string[] = [];
+  for (let v = 1; v < versions.length; v++) {
+    const before = urisBySequence(versions[v - 1] as string);
+    for (const [sequence, uri] of urisBySequence(versions[v] as string)) {
+      const was = before.get(sequence);
+      if (was !== undefined && was !== uri) found.push(`version ${v}: segment ${sequence} ${was} → ${uri}`);
+    }
+  }
+  return found;
+}
 
 describe('splicePlaylist', () => {
-  it("keeps the healthy encoder's media sequence and points every segment at its objects", () => {
-    const r = splicePlaylist({ ...pair(), rest: '360p.m3u8' });
+  const named = (prefix: string) => (n: number) => `${prefix}_${n}.ts`;
+
+  it("keeps the healthy encoder's media sequence; segments the failed encoder listed keep their URIs, newer ones keep the healthy encoder's name and are copied into the failed folder", () => {
+    const r = splicePlaylist({ ...pair({ uri: named('p') }, { uri: named('f') }), rest: '360p.m3u8' });
     if (r.kind !== 'spliced') throw new Error(r.reason);
     const parsed = parse(r.text) as { mediaSequenceBase?: number; segments: { uri: string }[] };
     expect(parsed.mediaSequenceBase).toBe(103);
-    expect(parsed.segments.map((s) => s.uri)).toEqual([
-      '../failover/seg_103.ts',
-      '../failover/seg_104.ts',
-      '../failover/seg_105.ts',
-      '../failover/seg_106.ts',
-    ]);
+    expect(parsed.segments.map((s) => s.uri)).toEqual(['p_103.ts', 'p_104.ts', 'f_105.ts', 'f_106.ts']);
+    expect(r.copies).toEqual(['f_105.ts', 'f_106.ts']);
     expect(r.lock).toEqual({ locked: true, compared: 2, basis: 'durations' });
+  });
+
+  it('never changes the URI of a media sequence number viewers know (hls.js drops such a reload: "media sequence mismatch"), splice after splice', () => {
+    const failedText = mediaPlaylist({ sequence: 101, count: 4, uri: named('p') });
+    const versions = [failedText];
+    let current = { snapshot: snapshot(failedText), spliced: false };
+    for (let first = 103; first <= 110; first++) {
+      const healthyText = mediaPlaylist({ sequence: first, count: 4, uri: named('f') });
+      const r = splicePlaylist({
+        healthy: { encoder: 'failover', text: healthyText, snapshot: snapshot(healthyText) },
+        failed: { encoder: 'primary', ...current },
+        rest: '360p.m3u8',
+      });
+      if (r.kind !== 'spliced') throw new Error(r.reason);
+      versions.push(r.text);
+      current = { snapshot: snapshot(r.text), spliced: true };
+    }
+    expect(mismatches(versions)).toEqual([]);
+    expect(urisBySequence(versions.at(-1) as string).get(113)).toBe('f_113.ts');
+  });
+
+  it("encoders that name segments alike: the restarted encoder's own playlist lists each segment under the splice's URI (its failback changes no URI)", () => {
+    const r = splicePlaylist({ ...pair(), rest: '360p.m3u8' });
+    if (r.kind !== 'spliced') throw new Error(r.reason);
+    const restarted = mediaPlaylist({ sequence: 105, count: 3 });
+    expect(mismatches([mediaPlaylist({ sequence: 101, count: 4 }), r.text, restarted])).toEqual([]);
   });
 
   it('marks the splice with a comment after #EXTM3U that names the healthy encoder (RFC 8216 §4.1: clients ignore comments)', () => {
@@ -52,16 +95,22 @@ describe('splicePlaylist', () => {
     expect(splicedFrom(mediaPlaylist())).toBeUndefined();
   });
 
-  it('climbs out of a rendition subfolder: 720p/index.m3u8 lists ../../failover/720p/<segment>', () => {
+  it("copies from a rendition subfolder by the segment's path inside the encoder folder: 720p/index.m3u8 lists seg_105.ts, copied as 720p/seg_105.ts", () => {
     const r = splicePlaylist({ ...pair(), rest: '720p/index.m3u8' });
     if (r.kind !== 'spliced') throw new Error(r.reason);
-    expect(r.text).toContain('\n../../failover/720p/seg_103.ts\n');
-    expect(resolve('../../failover/720p/seg_103.ts', 'primary', '720p/index.m3u8')).toBe(
-      'http://cdn/ch/failover/720p/seg_103.ts',
-    );
+    expect(r.text).toContain('\nseg_105.ts\n');
+    expect(r.copies).toEqual(['720p/seg_105.ts', '720p/seg_106.ts']);
   });
 
-  it('rewrites the URI of EXT-X-MAP, EXT-X-KEY, EXT-X-PART and EXT-X-PRELOAD-HINT; absolute URIs, key schemes and rendition reports stay', () => {
+  it('copies by the object key a URI names: its query dropped, its percent-encoding decoded, its dot segments resolved', () => {
+    const uri = (n: number) => (n < 105 ? `seg_${n}.ts` : `../v/seg%20${n}.ts?token=${n}`);
+    const r = splicePlaylist({ ...pair({}, { uri }), rest: 'v/360p.m3u8' });
+    if (r.kind !== 'spliced') throw new Error(r.reason);
+    expect(r.text).toContain('\n../v/seg%20105.ts?token=105\n');
+    expect(r.copies).toEqual(['v/seg 105.ts', 'v/seg 106.ts']);
+  });
+
+  it('points EXT-X-MAP, EXT-X-KEY, EXT-X-PART and EXT-X-PRELOAD-HINT at the healthy encoder; absolute URIs, key schemes and rendition reports stay', () => {
     const healthyText = [
       '#EXTM3U',
       '#EXT-X-VERSION:7',
@@ -78,7 +127,7 @@ describe('splicePlaylist', () => {
       '#EXT-X-PRELOAD-HINT:TYPE=PART,URI="seg_105.part0.m4s"',
       '#EXT-X-RENDITION-REPORT:URI="../1080p.m3u8",LAST-MSN=104',
     ].join('\n');
-    const failedText = mediaPlaylist({ sequence: 101, count: 4 });
+    const failedText = mediaPlaylist({ sequence: 100, count: 4, uri: (n) => `seg_${n}.m4s` });
     const r = splicePlaylist({
       healthy: { encoder: 'failover', text: healthyText, snapshot: snapshot(healthyText) },
       failed: { encoder: 'primary', snapshot: snapshot(failedText) },
@@ -89,23 +138,42 @@ describe('splicePlaylist', () => {
     expect(r.text).toContain('URI="../../failover/v/keys/k1.bin",IV=0x00000000000000000000000000000001');
     expect(r.text).toContain('URI="skd://key-1"');
     expect(r.text).toContain('#EXT-X-PART:DURATION=1.0,URI="../../failover/v/seg_104.part0.m4s"');
+    expect(r.text).toContain('\nseg_103.m4s\n');
     expect(r.text).toContain('\nhttps://cdn.example/seg_104.m4s\n');
     expect(r.text).toContain('#EXT-X-PRELOAD-HINT:TYPE=PART,URI="../../failover/v/seg_105.part0.m4s"');
     expect(r.text).toContain('#EXT-X-RENDITION-REPORT:URI="../1080p.m3u8",LAST-MSN=104');
+    expect(r.copies).toEqual([]);
   });
 
-  it('keeps a variable reference in a URI as written (substituted by the client, rfc8216bis §4.3)', () => {
-    const healthyText = mediaPlaylist({ sequence: 103, uri: (n) => `{$base}seg_${n}.ts` }).replace(
-      '#EXT-X-VERSION:3',
-      '#EXT-X-VERSION:8\n#EXT-X-DEFINE:NAME="base",VALUE="v1/"',
-    );
+  it.each([
+    [
+      'names a variable (EXT-X-DEFINE): its object cannot be copied',
+      (n: number) => `{$base}seg_${n}.ts`,
+      'segment "{$base}seg_105.ts" names a variable (EXT-X-DEFINE): its object cannot be copied',
+    ],
+    [
+      "climbs out of the encoder's folder",
+      (n: number) => `../../other/seg_${n}.ts`,
+      `segment "../../other/seg_105.ts" climbs out of the encoder's folder`,
+    ],
+    [
+      'is not valid percent-encoding',
+      (n: number) => `seg%zz${n}.ts`,
+      'segment "seg%zz105.ts" is not a valid percent-encoded path',
+    ],
+    [
+      'takes a name the failed encoder uses for another segment',
+      (n: number) => `seg_${n - 4}.ts`,
+      'segment 105 of failover is named "seg_101.ts", which primary lists as segment 101',
+    ],
+  ])('refuses a newer segment whose URI %s', (_what, uri, reason) => {
+    const healthyText = mediaPlaylist({ sequence: 103, uri: (n) => (n < 105 ? `seg_${n}.ts` : uri(n)) });
     const r = splicePlaylist({
       healthy: { encoder: 'failover', text: healthyText, snapshot: snapshot(healthyText) },
       failed: { encoder: 'primary', snapshot: snapshot(mediaPlaylist({ sequence: 101 })) },
       rest: '360p.m3u8',
     });
-    if (r.kind !== 'spliced') throw new Error(r.reason);
-    expect(r.text).toContain('\n../failover/{$base}seg_103.ts');
+    expect(r).toEqual({ kind: 'refused', reason: `360p.m3u8: ${reason}` });
   });
 
   it('refuses to take viewers backwards: the healthy playlist ends before the failed one did', () => {
@@ -175,15 +243,16 @@ describe('checkLock', () => {
 });
 
 describe('splice properties', () => {
-  it('for any locked pair and rendition path, every spliced URI leads where the healthy one led, and hls-parser reads it strictly', () => {
+  it('for any locked pair, naming and rendition path: known segments keep their URIs, newer ones keep the healthy URI and are copied, and hls-parser reads it strictly', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 1_000_000 }),
         fc.integer({ min: 0, max: 5 }),
         fc.integer({ min: 1, max: 8 }),
         fc.constantFrom('a.m3u8', 'v/720p.m3u8', 'x/y/z/index.m3u8'),
-        (start, ahead, count, rest) => {
-          const failedText = mediaPlaylist({ sequence: start, count });
+        fc.constantFrom('seg', 'p'),
+        (start, ahead, count, rest, failedName) => {
+          const failedText = mediaPlaylist({ sequence: start, count, uri: (n) => `${failedName}_${n}.ts` });
           const healthyText = mediaPlaylist({ sequence: start + ahead, count });
           const r = splicePlaylist({
             healthy: { encoder: 'failover', text: healthyText, snapshot: snapshot(healthyText) },
@@ -192,13 +261,16 @@ describe('splice properties', () => {
           });
           if (ahead >= count) return r.kind === 'refused'; // no segment in common
           if (r.kind !== 'spliced' || !checkWithHlsParser(r.text).success) return false;
-          const spliced = (parse(r.text) as { segments: { uri: string }[] }).segments.map((s) =>
-            resolve(s.uri, 'primary', rest),
+          const folder = rest.slice(0, rest.lastIndexOf('/') + 1);
+          const expected = Array.from({ length: count }, (_, i) => start + ahead + i).map((n) =>
+            n < start + count ? `${failedName}_${n}.ts` : `seg_${n}.ts`,
           );
-          const original = (parse(healthyText) as { segments: { uri: string }[] }).segments.map((s) =>
-            resolve(s.uri, 'failover', rest),
+          const copies = expected.filter((_, i) => start + ahead + i >= start + count).map((u) => folder + u);
+          return (
+            JSON.stringify([...urisBySequence(r.text).values()]) === JSON.stringify(expected) &&
+            JSON.stringify(r.copies) === JSON.stringify(copies) &&
+            mismatches([failedText, r.text]).length === 0
           );
-          return JSON.stringify(spliced) === JSON.stringify(original);
         },
       ),
     );

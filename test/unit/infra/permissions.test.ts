@@ -143,12 +143,12 @@ describe('bucket and table access per function (allowed actions; the denied ones
     expect(denying).toEqual(['mergeIndex']);
   });
 
-  it("WithdrawPlaylists reads the channels' state and accepted versions, records the withdrawal done, stages splices under the state prefix, and writes or deletes nothing else but encoder media playlists", () => {
+  it("WithdrawPlaylists reads the channels' state and accepted versions, records the withdrawal done, stages splices under the state prefix, writes only under encoder folders (spliced playlists and copied segments) and deletes only encoder media playlists", () => {
     const mediaPlaylists = ['/*/failover/*.m3u8', '/*/primary/*.m3u8', '/failover/*.m3u8', '/primary/*.m3u8'];
     expect(s3Access('withdrawPlaylists')).toEqual({
       's3:DeleteObject': mediaPlaylists,
       's3:GetObject': [...ENCODER_OBJECTS, '/_hls-failover/splices/*'].sort(),
-      's3:PutObject': [...mediaPlaylists, '/_hls-failover/splices/*'].sort(),
+      's3:PutObject': [...ENCODER_OBJECTS, '/_hls-failover/splices/*'].sort(),
       's3:ListBucket': [''],
     });
     expect(tableAccess('withdrawPlaylists')).toEqual({

@@ -44,8 +44,10 @@ function setUp(settings: Record<string, unknown> = {}) {
   };
   const upload = async (encoder: string, n: number) => {
     s3.now = T0 + n * TD * 1000;
-    for (const r of ['720p.m3u8', '360p.m3u8'])
-      await put(`ch1/${encoder}/${r}`, mediaPlaylist({ sequence: n - 3, count: 4 }));
+    for (const r of ['720p.m3u8', '360p.m3u8']) {
+      s3.upload(`ch1/${encoder}/${r}`, mediaPlaylist({ sequence: n - 3, count: 4 }));
+      executions.push(await engine.run(s3Event(`ch1/${encoder}/${r}`)));
+    }
   };
   /** Output-locked encoders: both write segment n at once, then the events are handled. */
   const uploadBoth = async (n: number) => {
@@ -53,7 +55,7 @@ function setUp(settings: Record<string, unknown> = {}) {
     const keys = ['primary', 'failover'].flatMap((e) =>
       ['720p.m3u8', '360p.m3u8'].map((r) => `ch1/${e}/${r}`),
     );
-    for (const key of keys) s3.write(key, mediaPlaylist({ sequence: n - 3, count: 4 }));
+    for (const key of keys) s3.upload(key, mediaPlaylist({ sequence: n - 3, count: 4 }));
     for (const key of keys) executions.push(await engine.run(s3Event(key)));
   };
   const start = async () => {
@@ -127,7 +129,9 @@ describe('the state machine on a real ASL engine', () => {
       .slice(before)
       .filter((e) => statesEntered(e).includes('WithdrawStalePlaylists'));
     expect(refreshed).toHaveLength(2); // one per rendition
-    expect(s3.body('ch1/primary/720p.m3u8')).toMatch(/^\.\.\/failover\/seg_17\.ts$/m);
+    // Segment 17 copied into the primary's folder, under its name there.
+    expect(s3.body('ch1/primary/720p.m3u8')).toMatch(/^seg_17\.ts$/m);
+    expect(s3.copies).toContain('ch1/primary/seg_17.ts');
   });
 
   it('invalid playlist: the execution records it, alerts once, and still fails as PlaylistInvalid with every violation in the cause', async () => {
