@@ -86,7 +86,15 @@ export async function startTestRuntime(
     const res = await origin(path, { method: 'PUT', body });
     expect(res.status).toBe(201);
   };
+  /** The segments each encoder folder has (both renditions list `seg_<n>.ts` of the folder). */
+  const written = new Set<string>();
   const upload = async (channel: string, encoder: string, n: number, endlist = false) => {
+    // The segments first, as an encoder writes them (a splice copies them from the healthy folder).
+    const segments = [n - 3, n - 2, n - 1, n]
+      .map((m) => `${channel}/${encoder}/seg_${m}.ts`)
+      .filter((key) => !written.has(key));
+    await Promise.all(segments.map((key) => ingest(key, `segment ${key}`)));
+    for (const key of segments) written.add(key);
     // At once, as an encoder writes its renditions: under load, one after another would put
     // whole seconds between them, more than the lag grace at TD 1 s.
     const body = mediaPlaylist({
