@@ -112,9 +112,9 @@ export const SETTINGS = {
   splicing: setting({
     kind: 'boolean',
     env: 'HLS_FAILOVER_SPLICING',
-    default: false,
+    default: true,
     meaning:
-      'With withdrawal on: keep a stalled encoder\'s media playlists live with the healthy encoder\'s segments (a splice, when the encoders are output-locked) instead of deleting them, until its own playlists hold what players play. Deleted when not locked. Off by default: a splice changes the URI of a segment hls.js already listed, which it reports as a media sequence mismatch (README, "Splicing").',
+      'With withdrawal on: keep a stalled encoder\'s media playlists live with the healthy encoder\'s segments (a splice, when the encoders are output-locked: the newer segments copied into its folder, no segment URI ever changes) instead of deleting them, until its own playlists hold what players play. Deleted when not locked (README, "Splicing").',
   }),
   steering: setting({
     kind: 'boolean',

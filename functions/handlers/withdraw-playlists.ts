@@ -42,6 +42,12 @@ export interface WithdrawOutput {
   readonly skipped: readonly string[];
 }
 
+/** What became of one playlist: spliced, deleted (and why not spliced), or left as it is (why). */
+type Replaced =
+  | { readonly kind: 'spliced' }
+  | { readonly kind: 'deleted'; readonly notSpliced?: string }
+  | { readonly kind: 'left'; readonly reason: string };
+
 /** Where a splice of `key` is staged before its copy into the encoder folder (viewers are denied the prefix). */
 export function spliceStagingKey(statePrefix: string, key: string): string {
   return `${statePrefix}splices/${encodeURIComponent(key)}.staged`;
@@ -68,9 +74,9 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
     /**
      * Splices `key` of `encoder` from the healthy encoder's same rendition. When that cannot be
      * done, the withdrawal deletes it, and so does a refresh of a splice; a refresh leaves anything
-     * else as it is (deleted already, or the encoder's own version). True when spliced.
+     * else as it is (deleted already, or the encoder's own version).
      */
-    const replace = async (encoder: string, key: string, refresh = false): Promise<boolean> => {
+    const replace = async (encoder: string, key: string, refresh = false): Promise<Replaced> => {
       const rest = key.slice(encoderPrefix(channel, encoder).length);
       const source = settings.encoders.find(
         (e) => e !== encoder && state.health?.encoders[e]?.status === 'healthy',
@@ -121,19 +127,28 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
           await store.put(bucket, staged, result.text, headers);
           if ((await store.copy(bucket, staged, key, headers)) === 'source-missing')
             throw new Error(`${staged} vanished between its PUT and its copy to ${key}`);
-          return true;
+          return { kind: 'spliced' };
         }
         // A refresh leaves the encoder's own version as it is; a splice that cannot move on would
         // go stale under its viewers, so it is deleted (the 404 and steering failover).
-        if (refresh && !continues) {
-          skipped.push(`${key}: not spliced again: ${result.reason}`);
-          return false;
-        }
-        notSpliced.push(`${key}: ${result.reason}`);
+        if (refresh && !continues)
+          return { kind: 'left', reason: `${key}: not spliced again: ${result.reason}` };
+        await store.delete(bucket, key);
+        return { kind: 'deleted', notSpliced: `${key}: ${result.reason}` };
       }
       await store.delete(bucket, key);
-      add(deleted, encoder, key);
-      return false;
+      return { kind: 'deleted' };
+    };
+    /** Records what became of `key`, in the order of the keys (the renditions run at once). */
+    const record = (encoder: string, key: string, outcome: Replaced, refresh = false) => {
+      if (outcome.kind === 'spliced') {
+        if (refresh) refreshed.push(key);
+        else add(spliced, encoder, key);
+      } else if (outcome.kind === 'left') skipped.push(outcome.reason);
+      else {
+        add(deleted, encoder, key);
+        if (outcome.notSpliced !== undefined) notSpliced.push(outcome.notSpliced);
+      }
     };
 
     for (const encoder of input.withdraw) {
@@ -143,8 +158,9 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
       }
       const listed = await store.list(bucket, encoderPrefix(channel, encoder));
       const staleOnly = input.staleOnly?.includes(encoder) === true;
-      for (const { key } of stalePlaylists(state, encoder, listed, staleOnly, settings.splicing))
-        if (await replace(encoder, key)) add(spliced, encoder, key);
+      const keys = stalePlaylists(state, encoder, listed, staleOnly, settings.splicing).map((o) => o.key);
+      const outcomes = await Promise.all(keys.map((key) => replace(encoder, key)));
+      for (const [i, key] of keys.entries()) record(encoder, key, outcomes[i] as Replaced);
       done.push(encoder);
     }
     // A new version of a rendition while an encoder is withdrawn: splice that encoder's again
@@ -156,7 +172,7 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
         continue;
       }
       const key = `${encoderPrefix(channel, encoder)}${rendition}`;
-      if (await replace(encoder, key, true)) refreshed.push(key);
+      record(encoder, key, await replace(encoder, key, true), true);
     }
     for (const encoder of new Set([...Object.keys(deleted), ...Object.keys(spliced)]))
       log.info('withdrew media playlists', {

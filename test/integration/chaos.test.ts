@@ -25,11 +25,11 @@ import {
 } from '../support/chaos-oracle';
 import { ChaosRuntime } from '../support/chaos-runtime';
 import {
+  allowedAlerts,
   type ChaosPlan,
   chaosPlan,
   describePlan,
   type EncoderName,
-  expectedAlerts,
   type Fault,
   type Rendition,
 } from '../support/chaos-schedule';
@@ -42,6 +42,8 @@ const DEFAULT_SEED = 16;
 const WARM_UP_CHANNEL = 'chaos-warm-up';
 /** Ticks a restarted runtime gets to converge (one watchdog period, 2 s, and a margin) before a check. */
 const CONVERGE_TICKS = 4;
+/** When the workflow calls a playlist stalled (setting stallAfterTargetDurations, 1.5, at the chaos encoders' TD 1 s). */
+const STALL_AFTER_MS = 1500;
 /** How long the encoder-death fault waits for the runtime to drop the frozen upload (stall timeout 10 s) before it kills anyway. */
 const FROZEN_WAIT_MS = 15_000;
 /** Then how long it waits for the state to record the stall before it kills anyway. */
@@ -60,6 +62,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Runs the plan against the runtime; returns the problems found on the way and the invalid versions written. */
 async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timeline) {
   const problems: string[] = [];
+  /** The runtime-kill steps whose restart kept the origin down past the stale threshold. */
+  const outages = new Set<number>();
   let apiFailing = false;
   /** The channel's state from the status API; undefined (noted on the timeline) when it does not answer in 1 s. */
   const channelView = async (): Promise<ChannelView | undefined> => {
@@ -99,11 +103,15 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
     }
     return false;
   };
+  /** Kills and restarts the runtime; resolves with how long its origin was down, in ms. */
   const restartRuntime = async (why: string) => {
     timeline.add('fault', `kill -9 of the runtime (${why})`);
+    const killed = Date.now();
     await runtime.kill();
     await runtime.start();
-    timeline.add('runtime', 'restarted on the same data dir');
+    const downMs = Date.now() - killed;
+    timeline.add('runtime', `restarted on the same data dir (origin down ${downMs} ms)`);
+    return downMs;
   };
   /** Ticks go on (encoders write, or not) while `work` runs; at least `min` ticks. */
   const tickDuring = async (min: number, work: Promise<void>) => {
@@ -183,7 +191,20 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
       }
       case 'runtime-kill': {
         await encoders.tick();
-        await tickDuring(1, restartRuntime('both encoders healthy'));
+        let downMs = 0;
+        await tickDuring(
+          1,
+          restartRuntime('both encoders healthy').then((ms) => {
+            downMs = ms;
+          }),
+        );
+        if (downMs > STALL_AFTER_MS) {
+          outages.add(step);
+          timeline.add(
+            'harness',
+            `the origin was down ${downMs} ms > ${STALL_AFTER_MS} ms: every upload failed meanwhile, a CHANNEL DOWN / UP pair is right`,
+          );
+        }
         await encoders.quiet(CONVERGE_TICKS);
         return;
       }
@@ -216,7 +237,7 @@ async function runPlan(plan: ChaosPlan, runtime: ChaosRuntime, timeline: Timelin
     await ticking;
     await encoders.settled();
   }
-  return { problems, invalidWrites: encoders.invalidWrites };
+  return { problems, invalidWrites: encoders.invalidWrites, outages };
 }
 
 /** At the end, both encoders healthy: the channel as served matches the state, home preferred, nothing withdrawn. */
@@ -284,7 +305,7 @@ describe('chaos on the local runtime (issue 16: one alert and one recovery per r
     await runtime.start();
     timeline.add('runtime', 'started');
 
-    const { problems, invalidWrites } = await runPlan(plan, runtime, timeline);
+    const { problems, invalidWrites, outages } = await runPlan(plan, runtime, timeline);
 
     const alerts = readAlerts(dataDir);
     const failed = readFailedExecutions(dataDir);
@@ -308,10 +329,13 @@ describe('chaos on the local runtime (issue 16: one alert and one recovery per r
       problems.push(
         `no invalid version was read by an execution (steps ${[...notTaken].map((s) => s + 1).join(', ')} did not take: executions far behind under load); rerun`,
       );
-    const expected = expectedAlerts(plan, notTaken);
+    const allowed = allowedAlerts(plan, notTaken, outages);
     const observed = alerts.map((a) => a.label);
+    const expected = allowed.find((a) => JSON.stringify(a) === JSON.stringify(observed)) ?? allowed[0];
     if (JSON.stringify(observed) !== JSON.stringify(expected))
-      problems.push(`alerts: expected [${expected.join(', ')}]\n        got      [${observed.join(', ')}]`);
+      problems.push(
+        `alerts: expected ${allowed.map((a) => `[${a.join(', ')}]`).join('\n        or       ')}\n        got      [${observed.join(', ')}]`,
+      );
     if (problems.length > 0)
       process.stdout.write(
         `chaos seed ${seed}: ${problems.length} problem(s)\n${describePlan(plan).join('\n')}\ntimeline:\n${timeline.format()}\n`,

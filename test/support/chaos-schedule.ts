@@ -121,9 +121,34 @@ export function alertLabel(kind: string, encoder: string | undefined): string {
  * The alerts the plan's real incidents raise, in order: one alert and one recovery per incident
  * (issue 16 §3), nothing for noise or for a runtime restart. Faults never overlap, so the order is
  * the plan's. `notTaken`: the steps whose invalid write no execution read (nothing was injected).
+ * `outages`: the runtime restarts that kept the local origin down longer than the stale threshold:
+ * the encoders' uploads failed all that time, so the channel really was down, and a CHANNEL DOWN /
+ * CHANNEL UP pair for it is right (whether one is raised depends on which execution runs first).
+ * Every alert list the plan allows, the one without those pairs first.
  */
-export function expectedAlerts(plan: ChaosPlan, notTaken: ReadonlySet<number> = new Set()): string[] {
-  return plan.steps.flatMap(({ fault }, step) => {
+export function allowedAlerts(
+  plan: ChaosPlan,
+  notTaken: ReadonlySet<number> = new Set(),
+  outages: ReadonlySet<number> = new Set(),
+): string[][] {
+  let allowed: string[][] = [[]];
+  for (const [step, alerts] of expectedAlerts(plan, notTaken).entries()) {
+    const down = [alertLabel('CHANNEL DOWN', undefined), alertLabel('CHANNEL UP', undefined)];
+    allowed = allowed.flatMap((before) =>
+      outages.has(step)
+        ? [
+            [...before, ...alerts],
+            [...before, ...alerts, ...down],
+          ]
+        : [[...before, ...alerts]],
+    );
+  }
+  return allowed;
+}
+
+/** Per step, the alerts its fault raises (see {@link allowedAlerts}). */
+function expectedAlerts(plan: ChaosPlan, notTaken: ReadonlySet<number>): string[][] {
+  return plan.steps.map(({ fault }, step) => {
     if (notTaken.has(step)) return [];
     if (fault.kind === 'truncate' || fault.kind === 'reorder')
       return [

@@ -60,7 +60,7 @@ function setUp(channel = 'ch1', settings: Record<string, unknown> = {}) {
   return { s3, run, key, upload, start, tickBoth, primaryStops, channel };
 }
 
-/** Splicing on (functions/hls/splice.ts; off by default). */
+/** Splicing on (functions/hls/splice.ts; the default, named where a test is about it). */
 const SPLICING = { splicing: true };
 
 const alertsOf = (results: { health?: { alerts: readonly { subject: string }[] } }[]) =>
@@ -318,8 +318,8 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     });
   });
 
-  it('primary stalls (splicing off, the default): one STALLED alert, steering and index prefer failover, primary media playlists deleted (master kept)', async () => {
-    const { s3, start, primaryStops } = setUp();
+  it('primary stalls (splicing off): one STALLED alert, steering and index prefer failover, primary media playlists deleted (master kept)', async () => {
+    const { s3, start, primaryStops } = setUp('ch1', { splicing: false });
     await start();
     expect(alertsOf(await primaryStops())).toEqual(['[hls-failover] ch1: primary STALLED']);
     expect(s3.body('ch1/steering.json')).toContain('"PATHWAY-PRIORITY":["failover","primary"]');
@@ -610,7 +610,7 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(alert?.message).toMatch(
       /720p\.m3u8: last segment 12, updated [\d.]+ s ago \([\d.]+ × target duration\)/,
     );
-    expect(alert?.message).toMatch(/withdrew primary's media playlists/);
+    expect(alert?.message).toMatch(/replaced primary's media playlists with splices of the healthy encoder's/);
   });
 
   it('metrics go out as CloudWatch embedded metric format lines', async () => {

@@ -148,7 +148,7 @@ describe('alert bodies', () => {
     for (let n = 13; n <= 15; n++) results.push(...(await upload('failover', n)));
     const message = results.flatMap((r) => r.health?.alerts ?? [])[0]?.message ?? '';
     expect(message).toContain('steering and index order now prefer failover (was primary)');
-    expect(message).toContain("withdrew primary's media playlists");
+    expect(message).toContain("replaced primary's media playlists with splices of the healthy encoder's");
     expect(message).toContain('Now: steering.json and index.m3u8 list failover first; withdrawn: primary.');
     expect(message).toMatch(/^Incident: primary-\S+, started 2026-11-24T10:00:\d\d\.\d{3}Z$/m);
     expect(message).toMatch(/^What to check next:\n {2}1\. /m);

@@ -115,13 +115,13 @@ describe('the state machine on a real ASL engine', () => {
     return run;
   };
 
-  it('primary stalls: NotifyOnCall publishes one alert; the primary playlists are withdrawn, then steering flips', async () => {
-    const { s3 } = await primaryStalls();
+  it('primary stalls, splicing off: NotifyOnCall publishes one alert; the primary playlists are deleted, then steering flips', async () => {
+    const { s3 } = await primaryStalls({ splicing: false });
     expect(s3.objects.has('ch1/primary/720p.m3u8')).toBe(false);
   });
 
-  it("primary stalls, splicing on: NotifyOnCall publishes one alert; the primary playlists are spliced from the failover's, then steering flips; each later failover upload splices again", async () => {
-    const { s3, executions, upload } = await primaryStalls({ splicing: true });
+  it("primary stalls, splicing on (the default): NotifyOnCall publishes one alert; the primary playlists are spliced from the failover's, then steering flips; each later failover upload splices again", async () => {
+    const { s3, executions, upload } = await primaryStalls();
     expect(splicedFrom(s3.body('ch1/primary/720p.m3u8') ?? '')).toBe('failover');
     const before = executions.length;
     await upload('failover', 17);
