@@ -401,6 +401,31 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     ]);
   });
 
+  it("the restarted primary's upload waits for its own execution: the failover's event, handled first, does not splice over a version no execution has read (it would look stalled again)", async () => {
+    const { s3, run, start, key, primaryStops } = setUp('ch1', SPLICING);
+    await start();
+    await primaryStops();
+    const alerts: string[] = [];
+    const ownSeen: number[] = [];
+    for (let n = 19; n <= 25; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      for (const r of ['720p.m3u8', '360p.m3u8']) {
+        const first = Math.max(19, n - 3);
+        s3.upload(key('primary', r), mediaPlaylist({ sequence: first, count: n - first + 1 }));
+        s3.upload(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
+      }
+      // The failover's events first: each splices the primary's rendition again.
+      for (const e of ['failover', 'primary'])
+        for (const r of ['720p.m3u8', '360p.m3u8']) {
+          const result = await run.event(key(e, r));
+          alerts.push(...alertsOf([result]));
+          if (e === 'primary' && r === '720p.m3u8' && result.playlist.action === 'process') ownSeen.push(n);
+        }
+    }
+    expect(ownSeen).toEqual([19, 20, 21, 22, 23, 24, 25]);
+    expect(alerts).toEqual(['[hls-failover] ch1: primary RECOVERED']);
+  });
+
   it("primary stalls while a segment the failover lists is missing from its folder: the primary's playlists are deleted instead (a splice that cannot move on too), and the reason names the segment", async () => {
     const { s3, run, start, tickBoth, key } = setUp('ch1', SPLICING);
     await start();
