@@ -65,8 +65,10 @@ export interface HealthOutput {
 }
 
 /**
- * Reads one encoder playlist and describes it for the freshness assessment; undefined when absent
- * or replaced by a splice.
+ * Reads one encoder playlist and describes it for the freshness assessment; undefined when absent.
+ * A splice is the other encoder's playlist, not this encoder's: undefined too, unless `accepted`
+ * is given, whose record of this playlist then stands for it (the encoder's own upload that the
+ * splice replaced once it was accepted: a restarted encoder's, until failback).
  */
 export async function observePlaylist(
   store: ObjectStore,
@@ -75,10 +77,12 @@ export async function observePlaylist(
   encoder: string,
   rendition: string,
   maxPlaylistChars: number,
+  accepted?: readonly RenditionObservation[],
 ): Promise<RenditionObservation | undefined> {
   const object = await store.get(bucket, `${encoderPrefix(channel, encoder)}${rendition}`);
-  // A splice is the other encoder's playlist, not this encoder's: its own is as good as withdrawn.
-  if (object === undefined || splicedFrom(object.body) !== undefined) return undefined;
+  if (object === undefined) return undefined;
+  if (splicedFrom(object.body) !== undefined)
+    return accepted?.find((a) => a.encoder === encoder && a.rendition === rendition);
   const snapshot = snapshotMediaPlaylist(object.body, { maxPlaylistChars });
   if (snapshot === undefined || snapshot.targetDuration === 0) return undefined;
   return { encoder, rendition, playlist: observeSnapshot(snapshot, object.lastModified) };

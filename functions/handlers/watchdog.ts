@@ -76,6 +76,7 @@ export function createWatchdog(deps: HandlerDeps) {
         encoder,
         rendition,
         settings.maxPlaylistChars,
+        accepted,
       );
       if (seen !== undefined) renditions.push(withSeenAt(seen, accepted));
     }

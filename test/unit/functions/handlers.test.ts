@@ -426,6 +426,27 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(alerts).toEqual(['[hls-failover] ch1: primary RECOVERED']);
   });
 
+  it("the watchdog takes the restarted primary's accepted upload for the splice over it: no second STALLED before failback", async () => {
+    const { s3, run, start, key, primaryStops } = setUp('ch1', SPLICING);
+    await start();
+    await primaryStops();
+    const alerts: string[] = [];
+    for (let n = 19; n <= 25; n++) {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      for (const r of ['720p.m3u8', '360p.m3u8']) {
+        const first = Math.max(19, n - 3);
+        s3.upload(key('primary', r), mediaPlaylist({ sequence: first, count: n - first + 1 }));
+        s3.upload(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
+      }
+      for (const e of ['primary', 'failover'])
+        for (const r of ['720p.m3u8', '360p.m3u8']) alerts.push(...alertsOf([await run.event(key(e, r))]));
+      // Half a segment later (past the lag grace, 0.3 × TD), the primary's playlists still spliced over.
+      s3.now += 0.5 * TD * 1000;
+      alerts.push(...(await run.tick()).alerts.map((a) => a.subject));
+    }
+    expect(alerts).toEqual(['[hls-failover] ch1: primary RECOVERED']);
+  });
+
   it("primary stalls while a segment the failover lists is missing from its folder: the primary's playlists are deleted instead (a splice that cannot move on too), and the reason names the segment", async () => {
     const { s3, run, start, tickBoth, key } = setUp('ch1', SPLICING);
     await start();
