@@ -3,7 +3,7 @@
  * checking again, against the stored state, that the encoder is still withdrawn and another
  * encoder is healthy: never the last healthy encoder.
  *
- * - With splicing (setting `splicing`, off by default), each playlist is replaced by a splice of the healthy encoder's
+ * - With splicing (setting `splicing`, on by default), each playlist is replaced by a splice of the healthy encoder's
  *   (functions/hls/splice.ts): the same segments, the same media sequence, each segment under the
  *   URI it was first listed with, the newer ones copied into the withdrawn encoder's folder. Viewers of the failed encoder keep loading a live playlist: no 404, nothing
  *   asked of the player. Each healthy upload of a rendition during the incident splices it again

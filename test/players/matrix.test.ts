@@ -1,14 +1,10 @@
 /**
  * Every player keeps playing (issue #14): the failover scenarios of test/e2e/failover.test.ts with
  * Shaka Player, video.js (VHS) and Chromium's built-in HLS player, each with its default config
- * (hls.js is failover.test.ts's player), and splicing on: a stalled encoder's media playlists
- * stay live with the healthy encoder's segments, so a viewer on either encoder's playlists plays
- * on whether or not its player follows content steering or fails over on a 404.
- *
- * Not yet part of `npm test` (`npm run test:players`; README, "Splicing"): splicing is not the
- * default, and on this 2-core machine some runs still miss for reasons outside the player
- * (a restarted encoder's uploads late, an encoder's playlist update lost before the origin),
- * besides Chromium's player failing to parse the stream now and then before any fault.
+ * (hls.js is failover.test.ts's player), and the default settings: with splicing, a stalled
+ * encoder's media playlists stay live with the healthy encoder's segments, so a viewer on either
+ * encoder's playlists plays on whether or not its player follows content steering or fails over
+ * on a 404. Part of `npm test` (and `npm run test:players` alone; README, "Splicing").
  *
  * Each player runs in scenarios of its own (one viewer; in the failback one more joins during the
  * outage): the viewers of four players at once, with two encoders and the runtime, overload a
@@ -31,7 +27,6 @@ import {
 
 jest.setTimeout(150_000);
 
-const SPLICING = { splicing: true };
 const MATRIX_PLAYERS: readonly PlayerName[] = ['shaka', 'videojs', 'native'];
 const MATRIX_SCENARIOS: readonly ScenarioName[] = [
   'primary-killed',
@@ -73,11 +68,11 @@ function matrix(): string {
   ].join('\n');
 }
 
-describe.each(MATRIX_PLAYERS)('end to end with %s (default config), splicing on', (player) => {
+describe.each(MATRIX_PLAYERS)('end to end with %s (default config and settings)', (player) => {
   it.each(MATRIX_SCENARIOS)(
     '%s: no freeze above 0.25 s, no content skipped, no fatal error, the fault handled in budget',
     async (name) => {
-      const result = await runScenario(env, name, { players: [player], settings: SPLICING });
+      const result = await runScenario(env, name, { players: [player] });
       results.push({ player, result });
       process.stdout.write(`${formatResult(result)}\n`);
       expect(problemsOf(result)).toEqual([]);
