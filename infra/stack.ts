@@ -73,7 +73,8 @@ const FUNCTION_DESCRIPTIONS: Readonly<Record<WorkflowFunction, string>> = {
     'hls-failover: validates a new encoder playlist against RFC 8216 and the last accepted one',
   checkFreshness: "hls-failover: assesses both encoders' freshness and records the channel health",
   mergeIndex: "hls-failover: merges the encoders' masters into index.m3u8 and writes steering.json",
-  withdrawPlaylists: "hls-failover: splices (or deletes) a stalled encoder's media playlists so its viewers play on",
+  withdrawPlaylists:
+    "hls-failover: splices (or deletes) a stalled encoder's media playlists so its viewers play on",
   publishMetrics: 'hls-failover: writes health metrics in the CloudWatch embedded metric format',
   watchdog: 'hls-failover: checks every channel against the clock on a schedule',
   recordInvalidPlaylist:

@@ -656,7 +656,9 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(alert?.message).toMatch(
       /720p\.m3u8: last segment 12, updated [\d.]+ s ago \([\d.]+ × target duration\)/,
     );
-    expect(alert?.message).toMatch(/replaced primary's media playlists with splices of the healthy encoder's/);
+    expect(alert?.message).toMatch(
+      /replaced primary's media playlists with splices of the healthy encoder's/,
+    );
   });
 
   it('metrics go out as CloudWatch embedded metric format lines', async () => {
