@@ -57,7 +57,16 @@ function setUp(channel = 'ch1', settings: Record<string, unknown> = {}) {
     }
     return results;
   };
-  return { s3, run, key, upload, start, tickBoth, primaryStops, channel };
+  /** The primary, restarted at segment 19 (its window grows from there), and the failover write segment n. */
+  const restartedPrimaryAndFailoverWrite = (n: number) => {
+    s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+    for (const rendition of ['720p.m3u8', '360p.m3u8']) {
+      const first = Math.max(19, n - 3); // a window of 4 once it is full
+      s3.upload(key('primary', rendition), mediaPlaylist({ sequence: first, count: n - first + 1 }));
+      s3.upload(key('failover', rendition), mediaPlaylist({ sequence: n - 3, count: 4 }));
+    }
+  };
+  return { s3, run, key, upload, start, tickBoth, primaryStops, restartedPrimaryAndFailoverWrite, channel };
 }
 
 /** Splicing on (functions/hls/splice.ts; the default, named where a test is about it). */
@@ -368,19 +377,14 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
   });
 
   it('the restarted primary: its own uploads are accepted and spliced over until they hold the segment players play (3 behind live); then they are its own again', async () => {
-    const { s3, run, start, key, primaryStops } = setUp('ch1', SPLICING);
+    const { s3, run, start, key, primaryStops, restartedPrimaryAndFailoverWrite } = setUp('ch1', SPLICING);
     await start();
     await primaryStops();
     // The primary restarts at segment 19: its playlists start there and grow by one per TD.
     const served: string[] = [];
     const alerts: string[] = [];
     for (let n = 19; n <= 25; n++) {
-      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
-      for (const r of ['720p.m3u8', '360p.m3u8']) {
-        const first = Math.max(19, n - 3); // a window of 4 once it is full
-        s3.upload(key('primary', r), mediaPlaylist({ sequence: first, count: n - first + 1 }));
-        s3.upload(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
-      }
+      restartedPrimaryAndFailoverWrite(n);
       for (const e of ['primary', 'failover'])
         for (const r of ['720p.m3u8', '360p.m3u8']) alerts.push(...alertsOf([await run.event(key(e, r))]));
       const body = s3.body('ch1/primary/720p.m3u8') ?? '';
@@ -402,18 +406,13 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
   });
 
   it("the restarted primary's upload waits for its own execution: the failover's event, handled first, does not splice over a version no execution has read (it would look stalled again)", async () => {
-    const { s3, run, start, key, primaryStops } = setUp('ch1', SPLICING);
+    const { run, start, key, primaryStops, restartedPrimaryAndFailoverWrite } = setUp('ch1', SPLICING);
     await start();
     await primaryStops();
     const alerts: string[] = [];
     const ownSeen: number[] = [];
     for (let n = 19; n <= 25; n++) {
-      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
-      for (const r of ['720p.m3u8', '360p.m3u8']) {
-        const first = Math.max(19, n - 3);
-        s3.upload(key('primary', r), mediaPlaylist({ sequence: first, count: n - first + 1 }));
-        s3.upload(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
-      }
+      restartedPrimaryAndFailoverWrite(n);
       // The failover's events first: each splices the primary's rendition again.
       for (const e of ['failover', 'primary'])
         for (const r of ['720p.m3u8', '360p.m3u8']) {
@@ -427,17 +426,12 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
   });
 
   it("the watchdog takes the restarted primary's accepted upload for the splice over it: no second STALLED before failback", async () => {
-    const { s3, run, start, key, primaryStops } = setUp('ch1', SPLICING);
+    const { s3, run, start, key, primaryStops, restartedPrimaryAndFailoverWrite } = setUp('ch1', SPLICING);
     await start();
     await primaryStops();
     const alerts: string[] = [];
     for (let n = 19; n <= 25; n++) {
-      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
-      for (const r of ['720p.m3u8', '360p.m3u8']) {
-        const first = Math.max(19, n - 3);
-        s3.upload(key('primary', r), mediaPlaylist({ sequence: first, count: n - first + 1 }));
-        s3.upload(key('failover', r), mediaPlaylist({ sequence: n - 3, count: 4 }));
-      }
+      restartedPrimaryAndFailoverWrite(n);
       for (const e of ['primary', 'failover'])
         for (const r of ['720p.m3u8', '360p.m3u8']) alerts.push(...alertsOf([await run.event(key(e, r))]));
       // Half a segment later (past the lag grace, 0.3 × TD), the primary's playlists still spliced over.
