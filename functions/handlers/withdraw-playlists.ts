@@ -3,9 +3,10 @@
  * checking again, against the stored state, that the encoder is still withdrawn and another
  * encoder is healthy: never the last healthy encoder.
  *
- * - With splicing (setting `splicing`, on by default), each playlist is replaced by a splice of the healthy encoder's
- *   (functions/hls/splice.ts): the same segments, the same media sequence, each segment under the
- *   URI it was first listed with, the newer ones copied into the withdrawn encoder's folder. Viewers of the failed encoder keep loading a live playlist: no 404, nothing
+ * - With splicing (setting `splicing`, on by default), each playlist is replaced by a splice of
+ *   the healthy encoder's (functions/hls/splice.ts): the same segments, the same media sequence,
+ *   each segment under the URI it was first listed with, the newer ones copied into the withdrawn
+ *   encoder's folder. Viewers of the failed encoder keep loading a live playlist: no 404, nothing
  *   asked of the player. Each healthy upload of a rendition during the incident splices it again
  *   (`splice`). Written by PUT under the state prefix, then CopyObject into the encoder folder: S3
  *   reports a copy, and copies start no execution (functions/workflow.ts). Where the encoders are
@@ -71,6 +72,20 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
       to[encoder] = [...(to[encoder] ?? []), key];
     };
 
+    /** Copies segments from one encoder folder into another; the first one missing, if any. */
+    const copySegments = async (from: string, to: string, paths: readonly string[]) => {
+      const outcomes = await Promise.all(
+        paths.map((path) =>
+          store.copy(
+            bucket,
+            `${encoderPrefix(channel, from)}${path}`,
+            `${encoderPrefix(channel, to)}${path}`,
+          ),
+        ),
+      );
+      return paths.find((_, i) => outcomes[i] === 'source-missing');
+    };
+
     /**
      * Splices `key` of `encoder` from the healthy encoder's same rendition. When that cannot be
      * done, the withdrawal deletes it, and so does a refresh of a splice; a refresh leaves anything
@@ -116,25 +131,11 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
                 failed: { encoder, snapshot: failed, spliced: continues },
                 rest,
               });
-        if (result.kind === 'spliced') {
-          // The segments first: the splice names them in the withdrawn encoder's folder.
-          const copied = await Promise.all(
-            result.copies.map(async (path) => ({
-              path,
-              outcome: await store.copy(
-                bucket,
-                `${encoderPrefix(channel, source)}${path}`,
-                `${encoderPrefix(channel, encoder)}${path}`,
-              ),
-            })),
-          );
-          const missing = copied.find((c) => c.outcome === 'source-missing');
-          if (missing !== undefined)
-            result = {
-              kind: 'refused',
-              reason: `${source}/${missing.path}, listed in its playlist, is missing`,
-            };
-        }
+        // The segments first: the splice names them in the withdrawn encoder's folder.
+        const missing =
+          result.kind === 'spliced' ? await copySegments(source, encoder, result.copies) : undefined;
+        if (missing !== undefined)
+          result = { kind: 'refused', reason: `${source}/${missing}, listed in its playlist, is missing` };
         if (result.kind === 'spliced') {
           const staged = spliceStagingKey(settings.statePrefix, key);
           const headers = { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: SPLICE_CACHE_CONTROL };
