@@ -115,7 +115,7 @@ describe('audit, status and replay on the local runtime', () => {
         'encoder-stalled',
         'preferred-changed',
         'withdrawal-changed',
-        'withdrew 2 media playlists',
+        "spliced 2 media playlists from the healthy encoder's",
         'invalid-playlist-opened',
         'invalid-playlist-continued',
       ]),

@@ -57,7 +57,7 @@ describe('the workflow converges after an execution dies (fault injection)', () 
         await runtime.upload('ch1', 'failover', n++);
       }
       await runtime.idle();
-      expect(await status('ch1/primary/720p.m3u8')).toBe(404);
+      expect(await runtime.splicedFrom('ch1/primary/720p.m3u8')).toBe('failover');
       // The failover stays live while the dead owner's alert is within the resend bound.
       while (Date.now() - diedAt < ALERT_RESEND_AFTER_MS) {
         await tick();
@@ -67,8 +67,9 @@ describe('the workflow converges after an execution dies (fault injection)', () 
       await runtime.watchdog();
       await runtime.watchdog();
 
-      expect(await status('ch1/primary/720p.m3u8')).toBe(404);
-      expect(await status('ch1/primary/360p.m3u8')).toBe(404);
+      // Withdrawn: spliced from the failover's (splicing, the default); the master stays.
+      expect(await runtime.splicedFrom('ch1/primary/720p.m3u8')).toBe('failover');
+      expect(await runtime.splicedFrom('ch1/primary/360p.m3u8')).toBe('failover');
       expect(await status('ch1/primary/master.m3u8')).toBe(200);
       expect(runtime.alerts.map((a) => a.subject)).toEqual([STALLED]);
     },

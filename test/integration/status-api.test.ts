@@ -78,7 +78,7 @@ describe('status JSON API (real runtime)', () => {
     const started = after.executions.map((e) => e.startedAt);
     expect(started).toEqual([...started].sort().reverse());
     const reasons = after.executions.map((e) => e.reason);
-    expect(reasons).toContainEqual(expect.stringMatching(/\d playlist\(s\) withdrawn; 1 alert\(s\) sent/));
+    expect(reasons).toContainEqual(expect.stringMatching(/\d playlist\(s\) spliced; 1 alert\(s\) sent/));
     expect(reasons).toContainEqual(expect.stringMatching(/steering\.json written/));
   });
 
