@@ -38,6 +38,7 @@ import {
   type ScanCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import {
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -273,7 +274,7 @@ function isWorkflowCall(call: StorageCall, runtime: RuntimeClients, encoders: re
   if (call.service === 'DynamoDB')
     return RECORD_OPS.has(call.op) && (runtime.dynamodb === undefined || call.client === runtime.dynamodb);
   if (runtime.s3 !== undefined && call.client !== runtime.s3) return false;
-  // The handlers never write under an encoder folder (they only delete there, to withdraw).
+  // The handlers never PUT under an encoder folder (they delete there, or copy: splices and segments).
   const ingest =
     (call.op === 'PutObject' || call.op === 'DeleteObject') &&
     parseEncoderKey(call.key, encoders) !== undefined &&
@@ -549,6 +550,22 @@ async function replayS3(target: ReplayTarget, call: StorageCall, n: number): Pro
     target.etags.set(key, out.ETag ?? '');
   } else if (call.op === 'DeleteObject') {
     await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${scratchPrefix}missing` }));
+  } else if (call.op === 'CopyObject') {
+    // A copy inside the bucket (a splice, a segment): the bytes never leave S3, so one small source.
+    const source = `${scratchPrefix}copy-source`;
+    if (!target.etags.has(source)) {
+      const out = await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: source, Body: 'x', ContentType: 'application/json' }),
+      );
+      target.etags.set(source, out.ETag ?? '');
+    }
+    await client.send(
+      new CopyObjectCommand({
+        Bucket: bucket,
+        Key: `${scratchPrefix}${n}`,
+        CopySource: `${bucket}/${source}`,
+      }),
+    );
   } else if (call.op === 'ListObjectsV2') {
     await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: call.key }));
   } else throw new Error(`replay: no replay for S3 ${call.op}`);
