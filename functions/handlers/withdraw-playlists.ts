@@ -131,18 +131,21 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
                 failed: { encoder, snapshot: failed, spliced: continues },
                 rest,
               });
-        // The segments first: the splice names them in the withdrawn encoder's folder.
-        const missing =
-          result.kind === 'spliced' ? await copySegments(source, encoder, result.copies) : undefined;
-        if (missing !== undefined)
-          result = { kind: 'refused', reason: `${source}/${missing}, listed in its playlist, is missing` };
         if (result.kind === 'spliced') {
+          // The segments and the staged splice at once (viewers are denied the staging prefix);
+          // the splice reaches viewers only once every segment it names is in the folder.
           const staged = spliceStagingKey(settings.statePrefix, key);
           const headers = { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: SPLICE_CACHE_CONTROL };
-          await store.put(bucket, staged, result.text, headers);
-          if ((await store.copy(bucket, staged, key, headers)) === 'source-missing')
-            throw new Error(`${staged} vanished between its PUT and its copy to ${key}`);
-          return { kind: 'spliced' };
+          const [missing] = await Promise.all([
+            copySegments(source, encoder, result.copies),
+            store.put(bucket, staged, result.text, headers),
+          ]);
+          if (missing === undefined) {
+            if ((await store.copy(bucket, staged, key, headers)) === 'source-missing')
+              throw new Error(`${staged} vanished between its PUT and its copy to ${key}`);
+            return { kind: 'spliced' };
+          }
+          result = { kind: 'refused', reason: `${source}/${missing}, listed in its playlist, is missing` };
         }
         // A refresh leaves the encoder's own version as it is; a splice that cannot move on would
         // go stale under its viewers, so it is deleted (the 404 and steering failover).
