@@ -107,17 +107,13 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
         const snapshot = healthy === undefined ? undefined : snapshotOf(healthy.body);
         // What the failed encoder's viewers load now: a splice from the same encoder moves on from
         // itself; otherwise the lock is checked against the encoder's last accepted version.
-        const continues = current !== undefined && splicedFrom(current.body) === source;
+        const splicer = current === undefined ? undefined : splicedFrom(current.body);
+        const continues = current !== undefined && splicer === source;
         // The encoder's own upload that no execution has accepted yet: its own execution reads it
         // first, then splices over it if it must (functions/converge.ts, `spliceTargets`). Spliced
         // over now, that execution would find a splice and skip it, and the encoder would look
         // stalled again.
-        if (
-          refresh &&
-          current !== undefined &&
-          splicedFrom(current.body) === undefined &&
-          current.etag !== accepted?.etag
-        )
+        if (refresh && current !== undefined && splicer === undefined && current.etag !== accepted?.etag)
           return {
             kind: 'left',
             reason: `${key}: not spliced over yet: ${encoder}'s own upload, which its own execution reads first`,

@@ -131,9 +131,9 @@ export function allowedAlerts(
   notTaken: ReadonlySet<number> = new Set(),
   outages: ReadonlySet<number> = new Set(),
 ): string[][] {
+  const down = [alertLabel('CHANNEL DOWN', undefined), alertLabel('CHANNEL UP', undefined)];
   let allowed: string[][] = [[]];
   for (const [step, alerts] of expectedAlerts(plan, notTaken).entries()) {
-    const down = [alertLabel('CHANNEL DOWN', undefined), alertLabel('CHANNEL UP', undefined)];
     allowed = allowed.flatMap((before) =>
       outages.has(step)
         ? [

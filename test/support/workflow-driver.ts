@@ -29,6 +29,10 @@ export function workflow(
   const logs: string[] = [];
   /** Each log line's message and fields. */
   const logEntries: { message: string; fields?: Record<string, unknown> }[] = [];
+  const record = (message: string, fields?: Record<string, unknown>) => {
+    logs.push(message);
+    logEntries.push({ message, ...(fields && { fields }) });
+  };
   const deps: HandlerDeps = createDeps({
     functionName: 'test',
     store: new S3ObjectStore(s3.client),
@@ -39,12 +43,7 @@ export function workflow(
     sleep: async (ms) => {
       s3.now += ms;
     },
-    log: {
-      info: (message, fields) =>
-        logs.push(message) && logEntries.push({ message, ...(fields && { fields }) }),
-      warn: (message, fields) =>
-        logs.push(message) && logEntries.push({ message, ...(fields && { fields }) }),
-    },
+    log: { info: record, warn: record },
     emitMetricLine: (l) => metricLines.push(l),
   });
   const validate = createValidatePlaylist(deps);
