@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   PutObjectCommand,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -99,6 +100,8 @@ export async function startOrigin(
     spoolDirectory: string;
     /** Where the disk's refusals of spool writes are reported. @default - answered only */
     storage?: StorageHealth;
+    /** Told of each request answered 502 (a storage error), with why. @default - answered only */
+    log?: (line: string) => void;
   } & LocalLimits,
 ): Promise<Origin> {
   const { bucket, statePrefix, spoolDirectory } = options;
@@ -115,6 +118,24 @@ export async function startOrigin(
   });
   await rm(spoolDirectory, { recursive: true, force: true });
   await mkdir(spoolDirectory, { recursive: true });
+
+  /**
+   * Reads an object whole. A read that got no answer from the endpoint (a connection reset, a
+   * body cut short) is tried once more, as CloudFront retries an origin it could not reach
+   * (`ConnectionAttempts`); an answer, such as 404 or a full disk's 503, is final.
+   */
+  const readWhole = async (
+    key: string,
+    attempt = 1,
+  ): Promise<{ object: GetObjectCommandOutput; body: Buffer }> => {
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return { object, body: Buffer.from((await object.Body?.transformToByteArray()) ?? []) };
+    } catch (error) {
+      if (error instanceof S3ServiceException || attempt > 1) throw error;
+      return readWhole(key, attempt + 1);
+    }
+  };
 
   /**
    * Receives the body (within the limit and the stall timeout; small ones in memory, larger ones
@@ -173,8 +194,7 @@ export async function startOrigin(
       if (key === '' || (read && key.startsWith(statePrefix))) return answer(404, 'not found');
       if (req.method === 'GET' || req.method === 'HEAD') {
         try {
-          const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-          const body = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+          const { object, body } = await readWhole(key);
           res.writeHead(
             200,
             headersWith({
@@ -217,7 +237,9 @@ export async function startOrigin(
       if (problem !== undefined) return answer(problem.status, problem.reason);
       if (error instanceof S3ServiceException && DISK_STATUSES.has(error.$metadata.httpStatusCode ?? 0))
         return answer(error.$metadata.httpStatusCode ?? 503, error.message);
-      answer(502, `storage error: ${(error as Error).message}`);
+      const reason = `storage error: ${(error as Error).message}`;
+      options.log?.(`origin: ${req.method} ${req.url} answered 502 (${reason})`);
+      answer(502, reason);
     }
   });
   // ffmpeg shuts its side of the connection once the body is sent, then reads the answer. Node

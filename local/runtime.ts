@@ -381,6 +381,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       port: options.originPort,
       spoolDirectory: join(dataDir, 'incoming'),
       storage,
+      log: print,
       ...limits,
     });
   } catch (error) {

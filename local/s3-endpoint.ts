@@ -417,7 +417,9 @@ export function createLocalS3Client(
     // The endpoint answers a request stuck behind a key within LOCK_WAIT_MS: past twice that, the
     // socket is given up rather than held.
     requestHandler: {
-      httpAgent: new Agent({ keepAlive: true, maxSockets: pool.maxSockets }),
+      // An idle socket is closed by this side first (CLIENT_IDLE_MS < the endpoint's keep-alive):
+      // a request never goes out on a socket the endpoint is closing (ECONNRESET, "socket hang up").
+      httpAgent: new Agent({ keepAlive: true, maxSockets: pool.maxSockets, timeout: CLIENT_IDLE_MS }),
       requestTimeout: 2 * LOCK_WAIT_MS,
     },
   });
@@ -438,6 +440,15 @@ export function createLocalS3Client(
 
 /** How long a request waits for a key another request holds before it gets 503 SlowDown. */
 const LOCK_WAIT_MS = 30_000;
+
+/**
+ * How long the local clients keep an idle socket to the endpoint, and how long the endpoint keeps
+ * an idle connection (Node's default, 5 s, is shorter than Node's agents keep theirs without a
+ * `timeout`). The client closes first, so it never sends a request on a socket the server is
+ * closing: with one attempt (the origin's), that race was a viewer's 502 once the event loop lagged.
+ */
+export const CLIENT_IDLE_MS = 4_000;
+export const ENDPOINT_KEEP_ALIVE_MS = 65_000;
 
 export async function startS3Endpoint(
   options: {
@@ -606,6 +617,7 @@ export async function startS3Endpoint(
       serve(req, res).catch((error: Error) => s3Error(req, res, 500, 'InternalError', error.message)),
     );
   });
+  server.keepAliveTimeout = ENDPOINT_KEEP_ALIVE_MS;
   const port = await listen(server, options.port, host);
   return {
     url: `http://${host}:${port}`,

@@ -5,6 +5,7 @@
  * piled up on it never take the sockets the other keys and the workflow need.
  */
 import { type ClientRequest, request } from 'node:http';
+import { CLIENT_IDLE_MS } from '../../local/s3-endpoint';
 import { startTestRuntime, type TestRuntime } from '../support/local-runtime';
 import { rawRequest } from '../support/raw-http';
 
@@ -108,5 +109,19 @@ describe('slow and frozen clients (real runtime, stall timeout 1.5 s)', () => {
     expect(await statusWithin(runtime.api('status'), 2000)).toBe(200);
     await frozen.closedAt;
     expect(new Set(await Promise.all(piled))).toEqual(new Set([200]));
+  });
+
+  it("the S3 endpoint keeps an idle connection open longer than the runtime's clients keep theirs: the origin (one attempt) never reads through a socket the endpoint is closing", async () => {
+    await runtime.ingest('ch1/primary/kept.ts', 'kept');
+    const answer = await rawRequest(runtime.endpoints.s3, 'GET', '/live/ch1/primary/kept.ts');
+    expect(answer.status).toBe(200);
+    // Node's agents close an idle socket 1 s before the server's announced keep-alive timeout.
+    const announced = /timeout=(\d+)/.exec(String(answer.headers['keep-alive']))?.[1];
+    expect(Number(announced) * 1000 - 1000).toBeGreaterThan(CLIENT_IDLE_MS);
+    // Idle past Node's default server keep-alive (5 s), where the endpoint used to close first.
+    await runtime.origin('ch1/primary/kept.ts').then((res) => res.text());
+    await sleep(5_300);
+    const read = await runtime.origin('ch1/primary/kept.ts');
+    expect([read.status, await read.text()]).toEqual([200, 'kept']);
   });
 });
