@@ -1,7 +1,7 @@
 /**
  * Converge, don't remember (issue 16 §1): what a channel's objects should be, from its state,
  * against what the bucket holds; the difference is a list of repairs that go through the same
- * ApplyChannelActions path as the transitions (withdraw, then merge). The execution that records a
+ * ApplyChannelActions path as the transitions (the withdrawal and the merge). The execution that records a
  * transition may die before its effects: the next comparison repairs them, whoever runs it.
  *
  * - A withdrawn encoder's media playlists still served: those of renditions the state does not

@@ -66,7 +66,7 @@ export async function findRepairs(
   });
 }
 
-/** The channel's actions with the repairs added (withdraw first, then merge, as ApplyChannelActions runs them). */
+/** The channel's actions with the repairs added (ApplyChannelActions runs the withdrawal and the merge at once). */
 export function withRepairs(actions: ChannelActions, repairs: Repairs): ChannelActions {
   const staleOnly = repairs.withdraw.filter((e) => !actions.withdraw.includes(e));
   return {

@@ -55,11 +55,15 @@ export function workflow(
   const markSent = createMarkAlertsSent(deps);
 
   async function applyActions(health: HealthOutput) {
-    // As ApplyChannelActions runs them: withdraw (or splice), then merge.
-    for (const channel of health.channels) {
-      if (channel.withdraw.length > 0 || (channel.splice?.length ?? 0) > 0) await withdraw(channel);
-      if (channel.mergeNeeded) await merge(channel);
-    }
+    // As ApplyChannelActions runs them: per channel, the withdrawal (or splice) and the merge at once.
+    await Promise.all(
+      health.channels.map((channel) =>
+        Promise.all([
+          channel.withdraw.length > 0 || (channel.splice?.length ?? 0) > 0 ? withdraw(channel) : undefined,
+          channel.mergeNeeded ? merge(channel) : undefined,
+        ]),
+      ),
+    );
     await metrics({ metrics: health.metrics });
     // NotifyOnCall published them (the test reads them from the output); then MarkAlertsSent.
     if (health.alerts.length > 0) await markSent({ alerts: health.alerts });
