@@ -5,6 +5,7 @@ export * from './freshness';
 export { lastSequenceOf } from './live-update';
 export * from './merge';
 export { parseWithHlsParser } from './parser';
+export * from './publish';
 export { DEFAULT_MAX_PLAYLIST_CHARS, type ScanLimits } from './scan';
 export * from './splice';
 export * from './steering';

@@ -231,9 +231,7 @@ export function splicePlaylist(input: SpliceInput, options: LockOptions = {}): S
     copies.add(path);
   }
 
-  const depth = rest.split('/').length - 1;
-  const prefix = `${'../'.repeat(depth + 1)}${healthy.encoder}/${folder}`;
-  const rewrite = (uri: string) => (isRelative(uri) ? `${prefix}${uri}` : uri);
+  const prefix = siblingPrefix(rest, healthy.encoder);
   const lines: string[] = [];
   let segment = 0;
   for (const raw of healthy.text.split(/\r?\n/)) {
@@ -244,10 +242,7 @@ export function splicePlaylist(input: SpliceInput, options: LockOptions = {}): S
       if (line === '#EXTM3U' && lines.length === 1) lines.push(`${SPLICE_MARKER}${healthy.encoder}`);
     } else if (line.startsWith('#')) {
       const colon = line.indexOf(':');
-      const attributes = line
-        .slice(colon + 1)
-        .replace(/(^|,)URI="([^"]*)"/, (_m, lead: string, uri: string) => `${lead}URI="${rewrite(uri)}"`);
-      lines.push(`${line.slice(0, colon + 1)}${attributes}`);
+      lines.push(`${line.slice(0, colon + 1)}${withUriUnder(line.slice(colon + 1), prefix)}`);
     } else {
       lines.push(uris[segment++] ?? line);
     }
@@ -255,8 +250,25 @@ export function splicePlaylist(input: SpliceInput, options: LockOptions = {}): S
   return { kind: 'spliced', text: lines.join('\n'), lock, copies: [...copies] };
 }
 
+/**
+ * From a playlist at `<folder>/<rest>` (an encoder folder, or the viewer prefix), the prefix that
+ * reaches the same folder of `rest` in `encoder`'s folder: `../../failover/720p/` for `720p/index.m3u8`.
+ */
+export function siblingPrefix(rest: string, encoder: string): string {
+  const depth = rest.split('/').length - 1;
+  return `${'../'.repeat(depth + 1)}${encoder}/${rest.slice(0, rest.lastIndexOf('/') + 1)}`;
+}
+
+/** An attribute list with its relative `URI="..."` put under `prefix`. */
+export function withUriUnder(attributes: string, prefix: string): string {
+  return attributes.replace(
+    /(^|,)URI="([^"]*)"/g,
+    (_m, lead: string, uri: string) => `${lead}URI="${isRelative(uri) ? `${prefix}${uri}` : uri}"`,
+  );
+}
+
 /** A URI relative to the playlist's folder: no scheme, not root-relative. */
-function isRelative(uri: string): boolean {
+export function isRelative(uri: string): boolean {
   return !SCHEME.test(uri) && !uri.startsWith('/');
 }
 

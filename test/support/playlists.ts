@@ -17,6 +17,8 @@ export interface MediaSpec {
   readonly endlist?: boolean;
   readonly playlistType?: 'EVENT' | 'VOD';
   readonly uri?: (n: number) => string;
+  /** EXT-X-PROGRAM-DATE-TIME of segment n, in epoch ms. */
+  readonly dated?: (n: number) => number;
 }
 
 /** A live media playlist whose segment n is `seg_<n>.ts`, like an output-locked encoder writes. */
@@ -33,6 +35,7 @@ export function mediaPlaylist(spec: MediaSpec = {}): string {
   if (spec.playlistType !== undefined) lines.push(`#EXT-X-PLAYLIST-TYPE:${spec.playlistType}`);
   for (let n = sequence; n < sequence + count; n++) {
     if (spec.discontinuities?.includes(n)) lines.push('#EXT-X-DISCONTINUITY');
+    if (spec.dated) lines.push(`#EXT-X-PROGRAM-DATE-TIME:${new Date(spec.dated(n)).toISOString()}`);
     lines.push(`#EXTINF:${duration.toFixed(3)},`, spec.uri ? spec.uri(n) : `seg_${n}.ts`);
   }
   if (spec.endlist) lines.push('#EXT-X-ENDLIST');

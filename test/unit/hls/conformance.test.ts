@@ -15,7 +15,10 @@ import {
   classifyPlaylist,
   mergeMasters,
   PlaylistInvalidError,
+  parseWithHlsParser,
+  publishPlaylist,
   type RuleId,
+  snapshotMediaPlaylist,
   validateMasterPlaylist,
   validateMediaPlaylist,
 } from '../../../functions/hls';
@@ -179,6 +182,28 @@ describe('conformance over the public HLS corpus (ten public test suites)', () =
       const query = [...merged.matchAll(/QUERYPARAM="([^"]+)"/g)].map((m) => `${m[1]}=x`).join('&');
       const parsed = await expectAcceptedEverywhere(merged, allowedHosts, query);
       expect(parsed.levels.length).toBeGreaterThan(0);
+    },
+  );
+
+  // Published mode (issue 15): each valid media playlist, as an encoder's accepted version.
+  const medias = corpus.filter((e) => e.kind === 'media' && verdictOf(read(e.file), 'media') === 'valid');
+  it.each(medias.map((e) => [e.file] as const))(
+    '%s: a valid media playlist publishes into one that we and hls-parser strict accept, or is refused saying why',
+    (file) => {
+      const text = read(file);
+      const snapshot = snapshotMediaPlaylist(text);
+      if (snapshot === undefined) throw new Error(`${file}: no snapshot`);
+      const r = publishPlaylist({
+        source: { encoder: 'primary', text, snapshot },
+        rest: '720p/index.m3u8',
+        ended: true,
+      });
+      if (r.kind === 'refused') return expect(r.reason).toMatch(/delta update|byte ranges|variables/);
+      expect(r.kind).toBe('publish');
+      if (r.kind !== 'publish') return;
+      expect(validateMediaPlaylist(r.text).errors).toEqual([]);
+      expect(parseWithHlsParser(r.text, true)).toMatchObject({ success: true });
+      expect(snapshotMediaPlaylist(r.text)?.segments.length).toBe(snapshot.segments.length);
     },
   );
 });
