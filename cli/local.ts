@@ -5,7 +5,7 @@ import { type Demo, startDemo } from '../local/demo';
 import { DEFAULT_SINK_MAX_BYTES } from '../local/json-lines-sink';
 import { DEFAULT_MAX_UPLOAD_BYTES } from '../local/request-guards';
 import { iamAuthorizer, type LocalRuntime, startLocalRuntime } from '../local/runtime';
-import { ensureSynthesized, STACK_ID } from '../local/synthesize';
+import { assemblyFor, ensureSynthesized, STACK_ID } from '../local/synthesize';
 import { WEBHOOK_DEFAULTS, type WebhookOptions } from '../local/webhook';
 import { type CliIo, UsageError } from './io';
 import { readSettingsFile } from './local-data';
@@ -158,7 +158,8 @@ export async function localCommand(args: string[], io: CliIo, stop?: Promise<voi
   if (demoSource !== undefined && !values.demo) throw new UsageError('--demo-source needs --demo');
 
   const fromSources = values['from-sources'] === true || process.env.HLS_FAILOVER_FROM_SOURCES === '1';
-  if (!fromSources) await ensureSynthesized(STACK_ID, (line) => io.err(`${line}\n`));
+  if (!fromSources)
+    await ensureSynthesized(STACK_ID, (line) => io.err(`${line}\n`), assemblyFor(settings.publishing));
   let runtime: LocalRuntime;
   try {
     runtime = await startLocalRuntime({

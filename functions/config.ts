@@ -116,6 +116,25 @@ export const SETTINGS = {
     meaning:
       'With withdrawal on: keep a stalled encoder\'s media playlists live with the healthy encoder\'s segments (a splice, when the encoders are output-locked: the newer segments copied into its folder, no segment URI ever changes) instead of deleting them, until its own playlists hold what players play. Deleted when not locked (README, "Splicing").',
   }),
+  publishing: setting({
+    kind: 'string',
+    env: 'HLS_FAILOVER_PUBLISHING',
+    default: 'direct',
+    meaning:
+      'What viewers read. `direct`: each encoder\'s own media playlists, with steering and withdrawal. `published`: only the media playlists the workflow writes under `<channel>/<publishedFolder>/` from validated versions (an invalid playlist or a one-sided EXT-X-ENDLIST never reaches a viewer); steering, withdrawal and splicing are then off (README, "Two modes").',
+    check: oneOf('direct', 'published'),
+  }),
+  publishedFolder: setting({
+    kind: 'string',
+    env: 'HLS_FAILOVER_PUBLISHED_FOLDER',
+    default: 'live',
+    meaning:
+      'With `publishing: published`: the folder, next to the encoder folders, that holds the published media playlists (`<channel>/live/720p.m3u8`). Not an encoder folder name.',
+    check: (v: string) =>
+      /^[A-Za-z0-9._-]+$/.test(v) && v !== '.' && v !== '..'
+        ? undefined
+        : 'must be one folder name of letters, digits, ".", "-", "_"',
+  }),
   steering: setting({
     kind: 'boolean',
     env: 'HLS_FAILOVER_STEERING',
@@ -310,8 +329,37 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, source = '
     problems.push(
       `${source} "${k}" is not a setting of hls-failover (known: ${Object.keys(SETTINGS).join(', ')})`,
     );
+  if (out.publishing === 'published') {
+    if ((out.encoders as string[] | undefined)?.includes(out.publishedFolder as string))
+      problems.push(
+        `${source} "publishedFolder" must not be an encoder folder name (got ${JSON.stringify(out.publishedFolder)})`,
+      );
+    // Viewers read only the published playlists: nothing to steer between, nothing to withdraw.
+    for (const name of ['withdrawal', 'splicing', 'steering'] as const) {
+      if (out[name] === true && raw[name] !== undefined && raw[name] !== null && raw[name] !== '')
+        problems.push(
+          `${source} "${name}" is not used with "publishing" = "published" (viewers read only the published playlists); remove it or set it to false`,
+        );
+      out[name] = false;
+    }
+  }
   if (problems.length > 0) throw new ConfigInvalidError(problems);
   return out as Settings;
+}
+
+/**
+ * The folder names no channel may have as a path segment: the encoders', and in published mode the
+ * published folder (functions/keys.ts, `channelNameProblem`).
+ */
+export function reservedFolders(settings: Settings): string[] {
+  return settings.publishing === 'published'
+    ? [...settings.encoders, settings.publishedFolder]
+    : [...settings.encoders];
+}
+
+/** The published folder in published mode, else undefined. */
+export function publishedFolderOf(settings: Settings): string | undefined {
+  return settings.publishing === 'published' ? settings.publishedFolder : undefined;
 }
 
 /**

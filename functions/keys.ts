@@ -41,7 +41,7 @@ export function channelNameProblem(channel: string, encoders: readonly string[])
   const folder = channel.split('/').find((part) => encoders.includes(part));
   return folder === undefined
     ? undefined
-    : `has a path segment named like the encoder folder "${folder}" (<channel>/${folder}/… is that encoder's folder)`;
+    : `has a path segment named like the folder "${folder}" (<channel>/${folder}/… is an encoder's folder, or the published playlists')`;
 }
 
 /**
@@ -75,10 +75,16 @@ export function steeringKey(channel: string): string {
   return `${channelPrefix(channel)}steering.json`;
 }
 
+/** Published mode: the folder of a channel's published media playlists (`<channel>/live/`). */
+export function publishedPrefix(channel: string, folder: string): string {
+  return `${channelPrefix(channel)}${folder}/`;
+}
+
 /**
  * What `key` is when it is an object the workflow writes and ingest must not (issue 16 §2): a
- * channel's index or steering manifest, or anything under `reservedPrefix` (the folder viewers
- * are denied); undefined for any other key, such as everything inside an encoder folder.
+ * channel's index or steering manifest, anything in its published folder (published mode), or
+ * anything under `reservedPrefix` (the folder viewers are denied); undefined for any other key,
+ * such as everything inside an encoder folder.
  *
  * @example workflowObjectOf('ch1/index.m3u8', ['primary', 'failover'], '_hls-failover/')
  *   // 'the index of channel "ch1"'
@@ -87,12 +93,20 @@ export function workflowObjectOf(
   key: string,
   encoders: readonly string[],
   reservedPrefix: string,
+  publishedFolder?: string,
 ): string | undefined {
   if (key.startsWith(reservedPrefix)) return `under the prefix "${reservedPrefix}" reserved for the workflow`;
   const slash = key.lastIndexOf('/');
   const channel = slash < 0 ? '' : key.slice(0, slash);
   // Inside an encoder folder: the encoder's own object (its master may well be index.m3u8).
-  if (channel.split('/').some((part) => encoders.includes(part))) return undefined;
+  const parts = channel.split('/');
+  if (parts.some((part) => encoders.includes(part))) return undefined;
+  // Published mode: the published playlists, in the published folder of a channel.
+  const at = publishedFolder === undefined ? -1 : parts.indexOf(publishedFolder);
+  if (at >= 0) {
+    const owner = parts.slice(0, at).join('/');
+    return `a published playlist of ${owner === '' ? 'the single channel' : `channel "${owner}"`}`;
+  }
   const name = channel === '' ? 'the single channel' : `channel "${channel}"`;
   if (key === indexKey(channel)) return `the index of ${name}`;
   if (key === steeringKey(channel)) return `the steering manifest of ${name}`;

@@ -14,6 +14,7 @@ export const WORKFLOW_FUNCTIONS = {
   checkFreshness: { module: 'check-freshness', placeholder: 'CheckFreshnessFunctionArn' },
   mergeIndex: { module: 'merge-index', placeholder: 'MergeIndexFunctionArn' },
   withdrawPlaylists: { module: 'withdraw-playlists', placeholder: 'WithdrawPlaylistsFunctionArn' },
+  publishPlaylists: { module: 'publish-playlists', placeholder: 'PublishPlaylistsFunctionArn' },
   publishMetrics: { module: 'publish-metrics', placeholder: 'PublishMetricsFunctionArn' },
   watchdog: { module: 'watchdog', placeholder: 'WatchdogFunctionArn' },
   recordInvalidPlaylist: {

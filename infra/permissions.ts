@@ -33,6 +33,8 @@ export interface StorageLayout {
   readonly stateTableArn: string;
   /** The key prefix viewers are denied, where the workflow stages spliced playlists. */
   readonly statePrefix: string;
+  /** Published mode: the folder of each channel's published playlists. @default - direct mode */
+  readonly publishedFolder?: string;
 }
 
 /** The grants of one function (or of one encoder). */
@@ -51,6 +53,9 @@ const OWN_FOLDER =
   "Object keys under this encoder's folder of any channel (<channel>/<encoder>/...): channels are created by the encoders at run time, not known at deploy time";
 const OUTPUTS =
   'index.m3u8 and steering.json of any channel (<channel>/index.m3u8): channels are not known at deploy time';
+
+const PUBLISHED =
+  'The published media playlists of any channel (<channel>/<publishedFolder>/...), which viewers read in published mode: channels are not known at deploy time';
 
 const SPLICES =
   'Spliced playlists staged under the state prefix (viewers are denied it), one per withdrawn media playlist of any channel';
@@ -87,11 +92,15 @@ function records(sid: string, actions: string[], tableArn: string, prefix: strin
 export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, FunctionGrants> {
   const { encoderObjects, encoderPlaylists, outputs } = bucketResources(layout);
   const splices = `${layout.bucketArn}/${layout.statePrefix}splices/*`;
+  const folder = layout.publishedFolder;
+  const published =
+    folder === undefined ? [] : [`${folder}/*`, `*/${folder}/*`].map((k) => `${layout.bucketArn}/${k}`);
   const why = new Map<string, string>([
     ...encoderObjects.map((a) => [a, ENCODER_OBJECTS] as const),
     ...encoderPlaylists.map((a) => [a, ENCODER_PLAYLISTS] as const),
     ...outputs.map((a) => [a, OUTPUTS] as const),
     [splices, SPLICES],
+    ...published.map((a) => [a, PUBLISHED] as const),
   ]);
   const grants = (...statements: iam.PolicyStatement[]): FunctionGrants => {
     const resources = [
@@ -146,6 +155,19 @@ export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, 
       // Records the withdrawal as done, so later events do not repeat it (functions/converge.ts).
       readWriteHealth(),
     ),
+    // Published mode only: reads an encoder's accepted playlist and the published one, and writes
+    // the published one (never under an encoder folder: `*/live/*` spans "/" in IAM).
+    publishPlaylists:
+      folder === undefined
+        ? grants()
+        : grants(
+            allow('ReadEncoderAndPublishedPlaylists', ['s3:GetObject'], [...encoderObjects, ...published]),
+            allow('WritePublishedPlaylists', ['s3:PutObject'], published),
+            neverUnderEncoderFolders,
+            list(),
+            records('ReadAcceptedVersions', ['dynamodb:GetItem'], table, ACCEPTED_RECORDS),
+            records('ReadChannelState', ['dynamodb:GetItem'], table, STATE_RECORDS),
+          ),
     publishMetrics: grants(),
     watchdog: grants(
       ...readPlaylists(),

@@ -47,8 +47,12 @@ export function relatedSettingProblems(
     );
   }
   const encoders = coerce('string-list', values.encoders) ?? SETTINGS.encoders.default ?? [];
+  const published = coerce('string', values.publishing) === 'published';
+  const folders = published
+    ? [...encoders, coerce('string', values.publishedFolder) ?? SETTINGS.publishedFolder.default ?? 'live']
+    : encoders;
   for (const channel of coerce('string-list', values.channels) ?? []) {
-    const problem = channelNameProblem(channel, encoders);
+    const problem = channelNameProblem(channel, folders);
     if (problem !== undefined) problems.push(`${source} "channels": channel "${channel}" ${problem}`);
   }
   return problems;

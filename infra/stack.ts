@@ -75,6 +75,8 @@ const FUNCTION_DESCRIPTIONS: Readonly<Record<WorkflowFunction, string>> = {
   mergeIndex: "hls-failover: merges the encoders' masters into index.m3u8 and writes steering.json",
   withdrawPlaylists:
     "hls-failover: splices (or deletes) a stalled encoder's media playlists so its viewers play on",
+  publishPlaylists:
+    "hls-failover (published mode): writes the viewers' media playlists from validated encoder playlists",
   publishMetrics: 'hls-failover: writes health metrics in the CloudWatch embedded metric format',
   watchdog: 'hls-failover: checks every channel against the clock on a schedule',
   recordInvalidPlaylist:
@@ -99,6 +101,9 @@ export const FUNCTION_MEMORY_MB: Readonly<Record<WorkflowFunction, number>> = {
   mergeIndex: 256,
   watchdog: 256,
   withdrawPlaylists: 128,
+  // Reads one media playlist, its accepted record and the published one per rendition, as
+  // WithdrawStalePlaylists does for a splice: sized alike, not measured at maxPlaylistChars.
+  publishPlaylists: 128,
   publishMetrics: 128,
   recordInvalidPlaylist: 128,
   // Reads and writes one state record per channel alerted: no playlist in memory.
@@ -193,6 +198,7 @@ export class HlsFailoverStack extends Stack {
       encoders: settings.encoders,
       stateTableArn: this.stateTable.tableArn,
       statePrefix: settings.statePrefix,
+      ...(settings.publishing === 'published' ? { publishedFolder: settings.publishedFolder } : {}),
     });
     const environment = { ...settingsToEnv(settings), [STATE_TABLE_ENV]: this.stateTable.tableName };
     const functions = {} as Record<WorkflowFunction, FailoverFunction>;
@@ -386,6 +392,8 @@ export class HlsFailoverStack extends Stack {
       statePrefix: settings.statePrefix,
       segmentCacheSeconds: settings.segmentCacheSeconds,
       steeringTtlSeconds: settings.steeringTtlSeconds,
+      // Published mode: viewers read only the published playlists, never an encoder's own.
+      ...(settings.publishing === 'published' ? { privatePlaylistFolders: settings.encoders } : {}),
       ...(settings.domainName === ''
         ? {}
         : { customDomain: { domainName: settings.domainName, certificateArn: settings.certificateArn } }),

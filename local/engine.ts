@@ -18,6 +18,7 @@ import type { HandlerDeps } from '../functions/handlers/deps';
 import { createMarkAlertsSent } from '../functions/handlers/mark-alerts-sent';
 import { createMergeIndex } from '../functions/handlers/merge-index';
 import { createPublishMetrics } from '../functions/handlers/publish-metrics';
+import { createPublishPlaylists } from '../functions/handlers/publish-playlists';
 import { createRecordInvalidPlaylist } from '../functions/handlers/record-invalid-playlist';
 import { createValidatePlaylist } from '../functions/handlers/validate-playlist';
 import { createWatchdog } from '../functions/handlers/watchdog';
@@ -199,6 +200,7 @@ export function createLocalWorkflow(options: LocalWorkflowOptions) {
     watchdog: createWatchdog(deps) as TaskHandler,
     mergeIndex: createMergeIndex(deps) as TaskHandler,
     withdrawPlaylists: createWithdrawPlaylists(deps) as TaskHandler,
+    publishPlaylists: createPublishPlaylists(deps) as TaskHandler,
     publishMetrics: createPublishMetrics(deps) as TaskHandler,
     recordInvalidPlaylist: createRecordInvalidPlaylist(deps) as TaskHandler,
     markAlertsSent: createMarkAlertsSent(deps) as TaskHandler,

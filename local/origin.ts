@@ -100,6 +100,11 @@ export async function startOrigin(
     spoolDirectory: string;
     /** Where the disk's refusals of spool writes are reported. @default - answered only */
     storage?: StorageHealth;
+    /**
+     * Why viewers may not read `key`, if they may not: published mode keeps the encoders' own
+     * playlists from viewers, as the bucket policy does for CloudFront. @default - none
+     */
+    viewerDenied?: (key: string) => string | undefined;
     /** Told of each request answered 502 (a storage error), with why. @default - answered only */
     log?: (line: string) => void;
   } & LocalLimits,
@@ -193,6 +198,8 @@ export async function startOrigin(
       // Viewers never learn what the reserved prefix holds; a write there is refused below, saying why.
       if (key === '' || (read && key.startsWith(statePrefix))) return answer(404, 'not found');
       if (req.method === 'GET' || req.method === 'HEAD') {
+        const denied = options.viewerDenied?.(key);
+        if (denied !== undefined) return answer(403, denied);
         try {
           const { object, body } = await readWhole(key);
           res.writeHead(

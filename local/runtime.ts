@@ -12,14 +12,14 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Alert } from '../functions/alerts';
-import { SETTINGS, type Settings, settingsToEnv } from '../functions/config';
+import { publishedFolderOf, SETTINGS, type Settings, settingsToEnv } from '../functions/config';
 import {
   DynamoRecordStore,
   STATE_TABLE_PARTITION_KEY,
   STATE_TABLE_SORT_KEY,
 } from '../functions/dynamodb-store';
 import { createDeps, jsonLogger } from '../functions/handlers/deps';
-import { workflowObjectOf } from '../functions/keys';
+import { parseEncoderKey, workflowObjectOf } from '../functions/keys';
 import { type ObjectStore, S3ObjectStore } from '../functions/store';
 import { playlistEventPattern, watchdogInput } from '../functions/workflow';
 import type { Authorizer } from './aws-request';
@@ -48,7 +48,7 @@ import type { LocalLimits } from './request-guards';
 import { createLocalS3Client, type ObjectWrite, type S3rverEvent, startS3Endpoint } from './s3-endpoint';
 import { type AlertEntry, alertEntry, type DemoControls, startStatusServer } from './status-server';
 import { type StorageFaultInjector, StorageHealth } from './storage-health';
-import { STACK_ID } from './synthesize';
+import { assemblyFor, STACK_ID } from './synthesize';
 import { createWebhook, type WebhookOptions } from './webhook';
 
 export interface LocalRuntimeOptions extends LocalLimits {
@@ -323,14 +323,19 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   const fromSources = options.fromSources ?? process.env.HLS_FAILOVER_FROM_SOURCES === '1';
   const artifact = fromSources
     ? undefined
-    : loadLocalStack(bucket, settings.stackName, options.cloudAssembly);
+    : loadLocalStack(
+        bucket,
+        settings.stackName,
+        options.cloudAssembly ?? assemblyFor(settings.publishing).directory,
+      );
   const authorizer =
     artifact === undefined
       ? undefined
       : options.createAuthorizer?.(artifact.stack.template, artifact.resolve);
   // Ingest may not write what the workflow owns: each channel's index and steering manifest, the
   // reserved prefix (issue 16 §2). The workflow's requests carry the endpoint's session token.
-  const workflowObject = (key: string) => workflowObjectOf(key, settings.encoders, settings.statePrefix);
+  const workflowObject = (key: string) =>
+    workflowObjectOf(key, settings.encoders, settings.statePrefix, publishedFolderOf(settings));
   const pattern = playlistEventPattern(bucket, settings.encoders);
   const startsExecution = (write: ObjectWrite) =>
     matchesEventPattern(pattern, toEventBridgeEvent(createdRecord(write, new Date())));
@@ -382,6 +387,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       spoolDirectory: join(dataDir, 'incoming'),
       storage,
       log: print,
+      ...(settings.publishing === 'published'
+        ? {
+            viewerDenied: (key: string) =>
+              key.endsWith('.m3u8') && parseEncoderKey(key, settings.encoders) !== undefined
+                ? `an encoder's own playlist: with "publishing" = "published" viewers read ${settings.publishedFolder}/ (index.m3u8 lists it)`
+                : undefined,
+          }
+        : {}),
       ...limits,
     });
   } catch (error) {

@@ -56,20 +56,51 @@ export function staleReason(
   return undefined;
 }
 
+/** A synthesized stack: where it is written, and the deploy settings file it is synthesized from. */
+export interface Assembly {
+  readonly directory: string;
+  /** Repo-relative; undefined: the deploy's default (deploy/settings.jsonc). */
+  readonly settingsFile?: string;
+}
+
+/** What `cdk deploy` uploads with the default settings (direct mode). */
+export const DIRECT_ASSEMBLY: Assembly = { directory: CLOUD_ASSEMBLY_DIR };
+
+/** The stack of a published-mode deploy (deploy/published.jsonc), for the local runtime in that mode. */
+export const PUBLISHED_ASSEMBLY: Assembly = {
+  directory: join(REPO_ROOT, 'cdk.out.published'),
+  settingsFile: 'deploy/published.jsonc',
+};
+
+/** The assembly the local runtime runs for a `publishing` setting: the mode changes IAM and the bucket policy. */
+export function assemblyFor(publishing: string): Assembly {
+  return publishing === 'published' ? PUBLISHED_ASSEMBLY : DIRECT_ASSEMBLY;
+}
+
 /**
- * Synthesizes the stack (`npm run synth`) when `cdk.out/` is stale, saying so and showing each
+ * Synthesizes the stack (`npm run synth`) when its assembly is stale, saying so and showing each
  * asset as it is bundled. Rejects with cdk's output when synth fails.
  */
-export async function ensureSynthesized(stackId: string, print: (line: string) => void): Promise<void> {
-  const reason = staleReason(stackId);
+export async function ensureSynthesized(
+  stackId: string,
+  print: (line: string) => void,
+  assembly: Assembly = DIRECT_ASSEMBLY,
+): Promise<void> {
+  const reason = staleReason(stackId, REPO_ROOT, assembly.directory);
   if (reason === undefined) return;
-  print(
-    `synthesizing the stack (npm run synth) so the local runtime runs what cdk deploy uploads (${reason})…`,
-  );
+  const command =
+    assembly.settingsFile === undefined
+      ? 'npm run synth'
+      : `npm run synth -- -c settingsFile=${assembly.settingsFile} --output ${relative(REPO_ROOT, assembly.directory)}`;
+  print(`synthesizing the stack (${command}) so the local runtime runs what cdk deploy uploads (${reason})…`);
   const started = Date.now();
   const output: string[] = [];
+  const extra =
+    assembly.settingsFile === undefined
+      ? []
+      : ['--', '-c', `settingsFile=${assembly.settingsFile}`, '--output', assembly.directory];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'synth'], {
+    const child = spawn('npm', ['run', '--silent', 'synth', ...extra], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -85,9 +116,9 @@ export async function ensureSynthesized(stackId: string, print: (line: string) =
     child.on('error', reject);
     child.on('close', resolve);
   });
-  if (code !== 0) throw new Error(`npm run synth failed (exit ${code}):\n${output.join('\n')}`);
+  if (code !== 0) throw new Error(`${command} failed (exit ${code}):\n${output.join('\n')}`);
   // cdk may leave an unchanged template as it was: mark it current.
-  const template = join(CLOUD_ASSEMBLY_DIR, `${stackId}.template.json`);
+  const template = join(assembly.directory, `${stackId}.template.json`);
   const now = new Date();
   utimesSync(template, now, now);
   print(`synthesized in ${((Date.now() - started) / 1000).toFixed(1)} s`);

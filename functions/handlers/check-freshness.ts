@@ -14,7 +14,7 @@ import {
   readChannelState,
   updateChannelState,
 } from '../channel-state';
-import type { Settings } from '../config';
+import { publishedFolderOf, type Settings } from '../config';
 import { type SpliceTarget, spliceTargets } from '../converge';
 import {
   assessFreshness,
@@ -30,6 +30,7 @@ import {
 import { invalidEvidence, type Settlement, settleRejections } from '../invalid-playlists';
 import { encoderPrefix } from '../keys';
 import { healthMetrics } from '../metrics';
+import { type PublishTarget, publishTargets } from '../publishing';
 import type { ObjectStore } from '../store';
 import { alertOptions, createDeps, freshnessOptions, type HandlerDeps, splicingOn } from './deps';
 import { withUnconfirmedWithdrawals } from './repairs';
@@ -52,6 +53,8 @@ export interface ChannelActions {
    * version this execution accepted (functions/converge.ts, `spliceTargets`).
    */
   readonly splice?: readonly SpliceTarget[];
+  /** Published mode: the renditions to publish (functions/publishing.ts). */
+  readonly publish?: readonly PublishTarget[];
 }
 
 export interface HealthOutput {
@@ -341,6 +344,16 @@ export function createCheckFreshness(deps: HandlerDeps) {
       splicingOn(settings) && p.kind === 'media'
         ? spliceTargets(last.update.state, p.encoder, p.rendition, settings.encoders)
         : [];
+    const publish =
+      publishedFolderOf(settings) === undefined
+        ? []
+        : publishTargets(
+            health,
+            p.kind === 'media'
+              ? { encoder: p.encoder, rendition: p.rendition, endlist: p.playlist?.endlist === true }
+              : undefined,
+            transitions,
+          );
     return {
       channels: [
         withUnconfirmedWithdrawals(last.update.state, settings.encoders, last.at, {
@@ -349,6 +362,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
           mergeNeeded: indexIsStale(last.update.state),
           withdraw: withdrawalsOwned(transitions),
           ...(splice.length === 0 ? {} : { splice }),
+          ...(publish.length === 0 ? {} : { publish }),
         }),
       ],
       // Alerts taken over from the outbox first: an incident's earlier alert before its next one.

@@ -5,7 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { dirname, posix } from 'node:path';
-import { mastersFingerprint, readChannelState, updateChannelState } from '../channel-state';
+import {
+  type ChannelState,
+  mastersFingerprint,
+  readChannelState,
+  updateChannelState,
+} from '../channel-state';
+import { publishedFolderOf } from '../config';
 import {
   buildSteeringManifest,
   classifyPlaylist,
@@ -122,6 +128,23 @@ export function createMergeIndex(deps: HandlerDeps) {
     }
     if (sources.every((s) => s === undefined))
       return { order: [], warnings: ['no encoder playlists to build an index from'] };
+    // Published mode: one encoder's ladder (the home encoder's while it has one: the index stays
+    // the same bytes across switches), listed under the published folder.
+    const folder = publishedFolderOf(settings);
+    if (folder !== undefined) {
+      const from = sources[0] !== undefined ? 0 : 1;
+      const encoder = settings.encoders[from] as string;
+      const merged = mergeMasters(from === 0 ? sources[0] : undefined, from === 1 ? sources[1] : undefined, {
+        encoders: settings.encoders as unknown as readonly [string, string],
+        prefer: encoder,
+        steering: false,
+        folders: { [encoder]: `${folder}/` },
+        allowedHosts: settings.allowedHosts,
+        masterDirs,
+        maxPlaylistChars: settings.maxPlaylistChars,
+      });
+      return writeIndex(input, state, merged, { [encoder]: mergedEtags[encoder] as string });
+    }
     // Encoders write their media playlists before their master (ffmpeg: a few ms), one rendition
     // after another. While an encoder has no master, a ladder that differs is a channel still
     // starting, not a mismatch: its own next event merges it in. The index stays as it is.
@@ -153,6 +176,17 @@ export function createMergeIndex(deps: HandlerDeps) {
         ],
       };
     }
+    return writeIndex(input, state, merged, mergedEtags);
+  };
+
+  /** Writes index.m3u8 (and steering.json) when their bytes change, and records what was merged. */
+  async function writeIndex(
+    input: ChannelActions,
+    state: ChannelState,
+    merged: ReturnType<typeof mergeMasters>,
+    mergedEtags: Record<string, string>,
+  ): Promise<MergeOutput> {
+    const { bucket, channel } = input;
     const index = await writeIfChanged(
       store,
       bucket,
@@ -174,7 +208,7 @@ export function createMergeIndex(deps: HandlerDeps) {
     // Counted once the bytes are written: a retry finds them unchanged and counts nothing again.
     const writes = writeMetrics(channel, { index: index.written, steering: steering?.written === true });
     for (const line of toEmf(settings.metricsNamespace, writes, now())) emitMetricLine(line);
-    const preferred = state.health.preferred;
+    const preferred = state.health?.preferred ?? (settings.encoders[0] as string);
     await updateChannelState(records, channel, (current) => ({
       state: {
         ...current,
@@ -195,7 +229,7 @@ export function createMergeIndex(deps: HandlerDeps) {
       order: merged.order,
       warnings: merged.warnings,
     };
-  };
+  }
 }
 
 export const handler = createMergeIndex(createDeps({ functionName: 'MergeIndex' }));

@@ -19,10 +19,12 @@ import {
   readChannelState,
   updateChannelState,
 } from '../channel-state';
+import { publishedFolderOf, reservedFolders } from '../config';
 import { assessFreshness, type RenditionObservation } from '../hls';
 import { invalidEvidence } from '../invalid-playlists';
 import { channelNameProblem } from '../keys';
 import { healthMetrics, type MetricDatum } from '../metrics';
+import { publishTargets } from '../publishing';
 import {
   channelAudit,
   type HealthOutput,
@@ -53,7 +55,7 @@ export function createWatchdog(deps: HandlerDeps) {
     // A state left from other encoder folder names may name a channel that now reads as an encoder
     // folder: checking it would write its index.m3u8 into that folder.
     const channelsToCheck = (await listChannels(records)).filter(
-      (c) => channelNameProblem(c, settings.encoders) === undefined,
+      (c) => channelNameProblem(c, reservedFolders(settings)) === undefined,
     );
     const runs: MetricDatum = { name: 'WatchdogRuns', value: 1, unit: 'Count', dimensions: {} };
     return { ...NOTHING, metrics: [runs], channelsToCheck };
@@ -117,12 +119,21 @@ export function createWatchdog(deps: HandlerDeps) {
     const repairs = await findRepairs(deps, bucket, update.state);
     if (repairs.reasons.length > 0)
       log.warn('repairing channel objects', { channel, reasons: repairs.reasons });
+    // Published mode: every rendition, from the encoder viewers are served from (converge).
+    const publish =
+      publishedFolderOf(settings) === undefined ? [] : publishTargets(health, undefined, owned, true);
     const actions = withRepairs(
-      { bucket, channel, mergeNeeded: indexIsStale(update.state), withdraw: withdrawalsOwned(owned) },
+      {
+        bucket,
+        channel,
+        mergeNeeded: indexIsStale(update.state),
+        withdraw: withdrawalsOwned(owned),
+        ...(publish.length === 0 ? {} : { publish }),
+      },
       repairs,
     );
     return {
-      channels: actions.mergeNeeded || actions.withdraw.length > 0 ? [actions] : [],
+      channels: actions.mergeNeeded || actions.withdraw.length > 0 || publish.length > 0 ? [actions] : [],
       alerts: [
         ...(update.rebuilt === undefined ? [] : [stateRebuiltAlert(channel, update.rebuilt, health, at)]),
         // Taken over from the outbox first: an incident's earlier alert before its next one.

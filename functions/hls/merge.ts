@@ -43,6 +43,11 @@ export interface MergeOptions extends MasterValidationOptions {
   readonly steeringUri?: string;
   /** Absolute base URL per encoder (CDN per encoder); default: relative `<encoder>/`. */
   readonly baseUrls?: Readonly<Partial<Record<string, string>>>;
+  /**
+   * A relative folder per encoder that its playlists are listed under instead of `<encoder>/`
+   * (published mode: `live/`, the published playlists, which keep the encoder's paths).
+   */
+  readonly folders?: Readonly<Partial<Record<string, string>>>;
   /** Folder of each encoder's master inside its encoder folder. @default '' */
   readonly masterDirs?: Readonly<Partial<Record<string, string>>>;
   /** Report a ladder mismatch as a warning instead of throwing. @default false */
@@ -300,21 +305,30 @@ export function synthesizeMaster(
   return { version: undefined, sessionTags: [], renditions: [], variants };
 }
 
-/**
- * Places an encoder's URI in the index. A URI holding `{$name}` is kept as written (the player
- * substitutes; encoding or resolving it would break the reference): prefixed like any relative
- * path, left alone when its substituted form is absolute.
- */
 /** A bit rate as a decimal-integer (rounded up); out-of-range rates are reported by the caller. */
 function decimalInteger(bitsPerSecond: number): string {
   const rounded = Math.ceil(bitsPerSecond);
   return rounded < 2 ** 64 ? BigInt(rounded).toString() : '0';
 }
 
-function encoderUri(encoder: string, uri: string, model: MasterModel, options: MergeOptions): string {
+/**
+ * Places an encoder's URI in the index. A URI holding `{$name}` is kept as written (the player
+ * substitutes; encoding or resolving it would break the reference): prefixed like any relative
+ * path, left alone when its substituted form is absolute.
+
+ * `playlist`: the URI names a playlist (a variant, a rendition), which `folders` may move.
+ */
+function encoderUri(
+  encoder: string,
+  uri: string,
+  model: MasterModel,
+  options: MergeOptions,
+  playlist = true,
+): string {
   const dir = options.masterDirs?.[encoder] ?? '';
   const base = options.baseUrls?.[encoder];
-  const prefix = base === undefined ? `${encoder}/` : base.endsWith('/') ? base : `${base}/`;
+  const folder = (playlist ? options.folders?.[encoder] : undefined) ?? `${encoder}/`;
+  const prefix = base === undefined ? folder : base.endsWith('/') ? base : `${base}/`;
   const relative = dir === '' ? uri : `${dir.replace(/\/?$/, '/')}${uri}`;
   if (!hasVariableReference(uri)) return joinUri(prefix, relative);
   return hasScheme(substituteKnown(uri, model.variables ?? {})) ? uri : `${prefix}${relative}`;
@@ -330,7 +344,7 @@ function sessionTagLine(tag: SessionTag, encoder: string, model: MasterModel, op
   if (uri === undefined || isKeySystemUri(tag.name, uri)) return `#${tag.name}:${tag.value}`;
   return `#${tag.name}:${formatAttributes(
     attributes.map((a) =>
-      a.name === 'URI' ? { name: a.name, raw: quoted(encoderUri(encoder, uri, model, options)) } : a,
+      a.name === 'URI' ? { name: a.name, raw: quoted(encoderUri(encoder, uri, model, options, false)) } : a,
     ),
   )}`;
 }

@@ -32,6 +32,12 @@ export interface PlaybackDistributionProps {
   readonly segmentCacheSeconds?: number;
   /** TTL of steering.json, in seconds: no error response is cached longer. @default 2 */
   readonly steeringTtlSeconds?: number;
+  /**
+   * Folders (an encoder's) whose playlists viewers must never read, in any channel: published mode,
+   * where viewers read only the playlists the workflow validated and wrote. Their segments stay
+   * readable (the published playlists list them). @default - none
+   */
+  readonly privatePlaylistFolders?: readonly string[];
   /** Custom domain and certificate. @default - the distribution's *.cloudfront.net domain and certificate */
   readonly customDomain?: CustomDomain;
 }
@@ -140,6 +146,20 @@ export class PlaybackDistribution extends Construct {
       }),
     );
     this.bucketPolicyManaged = statementAdded;
+    const folders = props.privatePlaylistFolders ?? [];
+    if (folders.length > 0)
+      bucket.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'DenyCloudFrontEncoderPlaylists',
+          effect: iam.Effect.DENY,
+          principals: [new iam.ServicePrincipal('cloudfront.amazonaws.com')],
+          actions: ['s3:GetObject'],
+          resources: folders.flatMap((f) => [
+            bucket.arnForObjects(`${f}/*.m3u8`),
+            bucket.arnForObjects(`*/${f}/*.m3u8`),
+          ]),
+        }),
+      );
 
     acknowledge(
       this.distribution,

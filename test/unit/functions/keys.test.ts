@@ -60,7 +60,7 @@ describe('channel names and the playlist rule', () => {
   it('a channel named like an encoder folder would make the workflow start itself, so it is refused', () => {
     for (const channel of ['primary', 'news/failover', 'primary/news']) {
       expect(matchesEventPattern(pattern, created(indexKey(channel)))).toBe(true);
-      expect(channelNameProblem(channel, ENCODERS)).toMatch(/named like the encoder folder/);
+      expect(channelNameProblem(channel, ENCODERS)).toMatch(/named like the folder/);
     }
   });
 

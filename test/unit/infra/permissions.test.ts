@@ -15,17 +15,27 @@ beforeAll(() => {
   ({ template, ...built } = synthesize());
 });
 
-/** The statements of one function's role. */
-function statementsOf(name: WorkflowFunction): PolicyStatementJson[] {
-  const role = logicalId(built, built.stack.functions[name].role);
-  return policyStatements(template)
+/** A synthesized app and its template. */
+type Synthesized = { readonly built: HlsFailoverApp; readonly template: Template };
+
+/** The statements of one function's role (in the default app, or `from`). */
+function statementsOf(
+  name: WorkflowFunction,
+  from: Synthesized = { built, template },
+): PolicyStatementJson[] {
+  const role = logicalId(from.built, from.built.stack.functions[name].role);
+  return policyStatements(from.template)
     .filter(({ roles }) => roles.includes(role))
     .map(({ statement }) => statement);
 }
 
 /** Action → the bucket suffixes it is allowed (or denied) on ('' for the bucket itself), for one function. */
-function s3Access(name: WorkflowFunction, effect: 'Allow' | 'Deny' = 'Allow'): Record<string, string[]> {
-  const bucketId = logicalId(built, built.stack.bucket);
+function s3Access(
+  name: WorkflowFunction,
+  effect: 'Allow' | 'Deny' = 'Allow',
+  from: Synthesized = { built, template },
+): Record<string, string[]> {
+  const bucketId = logicalId(from.built, from.built.stack.bucket);
   const suffix = (resource: unknown): string => {
     const json = JSON.stringify(resource);
     if (json === JSON.stringify({ 'Fn::GetAtt': [bucketId, 'Arn'] })) return '';
@@ -34,7 +44,7 @@ function s3Access(name: WorkflowFunction, effect: 'Allow' | 'Deny' = 'Allow'): R
     return join[1][1];
   };
   const access: Record<string, string[]> = {};
-  for (const statement of statementsOf(name).filter((s) => s.Effect === effect)) {
+  for (const statement of statementsOf(name, from).filter((s) => s.Effect === effect)) {
     for (const action of asList(statement.Action).filter((a) => a.startsWith('s3:'))) {
       access[action] = [...(access[action] ?? []), ...asList(statement.Resource).map(suffix)].sort();
     }
@@ -43,10 +53,13 @@ function s3Access(name: WorkflowFunction, effect: 'Allow' | 'Deny' = 'Allow'): R
 }
 
 /** Action → the partition key patterns (dynamodb:LeadingKeys) it is allowed on in the state table; '(any)' without a condition. */
-function tableAccess(name: WorkflowFunction): Record<string, string[]> {
-  const tableArn = { 'Fn::GetAtt': [logicalId(built, built.stack.stateTable), 'Arn'] };
+function tableAccess(
+  name: WorkflowFunction,
+  from: Synthesized = { built, template },
+): Record<string, string[]> {
+  const tableArn = { 'Fn::GetAtt': [logicalId(from.built, from.built.stack.stateTable), 'Arn'] };
   const access: Record<string, string[]> = {};
-  for (const statement of statementsOf(name)) {
+  for (const statement of statementsOf(name, from)) {
     const actions = asList(statement.Action).filter((a) => a.startsWith('dynamodb:'));
     if (actions.length === 0) continue;
     expect(statement).toMatchObject({ Effect: 'Allow', Resource: tableArn });
@@ -154,6 +167,26 @@ describe('bucket and table access per function (allowed actions; the denied ones
     expect(tableAccess('withdrawPlaylists')).toEqual({
       'dynamodb:GetItem': [...ACCEPTED, ...STATE].sort(),
       'dynamodb:PutItem': STATE,
+    });
+  });
+
+  it('PublishViewerPlaylists has no bucket or table access in direct mode (it is never invoked)', () => {
+    expect(s3Access('publishPlaylists')).toEqual({});
+    expect(tableAccess('publishPlaylists')).toEqual({});
+  });
+
+  it("PublishViewerPlaylists, published mode: reads the encoders' objects and the published playlists, writes only the published folder (never under an encoder folder), reads accepted versions and the channel state", () => {
+    const { template: t, ...b } = synthesize({ publishing: 'published' });
+    const published = { built: b, template: t };
+    const live = ['/*/live/*', '/live/*'];
+    expect(s3Access('publishPlaylists', 'Allow', published)).toEqual({
+      's3:GetObject': [...ENCODER_OBJECTS, ...live].sort(),
+      's3:PutObject': live,
+      's3:ListBucket': [''],
+    });
+    expect(s3Access('publishPlaylists', 'Deny', published)).toEqual({ 's3:PutObject': ENCODER_OBJECTS });
+    expect(tableAccess('publishPlaylists', published)).toEqual({
+      'dynamodb:GetItem': [...ACCEPTED, ...STATE].sort(),
     });
   });
 

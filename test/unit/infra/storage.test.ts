@@ -154,6 +154,28 @@ describe('a new media bucket', () => {
     });
   });
 
+  it("published mode: keeps the encoders' own playlists away from CloudFront with an explicit Deny (viewers read only the published ones; segments stay readable)", () => {
+    const { template: published, ...other } = synthesize({ publishing: 'published' });
+    const id = logicalId(other, other.stack.bucket);
+    published.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'DenyCloudFrontEncoderPlaylists',
+            Effect: 'Deny',
+            Principal: { Service: 'cloudfront.amazonaws.com' },
+            Action: 's3:GetObject',
+            Resource: ['/*/failover/*.m3u8', '/*/primary/*.m3u8', '/failover/*.m3u8', '/primary/*.m3u8'].map(
+              (k) => objectArn(id, k),
+            ),
+          },
+        ]),
+      },
+    });
+    const direct = JSON.stringify(template.findResources('AWS::S3::BucketPolicy'));
+    expect(direct).not.toContain('DenyCloudFrontEncoderPlaylists');
+  });
+
   it('denies the configured state prefix', () => {
     const { template: custom, ...other } = synthesize({ statePrefix: 'private-state/' });
     custom.hasResourceProperties('AWS::S3::BucketPolicy', {

@@ -122,9 +122,9 @@ describe('every S3 and DynamoDB call a handler makes is allowed (ch1 = a channel
 });
 
 describe("the state machine's own calls are allowed", () => {
-  it('invokes each of the eight workflow functions', () => {
+  it('invokes each of the nine workflow functions', () => {
     const functions = Object.values(built.stack.functions);
-    expect(functions).toHaveLength(8);
+    expect(functions).toHaveLength(9);
     for (const fn of functions) {
       const request = {
         role: stateMachineRole(),

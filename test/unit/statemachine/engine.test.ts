@@ -77,7 +77,15 @@ describe('the state machine on a real ASL engine', () => {
     expect(executions.map((e) => e.status)).toEqual(executions.map(() => 'SUCCEEDED'));
     const entered = statesEntered(executions[0] as ExecutionRecord);
     // The Parallel state's two branches interleave: their states in any order, between the others.
-    const branches = ['NeedsWithdrawal', 'WithdrawalDone', 'NeedsIndexUpdate', 'MergeIndex', 'IndexDone'];
+    const branches = [
+      'NeedsWithdrawal',
+      'WithdrawalDone',
+      'NeedsIndexUpdate',
+      'MergeIndex',
+      'IndexDone',
+      'NeedsPublication',
+      'PublicationDone',
+    ];
     expect(entered.filter((s) => !branches.includes(s))).toEqual([
       'RouteInput',
       'ValidatePlaylist',
