@@ -12,7 +12,7 @@
  * arguments.
  */
 
-import { ensureSynthesized, STACK_ID } from '../local/synthesize';
+import { ensureSynthesized, PUBLISHED_ASSEMBLY, STACK_ID } from '../local/synthesize';
 import { distribution } from '../test/support/e2e-metrics';
 import { PLAYERS, type PlayerName } from '../test/support/e2e-player';
 import {
@@ -98,8 +98,9 @@ export async function runE2eFailoverBench(options: E2eBenchOptions = {}): Promis
   const runs = options.runs ?? 3;
   const names = options.scenarios ?? SCENARIOS;
   const log = options.log ?? (() => undefined);
-  // The runtime runs the synthesized artifact: synthesized again when the sources are newer.
+  // The runtime runs the synthesized artifact (each mode's): synthesized again when the sources are newer.
   await ensureSynthesized(STACK_ID, log);
+  await ensureSynthesized(STACK_ID, log, PUBLISHED_ASSEMBLY);
   const env: E2eEnvironment = await startE2eEnvironment();
   const reports: E2eScenarioReport[] = [];
   try {

@@ -17,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { parseSettings } from '../../functions/config';
 import type { ExecutionRecord } from '../../local/engine';
 import { startLocalRuntime } from '../../local/runtime';
-import { ensureSynthesized, STACK_ID } from '../../local/synthesize';
+import { assemblyFor, ensureSynthesized, STACK_ID } from '../../local/synthesize';
 import { segmentBytesFor } from '../pipeline';
 import {
   applicationLineLogged,
@@ -72,6 +72,8 @@ export interface CostSettings {
   readonly scaleChannels: readonly number[];
   /** Runs of a rendition count until one is valid (the local runtime kept up). */
   readonly attempts: number;
+  /** The `publishing` setting priced (README, "Two modes"). */
+  readonly publishing: 'direct' | 'published';
 }
 
 export const FULL_COST: CostSettings = {
@@ -85,6 +87,7 @@ export const FULL_COST: CostSettings = {
   watchdogSeconds: undefined,
   scaleChannels: [1, 10, 100, 1000],
   attempts: 3,
+  publishing: 'direct',
 };
 
 export const QUICK_COST: CostSettings = {
@@ -367,7 +370,7 @@ async function runScenario(
   const runtime = await startLocalRuntime({
     dataDir,
     bucket: 'live',
-    settings: parseSettings({}),
+    settings: parseSettings({ publishing: settings.publishing }),
     s3Port: 0,
     originPort: 0,
     watchdogSeconds,
@@ -659,8 +662,9 @@ export async function runCostBench(
 ): Promise<CostReport> {
   const progress = options.progress ?? (() => undefined);
   const started = performance.now();
-  await ensureSynthesized(STACK_ID, progress);
-  const config = readPricedConfiguration();
+  const assembly = assemblyFor(settings.publishing);
+  await ensureSynthesized(STACK_ID, progress, assembly);
+  const config = readPricedConfiguration(assembly.directory);
   for (const line of config.summary) progress(`priced: ${line}`);
   const observer = observeWorkflow();
   const scenarios: ScenarioResult[] = [];
@@ -718,9 +722,9 @@ function pad(cells: readonly (readonly string[])[]): string[] {
 export function costTable(report: CostReport): string {
   const lines = [
     '',
-    `cost per channel-hour (${report.prices.region} list prices of ${report.prices.date}; bench/cost/prices.ts)`,
+    `cost per channel-hour, publishing: ${report.settings.publishing} (${report.prices.region} list prices of ${report.prices.date}; bench/cost/prices.ts)`,
     `method: ${report.method}`,
-    ...report.configuration.map((l) => `priced from cdk.out: ${l}`),
+    ...report.configuration.map((l) => `priced from the synthesized template: ${l}`),
   ];
   for (const s of report.scenarios) {
     const rows = s.hour.rows.map((r) => [

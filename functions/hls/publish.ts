@@ -52,7 +52,8 @@ export interface PublishInput {
   readonly rest: string;
   /**
    * Every encoder has ended this rendition (EXT-X-ENDLIST): the published playlist may end too.
-   * Otherwise a source's EXT-X-ENDLIST is left out (one encoder stopped; the other goes on).
+   * Otherwise a source's EXT-X-ENDLIST is left out (one encoder stopped; the other goes on), and
+   * so is its last segment, which the stop may have cut short.
    */
   readonly ended: boolean;
 }
@@ -138,9 +139,19 @@ function firstNewSegment(published: readonly Entry[], source: readonly Entry[]):
  * when the source cannot be published (the last published version then stays).
  */
 export function publishPlaylist(input: PublishInput, options: LockOptions = {}): PublishResult {
-  const { source, previous, rest, ended } = input;
-  const problem = unpublishable(source);
-  if (problem !== undefined) return { kind: 'refused', reason: `${source.encoder}/${rest}: ${problem}` };
+  const { previous, rest, ended } = input;
+  const problem = unpublishable(input.source);
+  if (problem !== undefined) return { kind: 'refused', reason: `${input.source.encoder}/${rest}: ${problem}` };
+  // A one-sided end: an encoder stopped mid-segment cuts its last segment short (ffmpeg on
+  // SIGTERM), and the other encoder writes that segment whole. Published, the short one would leave
+  // a gap or a repeat at the switch; it waits for the other encoder's instead.
+  const source =
+    input.source.snapshot.endlist && !ended
+      ? {
+          ...input.source,
+          snapshot: { ...input.source.snapshot, segments: input.source.snapshot.segments.slice(0, -1) },
+        }
+      : input.source;
   const end = ended && source.snapshot.endlist;
   const marker = previous === undefined ? undefined : publishedFrom(previous.text);
   if (previous === undefined || marker === undefined) {

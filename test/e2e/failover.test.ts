@@ -1,9 +1,10 @@
 /**
- * Viewers keep playing (issue #5) and an encoder stop is not the end of the event (issue #7),
+ * Viewers keep playing (issue #5), an encoder stop is not the end of the event (issue #7), and in
+ * published mode nothing unvalidated reaches a viewer (issue #15),
  * proved with real parts on loopback: the local runtime (s3rver, the ASL on the local engine, the
  * origin with PUT ingest), two lock-step ffmpeg encoders, and hls.js with its default config in
  * headless Chromium. Each scenario starts from a fresh runtime, injects one fault, prints its
- * figures and checks them against its pass criteria (test/support/e2e-scenarios.ts). About 4 min.
+ * figures and checks them against its pass criteria (test/support/e2e-scenarios.ts). About 6 min.
  *
  * Needs ffmpeg and Chromium: `apt-get install -y ffmpeg chromium`.
  * HLS_FAILOVER_E2E_VERBOSE=1 prints the encoders' and the runtime's lines as they happen.
@@ -75,6 +76,18 @@ describe('end to end: ffmpeg encoders → local runtime → hls.js (default conf
       `   issue #7: ${ended} of ${r.viewers.length} viewers ENDED, ${continued} continued (${continuedAfterFreeze} of them after a freeze); ${loadedEndlist} had loaded the primary's ENDLIST playlist before its withdrawal\n`,
     );
     expect(ended + continued).toBe(3);
+    expect(problemsOf(r)).toEqual([]);
+  });
+
+  it("8. published mode, primary stopped with SIGTERM (ENDLIST): no viewer ends or freezes; none loads an encoder's own playlist; all end on the failover", async () => {
+    const r = await run('published-stopped');
+    const { ended } = endedVersusContinued(r);
+    expect(ended).toBe(0);
+    expect(problemsOf(r)).toEqual([]);
+  });
+
+  it('9. published mode, the primary writes only invalid playlists from mid-stream on: the viewer never loads one, never freezes, and ends on the failover', async () => {
+    const r = await run('published-invalid');
     expect(problemsOf(r)).toEqual([]);
   });
 });

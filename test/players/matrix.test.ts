@@ -10,7 +10,7 @@
  * outage): the viewers of four players at once, with two encoders and the runtime, overload a
  * 2-core machine past the detection budget. Each case is held to the same criteria as the hls.js
  * suite (problemsOf); Chromium's player and Shaka pick their own variant, so only hls.js viewers
- * are held to a pathway. About 9 min; the matrix is printed at the end.
+ * are held to a pathway. About 14 min; the matrix is printed at the end.
  *
  * Needs ffmpeg and Chromium: `apt-get install -y ffmpeg chromium`.
  */
@@ -18,6 +18,7 @@ import { PLAYERS, type PlayerName } from '../support/e2e-player';
 import {
   type E2eEnvironment,
   formatResult,
+  PUBLISHED_SCENARIOS,
   problemsOf,
   runScenario,
   type ScenarioName,
@@ -33,6 +34,8 @@ const MATRIX_SCENARIOS: readonly ScenarioName[] = [
   'primary-stalled',
   'failover-killed',
   'failback',
+  // Published mode (issue 15): the SIGTERM stop (ENDLIST) and invalid playlists mid-stream.
+  ...PUBLISHED_SCENARIOS,
 ];
 let env: E2eEnvironment;
 const results: { player: PlayerName; result: ScenarioResult }[] = [];

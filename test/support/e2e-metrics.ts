@@ -264,6 +264,24 @@ export class ObjectTimeline {
     });
   }
 
+  /**
+   * Published mode: for each write of a published playlist (`<channel>/<folder>/<rendition>`), the
+   * time since the latest upload of that rendition by either encoder, in ms: the hop the
+   * workflow adds between an encoder and its viewers. Publications `before` a time only (a fault's
+   * own writes, such as invalid playlists, are not an encoder's uploads).
+   */
+  publicationHopsMs(folder: string, before = Number.POSITIVE_INFINITY): number[] {
+    const prefix = `${this.channel}/${folder}/`;
+    const uploads = [...this.mediaPlaylistPuts('primary'), ...this.mediaPlaylistPuts('failover')];
+    const restOf = (key: string) => key.slice(key.indexOf('/', this.channel.length + 1) + 1);
+    return this.events
+      .filter((e) => e.kind === 'created' && e.key.startsWith(prefix) && e.at < before)
+      .flatMap((e) => {
+        const before = uploads.filter((u) => restOf(u.key) === restOf(e.key) && u.at <= e.at).at(-1);
+        return before === undefined ? [] : [e.at - before.at];
+      });
+  }
+
   /** Writes of `<channel>/<name>` (steering.json, index.m3u8) after `at`. */
   writesOf(name: string, after: number): number[] {
     const key = `${this.channel}/${name}`;

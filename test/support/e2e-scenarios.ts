@@ -109,6 +109,7 @@ interface StageOptions {
 
 async function openStage(env: E2eEnvironment, o: StageOptions): Promise<Stage> {
   const channel = `e2e-${o.name}`;
+  const published = o.settings?.publishing === 'published';
   const dataDir = mkdtempSync(join(tmpdir(), 'hlsf-e2e-'));
   const runtime = await startLocalRuntime({
     dataDir,
@@ -149,7 +150,7 @@ async function openStage(env: E2eEnvironment, o: StageOptions): Promise<Stage> {
       ffmpegPath: env.ffmpegPath,
       log: (line) => env.log(`encoders: ${line}`),
     });
-    await waitForLive(originGet, channel, 40_000);
+    await waitForLive(originGet, channel, 40_000, published ? 'live' : undefined);
     const players = o.players ?? Array.from({ length: o.viewers ?? 1 }, (): PlayerName => 'hlsjs');
     for (const [i, player] of players.entries()) {
       if (i > 0) await sleep(o.staggerMs ?? 0);
@@ -189,10 +190,19 @@ async function openStage(env: E2eEnvironment, o: StageOptions): Promise<Stage> {
   };
 }
 
-/** Waits until index.m3u8 is served and every encoder's media playlists hold WARM_SEGMENTS segments. */
-async function waitForLive(get: (path: string) => Promise<Response>, channel: string, timeoutMs: number) {
+/**
+ * Waits until index.m3u8 is served and every encoder's media playlists (in published mode, every
+ * published playlist, in `publishedFolder`) hold WARM_SEGMENTS segments.
+ */
+async function waitForLive(
+  get: (path: string) => Promise<Response>,
+  channel: string,
+  timeoutMs: number,
+  publishedFolder?: string,
+) {
   const deadline = Date.now() + timeoutMs;
-  const playlists = ['primary', 'failover'].flatMap((e) =>
+  const folders = publishedFolder === undefined ? ['primary', 'failover'] : [publishedFolder];
+  const playlists = folders.flatMap((e) =>
     [...RENDITIONS.map((r) => r.name), 'audio'].map((r) => `${channel}/${e}/${r}.m3u8`),
   );
   let missing: string[] = [];
@@ -247,7 +257,12 @@ export type ScenarioName =
   | 'failover-killed'
   | 'failback'
   | 'control-index-only'
-  | 'primary-stopped';
+  | 'primary-stopped'
+  | 'published-stopped'
+  | 'published-invalid';
+
+/** The scenarios in published mode (setting `publishing: published`). */
+export const PUBLISHED_SCENARIOS: readonly ScenarioName[] = ['published-stopped', 'published-invalid'];
 
 /** One viewer's experience in a scenario. */
 export interface ViewerFigures {
@@ -264,6 +279,8 @@ export interface ViewerFigures {
   readonly backOnPrimarySeconds?: number | undefined;
   /** The player's errors, once each (`fatal` when it gave up). */
   readonly playerErrors: readonly string[];
+  /** Requests for an encoder's own media playlists (published mode: there must be none). */
+  readonly encoderPlaylistLoads: number;
 }
 
 /** What a scenario measured. Times in seconds; undefined when the thing did not happen. */
@@ -288,6 +305,12 @@ export interface ScenarioResult {
   readonly steeringSeconds: number | undefined;
   /** From lastGoodUpload to the withdrawal of the faulty encoder's media playlists (splice or DELETE). */
   readonly withdrawalSeconds: number | undefined;
+  /**
+   * Published mode, before the fault: from an encoder's upload of a media playlist to the
+   * workflow's publication of that rendition (each publication against the latest upload of its
+   * rendition before it), in ms.
+   */
+  readonly publishHopMs?: { readonly p50: number; readonly p99: number; readonly count: number };
   /** Steering PATHWAY-PRIORITY served at the end. */
   readonly steeringAtEnd: readonly string[] | undefined;
   /** HTTP status of the faulty encoder's first media playlist at the end (404: withdrawn). */
@@ -310,8 +333,14 @@ interface FaultPlan {
   readonly settings?: Record<string, unknown>;
   readonly viewers?: number;
   readonly staggerMs?: number;
-  /** Which encoder, and what happens to it; none for the baseline. */
-  readonly fault?: { readonly encoder: 'primary' | 'failover'; readonly action: 'kill' | 'stall' | 'stop' };
+  /**
+   * Which encoder, and what happens to it; none for the baseline. `invalid`: it goes on writing,
+   * but only invalid media playlists (frozen, and a broken version of each playlist every TD).
+   */
+  readonly fault?: {
+    readonly encoder: 'primary' | 'failover';
+    readonly action: 'kill' | 'stall' | 'stop' | 'invalid';
+  };
   /**
    * Failback: restart the faulty encoder once viewers have switched; a second viewer joins during
    * the outage (it starts on the failover through steering and has never seen a 404).
@@ -363,7 +392,26 @@ const PLANS: Record<ScenarioName, FaultPlan> = {
     staggerMs: 700,
     watchSeconds: 16,
   },
+  'published-stopped': {
+    scenario: 'published-stopped',
+    title: '8. published mode: primary stopped (SIGTERM, ENDLIST) while the failover goes on',
+    settings: { publishing: 'published' },
+    fault: { encoder: 'primary', action: 'stop' },
+    viewers: 3,
+    staggerMs: 700,
+    watchSeconds: 16,
+  },
+  'published-invalid': {
+    scenario: 'published-invalid',
+    title: '9. published mode: the primary writes only invalid media playlists from mid-stream on',
+    settings: { publishing: 'published' },
+    fault: { encoder: 'primary', action: 'invalid' },
+    watchSeconds: 16,
+  },
 };
+
+/** What the `invalid` fault writes over each of the encoder's media playlists: no EXT-X-TARGETDURATION. */
+const INVALID_PLAYLIST = '#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:0\n#EXTINF:2,\nbroken.ts\n';
 
 export const SCENARIOS: readonly ScenarioName[] = Object.keys(PLANS) as ScenarioName[];
 
@@ -412,6 +460,7 @@ async function play(
   await sleep(4000);
   let faultAt: number | undefined;
   let lastGoodUpload: number | undefined;
+  let stopInjecting: (() => Promise<void>) | undefined;
   const fault = plan.fault;
   const faulty: LiveEncoder | undefined = fault === undefined ? undefined : stage.encoders.get(fault.encoder);
   if (fault !== undefined && faulty === undefined) throw new Error(`no encoder ${fault.encoder}`);
@@ -421,7 +470,10 @@ async function play(
     env.log(`${plan.title}: ${fault.action} ${fault.encoder}`);
     if (fault.action === 'kill') await faulty.kill();
     else if (fault.action === 'stall') faulty.stall();
-    else await faulty.stop();
+    else if (fault.action === 'invalid') {
+      faulty.stall();
+      stopInjecting = injectInvalid(stage, fault.encoder);
+    } else await faulty.stop();
     // A stop uploads the ENDLIST versions: the last upload that counts is that one.
     lastGoodUpload =
       fault.action === 'stop'
@@ -459,6 +511,7 @@ async function play(
   } else {
     await sleep(Math.max(0, watchEnd - Date.now()));
   }
+  await stopInjecting?.();
   await runtime.idle();
   // The scenario is judged on what happened in its window; an alert raised later, while the
   // harness reads the viewers' records, is reported as a note.
@@ -497,6 +550,9 @@ async function play(
           record.errors.map((e) => `${e.details}${e.code ? ` ${e.code}` : ''}${e.fatal ? ' fatal' : ''}`),
         ),
       ],
+      encoderPlaylistLoads: (record.network ?? []).filter(
+        (l) => l.type === 'level' && /\/(primary|failover)\/[^?#]*\.m3u8/.test(l.url),
+      ).length,
     });
   }
 
@@ -518,7 +574,11 @@ async function play(
   let faultyPlaylistSplicedFrom: string | undefined;
   if (fault !== undefined && faultAt !== undefined) {
     const kind = fault.action === 'stop' ? 'STOPPED' : 'STALLED';
-    const alert = alertsInWindow.find((a) => a.subject === subjectOf(channel, fault.encoder, kind));
+    // Invalid playlists: the encoder's first alert (its stall is part of that incident).
+    const alert =
+      fault.action === 'invalid'
+        ? alertsInWindow.find((a) => a.subject.startsWith(`[hls-failover] ${channel}: ${fault.encoder} `))
+        : alertsInWindow.find((a) => a.subject === subjectOf(channel, fault.encoder, kind));
     detectionSeconds = secondsBetween(lastGoodUpload, alert === undefined ? undefined : alertTime(alert));
     steeringSeconds = secondsBetween(lastGoodUpload, timeline.writesOf('steering.json', faultAt)[0]);
     withdrawalSeconds = secondsBetween(lastGoodUpload, timeline.withdrawn(fault.encoder, faultAt));
@@ -541,6 +601,8 @@ async function play(
   for (const late of runtime.alerts.slice(alertsInWindow.length))
     notes.push(`after the window, while the harness read the viewers: ${late.subject}`);
   const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover', TD_SECONDS * 1000));
+  // Steady state: the publications before the fault.
+  const publishHopMs = percentiles(timeline.publicationHopsMs('live', faultAt));
   const graceMs =
     parseSettings({ ...options.settings, ...plan.settings }).lagGraceTargetDurations * TD_SECONDS * 1000;
   if (uploadSkewMs !== undefined && uploadSkewMs.max >= graceMs)
@@ -563,6 +625,7 @@ async function play(
     faultAfterUploadMs:
       faultAt === undefined || lastGoodUpload === undefined ? undefined : faultAt - lastGoodUpload,
     uploadSkewMs,
+    ...(publishHopMs === undefined ? {} : { publishHopMs }),
     detectionSeconds,
     steeringSeconds,
     withdrawalSeconds,
@@ -572,6 +635,41 @@ async function play(
     ...(recovery === undefined ? {} : { recovery }),
     viewers,
     notes,
+  };
+}
+
+/** p50 and p99 (nearest rank) of some durations in ms, or undefined when there are none. */
+function percentiles(values: readonly number[]): ScenarioResult['publishHopMs'] {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((x, y) => x - y);
+  const rank = (q: number) =>
+    Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0);
+  return { p50: rank(0.5), p99: rank(0.99), count: sorted.length };
+}
+
+/**
+ * The `invalid` fault: writes a broken version of each of `encoder`'s media playlists through the
+ * origin, as the encoder would, once per target duration until stopped. Resolves the stop when
+ * the last write is done.
+ */
+function injectInvalid(stage: Stage, encoder: string): () => Promise<void> {
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      await Promise.all(
+        [...RENDITIONS.map((r) => r.name), 'audio'].map((r) =>
+          fetch(`${stage.runtime.endpoints.origin}/${stage.channel}/${encoder}/${r}.m3u8`, {
+            method: 'PUT',
+            body: INVALID_PLAYLIST,
+          }).then((res) => res.arrayBuffer()),
+        ),
+      );
+      await sleep(TD_SECONDS * 1000);
+    }
+  })();
+  return async () => {
+    stopped = true;
+    await loop;
   };
 }
 
@@ -601,6 +699,10 @@ export function formatResult(r: ScenarioResult): string {
     lines.push(
       `   encoders' upload skew (same update): p50 ${r.uploadSkewMs.p50} ms, max ${r.uploadSkewMs.max} ms`,
     );
+  if (r.publishHopMs !== undefined)
+    lines.push(
+      `   published mode: upload → publication p50 ${r.publishHopMs.p50} ms, p99 ${r.publishHopMs.p99} ms (${r.publishHopMs.count} publications)`,
+    );
   if (r.faultAt !== undefined) {
     lines.push(
       `   detection ${inTd(r.detectionSeconds)}; steering written ${inTd(r.steeringSeconds)}; withdrawal ${inTd(r.withdrawalSeconds)} — from the ${r.scenario === 'primary-stopped' ? `ENDLIST upload (budget ${BUDGETS.stopActionTd} × TD)` : `last good upload (budgets ${BUDGETS.detectionTd} × TD, ${BUDGETS.actionTd} × TD)`}`,
@@ -620,6 +722,8 @@ export function formatResult(r: ScenarioResult): string {
       `   ${v.label}: ${v.outcome}${v.loadedEndlist ? ' (loaded an ENDLIST playlist)' : ''}${v.backOnPrimarySeconds === undefined ? '' : `, back on primary ${v.backOnPrimarySeconds.toFixed(2)} s after the restart`}; rebuffer ${s.rebufferSeconds.toFixed(2)} s, longest freeze ${s.longestFreezeSeconds.toFixed(2)} s${s.freezes.some((f) => f.open) ? ' (still frozen at the end)' : ''}, drift ${s.driftSeconds.toFixed(2)} s, ${s.waitingEvents} waiting${s.skippedSeconds > 0 ? `, SKIPPED ${s.skippedSeconds.toFixed(2)} s of content (${s.jumps} jump${s.jumps === 1 ? '' : 's'})` : ''}; pathway ${s.pathwayBefore} → ${s.pathwayAfter}${v.switchSeconds === undefined ? '' : ` (switched ${v.switchSeconds.toFixed(2)} s after the fault)`}; ${s.ended ? 'ENDED' : s.playingAtEnd ? 'playing at the end' : 'NOT playing at the end'}; observed ${s.observedSeconds.toFixed(1)} s`,
     );
     if (v.playerErrors.length > 0) lines.push(`     player errors: ${v.playerErrors.join(', ')}`);
+    if (v.encoderPlaylistLoads > 0)
+      lines.push(`     loaded an encoder's own playlist ${v.encoderPlaylistLoads} times`);
   }
   for (const n of r.notes) lines.push(`   note: ${n}`);
   if (r.failedExecutions.length > 0) lines.push(`   FAILED executions: ${r.failedExecutions.join(' | ')}`);
@@ -710,7 +814,11 @@ export function problemsOf(r: ScenarioResult): string[] {
         `faulty encoder's media playlist answers ${status}${r.faultyPlaylistSplicedFrom === undefined ? '' : ` (spliced from ${r.faultyPlaylistSplicedFrom})`}, expected ${expected === 'withdrawn' ? 'a splice or 404' : 'its own playlist'}`,
       );
   };
-  if (r.failedExecutions.length > 0) problems.push(`failed executions: ${r.failedExecutions.join(' | ')}`);
+  // The invalid playlists' executions fail as PlaylistInvalid by design (the audit trail's record).
+  const failed = r.failedExecutions.filter(
+    (f) => !(r.scenario === 'published-invalid' && f.startsWith('PlaylistInvalid:')),
+  );
+  if (failed.length > 0) problems.push(`failed executions: ${failed.join(' | ')}`);
   if (r.viewers.length === 0) problems.push('no viewer');
   const [first] = r.viewers;
 
@@ -794,6 +902,32 @@ export function problemsOf(r: ScenarioResult): string[] {
         if (!v.loadedEndlist) smooth(v);
       }
       break;
+    case 'published-stopped':
+    case 'published-invalid': {
+      // Viewers read only the published playlists: none loads an encoder's own (so none an invalid
+      // or a one-sided ENDLIST version), none ends, none freezes, each ends up on the failover.
+      if (r.scenario === 'published-stopped') expectAlerts([alert('primary', 'STOPPED')]);
+      else if (
+        r.alerts.length === 0 ||
+        r.alerts.some((a) => !a.startsWith(`[hls-failover] ${channel}: primary `))
+      )
+        problems.push(
+          `alerts ${JSON.stringify(r.alerts)}, expected the primary's (invalid playlists, stall)`,
+        );
+      within('detection', r.detectionSeconds, BUDGETS.stopActionTd);
+      for (const v of r.viewers) {
+        smooth(v);
+        if (v.loadedEndlist) problems.push(`${v.label} loaded a playlist with EXT-X-ENDLIST`);
+        if (v.encoderPlaylistLoads > 0)
+          problems.push(`${v.label} loaded an encoder's own playlist ${v.encoderPlaylistLoads} times`);
+        if (v.summary.pathwayAfter !== 'failover')
+          problems.push(
+            `${v.label} plays the ${v.summary.pathwayAfter}'s segments at the end, expected the failover's`,
+          );
+      }
+      if (r.publishHopMs === undefined) problems.push('nothing was published');
+      break;
+    }
   }
   return problems;
 }

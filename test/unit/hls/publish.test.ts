@@ -102,10 +102,26 @@ describe('publishPlaylist', () => {
     expect(older.kind === 'unchanged' && older.reason).toMatch(/never backwards/);
   });
 
-  it('a one-sided EXT-X-ENDLIST never reaches viewers: the segments are published, the end is not', () => {
-    const r = publish(source('primary', 101, { endlist: true }));
-    expect(r.text).not.toContain('#EXT-X-ENDLIST');
-    expect(r.lastSequence).toBe(104);
+  it("a one-sided EXT-X-ENDLIST never reaches viewers, nor the stopped encoder's last segment (a stop cuts it short): the other encoder's whole one follows, same numbers", () => {
+    const before = publish(source('primary', 100));
+    // The primary stops mid-segment 104: its last segment lasts 0.9 s.
+    const stopped = mediaPlaylist({
+      sequence: 101,
+      count: 4,
+      dated: (n) => T0 + n * 2000,
+      endlist: true,
+    }).replace(/#EXTINF:2\.000,\nseg_104\.ts/, '#EXTINF:0.900,\nseg_104.ts');
+    const r = publishPlaylist({
+      source: { encoder: 'primary', text: stopped, snapshot: snapshot(stopped) },
+      previous: before.published,
+      rest: '360p.m3u8',
+      ended: false,
+    });
+    expect(r).toEqual({ kind: 'unchanged', reason: 'segment 103 is published already' });
+    const after = publish(source('failover', 101, { skew: 60 }), before.published);
+    expect(after.switched).toEqual({ from: 'primary', locked: true });
+    expect(after.text).not.toContain('#EXT-X-ENDLIST');
+    expect(urisBySequence(after.text).get(104)).toBe('../failover/seg_104.ts');
   });
 
   it('when every encoder has ended, the published playlist ends too, even with no new segment', () => {
