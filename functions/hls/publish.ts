@@ -141,7 +141,8 @@ function firstNewSegment(published: readonly Entry[], source: readonly Entry[]):
 export function publishPlaylist(input: PublishInput, options: LockOptions = {}): PublishResult {
   const { previous, rest, ended } = input;
   const problem = unpublishable(input.source);
-  if (problem !== undefined) return { kind: 'refused', reason: `${input.source.encoder}/${rest}: ${problem}` };
+  if (problem !== undefined)
+    return { kind: 'refused', reason: `${input.source.encoder}/${rest}: ${problem}` };
   // A one-sided end: an encoder stopped mid-segment cuts its last segment short (ffmpeg on
   // SIGTERM), and the other encoder writes that segment whole. Published, the short one would leave
   // a gap or a repeat at the switch; it waits for the other encoder's instead.
