@@ -13,6 +13,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { isNetworkFailure, storageCall } from './storage-call';
 
+/** The Content-Type of every playlist the workflow writes. */
+export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
+
 export interface StoredObject {
   readonly body: string;
   readonly etag: string;

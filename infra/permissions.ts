@@ -126,13 +126,25 @@ export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, 
   const readPlaylists = () => [allow('ReadPlaylists', ['s3:GetObject'], encoderObjects), list()];
   const readAccepted = () =>
     records('ReadAcceptedVersionsOfTheChannel', ['dynamodb:Query'], table, ACCEPTED_RECORDS);
+  // Published mode only (functions/publisher.ts): reads an encoder's accepted playlist and the
+  // published one, writes the published one, never under an encoder folder (`*/live/*` spans "/").
+  const publishing = () =>
+    folder === undefined
+      ? []
+      : [
+          allow('ReadEncoderAndPublishedPlaylists', ['s3:GetObject'], [...encoderObjects, ...published]),
+          allow('WritePublishedPlaylists', ['s3:PutObject'], published),
+          neverUnderEncoderFolders,
+          records('ReadAcceptedVersions', ['dynamodb:GetItem'], table, ACCEPTED_RECORDS),
+        ];
 
   return {
     validatePlaylist: grants(
       ...readPlaylists(),
       records('ReadWriteAcceptedVersions', ['dynamodb:GetItem', 'dynamodb:PutItem'], table, ACCEPTED_RECORDS),
     ),
-    checkFreshness: grants(...readPlaylists(), readAccepted(), readWriteHealth()),
+    // Published mode: publishes an upload's rendition itself (functions/publisher.ts).
+    checkFreshness: grants(...readPlaylists(), readAccepted(), readWriteHealth(), ...publishing()),
     mergeIndex: grants(
       allow('ReadPlaylistsAndIndex', ['s3:GetObject'], [...encoderObjects, ...outputs]),
       allow('WriteIndexAndSteering', ['s3:PutObject'], outputs),
@@ -155,19 +167,12 @@ export function workflowGrants(layout: StorageLayout): Record<WorkflowFunction, 
       // Records the withdrawal as done, so later events do not repeat it (functions/converge.ts).
       readWriteHealth(),
     ),
-    // Published mode only: reads an encoder's accepted playlist and the published one, and writes
-    // the published one (never under an encoder folder: `*/live/*` spans "/" in IAM).
-    publishPlaylists:
-      folder === undefined
-        ? grants()
-        : grants(
-            allow('ReadEncoderAndPublishedPlaylists', ['s3:GetObject'], [...encoderObjects, ...published]),
-            allow('WritePublishedPlaylists', ['s3:PutObject'], published),
-            neverUnderEncoderFolders,
-            list(),
-            records('ReadAcceptedVersions', ['dynamodb:GetItem'], table, ACCEPTED_RECORDS),
-            records('ReadChannelState', ['dynamodb:GetItem'], table, STATE_RECORDS),
-          ),
+    publishPlaylists: grants(
+      ...publishing(),
+      ...(folder === undefined
+        ? []
+        : [list(), records('ReadChannelState', ['dynamodb:GetItem'], table, STATE_RECORDS)]),
+    ),
     publishMetrics: grants(),
     watchdog: grants(
       ...readPlaylists(),

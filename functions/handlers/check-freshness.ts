@@ -30,6 +30,7 @@ import {
 import { invalidEvidence, type Settlement, settleRejections } from '../invalid-playlists';
 import { encoderPrefix } from '../keys';
 import { healthMetrics } from '../metrics';
+import { createPublisher, type PublishOutput } from '../publisher';
 import { type PublishTarget, publishTargets } from '../publishing';
 import type { ObjectStore } from '../store';
 import { alertOptions, createDeps, freshnessOptions, type HandlerDeps, splicingOn } from './deps';
@@ -65,6 +66,8 @@ export interface HealthOutput {
   readonly transitions: readonly Transition[];
   /** Per channel: the decisions this execution owns and the health hashes (functions/audit.ts). */
   readonly audit: readonly ChannelAudit[];
+  /** Published mode: what this execution published as soon as its first look was stored. */
+  readonly publication?: PublishOutput;
 }
 
 /**
@@ -162,6 +165,7 @@ const MAX_RECHECK_WAIT_MS = 20_000;
 
 export function createCheckFreshness(deps: HandlerDeps) {
   const { store, records, settings, now, sleep } = deps;
+  const publishNow = createPublisher(deps);
 
   /**
    * The renditions this look did not read that the stored state and the accepted records would
@@ -307,6 +311,23 @@ export function createCheckFreshness(deps: HandlerDeps) {
     if (p.action !== 'process') throw new TypeError('CheckCounterpartFreshness needs a processed playlist');
     const watchingSince = p.kind === 'media' && p.resumed === true ? now() : undefined;
     const first = await assess(p, true, watchingSince);
+    // Published mode: this upload's rendition (and every rendition, when this look moved the
+    // preference) published now, not after the wait for the lag grace below.
+    const firstHealth = first.update.state.health;
+    const early =
+      publishedFolderOf(settings) === undefined || firstHealth === undefined
+        ? []
+        : publishTargets(
+            firstHealth,
+            p.kind === 'media'
+              ? { encoder: p.encoder, rendition: p.rendition, endlist: p.playlist?.endlist === true }
+              : undefined,
+            first.transitions,
+          );
+    const publication =
+      early.length === 0
+        ? undefined
+        : await publishNow(p.bucket, p.channel, early, firstHealth?.ended === true);
     const looks = [first];
     // The counterpart is one segment behind and within its grace: look again when the grace ends,
     // so a dead encoder is seen at about (1 + lagGrace) × TD after its last upload, not at the next event.
@@ -344,15 +365,14 @@ export function createCheckFreshness(deps: HandlerDeps) {
       splicingOn(settings) && p.kind === 'media'
         ? spliceTargets(last.update.state, p.encoder, p.rendition, settings.encoders)
         : [];
+    // A switch the second look made: published by PublishViewerPlaylists.
     const publish =
       publishedFolderOf(settings) === undefined
         ? []
         : publishTargets(
             health,
-            p.kind === 'media'
-              ? { encoder: p.encoder, rendition: p.rendition, endlist: p.playlist?.endlist === true }
-              : undefined,
-            transitions,
+            undefined,
+            looks.slice(1).flatMap((l) => l.transitions),
           );
     return {
       channels: [
@@ -378,6 +398,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
       metrics: healthMetrics(p.channel, health, last.at),
       transitions,
       audit,
+      ...(publication === undefined ? {} : { publication }),
     };
   };
 }

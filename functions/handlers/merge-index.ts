@@ -24,7 +24,7 @@ import {
 } from '../hls';
 import { encoderPrefix, indexKey, steeringKey } from '../keys';
 import { toEmf, writeMetrics } from '../metrics';
-import type { ObjectStore } from '../store';
+import { type ObjectStore, PLAYLIST_CONTENT_TYPE } from '../store';
 import type { ChannelActions } from './check-freshness';
 import { createDeps, type HandlerDeps } from './deps';
 
@@ -41,8 +41,6 @@ export interface MergeOutput {
   readonly order: readonly string[];
   readonly warnings: readonly string[];
 }
-
-export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');

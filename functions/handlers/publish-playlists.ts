@@ -1,99 +1,21 @@
 /**
- * PublishViewerPlaylists (published mode, issue 15): writes the media playlists viewers read,
- * `<channel>/<publishedFolder>/<rendition>`, from an encoder's last accepted version
- * (functions/hls/publish.ts). Only a version the workflow accepted is published: the encoder's
- * object must still be that version (same ETag); a newer one is its own execution's to publish,
- * and an invalid one is never published (the last accepted version stays until the failover).
- *
- * Each write is conditional on the published playlist read (If-Match, or If-None-Match for the
- * first): two executions publishing the same rendition at once (the two encoders' events for one
- * segment) write once; the one that loses reads again and finds the segment published, or
- * publishes what is newer. A published playlist never goes backwards.
+ * PublishViewerPlaylists (published mode, issue 15): publishes what CheckCounterpartFreshness did
+ * not publish itself (functions/publisher.ts): every rendition of the newly preferred encoder after
+ * a switch found once it had waited out the lag grace, and, for the watchdog's look, every
+ * rendition a dead execution left unpublished.
  */
-import { readAcceptedRecord } from '../accepted';
 import { readChannelState } from '../channel-state';
-import { publishedFolderOf } from '../config';
-import { publishPlaylist, snapshotMediaPlaylist } from '../hls';
-import { encoderPrefix, publishedPrefix } from '../keys';
-import type { PublishTarget } from '../publishing';
+import { createPublisher, type PublishOutput } from '../publisher';
 import type { ChannelActions } from './check-freshness';
 import { createDeps, type HandlerDeps } from './deps';
-import { PLAYLIST_CONTENT_TYPE } from './merge-index';
 
-export interface PublishOutput {
-  /** Published playlists written: key → last media sequence number. */
-  readonly published: Readonly<Record<string, number>>;
-  /** Changes of encoder inside a published playlist (the audit trail records them). */
-  readonly switched: readonly {
-    readonly key: string;
-    readonly from: string;
-    readonly to: string;
-    readonly locked: boolean;
-    readonly reason?: string;
-  }[];
-  /** Targets that published nothing, and why (published already, not accepted, refused). */
-  readonly skipped: readonly string[];
-}
-
-/** How many times a publication reads again after losing a conditional write. */
-const MAX_ATTEMPTS = 4;
+export type { PublishOutput } from '../publisher';
 
 export function createPublishPlaylists(deps: HandlerDeps) {
-  const { store, records, settings, log } = deps;
+  const publish = createPublisher(deps);
   return async (input: ChannelActions): Promise<PublishOutput> => {
-    const { bucket, channel } = input;
-    const folder = publishedFolderOf(settings);
-    if (folder === undefined)
-      return { published: {}, switched: [], skipped: ['publishing is "direct": nothing to publish'] };
-    const { state } = await readChannelState(records, channel);
-    const ended = state.health?.ended === true;
-    const published: Record<string, number> = {};
-    const switched: PublishOutput['switched'][number][] = [];
-    const skipped: string[] = [];
-    const snapshotOf = (text: string) =>
-      snapshotMediaPlaylist(text, { maxPlaylistChars: settings.maxPlaylistChars });
-
-    const publish = async ({ encoder, rendition }: PublishTarget): Promise<void> => {
-      const sourceKey = `${encoderPrefix(channel, encoder)}${rendition}`;
-      const key = `${publishedPrefix(channel, folder)}${rendition}`;
-      for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const [object, accepted, current] = await Promise.all([
-          store.get(bucket, sourceKey),
-          readAcceptedRecord(records, channel, encoder, rendition),
-          store.get(bucket, key),
-        ]);
-        if (object === undefined || accepted === undefined || object.etag !== accepted.etag)
-          return void skipped.push(
-            `${key}: ${sourceKey} is not its accepted version (${object === undefined ? 'missing' : accepted === undefined ? 'none accepted yet' : 'a newer or rejected one'})`,
-          );
-        const snapshot = snapshotOf(object.body);
-        const previousSnapshot = current === undefined ? undefined : snapshotOf(current.body);
-        if (snapshot === undefined) return void skipped.push(`${key}: ${sourceKey} is not a media playlist`);
-        const result = publishPlaylist({
-          source: { encoder, text: object.body, snapshot },
-          ...(current === undefined || previousSnapshot === undefined
-            ? {}
-            : { previous: { text: current.body, snapshot: previousSnapshot } }),
-          rest: rendition,
-          ended,
-        });
-        if (result.kind !== 'publish') return void skipped.push(`${key}: ${result.reason}`);
-        const written = await store.put(bucket, key, result.text, {
-          contentType: PLAYLIST_CONTENT_TYPE,
-          cacheControl: `max-age=${settings.playlistMaxAgeSeconds}`,
-          ...(current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag }),
-        });
-        if (written === 'precondition-failed') continue; // another execution published: read again
-        published[key] = result.lastSequence;
-        if (result.switched !== undefined) switched.push({ key, to: encoder, ...result.switched });
-        return;
-      }
-      skipped.push(`${key}: still contended after ${MAX_ATTEMPTS} attempts; the next upload publishes`);
-    };
-
-    await Promise.all((input.publish ?? []).map(publish));
-    if (switched.length > 0) log.info('published playlists switched encoder', { channel, switched });
-    return { published, switched, skipped };
+    const { state } = await readChannelState(deps.records, input.channel);
+    return publish(input.bucket, input.channel, input.publish ?? [], state.health?.ended === true);
   };
 }
 

@@ -24,9 +24,9 @@ import { readChannelState, updateChannelState } from '../channel-state';
 import { confirmWithdrawal, mayWithdraw, stalePlaylists } from '../converge';
 import { snapshotMediaPlaylist, splicedFrom, splicePlaylist } from '../hls';
 import { encoderPrefix } from '../keys';
+import { PLAYLIST_CONTENT_TYPE } from '../store';
 import type { ChannelActions } from './check-freshness';
 import { createDeps, type HandlerDeps } from './deps';
-import { PLAYLIST_CONTENT_TYPE } from './merge-index';
 
 export interface WithdrawOutput {
   /** Per encoder: the playlists deleted (404). */

@@ -175,7 +175,7 @@ describe('bucket and table access per function (allowed actions; the denied ones
     expect(tableAccess('publishPlaylists')).toEqual({});
   });
 
-  it("PublishViewerPlaylists, published mode: reads the encoders' objects and the published playlists, writes only the published folder (never under an encoder folder), reads accepted versions and the channel state", () => {
+  it("PublishViewerPlaylists and CheckCounterpartFreshness, published mode: read the encoders' objects and the published playlists, write only the published folder (never under an encoder folder), read accepted versions (and the channel state)", () => {
     const { template: t, ...b } = synthesize({ publishing: 'published' });
     const published = { built: b, template: t };
     const live = ['/*/live/*', '/live/*'];
@@ -188,6 +188,13 @@ describe('bucket and table access per function (allowed actions; the denied ones
     expect(tableAccess('publishPlaylists', published)).toEqual({
       'dynamodb:GetItem': [...ACCEPTED, ...STATE].sort(),
     });
+    // CheckCounterpartFreshness publishes an upload's rendition itself: the same bucket access.
+    expect(s3Access('checkFreshness', 'Allow', published)).toEqual({
+      's3:GetObject': [...ENCODER_OBJECTS, ...ENCODER_OBJECTS, ...live].sort(),
+      's3:PutObject': live,
+      's3:ListBucket': [''],
+    });
+    expect(s3Access('checkFreshness', 'Deny', published)).toEqual({ 's3:PutObject': ENCODER_OBJECTS });
   });
 
   it('PublishMetrics has no bucket or table access (it only writes EMF log lines)', () => {
