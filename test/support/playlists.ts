@@ -1,6 +1,7 @@
 /** Test helpers that build playlists and read fixtures. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { snapshotMediaPlaylist } from '../../functions/hls/validate-media';
 
 export function fixture(name: string): string {
   return readFileSync(join(__dirname, '..', 'unit', 'hls', 'fixtures', name), 'utf8');
@@ -40,4 +41,28 @@ export function mediaPlaylist(spec: MediaSpec = {}): string {
   }
   if (spec.endlist) lines.push('#EXT-X-ENDLIST');
   return `${lines.join('\n')}\n`;
+}
+
+/** Media sequence → URI of a media playlist's text. */
+export function urisBySequence(text: string): Map<number, string> {
+  const s = snapshotMediaPlaylist(text);
+  if (s === undefined) throw new Error(`not a media playlist:\n${text}`);
+  return new Map(s.segments.map((segment, i) => [s.mediaSequence + i, segment.uri]));
+}
+
+/**
+ * The rule hls.js (1.5+, `mapFragmentIntersection`) enforces on each reload of one playlist URL:
+ * a media sequence number it knows never comes back under another URI ("media sequence mismatch").
+ * Returns every break of it across the versions a viewer loads, in order.
+ */
+export function mismatches(versions: readonly string[]): string[] {
+  const found: string[] = [];
+  for (let v = 1; v < versions.length; v++) {
+    const before = urisBySequence(versions[v - 1] as string);
+    for (const [sequence, uri] of urisBySequence(versions[v] as string)) {
+      const was = before.get(sequence);
+      if (was !== undefined && was !== uri) found.push(`version ${v}: segment ${sequence} ${was} → ${uri}`);
+    }
+  }
+  return found;
 }

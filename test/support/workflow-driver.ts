@@ -11,6 +11,7 @@ import { createDeps, type HandlerDeps } from '../../functions/handlers/deps';
 import { createMarkAlertsSent } from '../../functions/handlers/mark-alerts-sent';
 import { createMergeIndex } from '../../functions/handlers/merge-index';
 import { createPublishMetrics } from '../../functions/handlers/publish-metrics';
+import { createPublishPlaylists } from '../../functions/handlers/publish-playlists';
 import { createValidatePlaylist, type ValidateOutput } from '../../functions/handlers/validate-playlist';
 import { createWatchdog } from '../../functions/handlers/watchdog';
 import { createWithdrawPlaylists } from '../../functions/handlers/withdraw-playlists';
@@ -50,17 +51,19 @@ export function workflow(
   const check = createCheckFreshness(deps);
   const merge = createMergeIndex(deps);
   const withdraw = createWithdrawPlaylists(deps);
+  const publish = createPublishPlaylists(deps);
   const metrics = createPublishMetrics(deps);
   const watchdog = createWatchdog(deps);
   const markSent = createMarkAlertsSent(deps);
 
   async function applyActions(health: HealthOutput) {
-    // As ApplyChannelActions runs them: per channel, the withdrawal (or splice) and the merge at once.
+    // As ApplyChannelActions runs them: per channel, the withdrawal (or splice), the merge and the publication at once.
     await Promise.all(
       health.channels.map((channel) =>
         Promise.all([
           channel.withdraw.length > 0 || (channel.splice?.length ?? 0) > 0 ? withdraw(channel) : undefined,
           channel.mergeNeeded ? merge(channel) : undefined,
+          (channel.publish?.length ?? 0) > 0 ? publish(channel) : undefined,
         ]),
       ),
     );
@@ -76,7 +79,7 @@ export function workflow(
     metricLines,
     logs,
     logEntries,
-    handlers: { validate, check, merge, withdraw, metrics, watchdog, markSent },
+    handlers: { validate, check, merge, withdraw, publish, metrics, watchdog, markSent },
     /** One execution for an S3 event on `key`; returns what it decided. */
     async event(
       key: string,

@@ -7,7 +7,7 @@ import { parse } from 'hls-parser';
 import { checkWithHlsParser } from '../../../functions/hls/parser';
 import { PUBLISHED_MARKER, publishedFrom, publishPlaylist } from '../../../functions/hls/publish';
 import { snapshotMediaPlaylist, validateMediaPlaylist } from '../../../functions/hls/validate-media';
-import { type MediaSpec, mediaPlaylist } from '../../support/playlists';
+import { type MediaSpec, mediaPlaylist, mismatches, urisBySequence } from '../../support/playlists';
 
 const snapshot = (text: string) => {
   const s = snapshotMediaPlaylist(text);
@@ -34,24 +34,6 @@ function publish(src: ReturnType<typeof source>, previous?: Published, ended = f
   const r = publishPlaylist({ source: src, ...(previous === undefined ? {} : { previous }), rest, ended });
   if (r.kind !== 'publish') throw new Error(`${r.kind}: ${r.reason}`);
   return { ...r, published: { text: r.text, snapshot: snapshot(r.text) } };
-}
-
-const urisBySequence = (text: string) => {
-  const s = snapshot(text);
-  return new Map(s.segments.map((segment, i) => [s.mediaSequence + i, segment.uri]));
-};
-
-/** hls.js's rule on reloads of one playlist URL: a known media sequence number keeps its URI. */
-function mismatches(versions: readonly string[]): string[] {
-  const found: string[] = [];
-  for (let v = 1; v < versions.length; v++) {
-    const before = urisBySequence(versions[v - 1] as string);
-    for (const [sequence, uri] of urisBySequence(versions[v] as string)) {
-      const was = before.get(sequence);
-      if (was !== undefined && was !== uri) found.push(`version ${v}: segment ${sequence} ${was} → ${uri}`);
-    }
-  }
-  return found;
 }
 
 /** Every version passes validation and the live-update rules (RFC 8216 §6.2.1) against the one before. */

@@ -7,7 +7,7 @@ import { parse } from 'hls-parser';
 import { checkWithHlsParser } from '../../../functions/hls/parser';
 import { checkLock, SPLICE_MARKER, splicedFrom, splicePlaylist } from '../../../functions/hls/splice';
 import { snapshotMediaPlaylist } from '../../../functions/hls/validate-media';
-import { mediaPlaylist } from '../../support/playlists';
+import { mediaPlaylist, mismatches, urisBySequence } from '../../support/playlists';
 
 const snapshot = (text: string) => {
   const s = snapshotMediaPlaylist(text);
@@ -23,29 +23,6 @@ function pair(failedSpec = {}, healthySpec = {}) {
     failed: { encoder: 'primary', snapshot: snapshot(failed) },
     healthy: { encoder: 'failover', text: healthy, snapshot: snapshot(healthy) },
   };
-}
-
-/** Media sequence → URI of each playlist text, in the order given. */
-const urisBySequence = (text: string) => {
-  const s = snapshot(text);
-  return new Map(s.segments.map((segment, i) => [s.mediaSequence + i, segment.uri]));
-};
-
-/**
- * The rule hls.js (1.5+, `mapFragmentIntersection`) enforces on each reload of one playlist URL:
- * a media sequence number it knows never comes back under another URI ("media sequence mismatch").
- * Returns every break of it across the versions a viewer loads, in order.
- */
-function mismatches(versions: readonly string[]): string[] {
-  const found: string[] = [];
-  for (let v = 1; v < versions.length; v++) {
-    const before = urisBySequence(versions[v - 1] as string);
-    for (const [sequence, uri] of urisBySequence(versions[v] as string)) {
-      const was = before.get(sequence);
-      if (was !== undefined && was !== uri) found.push(`version ${v}: segment ${sequence} ${was} → ${uri}`);
-    }
-  }
-  return found;
 }
 
 describe('splicePlaylist', () => {
