@@ -324,10 +324,20 @@ export function createCheckFreshness(deps: HandlerDeps) {
               : undefined,
             first.transitions,
           );
-    const publication =
-      early.length === 0
-        ? undefined
-        : await publishNow(p.bucket, p.channel, early, firstHealth?.ended === true);
+    // A publication that fails (storage) does not fail the decision already stored: its targets
+    // go to PublishViewerPlaylists, which retries them.
+    let publication: PublishOutput | undefined;
+    let deferred: readonly PublishTarget[] = [];
+    if (early.length > 0)
+      try {
+        publication = await publishNow(p.bucket, p.channel, early, firstHealth?.ended === true);
+      } catch (error) {
+        deps.log.warn('publishing deferred to PublishViewerPlaylists', {
+          channel: p.channel,
+          error: (error as Error).message,
+        });
+        deferred = early;
+      }
     const looks = [first];
     // The counterpart is one segment behind and within its grace: look again when the grace ends,
     // so a dead encoder is seen at about (1 + lagGrace) × TD after its last upload, not at the next event.
@@ -369,11 +379,14 @@ export function createCheckFreshness(deps: HandlerDeps) {
     const publish =
       publishedFolderOf(settings) === undefined
         ? []
-        : publishTargets(
-            health,
-            undefined,
-            looks.slice(1).flatMap((l) => l.transitions),
-          );
+        : [
+            ...deferred,
+            ...publishTargets(
+              health,
+              undefined,
+              looks.slice(1).flatMap((l) => l.transitions),
+            ),
+          ];
     return {
       channels: [
         withUnconfirmedWithdrawals(last.update.state, settings.encoders, last.at, {

@@ -95,4 +95,24 @@ describe('published mode over the handlers', () => {
     expect(s3.body(LIVE)).toBe(published);
     expect(lastPublished()).toBe(11);
   });
+
+  it('a publication that fails (storage) does not fail the freshness decision: PublishViewerPlaylists publishes the rendition instead', async () => {
+    const { s3, run, start, tickBoth, lastPublished } = setUp();
+    await start();
+    await tickBoth(10);
+    await tickBoth(11);
+    let failed = false;
+    s3.afterGet = (key) => {
+      if (key !== LIVE || failed) return;
+      failed = true;
+      throw new Error('connection reset');
+    };
+    s3.now = T0 + 12 * TD * 1000;
+    s3.upload('ch1/primary/720p.m3u8', mediaPlaylist({ sequence: 9, count: 4 }));
+    const { health } = await run.event('ch1/primary/720p.m3u8');
+    expect(health?.publication).toBeUndefined();
+    expect(health?.channels[0]?.publish).toEqual([{ encoder: 'primary', rendition: '720p.m3u8' }]);
+    expect(run.logs).toContain('publishing deferred to PublishViewerPlaylists');
+    expect(lastPublished()).toBe(12);
+  });
 });
