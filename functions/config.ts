@@ -334,6 +334,10 @@ export function parseSettings(raw: Readonly<Record<string, unknown>>, source = '
       problems.push(
         `${source} "publishedFolder" must not be an encoder folder name (got ${JSON.stringify(out.publishedFolder)})`,
       );
+    if (`${out.publishedFolder}/` === out.statePrefix)
+      problems.push(
+        `${source} "publishedFolder" must not be the folder of "statePrefix", which viewers are denied (got ${JSON.stringify(out.publishedFolder)})`,
+      );
     // Viewers read only the published playlists: nothing to steer between, nothing to withdraw.
     for (const name of ['withdrawal', 'splicing', 'steering'] as const) {
       if (out[name] === true && raw[name] !== undefined && raw[name] !== null && raw[name] !== '')

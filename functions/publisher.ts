@@ -15,6 +15,7 @@
  * the watchdog's look.
  */
 import { readAcceptedRecord } from './accepted';
+import { readChannelState } from './channel-state';
 import { publishedFolderOf } from './config';
 import type { HandlerDeps } from './handlers/deps';
 import { publishPlaylist, snapshotMediaPlaylist } from './hls';
@@ -40,7 +41,11 @@ export interface PublishOutput {
 /** How many times a publication reads again after losing a conditional write. */
 const MAX_ATTEMPTS = 4;
 
-/** Publishes `targets` of `channel`; `ended`: every encoder ended its playlists (the channel state's). */
+/**
+ * Publishes `targets` of `channel`. Each attempt reads the channel state with the playlists: a
+ * target whose encoder is no longer the one viewers are served from (another execution moved the
+ * preference since this one looked) is skipped, so a late execution never switches back.
+ */
 export function createPublisher(deps: Pick<HandlerDeps, 'store' | 'records' | 'settings' | 'log'>) {
   const { store, records, settings, log } = deps;
   const snapshotOf = (text: string) =>
@@ -50,7 +55,6 @@ export function createPublisher(deps: Pick<HandlerDeps, 'store' | 'records' | 's
     bucket: string,
     channel: string,
     targets: readonly PublishTarget[],
-    ended: boolean,
   ): Promise<PublishOutput> => {
     const folder = publishedFolderOf(settings);
     if (folder === undefined)
@@ -63,11 +67,16 @@ export function createPublisher(deps: Pick<HandlerDeps, 'store' | 'records' | 's
       const sourceKey = `${encoderPrefix(channel, encoder)}${rendition}`;
       const key = `${publishedPrefix(channel, folder)}${rendition}`;
       for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-        const [object, accepted, current] = await Promise.all([
+        const [object, accepted, current, { state }] = await Promise.all([
           store.get(bucket, sourceKey),
           readAcceptedRecord(records, channel, encoder, rendition),
           store.get(bucket, key),
+          readChannelState(records, channel),
         ]);
+        if (state.health?.preferred !== encoder)
+          return void skipped.push(
+            `${key}: ${encoder} is no longer the encoder viewers are served from (${state.health?.preferred ?? 'none yet'} is)`,
+          );
         if (object === undefined || accepted === undefined || object.etag !== accepted.etag)
           return void skipped.push(
             `${key}: ${sourceKey} is not its accepted version (${object === undefined ? 'missing' : accepted === undefined ? 'none accepted yet' : 'a newer or rejected one'})`,
@@ -81,7 +90,7 @@ export function createPublisher(deps: Pick<HandlerDeps, 'store' | 'records' | 's
             ? {}
             : { previous: { text: current.body, snapshot: previousSnapshot } }),
           rest: rendition,
-          ended,
+          ended: state.health.ended,
         });
         if (result.kind !== 'publish') return void skipped.push(`${key}: ${result.reason}`);
         const written = await store.put(bucket, key, result.text, {

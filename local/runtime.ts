@@ -148,6 +148,28 @@ export function loadLocalStack(bucket: string, stackName: string, cloudAssembly 
 }
 
 /**
+ * The stack's IAM and bucket policy follow `publishing` and `publishedFolder`: run with other values
+ * than the synthesized stack's, every publication would be denied. Throws saying what to change.
+ */
+function checkPublishingAgainstStack(settings: Settings, template: Template): void {
+  const PUBLISHING = SETTINGS.publishing.env ?? '';
+  const FOLDER = SETTINGS.publishedFolder.env ?? '';
+  const env = Object.values(template.Resources)
+    .filter((r) => r.Type === 'AWS::Lambda::Function')
+    .map(
+      (r) =>
+        (r.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables,
+    )
+    .find((v) => v?.[PUBLISHING] !== undefined);
+  if (env === undefined || settings.publishing !== 'published') return;
+  const folder = env[FOLDER];
+  if (env[PUBLISHING] !== 'published' || folder !== settings.publishedFolder)
+    throw new Error(
+      `"publishedFolder" is "${settings.publishedFolder}", but the stack the local runtime runs in published mode (synthesized from deploy/published.jsonc) publishes to "${String(folder)}": set the same "publishedFolder" in both, or run with --from-sources`,
+    );
+}
+
+/**
  * Where a running runtime's DynamoDB endpoint is written in its data dir (removed on close), so the
  * operations commands reach the records while dynalite holds their store.
  */
@@ -328,6 +350,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
         settings.stackName,
         options.cloudAssembly ?? assemblyFor(settings.publishing).directory,
       );
+  if (artifact !== undefined) checkPublishingAgainstStack(settings, artifact.stack.template);
   const authorizer =
     artifact === undefined
       ? undefined

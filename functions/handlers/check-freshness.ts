@@ -330,7 +330,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
     let deferred: readonly PublishTarget[] = [];
     if (early.length > 0)
       try {
-        publication = await publishNow(p.bucket, p.channel, early, firstHealth?.ended === true);
+        publication = await publishNow(p.bucket, p.channel, early);
       } catch (error) {
         deps.log.warn('publishing deferred to PublishViewerPlaylists', {
           channel: p.channel,

@@ -137,6 +137,8 @@ export function createMergeIndex(deps: HandlerDeps) {
         prefer: encoder,
         steering: false,
         folders: { [encoder]: `${folder}/` },
+        // I-frame playlists are byte ranges, which are not published: listed, they would answer 404.
+        iframes: false,
         allowedHosts: settings.allowedHosts,
         masterDirs,
         maxPlaylistChars: settings.maxPlaylistChars,

@@ -5,6 +5,7 @@
  */
 
 import { type AcceptedRecord, acceptedRecord, observeAccepted } from '../accepted';
+import { reservedFolders } from '../config';
 import {
   classifyPlaylist,
   isAcceptable,
@@ -16,7 +17,7 @@ import {
   validateMasterPlaylist,
   validateMediaPlaylist,
 } from '../hls';
-import { acceptedKey, keyCandidates, parseEncoderKey } from '../keys';
+import { acceptedKey, channelNameProblem, keyCandidates, parseEncoderKey } from '../keys';
 import { afterRead } from '../record-store';
 import type { StoredObject } from '../store';
 import { createDeps, type HandlerDeps } from './deps';
@@ -91,6 +92,10 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       };
 
     const { key, parsed, object } = found;
+    // A channel named like a reserved folder (published mode's): the watchdog would never watch it.
+    const reserved = channelNameProblem(parsed.channel, reservedFolders(settings));
+    if (reserved !== undefined)
+      return { action: 'skip', key, reason: `channel "${parsed.channel}" ${reserved}` };
     // The workflow's own splice (a withdrawn encoder's playlist kept live with the other encoder's
     // segments, written by copy): this event's upload was replaced before it was read, or the event
     // came again. The encoder's next upload is its own again.

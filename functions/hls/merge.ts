@@ -48,6 +48,8 @@ export interface MergeOptions extends MasterValidationOptions {
    * (published mode: `live/`, the published playlists, which keep the encoder's paths).
    */
   readonly folders?: Readonly<Partial<Record<string, string>>>;
+  /** List I-frame playlists (EXT-X-I-FRAME-STREAM-INF). @default true */
+  readonly iframes?: boolean;
   /** Folder of each encoder's master inside its encoder folder. @default '' */
   readonly masterDirs?: Readonly<Partial<Record<string, string>>>;
   /** Report a ladder mismatch as a warning instead of throwing. @default false */
@@ -140,7 +142,7 @@ export function mergeMasters(
   }
   for (const r of sharedCaptions.values()) out.push(`#EXT-X-MEDIA:${formatAttributes(r.attributes)}`);
 
-  for (const iframe of [false, true]) {
+  for (const iframe of options.iframes === false ? [false] : [false, true]) {
     for (const { encoder, model } of ordered) {
       for (const v of model.variants) {
         if (v.iframe !== iframe) continue;

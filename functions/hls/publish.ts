@@ -116,9 +116,10 @@ function entriesOf(snapshot: MediaSnapshot): Entry[] {
 
 /**
  * For an unlocked switch, the index of the source's first segment after what is published: by
- * date when both date their segments, else the source's newest segment (the live edge).
+ * date when both date their segments (undefined when none is newer yet: publishing an older one
+ * would repeat content), else the source's newest segment (the live edge).
  */
-function firstNewSegment(published: readonly Entry[], source: readonly Entry[]): number {
+function firstNewSegment(published: readonly Entry[], source: readonly Entry[]): number | undefined {
   const last = published.at(-1)?.segment;
   const end = last?.programDateTime === undefined ? undefined : last.programDateTime + last.duration * 1000;
   if (end !== undefined) {
@@ -129,6 +130,7 @@ function firstNewSegment(published: readonly Entry[], source: readonly Entry[]):
         e.segment.programDateTime >= end - (e.segment.duration * 1000) / 2,
     );
     if (next !== -1) return next;
+    if (source.some((e) => e.segment.programDateTime !== undefined)) return undefined;
   }
   return source.length - 1;
 }
@@ -155,7 +157,9 @@ export function publishPlaylist(input: PublishInput, options: LockOptions = {}):
       : input.source;
   const end = ended && source.snapshot.endlist;
   const marker = previous === undefined ? undefined : publishedFrom(previous.text);
-  if (previous === undefined || marker === undefined) {
+  // An ended published playlist is over: a new event (a new generation of the encoders) starts a
+  // new one, as a player that loaded the ended one never reloads it.
+  if (previous === undefined || marker === undefined || (previous.snapshot.endlist && !end)) {
     const entries = sourceEntries(source, rest, 0);
     return {
       kind: 'publish',
@@ -174,13 +178,23 @@ export function publishPlaylist(input: PublishInput, options: LockOptions = {}):
   const publishedLast = lastSequenceOf(previous.snapshot);
   let offset = marker.offset;
   let fresh = sourceEntries(source, rest, offset);
+  if (fresh.length === 0)
+    return { kind: 'unchanged', reason: `${source.encoder}/${rest} lists no segment to publish` };
   let switched: { from: string; locked: boolean; reason?: string } | undefined;
-  if (marker.encoder !== source.encoder) {
+  // A new generation of the same encoder (it restarted its numbering: the accepted version lies
+  // wholly before the published window) is spliced in as another encoder would be.
+  const restarted = (fresh.at(-1) as Entry).sequence < (published[0]?.sequence ?? publishedLast + 1);
+  if (marker.encoder !== source.encoder || restarted) {
     const shifted = { ...source.snapshot, mediaSequence: source.snapshot.mediaSequence + offset };
     const lock = checkLock(previous.snapshot, shifted, options);
     if (lock.locked) switched = { from: marker.encoder, locked: true };
     else {
       const k = firstNewSegment(published, fresh);
+      if (k === undefined)
+        return {
+          kind: 'unchanged',
+          reason: `${source.encoder}/${rest} has no segment dated after the published ones yet (not output-locked: ${lock.reason})`,
+        };
       offset += publishedLast + 1 - (fresh[k] as Entry).sequence;
       fresh = sourceEntries(source, rest, offset).slice(k);
       const head = fresh[0] as Entry;

@@ -119,3 +119,11 @@ describe('published mode on the local runtime (TD 2 s)', () => {
     expect(runtime.alerts.map((a) => a.subject)).toContain('[hls-failover] ch1: primary STOPPED');
   });
 });
+
+describe('published mode on the local runtime: its stack', () => {
+  it("refuses to start with a published folder other than the synthesized stack's, saying what to change", async () => {
+    await expect(startTestRuntime({ publishing: 'published', publishedFolder: 'out' })).rejects.toThrow(
+      /"publishedFolder" is "out", but the stack .* publishes to "live": set the same "publishedFolder" in both/,
+    );
+  });
+});

@@ -115,4 +115,33 @@ describe('published mode over the handlers', () => {
     expect(run.logs).toContain('publishing deferred to PublishViewerPlaylists');
     expect(lastPublished()).toBe(12);
   });
+
+  it('a late execution never switches back: a target whose encoder is no longer the preferred one is skipped', async () => {
+    const { s3, run, start, tickBoth } = setUp();
+    await start();
+    await tickBoth(10);
+    await tickBoth(11);
+    const published = s3.body(LIVE);
+    const output = await run.handlers.publish({
+      bucket: BUCKET,
+      channel: 'ch1',
+      mergeNeeded: false,
+      withdraw: [],
+      publish: [{ encoder: 'failover', rendition: '720p.m3u8' }],
+    });
+    expect(output.skipped).toEqual([
+      'ch1/live/720p.m3u8: failover is no longer the encoder viewers are served from (primary is)',
+    ]);
+    expect(s3.body(LIVE)).toBe(published);
+  });
+
+  it('an upload in a channel named like the published folder is not processed, saying why (its published folder would be ambiguous)', async () => {
+    const { s3, run } = setUp();
+    s3.upload('live/primary/720p.m3u8', mediaPlaylist({ sequence: 9, count: 4 }));
+    const { playlist } = await run.event('live/primary/720p.m3u8');
+    expect(playlist).toMatchObject({
+      action: 'skip',
+      reason: expect.stringMatching(/channel "live" .*named like the folder "live"/),
+    });
+  });
 });

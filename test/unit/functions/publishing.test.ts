@@ -98,6 +98,9 @@ describe('the publishing setting', () => {
     );
     expect(() => parseSettings({ publishing: 'mirrored' })).toThrow(ConfigInvalidError);
     expect(() => parseSettings({ publishedFolder: '../x' })).toThrow(/one folder name/);
+    expect(() => parseSettings({ publishing: 'published', publishedFolder: '_hls-failover' })).toThrow(
+      /must not be the folder of "statePrefix"/,
+    );
   });
 });
 
@@ -129,5 +132,13 @@ describe('the published index', () => {
     });
     expect(text).not.toMatch(/CONTENT-STEERING|PATHWAY-ID|primary\//);
     expect(text).toMatch(/^live\/\S+\.m3u8$/m);
+  });
+
+  it('leaves I-frame playlists out when asked (byte ranges are not published: listed, they would answer 404)', () => {
+    const master =
+      '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n720p.m3u8\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=100000,URI="iframe.m3u8"\n';
+    const options = { steering: false, folders: { primary: 'live/' } };
+    expect(mergeMasters(master, undefined, options).text).toContain('I-FRAME-STREAM-INF');
+    expect(mergeMasters(master, undefined, { ...options, iframes: false }).text).not.toContain('I-FRAME');
   });
 });

@@ -196,6 +196,54 @@ describe('publishPlaylist', () => {
     expect(checkWithHlsParser(after.text)).toEqual({ success: true });
   });
 
+  it('a new event after the published playlist ended starts a new published playlist (a player never reloads an ended one)', () => {
+    const ended = publish(source('primary', 101, { endlist: true }), undefined, true);
+    const next = publish(source('primary', 0), ended.published);
+    expect(next.text).not.toContain('#EXT-X-ENDLIST');
+    expect(next.published.snapshot.mediaSequence).toBe(0);
+  });
+
+  it('the same encoder restarting its numbering mid-stream is spliced in after EXT-X-DISCONTINUITY, renumbered, never going backwards', () => {
+    const before = publish(source('primary', 100));
+    const restarted = mediaPlaylist({ sequence: 0, count: 4, dated: (n) => T0 + (n + 104) * 2000 });
+    const after = publish(
+      { encoder: 'primary', text: restarted, snapshot: snapshot(restarted) },
+      before.published,
+    );
+    expect(after.lastSequence).toBe(107);
+    expect(after.published.snapshot.mediaSequence).toBe(104);
+    expect(after.text).toMatch(
+      /#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:[^\n]+\n#EXTINF:2,\n\.\.\/primary\/seg_0\.ts/,
+    );
+    expect(mismatches([before.text, after.text])).toEqual([]);
+  });
+
+  it('an unlocked switch waits for a segment dated after the published ones rather than repeat content', () => {
+    const before = publish(source('primary', 100));
+    // Another numbering, and its newest segment is dated before the published end.
+    const behind = mediaPlaylist({ sequence: 500, count: 4, dated: (n) => T0 + (n - 402) * 2000 });
+    const r = publishPlaylist({
+      source: { encoder: 'failover', text: behind, snapshot: snapshot(behind) },
+      previous: before.published,
+      rest: '360p.m3u8',
+      ended: false,
+    });
+    expect(r.kind).toBe('unchanged');
+    expect(r.kind === 'unchanged' && r.reason).toMatch(/no segment dated after the published ones yet/);
+  });
+
+  it('a source that lists no segment publishes nothing over a published playlist', () => {
+    const before = publish(source('primary', 100));
+    const empty = mediaPlaylist({ sequence: 104, count: 0 });
+    const r = publishPlaylist({
+      source: { encoder: 'failover', text: empty, snapshot: snapshot(empty) },
+      previous: before.published,
+      rest: '360p.m3u8',
+      ended: false,
+    });
+    expect(r).toEqual({ kind: 'unchanged', reason: 'failover/360p.m3u8 lists no segment to publish' });
+  });
+
   it.each([
     [
       'a delta update',
