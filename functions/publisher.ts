@@ -26,7 +26,7 @@ import { PLAYLIST_CONTENT_TYPE } from './store';
 export interface PublishOutput {
   /** Published playlists written: key → last media sequence number. */
   readonly published: Readonly<Record<string, number>>;
-  /** Changes of encoder inside a published playlist (the audit trail records them). */
+  /** Changes of encoder inside a published playlist (in the execution's output and the log). */
   readonly switched: readonly {
     readonly key: string;
     readonly from: string;
