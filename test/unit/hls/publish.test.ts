@@ -29,9 +29,17 @@ function source(encoder: string, first: number, spec: MediaSpec & { skew?: numbe
 
 type Published = { text: string; snapshot: ReturnType<typeof snapshot> };
 
+/** An encoder's accepted version, from its text. */
+const sourceOf = (encoder: string, text: string) => ({ encoder, text, snapshot: snapshot(text) });
+
+/** What publishing `src` over `previous` gives: published, unchanged or refused. */
+function attempt(src: ReturnType<typeof source>, previous?: Published, ended = false, rest = '360p.m3u8') {
+  return publishPlaylist({ source: src, ...(previous === undefined ? {} : { previous }), rest, ended });
+}
+
 /** Publishes `src` over `previous`; throws unless it publishes. */
 function publish(src: ReturnType<typeof source>, previous?: Published, ended = false, rest = '360p.m3u8') {
-  const r = publishPlaylist({ source: src, ...(previous === undefined ? {} : { previous }), rest, ended });
+  const r = attempt(src, previous, ended, rest);
   if (r.kind !== 'publish') throw new Error(`${r.kind}: ${r.reason}`);
   return { ...r, published: { text: r.text, snapshot: snapshot(r.text) } };
 }
@@ -63,23 +71,13 @@ describe('publishPlaylist', () => {
 
   it("publishes each segment once: the second encoder's event for the same segment, or a retry, changes nothing", () => {
     const first = publish(source('primary', 100));
-    const again = publishPlaylist({
-      source: source('failover', 100),
-      previous: first.published,
-      rest: '360p.m3u8',
-      ended: false,
-    });
+    const again = attempt(source('failover', 100), first.published);
     expect(again).toEqual({ kind: 'unchanged', reason: 'segment 103 is published already' });
   });
 
   it('never goes backwards: an older version (a late event, a restarted encoder) publishes nothing', () => {
     const first = publish(source('primary', 100));
-    const older = publishPlaylist({
-      source: source('primary', 98),
-      previous: first.published,
-      rest: '360p.m3u8',
-      ended: false,
-    });
+    const older = attempt(source('primary', 98), first.published);
     expect(older.kind).toBe('unchanged');
     expect(older.kind === 'unchanged' && older.reason).toMatch(/never backwards/);
   });
@@ -93,12 +91,7 @@ describe('publishPlaylist', () => {
       dated: (n) => T0 + n * 2000,
       endlist: true,
     }).replace(/#EXTINF:2\.000,\nseg_104\.ts/, '#EXTINF:0.900,\nseg_104.ts');
-    const r = publishPlaylist({
-      source: { encoder: 'primary', text: stopped, snapshot: snapshot(stopped) },
-      previous: before.published,
-      rest: '360p.m3u8',
-      ended: false,
-    });
+    const r = attempt(sourceOf('primary', stopped), before.published);
     expect(r).toEqual({ kind: 'unchanged', reason: 'segment 103 is published already' });
     const after = publish(source('failover', 101, { skew: 60 }), before.published);
     expect(after.switched).toEqual({ from: 'primary', locked: true });
@@ -133,10 +126,7 @@ describe('publishPlaylist', () => {
     const before = publish(source('primary', 100));
     // The failover numbers 400 higher: its 503 is the primary's 103 in time (same date), 504 is next.
     const failover = mediaPlaylist({ sequence: 503, count: 4, dated: (n) => T0 + (n - 400) * 2000 });
-    const after = publish(
-      { encoder: 'failover', text: failover, snapshot: snapshot(failover) },
-      before.published,
-    );
+    const after = publish(sourceOf('failover', failover), before.published);
     expect(after.switched).toMatchObject({ from: 'primary', locked: false });
     expect([...urisBySequence(after.text)]).toEqual([
       [103, '../primary/seg_103.ts'],
@@ -150,7 +140,7 @@ describe('publishPlaylist', () => {
     expect(publishedFrom(after.text)).toEqual({ encoder: 'failover', offset: 104 - 504 });
     // The next failover upload goes on under the same offset.
     const next = mediaPlaylist({ sequence: 504, count: 4, dated: (n) => T0 + (n - 400) * 2000 });
-    const later = publish({ encoder: 'failover', text: next, snapshot: snapshot(next) }, after.published);
+    const later = publish(sourceOf('failover', next), after.published);
     expect(later.lastSequence).toBe(107);
     expect(urisBySequence(later.text).get(107)).toBe('../failover/seg_507.ts');
     expect(mismatches([before.text, after.text, later.text])).toEqual([]);
@@ -206,10 +196,7 @@ describe('publishPlaylist', () => {
   it('the same encoder restarting its numbering mid-stream is spliced in after EXT-X-DISCONTINUITY, renumbered, never going backwards', () => {
     const before = publish(source('primary', 100));
     const restarted = mediaPlaylist({ sequence: 0, count: 4, dated: (n) => T0 + (n + 104) * 2000 });
-    const after = publish(
-      { encoder: 'primary', text: restarted, snapshot: snapshot(restarted) },
-      before.published,
-    );
+    const after = publish(sourceOf('primary', restarted), before.published);
     expect(after.lastSequence).toBe(107);
     expect(after.published.snapshot.mediaSequence).toBe(104);
     expect(after.text).toMatch(
@@ -222,12 +209,7 @@ describe('publishPlaylist', () => {
     const before = publish(source('primary', 100));
     // Another numbering, and its newest segment is dated before the published end.
     const behind = mediaPlaylist({ sequence: 500, count: 4, dated: (n) => T0 + (n - 402) * 2000 });
-    const r = publishPlaylist({
-      source: { encoder: 'failover', text: behind, snapshot: snapshot(behind) },
-      previous: before.published,
-      rest: '360p.m3u8',
-      ended: false,
-    });
+    const r = attempt(sourceOf('failover', behind), before.published);
     expect(r.kind).toBe('unchanged');
     expect(r.kind === 'unchanged' && r.reason).toMatch(/no segment dated after the published ones yet/);
   });
@@ -235,12 +217,7 @@ describe('publishPlaylist', () => {
   it('a source that lists no segment publishes nothing over a published playlist', () => {
     const before = publish(source('primary', 100));
     const empty = mediaPlaylist({ sequence: 104, count: 0 });
-    const r = publishPlaylist({
-      source: { encoder: 'failover', text: empty, snapshot: snapshot(empty) },
-      previous: before.published,
-      rest: '360p.m3u8',
-      ended: false,
-    });
+    const r = attempt(sourceOf('failover', empty), before.published);
     expect(r).toEqual({ kind: 'unchanged', reason: 'failover/360p.m3u8 lists no segment to publish' });
   });
 
