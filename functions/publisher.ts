@@ -42,7 +42,8 @@ export interface PublishOutput {
 const MAX_ATTEMPTS = 4;
 
 /**
- * Publishes `targets` of `channel`. Each attempt reads the channel state with the playlists: a
+ * Publishes `targets` of `channel`. It reads the channel state with the playlists (once for all
+ * targets, and again after a lost write): a
  * target whose encoder is no longer the one viewers are served from (another execution moved the
  * preference since this one looked) is skipped, so a late execution never switches back.
  */
@@ -62,6 +63,12 @@ export function createPublisher(deps: Pick<HandlerDeps, 'store' | 'records' | 's
     const published: Record<string, number> = {};
     const switched: PublishOutput['switched'][number][] = [];
     const skipped: string[] = [];
+    // The channel state, read once for every target; read again by an attempt that lost a write.
+    let read: ReturnType<typeof readChannelState> | undefined;
+    const channelState = (again: boolean) => {
+      if (again || read === undefined) read = readChannelState(records, channel);
+      return read;
+    };
 
     const publish = async ({ encoder, rendition }: PublishTarget): Promise<void> => {
       const sourceKey = `${encoderPrefix(channel, encoder)}${rendition}`;
@@ -71,7 +78,7 @@ export function createPublisher(deps: Pick<HandlerDeps, 'store' | 'records' | 's
           store.get(bucket, sourceKey),
           readAcceptedRecord(records, channel, encoder, rendition),
           store.get(bucket, key),
-          readChannelState(records, channel),
+          channelState(attempt > 1),
         ]);
         if (state.health?.preferred !== encoder)
           return void skipped.push(
