@@ -43,9 +43,9 @@ const MAX_ATTEMPTS = 4;
 
 /**
  * Publishes `targets` of `channel`. It reads the channel state with the playlists (once for all
- * targets, and again after a lost write): a
- * target whose encoder is no longer the one viewers are served from (another execution moved the
- * preference since this one looked) is skipped, so a late execution never switches back.
+ * targets, and again after a lost write): a target whose encoder is no longer the one viewers are
+ * served from (another execution moved the preference since this one looked) is skipped, so a
+ * late execution never switches back.
  */
 export function createPublisher(deps: Pick<HandlerDeps, 'store' | 'records' | 'settings' | 'log'>) {
   const { store, records, settings, log } = deps;
