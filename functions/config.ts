@@ -92,7 +92,8 @@ export const SETTINGS = {
     kind: 'number',
     env: 'HLS_FAILOVER_RECOVER_AFTER_UPDATES',
     default: 3,
-    meaning: 'Fresh updates in a row before a stalled encoder is healthy again (hysteresis).',
+    meaning:
+      'Fresh updates in a row (a new segment on every rendition) before a stalled encoder is healthy again (hysteresis).',
     check: wholeAtLeast(1),
   }),
   failback: setting({

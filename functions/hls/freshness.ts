@@ -202,7 +202,10 @@ export interface FreshnessOptions {
    * alone needs 1.5 × TD plus the LastModified resolution). @default 0.4
    */
   readonly lagGraceTargetDurations?: number;
-  /** Fresh updates in a row before a stalled encoder counts as healthy again. @default 3 */
+  /**
+   * Fresh updates in a row before a stalled encoder counts as healthy again: steps forward by a
+   * segment on every rendition (the playlist events of one segment are one update). @default 3
+   */
   readonly recoverAfterUpdates?: number;
   /** After the home encoder recovers: move back to it (`auto`) or stay (`manual`). @default 'auto' */
   readonly failback?: 'auto' | 'manual';
@@ -309,7 +312,9 @@ export function assessFreshness(
       ? before.watchingSince
       : observation.watchingSince;
 
-  // 1. Take in what is newer than what we know; remember which encoders moved forward.
+  // 1. Take in what is newer than what we know; remember which encoders moved forward: a new
+  // segment on every rendition (one step, however many playlist events it takes), a new rendition,
+  // or a restart after ENDLIST. Writing ENDLIST is no step: a stopping encoder does not recover.
   const renditions: Record<string, Record<string, PlaylistObservation>> = {};
   const progressed = new Set<string>();
   for (const encoder of o.encoders) renditions[encoder] = { ...(before.encoders[encoder]?.renditions ?? {}) };
@@ -319,14 +324,13 @@ export function assessFreshness(
     const stored = known[r.rendition];
     if (stored === undefined || isNewer(r.playlist, stored)) {
       known[r.rendition] = r.playlist;
-      if (
-        stored === undefined ||
-        r.playlist.lastSequence > stored.lastSequence ||
-        (stored.endlist && !r.playlist.endlist)
-      ) {
-        progressed.add(r.encoder);
-      }
+      if (stored === undefined || (stored.endlist && !r.playlist.endlist)) progressed.add(r.encoder);
     }
+  }
+  for (const encoder of o.encoders) {
+    const was = frontier(before.encoders[encoder]?.renditions ?? {});
+    const is = frontier(renditions[encoder] ?? {});
+    if (is !== undefined && was !== undefined && is > was) progressed.add(encoder);
   }
 
   // 2. Each rendition against the clock and its counterpart; each encoder from its renditions.
@@ -515,6 +519,16 @@ function coversPlayers(
     const c = other[name];
     return c === undefined || c.endlist || p.mediaSequence <= c.lastSequence - PLAYER_BEHIND_SEGMENTS;
   });
+}
+
+/**
+ * The segment every rendition of an encoder has reached (the lowest last segment), or undefined
+ * when it has none or one ends with EXT-X-ENDLIST.
+ */
+function frontier(renditions: Readonly<Record<string, PlaylistObservation>>): number | undefined {
+  const all = Object.values(renditions);
+  if (all.length === 0 || all.some((p) => p.endlist)) return undefined;
+  return Math.min(...all.map((p) => p.lastSequence));
 }
 
 function isDown(status: EncoderStatus): boolean {

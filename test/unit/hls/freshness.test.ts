@@ -379,6 +379,67 @@ describe('assessFreshness', () => {
     expect(restarted.state).toMatchObject({ preferred: 'primary', withdrawn: [] });
   });
 
+  describe('hysteresis over an encoder of several renditions', () => {
+    const RENDITIONS = ['180p.m3u8', '270p.m3u8', '360p.m3u8', 'audio.m3u8'];
+    /** One playlist event per rendition of `encoder` for segment n, 50 ms apart from `s` seconds. */
+    const roundOf = (encoder: string, n: number, s: number, endlist = false) =>
+      RENDITIONS.map((rendition, i) => ({
+        now: at(s + i * 0.05),
+        renditions: [seen(encoder, playlist(n, at(s + i * 0.05), endlist), rendition)],
+      }));
+    const lockStep = (from: number, until: number) =>
+      Array.from({ length: until - from + 1 }, (_, k) => [
+        ...roundOf('primary', from + k, (from + k) * TD),
+        ...roundOf('failover', from + k, (from + k) * TD + 0.01),
+      ]).flat();
+    /** Both encoders in lock step up to segment 10; the primary's 180p then misses segment 11. */
+    const stalled = () => {
+      const base = run(lockStep(0, 10));
+      const late = run(
+        [
+          ...roundOf('failover', 11, 22),
+          ...roundOf('primary', 11, 22).slice(1),
+          { now: at(22.9), renditions: [] },
+        ],
+        {},
+        base.state,
+      );
+      expect(kinds(late.transitions)).toEqual(['encoder-stalled', 'preferred-changed', 'withdrawal-changed']);
+      return late.state;
+    };
+
+    it("counts a segment written on every rendition as one fresh update, not each rendition's event: no RECOVERED within one segment", () => {
+      // The late 180p update comes, then the next segments: 4 playlist events per segment.
+      const back = run(
+        [...roundOf('primary', 11, 23), ...roundOf('failover', 12, 24), ...roundOf('primary', 12, 24.02)],
+        {},
+        stalled(),
+      );
+      expect(back.transitions).toEqual([]);
+      expect(back.state.encoders.primary?.reason).toBe('recovering: 2 of 3 fresh updates');
+      const recovered = run(
+        [...roundOf('failover', 13, 26), ...roundOf('primary', 13, 26.02)],
+        {},
+        back.state,
+      );
+      expect(kinds(recovered.transitions)).toEqual([
+        'encoder-recovered',
+        'preferred-changed',
+        'withdrawal-changed',
+      ]);
+    });
+
+    it('a stalled encoder that writes EXT-X-ENDLIST on every rendition is stopping, not recovering: one incident, no RECOVERED', () => {
+      const stopping = run(
+        [...roundOf('primary', 11, 23, true), ...roundOf('failover', 12, 24)],
+        {},
+        stalled(),
+      );
+      expect(stopping.transitions).toEqual([]);
+      expect(stopping.state.encoders.primary).toMatchObject({ status: 'ended' });
+    });
+  });
+
   it('a new event after the channel ended: both encoders healthy at once, no RECOVERED for incidents that never alerted', () => {
     const base = run(healthyUntil(20));
     const over = run(
