@@ -19,6 +19,7 @@ import {
   BUDGETS,
   type E2eEnvironment,
   endedVersusContinued,
+  formatResult,
   problemsOf,
   runScenario,
   SCENARIOS,
@@ -63,7 +64,7 @@ export interface E2eScenarioReport {
   readonly errors: readonly string[];
   /** Per missed run: what it missed. */
   readonly misses: readonly (readonly string[])[];
-  /** The encoders' largest upload skew for the same update per run, in ms (what the lag grace must cover). */
+  /** The encoders' largest upload skew for the same segment per run, in ms (what the lag grace must cover). */
   readonly uploadSkewMaxMs: Distribution;
   /** Seconds after the faulty encoder's last good upload (its ENDLIST upload for a stop). */
   readonly detectionSeconds: Distribution;
@@ -126,6 +127,8 @@ export async function runE2eFailoverBench(options: E2eBenchOptions = {}): Promis
             const problems = problemsOf(result);
             if (problems.length > 0) misses.push(problems);
             log(`${label}: ${problems.length === 0 ? 'pass' : `MISS: ${problems.join('; ')}`}`);
+            // A miss comes with the run's figures (alerts with their times and reasons, viewers).
+            if (problems.length > 0) log(formatResult(result));
           } catch (error) {
             errors.push((error as Error).message);
             log(`${label}: ERROR ${(error as Error).message}`);

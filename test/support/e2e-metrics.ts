@@ -250,17 +250,30 @@ export class ObjectTimeline {
   }
 
   /**
-   * How far apart the two encoders upload the same media playlist update, in ms: each PUT of `b`
-   * paired with `a`'s PUT of the same rendition nearest in time (within half a target duration).
-   * The lag grace must cover this, with the event delivery on top.
+   * How far apart the two encoders write the same segment, in ms: output-locked encoders name a
+   * segment by its media sequence number, so each segment object `a` and `b` both wrote is one
+   * pair (the media playlist update follows it). The lag grace must cover this, with the event
+   * delivery on top. (Pairing playlist uploads by nearest time instead misses a late encoder: its
+   * late update pairs with the other's next one.)
    */
-  uploadSkewMs(a: string, b: string, targetDurationMs: number): number[] {
-    const rest = (e: TimedObjectEvent, encoder: string) => e.key.slice(`${this.channel}/${encoder}/`.length);
-    const ofA = this.mediaPlaylistPuts(a);
-    return this.mediaPlaylistPuts(b).flatMap((e) => {
-      const gaps = ofA.filter((o) => rest(o, a) === rest(e, b)).map((o) => Math.abs(o.at - e.at));
-      const nearest = Math.min(...gaps);
-      return nearest <= targetDurationMs / 2 ? [nearest] : [];
+  uploadSkewMs(a: string, b: string): number[] {
+    const segments = (encoder: string) => {
+      const prefix = `${this.channel}/${encoder}/`;
+      const byRest = new Map<string, number>();
+      for (const e of this.events)
+        if (
+          e.kind === 'created' &&
+          e.reason !== 'CopyObject' &&
+          e.key.startsWith(prefix) &&
+          !e.key.endsWith('.m3u8')
+        )
+          byRest.set(e.key.slice(prefix.length), e.at);
+      return byRest;
+    };
+    const ofA = segments(a);
+    return [...segments(b)].flatMap(([rest, at]) => {
+      const other = ofA.get(rest);
+      return other === undefined ? [] : [Math.abs(other - at)];
     });
   }
 

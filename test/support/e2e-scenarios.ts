@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
-import type { Alert } from '../../functions/alerts';
+import { type Alert, alertPayloadOf } from '../../functions/alerts';
 import { parseSettings } from '../../functions/config';
 import { splicedFrom } from '../../functions/hls';
 import {
@@ -241,9 +241,7 @@ async function waitFor(check: () => boolean, timeoutMs: number): Promise<number 
 
 /** The alert's own time (the execution's clock when it decided), from its JSON payload. */
 export function alertTime(alert: Alert): number | undefined {
-  const json = /^JSON: (.*)$/m.exec(alert.message)?.[1];
-  if (json === undefined) return undefined;
-  const at = (JSON.parse(json) as { at?: string }).at;
+  const at = alertPayloadOf(alert.message)?.at;
   return at === undefined ? undefined : Date.parse(at);
 }
 
@@ -290,6 +288,12 @@ export interface ScenarioResult {
   readonly targetDuration: number;
   /** Every alert subject, in order. */
   readonly alerts: readonly string[];
+  /** The same alerts with when each was decided (epoch ms) and why, for the oracle and for a person. */
+  readonly alertRecords: readonly {
+    readonly subject: string;
+    readonly at?: number;
+    readonly reason?: string;
+  }[];
   /** Executions that failed (error: cause), which no scenario expects. */
   readonly failedExecutions: readonly string[];
   /** When the faulty encoder last updated every media playlist before the fault, or its ENDLIST upload (stop). */
@@ -297,7 +301,7 @@ export interface ScenarioResult {
   readonly faultAt: number | undefined;
   /** Fault phase: ms after the last upload. */
   readonly faultAfterUploadMs: number | undefined;
-  /** The encoders' upload skew for the same update, p50 and max in ms (while both upload). */
+  /** The encoders' upload skew for the same segment, p50 and max in ms (while both upload). */
   readonly uploadSkewMs: { readonly p50: number; readonly max: number } | undefined;
   /**
    * The encoders drifted apart beyond the lag grace: not output-locked as the design assumes (the
@@ -605,7 +609,7 @@ async function play(
 
   for (const late of runtime.alerts.slice(alertsInWindow.length))
     notes.push(`after the window, while the harness read the viewers: ${late.subject}`);
-  const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover', TD_SECONDS * 1000));
+  const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover'));
   // Steady state: the publications before the fault.
   const publishHopMs = percentiles(timeline.publicationHopsMs('live', faultAt));
   const graceMs =
@@ -620,6 +624,14 @@ async function play(
     title: plan.title,
     targetDuration: TD_SECONDS,
     alerts: alertsInWindow.map((a) => a.subject),
+    alertRecords: alertsInWindow.map((a) => {
+      const payload = alertPayloadOf(a.message);
+      return {
+        subject: a.subject,
+        ...(payload === undefined ? {} : { at: Date.parse(payload.at) }),
+        ...(payload?.reason === undefined ? {} : { reason: payload.reason }),
+      };
+    }),
     failedExecutions: executionsInWindow
       .filter((e) => e.status !== 'SUCCEEDED')
       .map(
@@ -701,10 +713,17 @@ export function formatResult(r: ScenarioResult): string {
   const inTd = (s: number | undefined) =>
     s === undefined ? 'n/a' : `${s.toFixed(2)} s (${(s / td).toFixed(2)} × TD)`;
   const lines = [`── ${r.title} (TD ${td} s)`];
-  lines.push(`   alerts: ${r.alerts.length === 0 ? 'none' : r.alerts.join(' | ')}`);
+  const when = (at: number | undefined) =>
+    at === undefined || r.faultAt === undefined
+      ? ''
+      : ` at ${((at - r.faultAt) / 1000).toFixed(1)} s from the fault`;
+  const alertLines = r.alertRecords.map(
+    (a) => `${a.subject}${when(a.at)}${a.reason === undefined ? '' : ` (${a.reason})`}`,
+  );
+  lines.push(`   alerts: ${alertLines.length === 0 ? 'none' : alertLines.join(' | ')}`);
   if (r.uploadSkewMs !== undefined)
     lines.push(
-      `   encoders' upload skew (same update): p50 ${r.uploadSkewMs.p50} ms, max ${r.uploadSkewMs.max} ms`,
+      `   encoders' upload skew (same segment): p50 ${r.uploadSkewMs.p50} ms, max ${r.uploadSkewMs.max} ms`,
     );
   if (r.publishHopMs !== undefined)
     lines.push(
@@ -772,10 +791,13 @@ export function problemsOf(r: ScenarioResult): string[] {
   const alert = (encoder: string, kind: string) => subjectOf(channel, encoder, kind);
   const expectAlerts = (expected: string[]) => {
     // Encoders that drifted beyond the lag grace (noted with the figures) make a STALLED and
-    // RECOVERED pair of an encoder the scenario did not fault right: that pair is set aside.
-    const alerts = r.driftBeyondGrace ? withoutDriftPairs(r.alerts, expected) : r.alerts;
+    // RECOVERED pair right, of an encoder the scenario did not fault or before the fault: that
+    // pair is set aside.
+    const alerts = r.driftBeyondGrace ? withoutDriftPairs(r, expected) : r.alerts;
     if (JSON.stringify(alerts) !== JSON.stringify(expected))
-      problems.push(`alerts ${JSON.stringify(r.alerts)}, expected ${JSON.stringify(expected)}`);
+      problems.push(
+        `alerts ${JSON.stringify(r.alertRecords.map((a) => `${a.subject}${a.at === undefined || r.faultAt === undefined ? '' : ` (${((a.at - r.faultAt) / 1000).toFixed(1)} s from the fault)`}`))}, expected ${JSON.stringify(expected)}`,
+      );
   };
   const within = (what: string, seconds: number | undefined, budgetTd: number) => {
     if (seconds === undefined) problems.push(`${what}: did not happen`);
@@ -790,7 +812,7 @@ export function problemsOf(r: ScenarioResult): string[] {
     const long = v.summary.freezes.filter((f) => f.seconds > BUDGETS.freezeSeconds);
     if (long.length > 0)
       problems.push(
-        `${v.label} froze ${long.map((f) => `${f.seconds} s`).join(', ')} (limit ${BUDGETS.freezeSeconds} s)`,
+        `${v.label} froze ${long.map((f) => `${f.seconds} s ${r.faultAt === undefined ? '' : `at ${((f.from - r.faultAt) / 1000).toFixed(1)} s from the fault`}`.trim()).join(', ')} (limit ${BUDGETS.freezeSeconds} s)`,
       );
     if (!v.summary.playingAtEnd) problems.push(`${v.label} is not playing at the end of the window`);
     if (v.summary.fatalErrors.length > 0)
@@ -942,17 +964,31 @@ export function problemsOf(r: ScenarioResult): string[] {
   return problems;
 }
 
-/** `alerts` without the STALLED / RECOVERED pairs of encoders that `expected` does not name. */
-function withoutDriftPairs(alerts: readonly string[], expected: readonly string[]): string[] {
+/**
+ * The alert subjects without the STALLED / RECOVERED pairs that encoders drifting apart explain:
+ * an encoder's pair when `expected` does not name that encoder, or when both alerts came before
+ * the fault.
+ */
+function withoutDriftPairs(r: ScenarioResult, expected: readonly string[]): string[] {
   const named = (a: string) => / (\S+) (?:STALLED|RECOVERED)$/.exec(a)?.[1];
-  const faulted = new Set(expected.map(named).filter((e) => e !== undefined));
-  return alerts.filter((a) => {
-    const encoder = named(a);
-    if (encoder === undefined || faulted.has(encoder)) return true;
-    const stall = alerts.some((b) => b.endsWith(` ${encoder} STALLED`));
-    const recovery = alerts.some((b) => b.endsWith(` ${encoder} RECOVERED`));
-    return !(stall && recovery);
-  });
+  const faulted = new Set(
+    expected.map((a) => /: (\S+) [A-Z ]+$/.exec(a)?.[1]).filter((e) => e !== undefined),
+  );
+  const beforeFault = (a: { readonly at?: number }) =>
+    a.at !== undefined && r.faultAt !== undefined && a.at < r.faultAt;
+  /** The records a pair of `encoder` may come from: all of them, or for a faulted one those before the fault. */
+  const candidates = (encoder: string) =>
+    r.alertRecords.filter((a) => named(a.subject) === encoder && (!faulted.has(encoder) || beforeFault(a)));
+  const paired = (encoder: string) => {
+    const c = candidates(encoder);
+    return c.some((a) => a.subject.endsWith(' STALLED')) && c.some((a) => a.subject.endsWith(' RECOVERED'));
+  };
+  return r.alertRecords
+    .filter((a) => {
+      const encoder = named(a.subject);
+      return encoder === undefined || !paired(encoder) || !candidates(encoder).includes(a);
+    })
+    .map((a) => a.subject);
 }
 
 /** How many viewers ended and continued (issue #7), and how the ones that continued fared. */

@@ -1,0 +1,154 @@
+/**
+ * The end-to-end oracle itself: what it sets aside when the encoders drift apart, and how it
+ * measures that drift. A lax oracle would pass a broken failover; a strict one fails CI on a
+ * loaded machine for what the workflow rightly did.
+ */
+import { ObjectTimeline } from '../support/e2e-metrics';
+import { problemsOf, type ScenarioResult, type ViewerFigures } from '../support/e2e-scenarios';
+
+const FAULT = Date.parse('2026-12-01T10:00:00Z');
+const CHANNEL = 'e2e-published-stopped';
+
+const smoothViewer: ViewerFigures = {
+  label: 'viewer 1',
+  player: 'hlsjs',
+  summary: {
+    playingSince: FAULT - 10_000,
+    observedSeconds: 30,
+    rebufferSeconds: 0,
+    longestFreezeSeconds: 0,
+    freezes: [],
+    driftSeconds: 0,
+    waitingEvents: 0,
+    jumps: 0,
+    skippedSeconds: 0,
+    playingAtEnd: true,
+    ended: false,
+    pathwayBefore: 'primary',
+    pathwayAfter: 'failover',
+    switchedAt: FAULT + 3000,
+    fatalErrors: [],
+  },
+  switchSeconds: 3,
+  loadedEndlist: false,
+  outcome: 'continued',
+  playerErrors: [],
+  encoderPlaylistLoads: 0,
+};
+
+/** A published-mode stop that met every budget, with these alerts (seconds from the fault). */
+function stopped(
+  alerts: [kind: string, secondsFromFault: number][],
+  driftBeyondGrace: boolean,
+): ScenarioResult {
+  const records = alerts.map(([kind, s]) => ({
+    subject: `[hls-failover] ${CHANNEL}: ${kind}`,
+    at: FAULT + s * 1000,
+  }));
+  return {
+    scenario: 'published-stopped',
+    title: 'published stop',
+    targetDuration: 2,
+    alerts: records.map((a) => a.subject),
+    alertRecords: records,
+    failedExecutions: [],
+    lastGoodUpload: FAULT + 100,
+    faultAt: FAULT,
+    faultAfterUploadMs: undefined,
+    uploadSkewMs: { p50: 50, max: driftBeyondGrace ? 900 : 100 },
+    driftBeyondGrace,
+    publishHopMs: { p50: 300, p99: 900, count: 20 },
+    detectionSeconds: 1.4,
+    steeringSeconds: undefined,
+    withdrawalSeconds: undefined,
+    steeringAtEnd: undefined,
+    faultyPlaylistStatusAtEnd: 403,
+    viewers: [smoothViewer],
+    notes: [],
+  };
+}
+
+describe('the e2e oracle, when the encoders drift apart beyond the lag grace', () => {
+  it("sets aside the faulted encoder's STALLED / RECOVERED pair that came before the fault", () => {
+    const r = stopped(
+      [
+        ['primary STALLED', -6],
+        ['primary RECOVERED', -2],
+        ['primary STOPPED', 1.4],
+      ],
+      true,
+    );
+    expect(problemsOf(r)).toEqual([]);
+  });
+
+  it("keeps the faulted encoder's stall and recovery after the fault: the fault is judged as it happened", () => {
+    const r = stopped(
+      [
+        ['primary STALLED', 0.5],
+        ['primary RECOVERED', 1],
+        ['primary STOPPED', 3],
+      ],
+      true,
+    );
+    expect(problemsOf(r)).toEqual([
+      expect.stringMatching(/^alerts .*primary STALLED \(0\.5 s from the fault\).*expected/),
+    ]);
+  });
+
+  it('sets aside a pair of the encoder the scenario did not fault, whenever it came', () => {
+    const r = stopped(
+      [
+        ['failover STALLED', 2],
+        ['failover RECOVERED', 6],
+        ['primary STOPPED', 1.4],
+      ],
+      true,
+    );
+    expect(problemsOf(r)).toEqual([]);
+  });
+});
+
+describe('the e2e oracle, with encoders locked within the lag grace', () => {
+  it('sets nothing aside: a stall before the fault is a false stall, and a problem', () => {
+    const r = stopped(
+      [
+        ['primary STALLED', -6],
+        ['primary RECOVERED', -2],
+        ['primary STOPPED', 1.4],
+      ],
+      false,
+    );
+    expect(problemsOf(r)).toHaveLength(1);
+  });
+
+  it('says when a viewer froze, from the fault', () => {
+    const frozen = {
+      ...smoothViewer,
+      summary: {
+        ...smoothViewer.summary,
+        freezes: [{ from: FAULT - 4800, to: FAULT - 4300, seconds: 0.5, open: false }],
+      },
+    };
+    const r = { ...stopped([['primary STOPPED', 1.4]], false), viewers: [frozen] };
+    expect(problemsOf(r)).toEqual(['viewer 1 froze 0.5 s at -4.8 s from the fault (limit 0.25 s)']);
+  });
+});
+
+describe("the encoders' upload skew", () => {
+  it('pairs the two encoders’ writes of the same segment, however late one is', () => {
+    const timeline = new ObjectTimeline('ch');
+    const put = (key: string, at: number) =>
+      timeline.record({ key: `ch/${key}`, kind: 'created', reason: 'PutObject', at });
+    put('primary/720p_100.ts', 1000);
+    put('failover/720p_100.ts', 1040);
+    put('primary/720p_101.ts', 3000);
+    // The failover writes segment 101 as late as the primary writes 102: nearest in time, they
+    // would pair with 0 ms; by name they are 2 s apart.
+    put('primary/720p_102.ts', 5000);
+    put('failover/720p_101.ts', 5000);
+    put('failover/720p.m3u8', 5010);
+    put('primary/720p.m3u8', 5010);
+    put('primary/720p_103.ts', 7000); // the failover never wrote it: no pair
+    expect(timeline.uploadSkewMs('primary', 'failover').sort((a, b) => a - b)).toEqual([40, 2000]);
+  });
+});
