@@ -254,9 +254,10 @@ export class ObjectTimeline {
    * segment by its media sequence number, so each segment object `a` and `b` both wrote is one
    * pair (the media playlist update follows it). The lag grace must cover this, with the event
    * delivery on top. (Pairing playlist uploads by nearest time instead misses a late encoder: its
-   * late update pairs with the other's next one.)
+   * late update pairs with the other's next one.) Only segments both wrote `before` a time (a
+   * fault: an encoder stopped mid-segment writes its last one early, cut short).
    */
-  uploadSkewMs(a: string, b: string): number[] {
+  uploadSkewMs(a: string, b: string, before = Number.POSITIVE_INFINITY): number[] {
     const segments = (encoder: string) => {
       const prefix = `${this.channel}/${encoder}/`;
       const byRest = new Map<string, number>();
@@ -273,7 +274,7 @@ export class ObjectTimeline {
     const ofA = segments(a);
     return [...segments(b)].flatMap(([rest, at]) => {
       const other = ofA.get(rest);
-      return other === undefined ? [] : [Math.abs(other - at)];
+      return other === undefined || other >= before || at >= before ? [] : [Math.abs(other - at)];
     });
   }
 

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { type Alert, alertPayloadOf } from '../../functions/alerts';
+import type { ChannelView } from '../../functions/channel-view';
 import { parseSettings } from '../../functions/config';
 import { splicedFrom } from '../../functions/hls';
 import {
@@ -465,7 +466,16 @@ async function play(
 ): Promise<ScenarioResult> {
   const { runtime, timeline, channel } = stage;
   const notes: string[] = [];
-  // Steady state first: viewers settle at 3 TD behind live.
+  // The scenario starts from a healthy channel. On a loaded machine the start-up (two encoders,
+  // Chromium's viewers) can delay an encoder's uploads until the workflow rightly judges it
+  // stalled before the scenario begins: the scenario waits for it to recover, and reports what
+  // happened before as notes. Then a steady state: viewers settle at 3 TD behind live.
+  const startedAt = await healthyChannel(runtime, channel);
+  const startUp = runtime.alerts.length;
+  for (const a of runtime.alerts)
+    notes.push(
+      `before the scenario began (start-up): ${a.subject} (${alertPayloadOf(a.message)?.reason ?? ''})`,
+    );
   await sleep(4000);
   let faultAt: number | undefined;
   let lastGoodUpload: number | undefined;
@@ -497,7 +507,7 @@ async function play(
   if (plan.resume && fault !== undefined && faulty !== undefined) {
     // Failback: once detection and the viewers' switch are over, the primary comes back.
     const stalled = subjectOf(channel, fault.encoder, 'STALLED');
-    await waitFor(() => runtime.alerts.some((a) => a.subject === stalled), 15_000);
+    await waitFor(() => runtime.alerts.slice(startUp).some((a) => a.subject === stalled), 15_000);
     await sleep(1000);
     if (options.players === undefined) await stage.addViewer('viewer 2 (joined during the outage)');
     else
@@ -508,9 +518,9 @@ async function play(
     env.log(`${plan.title}: resume ${fault.encoder}`);
     await faulty.resume();
     const recovered = subjectOf(channel, fault.encoder, 'RECOVERED');
-    await waitFor(() => runtime.alerts.some((a) => a.subject === recovered), 30_000);
+    await waitFor(() => runtime.alerts.slice(startUp).some((a) => a.subject === recovered), 30_000);
     await sleep(plan.watchSeconds * 1000);
-    const recoveredAlert = runtime.alerts.find((a) => a.subject === recovered);
+    const recoveredAlert = runtime.alerts.slice(startUp).find((a) => a.subject === recovered);
     const recoveredAt = recoveredAlert === undefined ? undefined : alertTime(recoveredAlert);
     recovery = {
       restartedAt,
@@ -524,7 +534,7 @@ async function play(
   await runtime.idle();
   // The scenario is judged on what happened in its window; an alert raised later, while the
   // harness reads the viewers' records, is reported as a note.
-  const alertsInWindow = [...runtime.alerts];
+  const alertsInWindow = runtime.alerts.slice(startUp);
   const executionsInWindow = [...runtime.executions];
 
   const viewers: ViewerFigures[] = [];
@@ -536,7 +546,7 @@ async function play(
         JSON.stringify(record),
       );
     const summary = summarizePlayback(record, {
-      from: Math.max(stage.playingAt, v.openedAt) + 1000,
+      from: Math.max(stage.playingAt, startedAt, v.openedAt) + 1000,
       ...(faultAt === undefined || v.openedAt > faultAt ? {} : { fault: faultAt }),
     });
     const restartedAt = recovery?.restartedAt;
@@ -607,9 +617,9 @@ async function play(
     ? ((await steeringResponse.json()) as { 'PATHWAY-PRIORITY'?: string[] })['PATHWAY-PRIORITY']
     : undefined;
 
-  for (const late of runtime.alerts.slice(alertsInWindow.length))
+  for (const late of runtime.alerts.slice(startUp + alertsInWindow.length))
     notes.push(`after the window, while the harness read the viewers: ${late.subject}`);
-  const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover'));
+  const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover', faultAt));
   // Steady state: the publications before the fault.
   const publishHopMs = percentiles(timeline.publicationHopsMs('live', faultAt));
   const graceMs =
@@ -655,6 +665,33 @@ async function play(
     viewers,
     notes,
   };
+}
+
+/** How long a scenario waits for a healthy channel before it begins. */
+const HEALTHY_WITHIN_MS = 30_000;
+
+/**
+ * Waits until the workflow judges both encoders healthy, the channel up and the home encoder
+ * preferred; resolves with when (epoch ms), or fails with the channel's state.
+ */
+async function healthyChannel(runtime: LocalRuntime, channel: string): Promise<number> {
+  const deadline = Date.now() + HEALTHY_WITHIN_MS;
+  for (;;) {
+    const res = await fetch(`${runtime.endpoints.api}/channels/${encodeURIComponent(channel)}`);
+    const view = res.ok ? ((await res.json()) as ChannelView) : undefined;
+    const healthy =
+      view !== undefined &&
+      !view.channelDown &&
+      view.preferred === 'primary' &&
+      view.encoders.length === 2 &&
+      view.encoders.every((e) => e.status === 'healthy');
+    if (healthy) return Date.now();
+    if (Date.now() > deadline)
+      throw new Error(
+        `the channel was not healthy within ${HEALTHY_WITHIN_MS / 1000} s of the viewers starting, so no scenario can begin: ${JSON.stringify(view?.encoders.map((e) => `${e.name} ${e.status}: ${e.reason}`) ?? res.status)}`,
+      );
+    await sleep(250);
+  }
 }
 
 /** p50 and p99 (nearest rank) of some durations in ms, or undefined when there are none. */

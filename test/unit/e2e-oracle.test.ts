@@ -150,5 +150,7 @@ describe("the encoders' upload skew", () => {
     put('primary/720p.m3u8', 5010);
     put('primary/720p_103.ts', 7000); // the failover never wrote it: no pair
     expect(timeline.uploadSkewMs('primary', 'failover').sort((a, b) => a - b)).toEqual([40, 2000]);
+    // A stop at 4.5 s: the segment the stopped encoder cut short is no measure of locking.
+    expect(timeline.uploadSkewMs('primary', 'failover', 4500)).toEqual([40]);
   });
 });
