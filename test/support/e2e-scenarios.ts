@@ -744,18 +744,21 @@ function failedState(events: readonly unknown[]): string {
   return withState.at(-1) ?? 'execution';
 }
 
+/** ` at -4.8 s from the fault`, or nothing when either time is unknown. */
+function fromFault(at: number | undefined, faultAt: number | undefined): string {
+  return at === undefined || faultAt === undefined
+    ? ''
+    : ` at ${((at - faultAt) / 1000).toFixed(1)} s from the fault`;
+}
+
 /** The scenario's figures as lines a person reads in the test output. */
 export function formatResult(r: ScenarioResult): string {
   const td = r.targetDuration;
   const inTd = (s: number | undefined) =>
     s === undefined ? 'n/a' : `${s.toFixed(2)} s (${(s / td).toFixed(2)} × TD)`;
   const lines = [`── ${r.title} (TD ${td} s)`];
-  const when = (at: number | undefined) =>
-    at === undefined || r.faultAt === undefined
-      ? ''
-      : ` at ${((at - r.faultAt) / 1000).toFixed(1)} s from the fault`;
   const alertLines = r.alertRecords.map(
-    (a) => `${a.subject}${when(a.at)}${a.reason === undefined ? '' : ` (${a.reason})`}`,
+    (a) => `${a.subject}${fromFault(a.at, r.faultAt)}${a.reason === undefined ? '' : ` (${a.reason})`}`,
   );
   lines.push(`   alerts: ${alertLines.length === 0 ? 'none' : alertLines.join(' | ')}`);
   if (r.uploadSkewMs !== undefined)
@@ -833,7 +836,7 @@ export function problemsOf(r: ScenarioResult): string[] {
     const alerts = r.driftBeyondGrace ? withoutDriftPairs(r, expected) : r.alerts;
     if (JSON.stringify(alerts) !== JSON.stringify(expected))
       problems.push(
-        `alerts ${JSON.stringify(r.alertRecords.map((a) => `${a.subject}${a.at === undefined || r.faultAt === undefined ? '' : ` (${((a.at - r.faultAt) / 1000).toFixed(1)} s from the fault)`}`))}, expected ${JSON.stringify(expected)}`,
+        `alerts ${JSON.stringify(r.alertRecords.map((a) => `${a.subject}${fromFault(a.at, r.faultAt)}`))}, expected ${JSON.stringify(expected)}`,
       );
   };
   const within = (what: string, seconds: number | undefined, budgetTd: number) => {
@@ -849,7 +852,7 @@ export function problemsOf(r: ScenarioResult): string[] {
     const long = v.summary.freezes.filter((f) => f.seconds > BUDGETS.freezeSeconds);
     if (long.length > 0)
       problems.push(
-        `${v.label} froze ${long.map((f) => `${f.seconds} s ${r.faultAt === undefined ? '' : `at ${((f.from - r.faultAt) / 1000).toFixed(1)} s from the fault`}`.trim()).join(', ')} (limit ${BUDGETS.freezeSeconds} s)`,
+        `${v.label} froze ${long.map((f) => `${f.seconds} s${fromFault(f.from, r.faultAt)}`).join(', ')} (limit ${BUDGETS.freezeSeconds} s)`,
       );
     if (!v.summary.playingAtEnd) problems.push(`${v.label} is not playing at the end of the window`);
     if (v.summary.fatalErrors.length > 0)

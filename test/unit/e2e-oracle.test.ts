@@ -91,7 +91,7 @@ describe('the e2e oracle, when the encoders drift apart beyond the lag grace', (
       true,
     );
     expect(problemsOf(r)).toEqual([
-      expect.stringMatching(/^alerts .*primary STALLED \(0\.5 s from the fault\).*expected/),
+      expect.stringMatching(/^alerts .*primary STALLED at 0\.5 s from the fault.*expected/),
     ]);
   });
 
