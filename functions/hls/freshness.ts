@@ -199,7 +199,7 @@ export interface FreshnessOptions {
    * output-locked encoders write the same segment within milliseconds of each other, so an
    * encoder that has not written segment n+1 this long after the other did has missed its update
    * (detection at about 1 + this many target durations after its last upload, where the age signal
-   * alone needs 1.5 × TD plus the LastModified resolution). @default 0.4
+   * alone needs 1.5 × TD plus the LastModified resolution). @default 0.3
    */
   readonly lagGraceTargetDurations?: number;
   /**
@@ -523,7 +523,8 @@ function coversPlayers(
 
 /**
  * The segment every rendition of an encoder has reached (the lowest last segment), or undefined
- * when it has none or one ends with EXT-X-ENDLIST.
+ * when it has none or one ends with EXT-X-ENDLIST. A rendition the encoder no longer writes holds
+ * it back: that encoder stays stalled by the rendition's age, as before the frontier existed.
  */
 function frontier(renditions: Readonly<Record<string, PlaylistObservation>>): number | undefined {
   const all = Object.values(renditions);

@@ -249,32 +249,61 @@ export class ObjectTimeline {
     return this.mediaPlaylistPuts(encoder).find((e) => e.at > at)?.at;
   }
 
+  /** When `encoder` first wrote each of its segments (not playlists), by name inside its folder. */
+  private segmentWrites(encoder: string): Map<string, number> {
+    const prefix = `${this.channel}/${encoder}/`;
+    const byRest = new Map<string, number>();
+    for (const e of this.events) {
+      const rest = e.key.slice(prefix.length);
+      if (
+        e.kind === 'created' &&
+        e.reason !== 'CopyObject' &&
+        e.key.startsWith(prefix) &&
+        !rest.endsWith('.m3u8')
+      )
+        if (!byRest.has(rest)) byRest.set(rest, e.at);
+    }
+    return byRest;
+  }
+
   /**
    * How far apart the two encoders write the same segment, in ms: output-locked encoders name a
    * segment by its media sequence number, so each segment object `a` and `b` both wrote is one
    * pair (the media playlist update follows it). The lag grace must cover this, with the event
    * delivery on top. (Pairing playlist uploads by nearest time instead misses a late encoder: its
-   * late update pairs with the other's next one.) Only segments both wrote `before` a time (a
-   * fault: an encoder stopped mid-segment writes its last one early, cut short).
+   * late update pairs with the other's next one.) Only segments both wrote within [`from`, `to`):
+   * the scenario's steady state, before a fault (an encoder stopped mid-segment writes its last
+   * one early, cut short).
    */
-  uploadSkewMs(a: string, b: string, before = Number.POSITIVE_INFINITY): number[] {
-    const segments = (encoder: string) => {
-      const prefix = `${this.channel}/${encoder}/`;
-      const byRest = new Map<string, number>();
-      for (const e of this.events)
-        if (
-          e.kind === 'created' &&
-          e.reason !== 'CopyObject' &&
-          e.key.startsWith(prefix) &&
-          !e.key.endsWith('.m3u8')
-        )
-          byRest.set(e.key.slice(prefix.length), e.at);
-      return byRest;
-    };
-    const ofA = segments(a);
-    return [...segments(b)].flatMap(([rest, at]) => {
+  uploadSkewMs(
+    a: string,
+    b: string,
+    from = Number.NEGATIVE_INFINITY,
+    to = Number.POSITIVE_INFINITY,
+  ): number[] {
+    const inWindow = (at: number) => at >= from && at < to;
+    const ofA = this.segmentWrites(a);
+    return [...this.segmentWrites(b)].flatMap(([rest, at]) => {
       const other = ofA.get(rest);
-      return other === undefined || other >= before || at >= before ? [] : [Math.abs(other - at)];
+      return other === undefined || !inWindow(other) || !inWindow(at) ? [] : [Math.abs(other - at)];
+    });
+  }
+
+  /**
+   * How late `encoder` wrote its segments written within [`from`, `to`), in ms: segment n of a lock-step
+   * encoder ends at n + 1 segment durations since the Unix epoch (local/encoders.ts), and reaches
+   * the origin a little after. On a loaded machine it comes seconds late, and the workflow rightly
+   * judges that encoder stalled.
+   */
+  segmentLatenessMs(
+    encoder: string,
+    segmentSeconds: number,
+    from = Number.NEGATIVE_INFINITY,
+    to = Number.POSITIVE_INFINITY,
+  ): number[] {
+    return [...this.segmentWrites(encoder)].flatMap(([rest, at]) => {
+      const n = /_(\d+)\.ts$/.exec(rest)?.[1];
+      return n === undefined || at < from || at >= to ? [] : [at - (Number(n) + 1) * segmentSeconds * 1000];
     });
   }
 

@@ -16,7 +16,7 @@ import type { Browser } from 'playwright-core';
 import { type Alert, alertPayloadOf } from '../../functions/alerts';
 import type { ChannelView } from '../../functions/channel-view';
 import { parseSettings } from '../../functions/config';
-import { splicedFrom } from '../../functions/hls';
+import { DEFAULT_ENCODERS, splicedFrom } from '../../functions/hls';
 import {
   type EncoderPair,
   type LiveEncoder,
@@ -295,6 +295,16 @@ export interface ScenarioResult {
     readonly at?: number;
     readonly reason?: string;
   }[];
+  /**
+   * Before the scenario began (the channel healthy, {@link healthyChannel}): the alerts, and how
+   * much later than in the steady state the encoders' segments then came at most (ms). A start-up
+   * alert is right only when that start-up was `loaded` (by more than the lag grace).
+   */
+  readonly startUp: {
+    readonly alerts: readonly string[];
+    readonly lateMs?: number;
+    readonly loaded: boolean;
+  };
   /** Executions that failed (error: cause), which no scenario expects. */
   readonly failedExecutions: readonly string[];
   /** When the faulty encoder last updated every media playlist before the fault, or its ENDLIST upload (stop). */
@@ -471,11 +481,8 @@ async function play(
   // stalled before the scenario begins: the scenario waits for it to recover, and reports what
   // happened before as notes. Then a steady state: viewers settle at 3 TD behind live.
   const startedAt = await healthyChannel(runtime, channel);
-  const startUp = runtime.alerts.length;
-  for (const a of runtime.alerts)
-    notes.push(
-      `before the scenario began (start-up): ${a.subject} (${alertPayloadOf(a.message)?.reason ?? ''})`,
-    );
+  /** The alerts decided since the scenario began (a start-up one may be sent a little later). */
+  const scenarioAlerts = () => runtime.alerts.filter((a) => (alertTime(a) ?? startedAt) >= startedAt);
   await sleep(4000);
   let faultAt: number | undefined;
   let lastGoodUpload: number | undefined;
@@ -507,7 +514,7 @@ async function play(
   if (plan.resume && fault !== undefined && faulty !== undefined) {
     // Failback: once detection and the viewers' switch are over, the primary comes back.
     const stalled = subjectOf(channel, fault.encoder, 'STALLED');
-    await waitFor(() => runtime.alerts.slice(startUp).some((a) => a.subject === stalled), 15_000);
+    await waitFor(() => scenarioAlerts().some((a) => a.subject === stalled), 15_000);
     await sleep(1000);
     if (options.players === undefined) await stage.addViewer('viewer 2 (joined during the outage)');
     else
@@ -518,9 +525,9 @@ async function play(
     env.log(`${plan.title}: resume ${fault.encoder}`);
     await faulty.resume();
     const recovered = subjectOf(channel, fault.encoder, 'RECOVERED');
-    await waitFor(() => runtime.alerts.slice(startUp).some((a) => a.subject === recovered), 30_000);
+    await waitFor(() => scenarioAlerts().some((a) => a.subject === recovered), 30_000);
     await sleep(plan.watchSeconds * 1000);
-    const recoveredAlert = runtime.alerts.slice(startUp).find((a) => a.subject === recovered);
+    const recoveredAlert = scenarioAlerts().find((a) => a.subject === recovered);
     const recoveredAt = recoveredAlert === undefined ? undefined : alertTime(recoveredAlert);
     recovery = {
       restartedAt,
@@ -534,7 +541,7 @@ async function play(
   await runtime.idle();
   // The scenario is judged on what happened in its window; an alert raised later, while the
   // harness reads the viewers' records, is reported as a note.
-  const alertsInWindow = runtime.alerts.slice(startUp);
+  const alertsInWindow = scenarioAlerts();
   const executionsInWindow = [...runtime.executions];
 
   const viewers: ViewerFigures[] = [];
@@ -617,13 +624,18 @@ async function play(
     ? ((await steeringResponse.json()) as { 'PATHWAY-PRIORITY'?: string[] })['PATHWAY-PRIORITY']
     : undefined;
 
-  for (const late of runtime.alerts.slice(startUp + alertsInWindow.length))
+  for (const late of scenarioAlerts().slice(alertsInWindow.length))
     notes.push(`after the window, while the harness read the viewers: ${late.subject}`);
-  const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover', faultAt));
+  const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover', startedAt, faultAt));
   // Steady state: the publications before the fault.
   const publishHopMs = percentiles(timeline.publicationHopsMs('live', faultAt));
   const graceMs =
     parseSettings({ ...options.settings, ...plan.settings }).lagGraceTargetDurations * TD_SECONDS * 1000;
+  const startUp = startUpOf(runtime.alerts, timeline, startedAt, faultAt, graceMs);
+  for (const a of startUp.alerts)
+    notes.push(
+      `before the scenario began (start-up, segments up to ${startUp.lateMs ?? '?'} ms later than in the steady state): ${a}`,
+    );
   const driftBeyondGrace = uploadSkewMs !== undefined && uploadSkewMs.max >= graceMs;
   if (driftBeyondGrace)
     notes.push(
@@ -635,13 +647,15 @@ async function play(
     targetDuration: TD_SECONDS,
     alerts: alertsInWindow.map((a) => a.subject),
     alertRecords: alertsInWindow.map((a) => {
-      const payload = alertPayloadOf(a.message);
+      const at = alertTime(a);
+      const reason = alertPayloadOf(a.message)?.reason;
       return {
         subject: a.subject,
-        ...(payload === undefined ? {} : { at: Date.parse(payload.at) }),
-        ...(payload?.reason === undefined ? {} : { reason: payload.reason }),
+        ...(at === undefined ? {} : { at }),
+        ...(reason === undefined ? {} : { reason }),
       };
     }),
+    startUp,
     failedExecutions: executionsInWindow
       .filter((e) => e.status !== 'SUCCEEDED')
       .map(
@@ -667,12 +681,39 @@ async function play(
   };
 }
 
+/**
+ * The alerts decided before the scenario began (`startedAt`), and whether the start-up was loaded:
+ * some encoder's segments then reached the origin later than in the steady state (from
+ * `startedAt` to the fault) by more than the lag grace.
+ */
+function startUpOf(
+  alerts: readonly Alert[],
+  timeline: ObjectTimeline,
+  startedAt: number,
+  faultAt: number | undefined,
+  graceMs: number,
+): ScenarioResult['startUp'] {
+  const extra = DEFAULT_ENCODERS.map((encoder) => {
+    const before = timeline.segmentLatenessMs(encoder, TD_SECONDS, Number.NEGATIVE_INFINITY, startedAt);
+    const steady = percentiles(timeline.segmentLatenessMs(encoder, TD_SECONDS, startedAt, faultAt))?.p50;
+    return before.length === 0 || steady === undefined ? undefined : Math.max(...before) - steady;
+  }).filter((ms) => ms !== undefined);
+  const lateMs = extra.length === 0 ? undefined : Math.round(Math.max(...extra));
+  return {
+    alerts: alerts
+      .filter((a) => (alertTime(a) ?? startedAt) < startedAt)
+      .map((a) => `${a.subject} (${alertPayloadOf(a.message)?.reason ?? 'no reason given'})`),
+    ...(lateMs === undefined ? {} : { lateMs }),
+    loaded: lateMs !== undefined && lateMs > graceMs,
+  };
+}
+
 /** How long a scenario waits for a healthy channel before it begins. */
 const HEALTHY_WITHIN_MS = 30_000;
 
 /**
- * Waits until the workflow judges both encoders healthy, the channel up and the home encoder
- * preferred; resolves with when (epoch ms), or fails with the channel's state.
+ * Waits until the workflow judges both encoders healthy (none withdrawn), the channel up and the
+ * home encoder preferred; resolves with when (epoch ms), or fails with the channel's state.
  */
 async function healthyChannel(runtime: LocalRuntime, channel: string): Promise<number> {
   const deadline = Date.now() + HEALTHY_WITHIN_MS;
@@ -684,7 +725,7 @@ async function healthyChannel(runtime: LocalRuntime, channel: string): Promise<n
       !view.channelDown &&
       view.preferred === 'primary' &&
       view.encoders.length === 2 &&
-      view.encoders.every((e) => e.status === 'healthy');
+      view.encoders.every((e) => e.status === 'healthy' && !e.withdrawn);
     if (healthy) return Date.now();
     if (Date.now() > deadline)
       throw new Error(
@@ -891,6 +932,10 @@ export function problemsOf(r: ScenarioResult): string[] {
     (f) => !(r.scenario === 'published-invalid' && f.startsWith('PlaylistInvalid:')),
   );
   if (failed.length > 0) problems.push(`failed executions: ${failed.join(' | ')}`);
+  if (r.startUp.alerts.length > 0 && !r.startUp.loaded)
+    problems.push(
+      `alerts before the scenario began, while the encoders' segments came at most ${r.startUp.lateMs ?? '?'} ms later than in the steady state (within the lag grace: no load explains them): ${r.startUp.alerts.join(' | ')}`,
+    );
   if (r.viewers.length === 0) problems.push('no viewer');
   const [first] = r.viewers;
 
@@ -1010,25 +1055,25 @@ export function problemsOf(r: ScenarioResult): string[] {
  * the fault.
  */
 function withoutDriftPairs(r: ScenarioResult, expected: readonly string[]): string[] {
-  const named = (a: string) => / (\S+) (?:STALLED|RECOVERED)$/.exec(a)?.[1];
-  const faulted = new Set(
-    expected.map((a) => /: (\S+) [A-Z ]+$/.exec(a)?.[1]).filter((e) => e !== undefined),
-  );
+  const named = (a: string) => / (\S+) (STALLED|RECOVERED)$/.exec(a);
+  const faulted = new Set(expected.map((a) => /: (\S+) [A-Z ]+$/.exec(a)?.[1]));
   const beforeFault = (a: { readonly at?: number }) =>
     a.at !== undefined && r.faultAt !== undefined && a.at < r.faultAt;
-  /** The records a pair of `encoder` may come from: all of them, or for a faulted one those before the fault. */
-  const candidates = (encoder: string) =>
-    r.alertRecords.filter((a) => named(a.subject) === encoder && (!faulted.has(encoder) || beforeFault(a)));
-  const paired = (encoder: string) => {
-    const c = candidates(encoder);
-    return c.some((a) => a.subject.endsWith(' STALLED')) && c.some((a) => a.subject.endsWith(' RECOVERED'));
-  };
-  return r.alertRecords
-    .filter((a) => {
-      const encoder = named(a.subject);
-      return encoder === undefined || !paired(encoder) || !candidates(encoder).includes(a);
-    })
-    .map((a) => a.subject);
+  // Each STALLED with the next RECOVERED of the same encoder, in order: an encoder left stalled
+  // keeps its alert.
+  const setAside = new Set<number>();
+  const open = new Map<string, number>();
+  r.alertRecords.forEach((a, i) => {
+    const [, encoder, kind] = named(a.subject) ?? [];
+    if (encoder === undefined || (faulted.has(encoder) && !beforeFault(a))) return;
+    const stall = open.get(encoder);
+    if (kind === 'STALLED') open.set(encoder, i);
+    else if (stall !== undefined) {
+      setAside.add(stall).add(i);
+      open.delete(encoder);
+    }
+  });
+  return r.alertRecords.filter((_, i) => !setAside.has(i)).map((a) => a.subject);
 }
 
 /** How many viewers ended and continued (issue #7), and how the ones that continued fared. */

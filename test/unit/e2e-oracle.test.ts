@@ -65,6 +65,7 @@ function stopped(
     faultyPlaylistStatusAtEnd: 403,
     viewers: [smoothViewer],
     notes: [],
+    startUp: { alerts: [], lateMs: 100, loaded: false },
   };
 }
 
@@ -105,6 +106,42 @@ describe('the e2e oracle, when the encoders drift apart beyond the lag grace', (
       true,
     );
     expect(problemsOf(r)).toEqual([]);
+  });
+
+  it('keeps a STALLED after its pair: an encoder left stalled is no drift', () => {
+    const r = stopped(
+      [
+        ['failover STALLED', 2],
+        ['failover RECOVERED', 6],
+        ['failover STALLED', 8],
+        ['primary STOPPED', 1.4],
+      ],
+      true,
+    );
+    expect(problemsOf(r)).toEqual([expect.stringMatching(/^alerts .*failover STALLED at 8\.0 s/)]);
+  });
+});
+
+describe('the e2e oracle, before the scenario began (start-up)', () => {
+  const withStartUp = (loaded: boolean) => ({
+    ...stopped([['primary STOPPED', 1.4]], false),
+    startUp: {
+      alerts: ['[hls-failover] e2e-published-stopped: primary STALLED (180p.m3u8: no update for 5.4 s)'],
+      lateMs: loaded ? 4200 : 150,
+      loaded,
+    },
+  });
+
+  it('accepts start-up alerts when the encoders’ segments then came later than the lag grace allows', () => {
+    expect(problemsOf(withStartUp(true))).toEqual([]);
+  });
+
+  it('fails on start-up alerts when nothing was late: a false stall at channel start is a bug', () => {
+    expect(problemsOf(withStartUp(false))).toEqual([
+      expect.stringMatching(
+        /^alerts before the scenario began, while the encoders' segments came at most 150 ms later/,
+      ),
+    ]);
   });
 });
 
@@ -151,6 +188,16 @@ describe("the encoders' upload skew", () => {
     put('primary/720p_103.ts', 7000); // the failover never wrote it: no pair
     expect(timeline.uploadSkewMs('primary', 'failover').sort((a, b) => a - b)).toEqual([40, 2000]);
     // A stop at 4.5 s: the segment the stopped encoder cut short is no measure of locking.
-    expect(timeline.uploadSkewMs('primary', 'failover', 4500)).toEqual([40]);
+    expect(timeline.uploadSkewMs('primary', 'failover', Number.NEGATIVE_INFINITY, 4500)).toEqual([40]);
+    expect(timeline.uploadSkewMs('primary', 'failover', 2000)).toEqual([2000]);
+  });
+
+  it('measures how late an encoder wrote each segment after it ended (segment n ends at (n + 1) × TD)', () => {
+    const timeline = new ObjectTimeline('ch');
+    timeline.record({ key: 'ch/primary/720p_10.ts', kind: 'created', reason: 'PutObject', at: 22_300 });
+    timeline.record({ key: 'ch/primary/720p_11.ts', kind: 'created', reason: 'PutObject', at: 28_000 });
+    timeline.record({ key: 'ch/primary/720p.m3u8', kind: 'created', reason: 'PutObject', at: 28_010 });
+    expect(timeline.segmentLatenessMs('primary', 2)).toEqual([300, 4000]);
+    expect(timeline.segmentLatenessMs('primary', 2, 0, 25_000)).toEqual([300]);
   });
 });
