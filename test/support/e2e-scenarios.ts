@@ -833,7 +833,16 @@ export function formatResult(r: ScenarioResult): string {
       lines.push(`     loaded an encoder's own playlist ${v.encoderPlaylistLoads} times`);
   }
   for (const n of r.notes) lines.push(`   note: ${n}`);
-  if (r.failedExecutions.length > 0) lines.push(`   FAILED executions: ${r.failedExecutions.join(' | ')}`);
+  // Grouped by state and error, each with its first cause: scenario 9's invalid playlists fail a
+  // dozen executions alike, which would bury the figures above in a log's tail.
+  const failedKinds = new Map<string, { count: number; first: string }>();
+  for (const f of r.failedExecutions) {
+    const kind = f.split(' (', 1)[0] as string;
+    const seen = failedKinds.get(kind);
+    failedKinds.set(kind, { count: (seen?.count ?? 0) + 1, first: seen?.first ?? f });
+  }
+  for (const [kind, { count, first }] of failedKinds)
+    lines.push(`   FAILED executions: ${count} × ${kind}; the first: ${first.slice(0, 400)}`);
   return lines.join('\n');
 }
 

@@ -4,7 +4,7 @@
  * loaded machine for what the workflow rightly did.
  */
 import { ObjectTimeline } from '../support/e2e-metrics';
-import { problemsOf, type ScenarioResult, type ViewerFigures } from '../support/e2e-scenarios';
+import { formatResult, problemsOf, type ScenarioResult, type ViewerFigures } from '../support/e2e-scenarios';
 
 const FAULT = Date.parse('2026-12-01T10:00:00Z');
 const CHANNEL = 'e2e-published-stopped';
@@ -199,5 +199,21 @@ describe("the encoders' upload skew", () => {
     timeline.record({ key: 'ch/primary/720p.m3u8', kind: 'created', reason: 'PutObject', at: 28_010 });
     expect(timeline.segmentLatenessMs('primary', 2)).toEqual([300, 4000]);
     expect(timeline.segmentLatenessMs('primary', 2, 0, 25_000)).toEqual([300]);
+  });
+});
+
+describe('the scenario figures', () => {
+  it('print alike failed executions once, with their count and the first cause: a log tail keeps the figures', () => {
+    const failures = Array.from(
+      { length: 12 },
+      (_, i) =>
+        `ValidatePlaylist: PlaylistInvalid (${i}.0 s from the fault): {"errorMessage":"invalid ${i}"}`,
+    );
+    const text = formatResult({ ...stopped([['primary STOPPED', 1.4]], false), failedExecutions: failures });
+    const lines = text.split('\n').filter((l) => l.includes('FAILED executions'));
+    expect(lines).toEqual([
+      '   FAILED executions: 12 × ValidatePlaylist: PlaylistInvalid; the first: ValidatePlaylist: PlaylistInvalid (0.0 s from the fault): {"errorMessage":"invalid 0"}',
+    ]);
+    expect(text).toContain('primary STOPPED at 1.4 s from the fault');
   });
 });
