@@ -296,7 +296,7 @@ export interface ScenarioResult {
     readonly reason?: string;
   }[];
   /**
-   * Before the scenario began (the channel healthy, {@link healthyChannel}): the alerts, and how
+   * Before the scenario began (the steady state, {@link steadyState}): the alerts, and how
    * much later than in the steady state the encoders' segments then came at most (ms). A start-up
    * alert is right only when that start-up was `loaded` (by more than the lag grace).
    */
@@ -476,14 +476,15 @@ async function play(
 ): Promise<ScenarioResult> {
   const { runtime, timeline, channel } = stage;
   const notes: string[] = [];
-  // The scenario starts from a healthy channel. On a loaded machine the start-up (two encoders,
+  // The scenario starts from a steady state. On a loaded machine the start-up (two encoders,
   // Chromium's viewers) can delay an encoder's uploads until the workflow rightly judges it
-  // stalled before the scenario begins: the scenario waits for it to recover, and reports what
-  // happened before as notes. Then a steady state: viewers settle at 3 TD behind live.
-  const startedAt = await healthyChannel(runtime, channel);
+  // stalled, and starve the viewers, before the scenario begins: the scenario waits until that is
+  // over, and reports its alerts as notes (checked against how late the encoders then were).
+  const startedAt = await steadyState(stage);
+  /** Where the steady state the scenario began from started: the encoders' figures are measured from there. */
+  const steadyFrom = startedAt - STEADY_MS;
   /** The alerts decided since the scenario began (a start-up one may be sent a little later). */
   const scenarioAlerts = () => runtime.alerts.filter((a) => (alertTime(a) ?? startedAt) >= startedAt);
-  await sleep(4000);
   let faultAt: number | undefined;
   let lastGoodUpload: number | undefined;
   let stopInjecting: (() => Promise<void>) | undefined;
@@ -553,7 +554,7 @@ async function play(
         JSON.stringify(record),
       );
     const summary = summarizePlayback(record, {
-      from: Math.max(stage.playingAt, startedAt, v.openedAt) + 1000,
+      from: Math.max(stage.playingAt + 1000, steadyFrom, v.openedAt + 1000),
       ...(faultAt === undefined || v.openedAt > faultAt ? {} : { fault: faultAt }),
     });
     const restartedAt = recovery?.restartedAt;
@@ -626,12 +627,12 @@ async function play(
 
   for (const late of scenarioAlerts().slice(alertsInWindow.length))
     notes.push(`after the window, while the harness read the viewers: ${late.subject}`);
-  const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover', startedAt, faultAt));
+  const uploadSkewMs = skewOf(timeline.uploadSkewMs('primary', 'failover', steadyFrom, faultAt));
   // Steady state: the publications before the fault.
   const publishHopMs = percentiles(timeline.publicationHopsMs('live', faultAt));
   const graceMs =
     parseSettings({ ...options.settings, ...plan.settings }).lagGraceTargetDurations * TD_SECONDS * 1000;
-  const startUp = startUpOf(runtime.alerts, timeline, startedAt, faultAt, graceMs);
+  const startUp = startUpOf(runtime.alerts, timeline, { startedAt, steadyFrom }, faultAt, graceMs);
   for (const a of startUp.alerts)
     notes.push(
       `before the scenario began (start-up, segments up to ${startUp.lateMs ?? '?'} ms later than in the steady state): ${a}`,
@@ -683,19 +684,19 @@ async function play(
 
 /**
  * The alerts decided before the scenario began (`startedAt`), and whether the start-up was loaded:
- * some encoder's segments then reached the origin later than in the steady state (from
- * `startedAt` to the fault) by more than the lag grace.
+ * some encoder's segments before the steady state reached the origin later than in it (from
+ * `steadyFrom` to the fault) by more than the lag grace.
  */
 function startUpOf(
   alerts: readonly Alert[],
   timeline: ObjectTimeline,
-  startedAt: number,
+  { startedAt, steadyFrom }: { readonly startedAt: number; readonly steadyFrom: number },
   faultAt: number | undefined,
   graceMs: number,
 ): ScenarioResult['startUp'] {
   const extra = DEFAULT_ENCODERS.map((encoder) => {
-    const before = timeline.segmentLatenessMs(encoder, TD_SECONDS, Number.NEGATIVE_INFINITY, startedAt);
-    const steady = percentiles(timeline.segmentLatenessMs(encoder, TD_SECONDS, startedAt, faultAt))?.p50;
+    const before = timeline.segmentLatenessMs(encoder, TD_SECONDS, Number.NEGATIVE_INFINITY, steadyFrom);
+    const steady = percentiles(timeline.segmentLatenessMs(encoder, TD_SECONDS, steadyFrom, faultAt))?.p50;
     return before.length === 0 || steady === undefined ? undefined : Math.max(...before) - steady;
   }).filter((ms) => ms !== undefined);
   const lateMs = extra.length === 0 ? undefined : Math.round(Math.max(...extra));
@@ -708,16 +709,23 @@ function startUpOf(
   };
 }
 
-/** How long a scenario waits for a healthy channel before it begins. */
-const HEALTHY_WITHIN_MS = 30_000;
+/** How long a scenario waits for a steady state before it begins. */
+const STEADY_WITHIN_MS = 40_000;
+/** A steady state: the channel healthy and every viewer playing smoothly for this long. */
+const STEADY_MS = 4000;
 
 /**
- * Waits until the workflow judges both encoders healthy (none withdrawn), the channel up and the
- * home encoder preferred; resolves with when (epoch ms), or fails with the channel's state.
+ * Waits for the steady state a scenario begins from: the workflow judges both encoders healthy
+ * (none withdrawn), the channel up and the home encoder preferred, and every viewer has played
+ * without a freeze or a jump, for {@link STEADY_MS} (viewers settle at 3 TD behind live).
+ * Resolves with when (epoch ms), or fails with what was not steady.
  */
-async function healthyChannel(runtime: LocalRuntime, channel: string): Promise<number> {
-  const deadline = Date.now() + HEALTHY_WITHIN_MS;
+async function steadyState(stage: Stage): Promise<number> {
+  const { runtime, channel, viewers } = stage;
+  const deadline = Date.now() + STEADY_WITHIN_MS;
+  let healthySince: number | undefined;
   for (;;) {
+    const now = Date.now();
     const res = await fetch(`${runtime.endpoints.api}/channels/${encodeURIComponent(channel)}`);
     const view = res.ok ? ((await res.json()) as ChannelView) : undefined;
     const healthy =
@@ -726,12 +734,18 @@ async function healthyChannel(runtime: LocalRuntime, channel: string): Promise<n
       view.preferred === 'primary' &&
       view.encoders.length === 2 &&
       view.encoders.every((e) => e.status === 'healthy' && !e.withdrawn);
-    if (healthy) return Date.now();
-    if (Date.now() > deadline)
+    healthySince = healthy ? (healthySince ?? now) : undefined;
+    const unsteady: string[] = [];
+    for (const v of viewers) {
+      const s = summarizePlayback(await v.read(), { from: now - STEADY_MS });
+      if (s.freezes.length > 0 || s.jumps > 0 || !s.playingAtEnd) unsteady.push(v.label);
+    }
+    if (healthySince !== undefined && now - healthySince >= STEADY_MS && unsteady.length === 0) return now;
+    if (now > deadline)
       throw new Error(
-        `the channel was not healthy within ${HEALTHY_WITHIN_MS / 1000} s of the viewers starting, so no scenario can begin: ${JSON.stringify(view?.encoders.map((e) => `${e.name} ${e.status}: ${e.reason}`) ?? res.status)}`,
+        `no steady state within ${STEADY_WITHIN_MS / 1000} s of the viewers starting, so no scenario can begin: ${healthy ? 'the channel is healthy' : `the channel is not healthy: ${JSON.stringify(view?.encoders.map((e) => `${e.name} ${e.status}: ${e.reason}`) ?? res.status)}`}; ${unsteady.length === 0 ? 'every viewer plays smoothly' : `not playing smoothly: ${unsteady.join(', ')}`}`,
       );
-    await sleep(250);
+    await sleep(500);
   }
 }
 
