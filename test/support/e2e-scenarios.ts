@@ -319,6 +319,13 @@ export interface ScenarioResult {
    * machine overloaded), so a healthy encoder may rightly be judged stalled, then recover.
    */
   readonly driftBeyondGrace: boolean;
+  /**
+   * Failback: the restarted encoder wrote the same segments as the other one at most this many ms
+   * apart (ffmpeg restarted on a busy machine starts late, and stays that late).
+   */
+  readonly restartSkewMs?: number;
+  /** Failback: `restartSkewMs` beyond the lag grace, so the restarted encoder may rightly stall again. */
+  readonly driftAfterRestart?: boolean;
   /** From lastGoodUpload to the alert's decision. */
   readonly detectionSeconds: number | undefined;
   /** From lastGoodUpload to the steering.json write. */
@@ -642,7 +649,17 @@ async function play(
     notes.push(
       `the encoders drifted ${uploadSkewMs.max} ms apart, beyond the lag grace (${graceMs} ms): they are not output-locked as the design assumes (machine overloaded?), and a healthy one can be judged stalled`,
     );
+  const restartSkewMs =
+    recovery === undefined
+      ? undefined
+      : skewOf(timeline.uploadSkewMs('primary', 'failover', recovery.restartedAt))?.max;
+  const driftAfterRestart = restartSkewMs !== undefined && restartSkewMs >= graceMs;
+  if (driftAfterRestart)
+    notes.push(
+      `the restarted encoder wrote its segments up to ${restartSkewMs} ms apart from the other's, beyond the lag grace (${graceMs} ms): it can rightly be judged stalled again`,
+    );
   return {
+    ...(restartSkewMs === undefined ? {} : { restartSkewMs, driftAfterRestart }),
     scenario: plan.scenario,
     title: plan.title,
     targetDuration: TD_SECONDS,
@@ -902,7 +919,7 @@ export function problemsOf(r: ScenarioResult): string[] {
     // Encoders that drifted beyond the lag grace (noted with the figures) make a STALLED and
     // RECOVERED pair right, of an encoder the scenario did not fault or before the fault: that
     // pair is set aside.
-    const alerts = r.driftBeyondGrace ? withoutDriftPairs(r, expected) : r.alerts;
+    const alerts = r.driftBeyondGrace || r.driftAfterRestart ? withoutDriftPairs(r, expected) : r.alerts;
     if (JSON.stringify(alerts) !== JSON.stringify(expected))
       problems.push(
         `alerts ${JSON.stringify(r.alertRecords.map((a) => `${a.subject}${fromFault(a.at, r.faultAt)}`))}, expected ${JSON.stringify(expected)}`,
@@ -1087,13 +1104,20 @@ function withoutDriftPairs(r: ScenarioResult, expected: readonly string[]): stri
   const faulted = new Set(expected.map((a) => /: (\S+) [A-Z ]+$/.exec(a)?.[1]));
   const beforeFault = (a: { readonly at?: number }) =>
     a.at !== undefined && r.faultAt !== undefined && a.at < r.faultAt;
+  /** Failback: the faulted encoder's first RECOVERED (the one the scenario expects). */
+  const recoveredAt = (encoder: string) =>
+    r.alertRecords.findIndex((a) => named(a.subject)?.[1] === encoder && a.subject.endsWith(' RECOVERED'));
+  const drifting = (encoder: string, a: { readonly at?: number }, i: number) =>
+    !faulted.has(encoder) ||
+    (r.driftBeyondGrace && beforeFault(a)) ||
+    (r.driftAfterRestart === true && recoveredAt(encoder) !== -1 && i > recoveredAt(encoder));
   // Each STALLED with the next RECOVERED of the same encoder, in order: an encoder left stalled
   // keeps its alert.
   const setAside = new Set<number>();
   const open = new Map<string, number>();
   r.alertRecords.forEach((a, i) => {
     const [, encoder, kind] = named(a.subject) ?? [];
-    if (encoder === undefined || (faulted.has(encoder) && !beforeFault(a))) return;
+    if (encoder === undefined || !drifting(encoder, a, i)) return;
     const stall = open.get(encoder);
     if (kind === 'STALLED') open.set(encoder, i);
     else if (stall !== undefined) {

@@ -217,3 +217,33 @@ describe('the scenario figures', () => {
     expect(text).toContain('primary STOPPED at 1.4 s from the fault');
   });
 });
+
+describe('the e2e oracle, failback with a restarted encoder that drifts', () => {
+  const failback = (driftAfterRestart: boolean) => {
+    const records = (
+      [
+        ['STALLED', 2],
+        ['RECOVERED', 18.1],
+        ['STALLED', 20.3],
+        ['RECOVERED', 25.7],
+      ] as const
+    ).map(([kind, s]) => ({ subject: `[hls-failover] e2e-failback: primary ${kind}`, at: FAULT + s * 1000 }));
+    return {
+      ...stopped([], false),
+      scenario: 'failback' as const,
+      alerts: records.map((a) => a.subject),
+      alertRecords: records,
+      restartSkewMs: driftAfterRestart ? 700 : 100,
+      driftAfterRestart,
+    };
+  };
+  const alertProblems = (r: ScenarioResult) => problemsOf(r).filter((p) => p.startsWith('alerts '));
+
+  it('sets aside a stall and recovery after the expected RECOVERED when the restarted encoder wrote its segments beyond the lag grace', () => {
+    expect(alertProblems(failback(true))).toEqual([]);
+  });
+
+  it('fails on them when the restarted encoder kept in step', () => {
+    expect(alertProblems(failback(false))).toHaveLength(1);
+  });
+});
