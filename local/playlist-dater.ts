@@ -13,7 +13,7 @@ import { closeServer, listen } from './listen';
 
 const PDT = '#EXT-X-PROGRAM-DATE-TIME:';
 /** The local encoders' segment names: `<rendition>_<media sequence number>.ts`. */
-const SEGMENT_NUMBER = /_(\d+)\.ts$/;
+export const SEGMENT_NUMBER = /_(\d+)\.ts$/;
 
 /**
  * The playlist with each segment's EXT-X-PROGRAM-DATE-TIME set to its number × segmentSeconds

@@ -3,6 +3,7 @@
  * samples (what a viewer saw) and the runtime's object events (what the encoders uploaded and
  * what the workflow wrote or withdrew, and when). Every time is epoch ms on one machine.
  */
+import { SEGMENT_NUMBER } from '../../local/playlist-dater';
 
 /** One 250 ms sample of the player page (test/e2e/player.html). */
 export interface PlayerSample {
@@ -302,7 +303,7 @@ export class ObjectTimeline {
     to = Number.POSITIVE_INFINITY,
   ): number[] {
     return [...this.segmentWrites(encoder)].flatMap(([rest, at]) => {
-      const n = /_(\d+)\.ts$/.exec(rest)?.[1];
+      const n = SEGMENT_NUMBER.exec(rest)?.[1];
       return n === undefined || at < from || at >= to ? [] : [at - (Number(n) + 1) * segmentSeconds * 1000];
     });
   }
