@@ -168,22 +168,26 @@ export function createCheckFreshness(deps: HandlerDeps) {
   const publishNow = createPublisher(deps);
 
   /**
-   * The renditions this look did not read that the stored state and the accepted records would
-   * newly call stalled, read now. The records lag behind a rendition whose events are late
+   * The renditions this look did not just read that the stored state and the accepted records
+   * would newly call stalled, read now. The records lag behind a rendition whose events are late
    * (EventBridge delivery, a backlog of executions): judged from them, a healthy encoder would be
-   * STALLED, then RECOVERED. A stall is declared only on a playlist read, as the watchdog does.
+   * STALLED, then RECOVERED. So does the version this execution validated, read before a slow
+   * start (a cold start, a backlog): by now its encoder may have written the next one. A stall
+   * is declared only on a playlist read just now, as the watchdog does.
    */
   const stallsToConfirm = async (
     bucket: string,
     channel: string,
     state: ChannelState,
     observed: {
+      /** The event's own version (validated earlier), then the playlists read just now. */
+      readonly own: readonly RenditionObservation[];
       readonly read: readonly RenditionObservation[];
       readonly accepted: readonly RenditionObservation[];
     },
     look: { readonly now: number; readonly watchingSince?: number },
   ): Promise<RenditionObservation[]> => {
-    const renditions = [...observed.read, ...observed.accepted];
+    const renditions = [...observed.own, ...observed.read, ...observed.accepted];
     if (state.health === undefined) return [];
     const stored = state.health.encoders;
     const dryRun = assessFreshness(
@@ -224,9 +228,10 @@ export function createCheckFreshness(deps: HandlerDeps) {
   ) => {
     const at = now();
     const look = { now: at, ...(watchingSince === undefined ? {} : { watchingSince }) };
-    const renditions: RenditionObservation[] = [];
-    if (p.kind === 'media' && p.playlist !== undefined && withOwn)
-      renditions.push({ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist });
+    const own: RenditionObservation[] =
+      p.kind === 'media' && p.playlist !== undefined && withOwn
+        ? [{ encoder: p.encoder, rendition: p.rendition, playlist: p.playlist }]
+        : [];
     // The counterpart's playlists, the stored state and the accepted records, read at once (one round trip).
     const counterparts =
       p.kind === 'media' && p.playlist !== undefined ? settings.encoders.filter((e) => e !== p.encoder) : [];
@@ -239,16 +244,10 @@ export function createCheckFreshness(deps: HandlerDeps) {
       readChannelState(records, p.channel),
       acceptedObservations(records, p.channel, settings.encoders),
     ]);
-    for (const o of seen) if (o !== undefined) renditions.push(withSeenAt(o, accepted));
+    const read = seen.filter((o) => o !== undefined).map((o) => withSeenAt(o, accepted));
     // Accepted records lag behind the bucket as events do: only a playlist read confirms a stall.
-    const confirmed = await stallsToConfirm(
-      p.bucket,
-      p.channel,
-      stored.state,
-      { read: renditions, accepted },
-      look,
-    );
-    renditions.push(...accepted, ...confirmed);
+    const confirmed = await stallsToConfirm(p.bucket, p.channel, stored.state, { own, read, accepted }, look);
+    const renditions = [...own, ...read, ...accepted, ...confirmed];
     const rebuilt =
       stored.corrupt === undefined
         ? undefined

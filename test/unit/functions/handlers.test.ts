@@ -264,6 +264,35 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(run.records.body(stateKey('ch1'))).not.toContain('"status":"stalled"');
   });
 
+  it('an execution slow after its read is no evidence its encoder is behind: the playlist is read again before a stall is declared', async () => {
+    const { s3, run, key, start, tickBoth } = setUp();
+    await start();
+    for (let n = 10; n <= 11; n++) await tickBoth(n);
+    const write = (n: number) => {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+      for (const encoder of ['primary', 'failover'])
+        for (const rendition of ['720p.m3u8', '360p.m3u8'])
+          s3.write(key(encoder, rendition), mediaPlaylist({ sequence: n - 3, count: 4 }));
+    };
+    write(12);
+    for (const k of [key('primary', '720p.m3u8'), key('failover', '720p.m3u8'), key('failover', '360p.m3u8')])
+      await run.event(k);
+    // The primary's 360p execution reads segment 12's version, then starts slowly (a cold start):
+    // meanwhile both encoders write segment 13, the failover's executions accept it, and more
+    // than the lag grace passes before the slow execution looks at freshness.
+    s3.afterGet = async (read) => {
+      if (read !== key('primary', '360p.m3u8')) return;
+      s3.afterGet = undefined;
+      write(13);
+      for (const rendition of ['720p.m3u8', '360p.m3u8']) await run.event(key('failover', rendition));
+      s3.now += TD * 1000;
+    };
+    const slow = await run.event(key('primary', '360p.m3u8'));
+    expect(slow.playlist).toMatchObject({ action: 'process', playlist: { lastSequence: 12 } });
+    expect(alertsOf([slow])).toEqual([]);
+    expect(run.records.body(stateKey('ch1'))).not.toContain('"status":"stalled"');
+  });
+
   it('a version overtaken while it was validated is skipped as superseded, not reported invalid', async () => {
     const { s3, run, start, tickBoth, key } = setUp();
     await start();
