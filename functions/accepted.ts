@@ -5,6 +5,7 @@
  */
 import { type ChannelState, readChannelState } from './channel-state';
 import {
+  isNewer,
   lastSequenceOf,
   type MediaSnapshot,
   observeSnapshot,
@@ -98,7 +99,7 @@ export async function readChannelForView(records: RecordStore, channel: string):
       const renditions = Object.fromEntries(
         Object.entries(h.renditions).map(([name, r]) => {
           const seen = latest.find((o) => o.encoder === encoder && o.rendition === name)?.playlist;
-          return [name, seen !== undefined && seen.lastModified > r.lastModified ? { ...r, ...seen } : r];
+          return [name, seen !== undefined && isNewer(seen, r) ? { ...r, ...seen } : r];
         }),
       );
       return [encoder, { ...h, renditions }];

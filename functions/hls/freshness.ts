@@ -536,8 +536,11 @@ function isDown(status: EncoderStatus): boolean {
   return status === 'stalled' || status === 'ended';
 }
 
-/** Newer: later segments, or the same segments written later (ENDLIST added), or a restart after ENDLIST. */
-function isNewer(next: PlaylistObservation, stored: PlaylistObservation): boolean {
+/**
+ * Newer: later segments, or the same segments written later (ENDLIST added), or a restart after
+ * ENDLIST. Segments first: LastModified has whole seconds, so two versions often share it.
+ */
+export function isNewer(next: PlaylistObservation, stored: PlaylistObservation): boolean {
   if (stored.endlist && !next.endlist) return next.lastModified > stored.lastModified;
   if (next.lastSequence !== stored.lastSequence) return next.lastSequence > stored.lastSequence;
   return next.lastModified > stored.lastModified || (next.endlist && !stored.endlist);
