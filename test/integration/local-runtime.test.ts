@@ -156,7 +156,7 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
   });
 
   it('duplicated and reordered events: no regression of health or index, no alert', async () => {
-    await startChannel('ch1');
+    const tick = await startChannel('ch1');
     const index = await (await runtime.origin('ch1/index.m3u8')).text();
     type View = { encoders: { renditions: { lastSequence: number }[] }[] };
     const lastSequences = async () =>
@@ -164,14 +164,27 @@ describe('local runtime (real s3rver + real engine + real handlers)', () => {
         e.renditions.map((r) => r.lastSequence),
       );
     const events = runtime.executions.map((e) => e.input);
+    // The encoders keep their cadence meanwhile, as live ones do: the replay must not undo their
+    // newer updates, and however long it takes on a loaded machine, no encoder falls silent.
+    let last = 11;
+    let replaying = true;
+    const encoders = (async () => {
+      while (replaying) {
+        await tick();
+        last += 1;
+        await runtime.uploadBoth('ch1', last);
+      }
+    })();
     // EventBridge delivers at least once and in any order: every event again, newest first, all in
-    // flight at once (one after another, they would outlast the encoders' 1.5 × TD of silence here).
+    // flight at once.
     await Promise.all(events.reverse().map((event) => runtime.execute(event)));
-    await runtime.upload('ch1', 'primary', 11); // the same bytes written again: a new event, same content
+    replaying = false;
+    await encoders;
+    await runtime.upload('ch1', 'primary', last); // the same bytes written again: a new event, same content
     await runtime.idle();
     expect(await lastSequences()).toEqual([
-      [11, 11],
-      [11, 11],
+      [last, last],
+      [last, last],
     ]);
     expect(await (await runtime.origin('ch1/index.m3u8')).text()).toBe(index);
     expect(runtime.alerts).toEqual([]);
