@@ -9,6 +9,7 @@ import { reservedFolders } from '../config';
 import {
   classifyPlaylist,
   isAcceptable,
+  LAST_MODIFIED_RESOLUTION_MS,
   type MediaSnapshot,
   PlaylistInvalidError,
   type PlaylistObservation,
@@ -170,13 +171,16 @@ export function createValidatePlaylist(deps: HandlerDeps) {
       const written = await records.put(recordKey, JSON.stringify(record), afterRead(stored));
       if (written === 'precondition-failed') continue; // a concurrent execution accepted a version: compare again
       const threshold = settings.stallAfterTargetDurations * result.snapshot.targetDuration * 1000;
+      // S3's LastModified has whole seconds: stamps d apart were written more than d − 1 s apart,
+      // and maybe less than d. At TD 1 s, two uploads 1.0 s apart can be stamped 2 s apart, and
+      // a healthy encoder would look back from a silence.
       const resumed =
-        // The encoder was away: a silence between two accepted versions.
-        (accepted !== undefined && object.lastModified - accepted.lastModified > threshold) ||
+        // The encoder was away: surely silent for the threshold between two accepted versions.
+        (accepted !== undefined &&
+          object.lastModified - accepted.lastModified - LAST_MODIFIED_RESOLUTION_MS >= threshold) ||
         // The workflow was away: this version is processed a stall threshold after it was written
-        // (an upload replayed after a restart, an event delivered late; S3's LastModified has whole
-        // seconds, hence the second on top).
-        startedAt - object.lastModified > threshold + 1000;
+        // (an upload replayed after a restart, an event delivered late).
+        startedAt - object.lastModified > threshold + LAST_MODIFIED_RESOLUTION_MS;
       return {
         ...base,
         kind: 'media',

@@ -221,6 +221,9 @@ export interface FreshnessOptions {
 
 type ResolvedOptions = Required<FreshnessOptions>;
 
+/** S3 stamps `LastModified` in whole seconds: two stamps' difference is off by up to this much. */
+export const LAST_MODIFIED_RESOLUTION_MS = 1000;
+
 export const DEFAULT_FRESHNESS_OPTIONS: ResolvedOptions = {
   encoders: DEFAULT_ENCODERS,
   stallAfterTargetDurations: 1.5,
@@ -229,7 +232,7 @@ export const DEFAULT_FRESHNESS_OPTIONS: ResolvedOptions = {
   recoverAfterUpdates: 3,
   failback: 'auto',
   withdraw: true,
-  lastModifiedResolutionMs: 1000,
+  lastModifiedResolutionMs: LAST_MODIFIED_RESOLUTION_MS,
 };
 
 /** Checks freshness options, reporting every problem at once. */

@@ -293,6 +293,26 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(run.records.body(stateKey('ch1'))).not.toContain('"status":"stalled"');
   });
 
+  it('uploads a target duration apart are no silence, though S3 stamps them whole seconds apart: a 1 s encoder is not taken as back from a silence', async () => {
+    const { s3, run, key, start } = setUp();
+    await start();
+    const upload = async (n: number, at: number) => {
+      s3.now = Date.parse('2026-11-24T10:00:00Z') + at;
+      s3.write(
+        key('primary', '720p.m3u8'),
+        mediaPlaylist({ sequence: n - 3, count: 4, targetDuration: 1, duration: 1 }),
+      );
+      return (await run.event(key('primary', '720p.m3u8'))).playlist;
+    };
+    await upload(10, 10_990);
+    // 1.02 s later, stamped 2 s later: more than the stall threshold (1.5 × TD) by the stamps alone.
+    const next = await upload(11, 12_010);
+    expect(next).toMatchObject({ action: 'process', playlist: { lastSequence: 11 } });
+    expect(next).not.toHaveProperty('resumed');
+    // 2.99 s later (stamped 3 s later), beyond the threshold however the stamps fall: the encoder was away.
+    expect(await upload(12, 15_000)).toMatchObject({ action: 'process', resumed: true });
+  });
+
   it('a version overtaken while it was validated is skipped as superseded, not reported invalid', async () => {
     const { s3, run, start, tickBoth, key } = setUp();
     await start();
