@@ -180,8 +180,9 @@ export function createCheckFreshness(deps: HandlerDeps) {
     channel: string,
     state: ChannelState,
     observed: {
-      /** The event's own version (validated earlier), then the playlists read just now. */
+      /** The event's own version, validated before this look. */
       readonly own: readonly RenditionObservation[];
+      /** The counterparts' playlists, read just now. */
       readonly read: readonly RenditionObservation[];
       readonly accepted: readonly RenditionObservation[];
     },
