@@ -106,13 +106,17 @@ const LIVE_EDGE_SLACK_SEGMENTS = 5;
  */
 async function expectLockStep(h: ReturnType<typeof harness>, encoders: readonly [string, string]) {
   const newest = (seen: Seen) => seen.numbers.at(-1) ?? 0;
-  for (const stream of ['audio', '360p', '180p']) {
-    let [a, b] = await Promise.all(encoders.map((e) => h.read(e, stream)));
-    for (let attempt = 1; attempt < 3 && Math.abs(newest(a as Seen) - newest(b as Seen)) > 1; attempt++) {
-      await sleep(400);
-      [a, b] = await Promise.all(encoders.map((e) => h.read(e, stream)));
-    }
+  const readPair = async (stream: string) => {
+    const [a, b] = await Promise.all(encoders.map((e) => h.read(e, stream)));
     if (a === undefined || b === undefined) throw new Error('unreachable');
+    return [a, b] as const;
+  };
+  for (const stream of ['audio', '360p', '180p']) {
+    let [a, b] = await readPair(stream);
+    for (let attempt = 1; attempt < 3 && Math.abs(newest(a) - newest(b)) > 1; attempt++) {
+      await sleep(400);
+      [a, b] = await readPair(stream);
+    }
     // A restarted encoder's window starts at its restart; once both windows are full they match.
     if (a.numbers.length === LIST_SIZE && b.numbers.length === LIST_SIZE)
       expect(Math.abs(a.mediaSequence - b.mediaSequence)).toBeLessThanOrEqual(1);

@@ -1107,10 +1107,11 @@ function withoutDriftPairs(r: ScenarioResult, expected: readonly string[]): stri
   /** Failback: the faulted encoder's first RECOVERED (the one the scenario expects). */
   const recoveredAt = (encoder: string) =>
     r.alertRecords.findIndex((a) => named(a.subject)?.[1] === encoder && a.subject.endsWith(' RECOVERED'));
-  const drifting = (encoder: string, a: { readonly at?: number }, i: number) =>
-    !faulted.has(encoder) ||
-    (r.driftBeyondGrace && beforeFault(a)) ||
-    (r.driftAfterRestart === true && recoveredAt(encoder) !== -1 && i > recoveredAt(encoder));
+  const drifting = (encoder: string, a: { readonly at?: number }, i: number) => {
+    if (!faulted.has(encoder) || (r.driftBeyondGrace && beforeFault(a))) return true;
+    const recovered = r.driftAfterRestart === true ? recoveredAt(encoder) : -1;
+    return recovered !== -1 && i > recovered;
+  };
   // Each STALLED with the next RECOVERED of the same encoder, in order: an encoder left stalled
   // keeps its alert.
   const setAside = new Set<number>();
