@@ -50,9 +50,15 @@ export interface ObjectStore {
   /**
    * Copies `from` to `to` in the bucket, with these headers or else the source's: S3 reports the
    * new object as CopyObject, which starts no execution (functions/workflow.ts), unlike a PUT.
-   * `'source-missing'` when there is no object at `from`.
+   * `'source-missing'` when there is no object at `from`; `'precondition-failed'` when the options'
+   * ifMatch / ifNoneMatch did not hold for the object at `to`.
    */
-  copy(bucket: string, from: string, to: string, options?: PutOptions): Promise<'copied' | 'source-missing'>;
+  copy(
+    bucket: string,
+    from: string,
+    to: string,
+    options?: PutOptions,
+  ): Promise<'copied' | 'source-missing' | 'precondition-failed'>;
   delete(bucket: string, key: string): Promise<void>;
   list(bucket: string, prefix: string): Promise<ListedObject[]>;
 }
@@ -129,7 +135,12 @@ export class S3ObjectStore implements ObjectStore {
     });
   }
 
-  copy(bucket: string, from: string, to: string, options?: PutOptions): Promise<'copied' | 'source-missing'> {
+  copy(
+    bucket: string,
+    from: string,
+    to: string,
+    options?: PutOptions,
+  ): Promise<'copied' | 'source-missing' | 'precondition-failed'> {
     return call(`CopyObject ${from} → ${to}`, async () => {
       try {
         await this.s3.send(
@@ -144,12 +155,18 @@ export class S3ObjectStore implements ObjectStore {
                   ContentType: options.contentType,
                   ...(options.cacheControl === undefined ? {} : { CacheControl: options.cacheControl }),
                 }),
+            ...(options?.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
+            ...(options?.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
           }),
         );
         return 'copied';
       } catch (error) {
-        if (statusOf(error) === 404 || (error instanceof Error && error.name === 'NoSuchKey'))
-          return 'source-missing';
+        const status = statusOf(error);
+        if (status === 412 || status === 409) return 'precondition-failed';
+        // 404 to If-Match names no side: the destination is gone since it was read, or the source
+        // is. Either way the caller reads again.
+        if (status === 404 && options?.ifMatch !== undefined) return 'precondition-failed';
+        if (status === 404 || (error instanceof Error && error.name === 'NoSuchKey')) return 'source-missing';
         throw error;
       }
     });

@@ -56,12 +56,22 @@ export function spliceStagingKey(statePrefix: string, key: string): string {
 
 /** Cache-Control of a spliced playlist: as short as the index's, a live playlist. */
 const SPLICE_CACHE_CONTROL = 'max-age=1';
+/**
+ * Tries at one playlist, each after finding it written since it was read (the encoder's upload, or
+ * another execution's splice of the same version): beyond them the next upload's execution splices it.
+ */
+const SPLICE_ATTEMPTS = 3;
 
 export function createWithdrawPlaylists(deps: HandlerDeps) {
   const { store, records, settings, log } = deps;
   return async (input: ChannelActions): Promise<WithdrawOutput> => {
     const { bucket, channel } = input;
-    const { state } = await readChannelState(records, channel);
+    // The folders of the encoders to withdraw are listed while the state is read: a round trip
+    // less before viewers get the splice.
+    const [{ state }, listings] = await Promise.all([
+      readChannelState(records, channel),
+      Promise.all(input.withdraw.map((encoder) => store.list(bucket, encoderPrefix(channel, encoder)))),
+    ]);
     const deleted: Record<string, string[]> = {};
     const spliced: Record<string, string[]> = {};
     const refreshed: string[] = [];
@@ -96,62 +106,87 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
       const source = settings.encoders.find(
         (e) => e !== encoder && state.health?.encoders[e]?.status === 'healthy',
       );
-      if (settings.splicing && source !== undefined) {
-        const [healthy, current, accepted] = await Promise.all([
-          store.get(bucket, `${encoderPrefix(channel, source)}${rest}`),
-          store.get(bucket, key),
-          readAcceptedRecord(records, channel, encoder, rest),
-        ]);
-        const snapshotOf = (text: string) =>
-          snapshotMediaPlaylist(text, { maxPlaylistChars: settings.maxPlaylistChars });
-        const snapshot = healthy === undefined ? undefined : snapshotOf(healthy.body);
-        // What the failed encoder's viewers load now: a splice from the same encoder moves on from
-        // itself; otherwise the lock is checked against the encoder's last accepted version.
-        const splicer = current === undefined ? undefined : splicedFrom(current.body);
-        const continues = current !== undefined && splicer === source;
-        // The encoder's own upload that no execution has accepted yet: its own execution reads it
-        // first, then splices over it if it must (functions/converge.ts, `spliceTargets`). Spliced
-        // over now, that execution would find a splice and skip it, and the encoder would look
-        // stalled again.
-        if (refresh && current !== undefined && splicer === undefined && current.etag !== accepted?.etag)
-          return {
-            kind: 'left',
-            reason: `${key}: not spliced over yet: ${encoder}'s own upload, which its own execution reads first`,
-          };
-        const failed = continues ? snapshotOf(current.body) : accepted?.snapshot;
-        let result =
-          healthy === undefined || snapshot === undefined
-            ? { kind: 'refused' as const, reason: `${source}/${rest} is missing or not a media playlist` }
-            : splicePlaylist({
-                healthy: { encoder: source, text: healthy.body, snapshot },
-                failed: { encoder, snapshot: failed, spliced: continues },
-                rest,
-              });
-        if (result.kind === 'spliced') {
-          // The segments and the staged splice at once (viewers are denied the staging prefix);
-          // the splice reaches viewers only once every segment it names is in the folder.
-          const staged = spliceStagingKey(settings.statePrefix, key);
-          const headers = { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: SPLICE_CACHE_CONTROL };
-          const [missing] = await Promise.all([
-            copySegments(source, encoder, result.copies),
-            store.put(bucket, staged, result.text, headers),
-          ]);
-          if (missing === undefined) {
-            if ((await store.copy(bucket, staged, key, headers)) === 'source-missing')
-              throw new Error(`${staged} vanished between its PUT and its copy to ${key}`);
-            return { kind: 'spliced' };
-          }
-          result = { kind: 'refused', reason: `${source}/${missing}, listed in its playlist, is missing` };
-        }
-        // A refresh leaves the encoder's own version as it is; a splice that cannot move on would
-        // go stale under its viewers, so it is deleted (the 404 and steering failover).
-        if (refresh && !continues)
-          return { kind: 'left', reason: `${key}: not spliced again: ${result.reason}` };
+      if (!settings.splicing || source === undefined) {
         await store.delete(bucket, key);
-        return { kind: 'deleted', notSpliced: `${key}: ${result.reason}` };
+        return { kind: 'deleted' };
       }
+      for (let attempt = 1; attempt <= SPLICE_ATTEMPTS; attempt++) {
+        const outcome = await spliceOnce(encoder, key, rest, source, refresh);
+        if (outcome !== 'written-meanwhile') return outcome;
+      }
+      return {
+        kind: 'left',
+        reason: `${key}: written again each time it was about to be spliced (${SPLICE_ATTEMPTS} times); the next upload splices it`,
+      };
+    };
+
+    /**
+     * One attempt at `replace`'s splice, from what `key` holds now. The splice is written only
+     * over that version ('written-meanwhile' otherwise): the encoder's own upload landing between
+     * this read and the write is never spliced over unread (the case `refresh` leaves alone).
+     */
+    const spliceOnce = async (
+      encoder: string,
+      key: string,
+      rest: string,
+      source: string,
+      refresh: boolean,
+    ): Promise<Replaced | 'written-meanwhile'> => {
+      const [healthy, current, accepted] = await Promise.all([
+        store.get(bucket, `${encoderPrefix(channel, source)}${rest}`),
+        store.get(bucket, key),
+        readAcceptedRecord(records, channel, encoder, rest),
+      ]);
+      const snapshotOf = (text: string) =>
+        snapshotMediaPlaylist(text, { maxPlaylistChars: settings.maxPlaylistChars });
+      const snapshot = healthy === undefined ? undefined : snapshotOf(healthy.body);
+      // What the failed encoder's viewers load now: a splice from the same encoder moves on from
+      // itself; otherwise the lock is checked against the encoder's last accepted version.
+      const splicer = current === undefined ? undefined : splicedFrom(current.body);
+      const continues = current !== undefined && splicer === source;
+      // The encoder's own upload that no execution has accepted yet: its own execution reads it
+      // first, then splices over it if it must (functions/converge.ts, `spliceTargets`). Spliced
+      // over now, that execution would find a splice and skip it, and the encoder would look
+      // stalled again.
+      if (refresh && current !== undefined && splicer === undefined && current.etag !== accepted?.etag)
+        return {
+          kind: 'left',
+          reason: `${key}: not spliced over yet: ${encoder}'s own upload, which its own execution reads first`,
+        };
+      const failed = continues ? snapshotOf(current.body) : accepted?.snapshot;
+      let result =
+        healthy === undefined || snapshot === undefined
+          ? { kind: 'refused' as const, reason: `${source}/${rest} is missing or not a media playlist` }
+          : splicePlaylist({
+              healthy: { encoder: source, text: healthy.body, snapshot },
+              failed: { encoder, snapshot: failed, spliced: continues },
+              rest,
+            });
+      if (result.kind === 'spliced') {
+        // The segments and the staged splice at once (viewers are denied the staging prefix);
+        // the splice reaches viewers only once every segment it names is in the folder.
+        const staged = spliceStagingKey(settings.statePrefix, key);
+        const headers = { contentType: PLAYLIST_CONTENT_TYPE, cacheControl: SPLICE_CACHE_CONTROL };
+        const [missing] = await Promise.all([
+          copySegments(source, encoder, result.copies),
+          store.put(bucket, staged, result.text, headers),
+        ]);
+        if (missing === undefined) {
+          const over = current === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: current.etag };
+          const copied = await store.copy(bucket, staged, key, { ...headers, ...over });
+          if (copied === 'precondition-failed') return 'written-meanwhile';
+          if (copied === 'source-missing')
+            throw new Error(`${staged} vanished between its PUT and its copy to ${key}`);
+          return { kind: 'spliced' };
+        }
+        result = { kind: 'refused', reason: `${source}/${missing}, listed in its playlist, is missing` };
+      }
+      // A refresh leaves the encoder's own version as it is; a splice that cannot move on would
+      // go stale under its viewers, so it is deleted (the 404 and steering failover).
+      if (refresh && !continues)
+        return { kind: 'left', reason: `${key}: not spliced again: ${result.reason}` };
       await store.delete(bucket, key);
-      return { kind: 'deleted' };
+      return { kind: 'deleted', notSpliced: `${key}: ${result.reason}` };
     };
     /** Records what became of `key`, in the order of the keys (the renditions run at once). */
     const record = (encoder: string, key: string, outcome: Replaced, refresh = false) => {
@@ -165,16 +200,16 @@ export function createWithdrawPlaylists(deps: HandlerDeps) {
       }
     };
 
-    for (const encoder of input.withdraw) {
+    for (const [i, encoder] of input.withdraw.entries()) {
       if (!mayWithdraw(state, encoder, settings.encoders)) {
         skipped.push(`${encoder}: not withdrawn now, or no other encoder is healthy`);
         continue;
       }
-      const listed = await store.list(bucket, encoderPrefix(channel, encoder));
+      const listed = listings[i] ?? [];
       const staleOnly = input.staleOnly?.includes(encoder) === true;
       const keys = stalePlaylists(state, encoder, listed, staleOnly, settings.splicing).map((o) => o.key);
       const outcomes = await Promise.all(keys.map((key) => replace(encoder, key)));
-      for (const [i, key] of keys.entries()) record(encoder, key, outcomes[i] as Replaced);
+      for (const [k, key] of keys.entries()) record(encoder, key, outcomes[k] as Replaced);
       done.push(encoder);
     }
     // A new version of a rendition while an encoder is withdrawn: splice that encoder's again

@@ -72,6 +72,35 @@ describe('embedded S3 endpoint', () => {
   });
 });
 
+describe('embedded S3 endpoint conditional copies', () => {
+  it("honours If-Match and If-None-Match on CopyObject's destination, as S3 does (a splice is written only over the version read)", async () => {
+    const { endpoint, s3 } = await startEndpoint();
+    try {
+      const store = new S3ObjectStore(s3);
+      const text = { contentType: 'text/plain' };
+      const read = await store.put('b', 'playlist', 'own 1', text);
+      await store.put('b', 'staged', 'splice', text);
+      expect(await store.copy('b', 'staged', 'fresh', { ...text, ifNoneMatch: '*' })).toBe('copied');
+      expect(await store.copy('b', 'staged', 'fresh', { ...text, ifNoneMatch: '*' })).toBe(
+        'precondition-failed',
+      );
+      // The encoder uploads again after the read: the copy over the version read is refused.
+      await store.put('b', 'playlist', 'own 2', text);
+      expect(await store.copy('b', 'staged', 'playlist', { ...text, ifMatch: read as string })).toBe(
+        'precondition-failed',
+      );
+      expect((await store.get('b', 'playlist'))?.body).toBe('own 2');
+      const current = (await store.get('b', 'playlist'))?.etag as string;
+      expect(await store.copy('b', 'staged', 'playlist', { ...text, ifMatch: current })).toBe('copied');
+      expect((await store.get('b', 'playlist'))?.body).toBe('splice');
+      expect(await store.copy('b', 'absent', 'other', text)).toBe('source-missing');
+    } finally {
+      s3.destroy();
+      await endpoint.close();
+    }
+  });
+});
+
 describe('embedded S3 endpoint writes', () => {
   it('a read right after a write sees the whole new object, never a partly written file', async () => {
     const { endpoint, s3 } = await startEndpoint();

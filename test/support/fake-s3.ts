@@ -50,6 +50,8 @@ export class FakeS3 {
   preconditionFailures = 0;
   /** Runs after each GetObject has read its object: lets a test write in between two reads. */
   afterGet: ((key: string) => Promise<void> | void) | undefined;
+  /** Runs before each PutObject and CopyObject (the key written): lets a test write in between a read and a write. */
+  beforeWrite: ((key: string) => Promise<void> | void) | undefined;
 
   constructor() {
     this.mock.on(GetObjectCommand).callsFake(async (input: { Key: string }) => {
@@ -79,14 +81,8 @@ export class FakeS3 {
           CacheControl?: string;
         }) => {
           await Promise.resolve();
-          const current = this.objects.get(input.Key);
-          if (
-            (input.IfNoneMatch === '*' && current !== undefined) ||
-            (input.IfMatch !== undefined && current?.etag !== input.IfMatch)
-          ) {
-            this.preconditionFailures++;
-            throw s3Error('PreconditionFailed', 412);
-          }
+          await this.beforeWrite?.(input.Key);
+          this.checkConditions(input);
           this.write(input.Key, String(input.Body), input.ContentType, input.CacheControl);
           this.puts.push(input.Key);
           return { ETag: this.objects.get(input.Key)?.etag };
@@ -101,11 +97,15 @@ export class FakeS3 {
           MetadataDirective?: string;
           ContentType?: string;
           CacheControl?: string;
+          IfMatch?: string;
+          IfNoneMatch?: string;
         }) => {
           await Promise.resolve();
           const from = decodeURIComponent(input.CopySource.slice(input.CopySource.indexOf('/') + 1));
           const source = this.objects.get(from);
           if (source === undefined) throw s3Error('NoSuchKey', 404);
+          await this.beforeWrite?.(input.Key);
+          this.checkConditions(input);
           // MetadataDirective COPY (the default) keeps the source's headers; REPLACE takes the request's.
           if (input.MetadataDirective === 'REPLACE')
             this.write(input.Key, source.body, input.ContentType, input.CacheControl);
@@ -127,7 +127,18 @@ export class FakeS3 {
     }));
   }
 
-  /** Writes an object directly (as an encoder would), LastModified = the fake clock. */
+  /** A conditional write's If-Match / If-None-Match on the object at `Key` (PutObject, CopyObject). */
+  private checkConditions(input: { Key: string; IfMatch?: string; IfNoneMatch?: string }): void {
+    const current = this.objects.get(input.Key);
+    if (
+      (input.IfNoneMatch === '*' && current !== undefined) ||
+      (input.IfMatch !== undefined && current?.etag !== input.IfMatch)
+    ) {
+      this.preconditionFailures++;
+      throw s3Error('PreconditionFailed', 412);
+    }
+  }
+
   /**
    * What an encoder does: writes the segments a media playlist lists (relative URIs, each once),
    * then the playlist.
@@ -140,6 +151,7 @@ export class FakeS3 {
     this.write(key, playlist);
   }
 
+  /** Writes an object directly (as an encoder would), LastModified = the fake clock. */
   write(key: string, body: string, contentType?: string, cacheControl?: string): void {
     this.counter++;
     this.objects.set(key, {

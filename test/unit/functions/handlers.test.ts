@@ -474,6 +474,50 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(alerts).toEqual(['[hls-failover] ch1: primary RECOVERED']);
   });
 
+  it("a splice is written only over the version it read: the restarted primary's next upload, landing while a late failover execution splices that rendition, is not spliced over unread (no second STALLED)", async () => {
+    const { s3, run, start, key, primaryStops } = setUp('ch1', SPLICING);
+    await start();
+    await primaryStops();
+    const at = (n: number) => Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
+    const write = (encoder: string, rendition: string, n: number) => {
+      const first = encoder === 'primary' ? Math.max(19, n - 3) : n - 3; // restarted at 19
+      s3.upload(key(encoder, rendition), mediaPlaylist({ sequence: first, count: n - first + 1 }));
+    };
+    const racing = key('primary', '720p.m3u8');
+    const alerts: string[] = [];
+    const ownSeen: number[] = [];
+    let written = 18;
+    for (let n = 19; n <= 25; n++) {
+      s3.now = at(n);
+      if (written < n) write('primary', '720p.m3u8', n);
+      write('primary', '360p.m3u8', n);
+      for (const r of ['720p.m3u8', '360p.m3u8']) write('failover', r, n);
+      const handle = async (encoder: string, rendition: string) => {
+        const result = await run.event(key(encoder, rendition));
+        alerts.push(...alertsOf([result]));
+        if (key(encoder, rendition) === racing && result.playlist.action === 'process') ownSeen.push(n);
+      };
+      await handle('primary', '720p.m3u8');
+      await handle('primary', '360p.m3u8');
+      await handle('failover', '360p.m3u8');
+      // The failover's 720p execution runs late: the primary uploads segment n + 1 after that
+      // execution read its playlist, just before the splice is written.
+      s3.beforeWrite = (to) => {
+        if (to !== racing) return;
+        s3.beforeWrite = undefined;
+        s3.now = at(n + 1);
+        write('primary', '720p.m3u8', n + 1);
+        written = n + 1;
+      };
+      await handle('failover', '720p.m3u8');
+      s3.beforeWrite = undefined;
+    }
+    // Each upload was read by its own execution (the ones the late splice raced were written in the loop before).
+    expect(ownSeen).toEqual([19, 20, 21, 22, 23, 24, 25]);
+    expect(written).toBeGreaterThan(19);
+    expect(alerts).toEqual(['[hls-failover] ch1: primary RECOVERED']);
+  });
+
   it("the watchdog takes the restarted primary's accepted upload for the splice over it: no second STALLED before failback", async () => {
     const { s3, run, start, key, primaryStops, restartedPrimaryAndFailoverWrite } = setUp('ch1', SPLICING);
     await start();
