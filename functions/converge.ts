@@ -16,7 +16,7 @@
  *
  * The watchdog reads what this needs ({@link objectsToRead}) once per period; pure: no SDK.
  */
-import type { ChannelState } from './channel-state';
+import { type ChannelState, indexIsStale, mastersFingerprint } from './channel-state';
 import { encoderPrefix } from './keys';
 
 /** An object of an encoder folder as listed. */
@@ -161,12 +161,44 @@ export function spliceTargets(
   uploader: string,
   rendition: string,
   encoders: readonly string[],
+  /**
+   * When this execution began to assess (epoch ms), after it had read the upload. The withdrawal
+   * of an encoder that stalled later, whose owner has not recorded it done yet, reads this version
+   * (or a newer one) for its splice: this execution leaves that encoder to the owner.
+   */
+  readBefore?: number,
 ): SpliceTarget[] {
   if (state.health?.encoders[uploader]?.status !== 'healthy') return [];
   if (mayWithdraw(state, uploader, encoders)) return [{ encoder: uploader, rendition }];
+  const leftToOwner = (e: string) => {
+    const health = state.health?.encoders[e];
+    return (
+      readBefore !== undefined &&
+      health !== undefined &&
+      health.status !== 'healthy' &&
+      readBefore <= health.since &&
+      state.withdrawals?.[e] !== health.since
+    );
+  };
   return encoders
-    .filter((e) => e !== uploader && mayWithdraw(state, e, encoders))
+    .filter((e) => e !== uploader && mayWithdraw(state, e, encoders) && !leftToOwner(e))
     .map((encoder) => ({ encoder, rendition }));
+}
+
+/**
+ * Whether an event execution that owns no transition merges the index: when it is stale
+ * (`indexIsStale`), unless only the preference moved, in a transition decided at or after
+ * `readBefore` (when this execution began to assess). That transition's owner merges after
+ * storing it, from the state it stored, as {@link spliceTargets} leaves the owner its splice: the
+ * executions of the stall's segment do not all merge at once with it. Should the owner die, the
+ * next upload's execution merges.
+ */
+export function mergeNeeded(state: ChannelState, ownsTransition: boolean, readBefore: number): boolean {
+  if (!indexIsStale(state)) return false;
+  if (ownsTransition || state.health === undefined || state.index === undefined) return true;
+  if (state.index.masters !== mastersFingerprint(state)) return true;
+  const latest = Math.max(...Object.values(state.health.encoders).map((e) => e.since));
+  return readBefore > latest;
 }
 
 /** The repairs that make the channel's objects what its state says they are. */

@@ -7,15 +7,9 @@
 import { acceptedObservations, withSeenAt } from '../accepted';
 import { type Alert, alertsFor, playlistsValidAgainAlert, stateRebuiltAlert } from '../alerts';
 import { type AuditDecision, type ChannelAudit, decisionsOf, healthHash } from '../audit';
-import {
-  type ChannelState,
-  emptyChannelState,
-  indexIsStale,
-  readChannelState,
-  updateChannelState,
-} from '../channel-state';
+import { type ChannelState, emptyChannelState, readChannelState, updateChannelState } from '../channel-state';
 import { publishedFolderOf, type Settings } from '../config';
-import { type SpliceTarget, spliceTargets } from '../converge';
+import { mergeNeeded, type SpliceTarget, spliceTargets } from '../converge';
 import {
   assessFreshness,
   classifyPlaylist,
@@ -309,6 +303,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
   return async (input: { playlist: ValidateOutput }): Promise<HealthOutput> => {
     const p = input.playlist;
     if (p.action !== 'process') throw new TypeError('CheckCounterpartFreshness needs a processed playlist');
+    const startedAt = now();
     const watchingSince = p.kind === 'media' && p.resumed === true ? now() : undefined;
     const first = await assess(p, true, watchingSince);
     // Published mode: this upload's rendition (and every rendition, when this look moved the
@@ -373,7 +368,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
     if (health === undefined) return { channels: [], alerts: notices, metrics: [], transitions, audit };
     const splice =
       splicingOn(settings) && p.kind === 'media'
-        ? spliceTargets(last.update.state, p.encoder, p.rendition, settings.encoders)
+        ? spliceTargets(last.update.state, p.encoder, p.rendition, settings.encoders, startedAt)
         : [];
     // A switch the second look made: published by PublishViewerPlaylists.
     const publish =
@@ -392,7 +387,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
         withUnconfirmedWithdrawals(last.update.state, settings.encoders, last.at, {
           bucket: p.bucket,
           channel: p.channel,
-          mergeNeeded: indexIsStale(last.update.state),
+          mergeNeeded: mergeNeeded(last.update.state, transitions.length > 0, startedAt),
           withdraw: withdrawalsOwned(transitions),
           ...(splice.length === 0 ? {} : { splice }),
           ...(publish.length === 0 ? {} : { publish }),

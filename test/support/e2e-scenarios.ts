@@ -607,6 +607,13 @@ async function play(
   let faultyPlaylistStatusAtEnd: number | undefined;
   let faultyPlaylistSplicedFrom: string | undefined;
   if (fault !== undefined && faultAt !== undefined) {
+    // A playlist ffmpeg had sent before SIGKILL or SIGSTOP still reaches the bucket (the playlist
+    // dater and the origin forward it), up to a few hundred ms after the signal: that upload is the
+    // encoder's last, and the workflow's clock starts there, not at the round before.
+    if (fault.action === 'kill' || fault.action === 'stall')
+      lastGoodUpload =
+        timeline.lastCompleteUpload(fault.encoder, recovery?.restartedAt ?? Number.POSITIVE_INFINITY) ??
+        lastGoodUpload;
     const kind = fault.action === 'stop' ? 'STOPPED' : 'STALLED';
     // Invalid playlists: the encoder's first alert (its stall is part of that incident).
     const alert =

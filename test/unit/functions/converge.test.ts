@@ -1,8 +1,10 @@
-import type { ChannelState } from '../../../functions/channel-state';
+import { type ChannelState, mastersFingerprint } from '../../../functions/channel-state';
 import {
   type ChannelObjects,
   confirmWithdrawal,
+  mergeNeeded,
   planRepairs,
+  spliceTargets,
   stalePlaylists,
   unconfirmedWithdrawals,
   WITHDRAWAL_OWNER_GRACE_MS,
@@ -227,5 +229,66 @@ describe('unconfirmedWithdrawals: the state-only check of every event execution'
     expect(unconfirmedWithdrawals(later, ENCODERS, [], STALL + 90_000 + WITHDRAWAL_OWNER_GRACE_MS)).toEqual([
       'primary',
     ]);
+  });
+});
+
+describe('spliceTargets: what a healthy upload splices again while an encoder is withdrawn', () => {
+  const target = [{ encoder: 'primary', rendition: '720p.m3u8' }];
+
+  it("leaves the stalled encoder to the withdrawal's owner when this upload was read before the stall was decided: the owner splices from it or a newer version (one WithdrawStalePlaylists, not one per rendition)", () => {
+    expect(spliceTargets(state(), 'failover', '720p.m3u8', ENCODERS, STALL - 400)).toEqual([]);
+    expect(spliceTargets(state(), 'failover', '720p.m3u8', ENCODERS, STALL)).toEqual([]);
+  });
+
+  it('splices again from an upload read after the stall was decided: the owner may have read an older version', () => {
+    expect(spliceTargets(state(), 'failover', '720p.m3u8', ENCODERS, STALL + 1)).toEqual(target);
+  });
+
+  it('splices again once the withdrawal is recorded done, whenever the upload was read', () => {
+    expect(
+      spliceTargets(confirmWithdrawal(state(), 'primary'), 'failover', '720p.m3u8', ENCODERS, STALL - 400),
+    ).toEqual(target);
+  });
+
+  it('splices again for an encoder back but not yet failed back to, whose recovery no owner withdraws', () => {
+    const back = state({
+      health: {
+        encoders: { primary: encoder('healthy', STALL + 5000), failover: encoder('healthy', STALL) },
+      },
+    });
+    expect(spliceTargets(back, 'failover', '720p.m3u8', ENCODERS, STALL + 5000)).toEqual(target);
+    // Its own upload, in its own execution: accepted, then spliced over.
+    expect(spliceTargets(back, 'primary', '720p.m3u8', ENCODERS, STALL + 5000)).toEqual(target);
+  });
+});
+
+describe('mergeNeeded: which event executions merge a stale index', () => {
+  /** The index merged from the masters in the state, with `preferred`. */
+  const merged = (preferred: string) =>
+    state({
+      index: { ...state().index, preferred, masters: mastersFingerprint(state()) } as ChannelState['index'],
+    });
+  /** Merged while the primary was preferred: stale since the primary's stall at STALL. */
+  const stale = () => merged('primary');
+
+  it("leaves a merge that only the stall's new preference needs to the stall's owner, for executions that began before it", () => {
+    expect(mergeNeeded(stale(), false, STALL)).toBe(false);
+    expect(mergeNeeded(stale(), true, STALL)).toBe(true);
+  });
+
+  it('merges from an execution that began after the stall (its owner may have died)', () => {
+    expect(mergeNeeded(stale(), false, STALL + 1)).toBe(true);
+  });
+
+  it('merges a changed master whenever the execution began', () => {
+    const master = {
+      ...stale(),
+      masters: { ...stale().masters, failover: { rest: 'master.m3u8', etag: '"m3"' } },
+    };
+    expect(mergeNeeded(master, false, STALL - 1000)).toBe(true);
+  });
+
+  it('does not merge an index that is current', () => {
+    expect(mergeNeeded(merged('failover'), true, STALL + 1)).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import { parseSettings } from '../../../functions/config';
 import { WITHDRAWAL_OWNER_GRACE_MS } from '../../../functions/converge';
 import { PlaylistInvalidError, StateContentionError } from '../../../functions/errors';
+import type { ChannelActions } from '../../../functions/handlers/check-freshness';
 import { createDeps } from '../../../functions/handlers/deps';
 import type { ValidateOutput } from '../../../functions/handlers/validate-playlist';
 import { createWatchdog } from '../../../functions/handlers/watchdog';
@@ -681,6 +682,35 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
     expect(outcomes.flatMap((o) => o.transitions).filter((t) => t.kind === 'encoder-stalled')).toHaveLength(
       1,
     );
+  });
+
+  it("the executions of the stall's segment leave the splice and the merge to the stall's owner: one WithdrawStalePlaylists and one MergeIndex, from the versions they read", async () => {
+    const { s3, run, start, tickBoth } = setUp('ch1', SPLICING);
+    await start();
+    for (let n = 10; n <= 12; n++) await tickBoth(n);
+    s3.now = Date.parse('2026-11-24T10:00:00Z') + 13 * TD * 1000;
+    for (const r of ['720p.m3u8', '360p.m3u8'])
+      s3.upload(`ch1/failover/${r}`, mediaPlaylist({ sequence: 10, count: 4 }));
+    const validated = await Promise.all(
+      ['720p.m3u8', '360p.m3u8'].map((r) =>
+        run.handlers.validate({ bucket: BUCKET, key: `ch1/failover/${r}` }),
+      ),
+    );
+    const outcomes = await Promise.all(
+      validated.map((playlist: ValidateOutput) => run.handlers.check({ playlist })),
+    );
+    const actions = outcomes.flatMap((o) => o.channels);
+    expect(actions.map((a) => [a.withdraw, a.splice ?? [], a.mergeNeeded])).toEqual(
+      expect.arrayContaining([
+        [['primary'], [], true],
+        [[], [], false],
+      ]),
+    );
+    const owner = actions.find((a) => a.withdraw.length > 0);
+    expect((await run.handlers.withdraw(owner as ChannelActions)).spliced).toEqual({
+      primary: ['ch1/primary/360p.m3u8', 'ch1/primary/720p.m3u8'],
+    });
+    for (const r of ['720p.m3u8', '360p.m3u8']) expect(s3.body(`ch1/primary/${r}`)).toMatch(/^seg_13\.ts$/m);
   });
 
   it('withdrawal guard: never withdraws when no other encoder is healthy', async () => {
