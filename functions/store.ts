@@ -81,6 +81,24 @@ function statusOf(error: unknown): number | undefined {
   return error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
 }
 
+/** The If-Match / If-None-Match of a conditional PutObject or CopyObject. */
+function conditionHeaders(options: PutOptions | undefined): { IfMatch?: string; IfNoneMatch?: string } {
+  return {
+    ...(options?.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
+    ...(options?.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
+  };
+}
+
+/**
+ * Whether a conditional write failed on its condition: 412; 409 ConditionalRequestConflict (a
+ * concurrent conditional write won); 404 to If-Match (the object is gone since it was read).
+ * Each time: read again.
+ */
+function conditionFailed(error: unknown, options: PutOptions | undefined): boolean {
+  const status = statusOf(error);
+  return status === 412 || status === 409 || (status === 404 && options?.ifMatch !== undefined);
+}
+
 const call = <T>(operation: string, run: () => Promise<T>) => storageCall(operation, isTransient, run);
 
 /** ObjectStore over S3 (or any S3-compatible endpoint the client is configured for). */
@@ -119,17 +137,12 @@ export class S3ObjectStore implements ObjectStore {
             Body: body,
             ContentType: options.contentType,
             ...(options.cacheControl === undefined ? {} : { CacheControl: options.cacheControl }),
-            ...(options.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
-            ...(options.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
+            ...conditionHeaders(options),
           }),
         );
         return out.ETag ?? '';
       } catch (error) {
-        // 412: the condition failed; 409 ConditionalRequestConflict: a concurrent conditional write
-        // won; 404 to If-Match: the object is gone since it was read. Each time: read again.
-        const status = statusOf(error);
-        if (status === 412 || status === 409 || (status === 404 && options.ifMatch !== undefined))
-          return 'precondition-failed';
+        if (conditionFailed(error, options)) return 'precondition-failed';
         throw error;
       }
     });
@@ -155,18 +168,16 @@ export class S3ObjectStore implements ObjectStore {
                   ContentType: options.contentType,
                   ...(options.cacheControl === undefined ? {} : { CacheControl: options.cacheControl }),
                 }),
-            ...(options?.ifMatch === undefined ? {} : { IfMatch: options.ifMatch }),
-            ...(options?.ifNoneMatch === undefined ? {} : { IfNoneMatch: options.ifNoneMatch }),
+            ...conditionHeaders(options),
           }),
         );
         return 'copied';
       } catch (error) {
-        const status = statusOf(error);
-        if (status === 412 || status === 409) return 'precondition-failed';
-        // 404 to If-Match names no side: the destination is gone since it was read, or the source
-        // is. Either way the caller reads again.
-        if (status === 404 && options?.ifMatch !== undefined) return 'precondition-failed';
-        if (status === 404 || (error instanceof Error && error.name === 'NoSuchKey')) return 'source-missing';
+        // A copy's 404 to If-Match names no side (the destination gone since it was read, or the
+        // source): the caller reads again either way.
+        if (conditionFailed(error, options)) return 'precondition-failed';
+        if (statusOf(error) === 404 || (error instanceof Error && error.name === 'NoSuchKey'))
+          return 'source-missing';
         throw error;
       }
     });

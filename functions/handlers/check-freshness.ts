@@ -304,7 +304,7 @@ export function createCheckFreshness(deps: HandlerDeps) {
     const p = input.playlist;
     if (p.action !== 'process') throw new TypeError('CheckCounterpartFreshness needs a processed playlist');
     const startedAt = now();
-    const watchingSince = p.kind === 'media' && p.resumed === true ? now() : undefined;
+    const watchingSince = p.kind === 'media' && p.resumed === true ? startedAt : undefined;
     const first = await assess(p, true, watchingSince);
     // Published mode: this upload's rendition (and every rendition, when this look moved the
     // preference) published now, not after the wait for the lag grace below.

@@ -58,16 +58,29 @@ function setUp(channel = 'ch1', settings: Record<string, unknown> = {}) {
     }
     return results;
   };
-  /** The primary, restarted at segment 19 (its window grows from there), and the failover write segment n. */
+  /** One encoder writes segment n of a rendition: the primary restarted at 19 (its window grows from there). */
+  const restartedWrite = (encoder: string, rendition: string, n: number) => {
+    const first = encoder === 'primary' ? Math.max(19, n - 3) : n - 3; // a window of 4 once it is full
+    s3.upload(key(encoder, rendition), mediaPlaylist({ sequence: first, count: n - first + 1 }));
+  };
+  /** The primary, restarted at segment 19, and the failover write segment n. */
   const restartedPrimaryAndFailoverWrite = (n: number) => {
     s3.now = Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
-    for (const rendition of ['720p.m3u8', '360p.m3u8']) {
-      const first = Math.max(19, n - 3); // a window of 4 once it is full
-      s3.upload(key('primary', rendition), mediaPlaylist({ sequence: first, count: n - first + 1 }));
-      s3.upload(key('failover', rendition), mediaPlaylist({ sequence: n - 3, count: 4 }));
-    }
+    for (const rendition of ['720p.m3u8', '360p.m3u8'])
+      for (const encoder of ['primary', 'failover']) restartedWrite(encoder, rendition, n);
   };
-  return { s3, run, key, upload, start, tickBoth, primaryStops, restartedPrimaryAndFailoverWrite, channel };
+  return {
+    s3,
+    run,
+    key,
+    upload,
+    start,
+    tickBoth,
+    primaryStops,
+    restartedWrite,
+    restartedPrimaryAndFailoverWrite,
+    channel,
+  };
 }
 
 /** Splicing on (functions/hls/splice.ts; the default, named where a test is about it). */
@@ -476,14 +489,10 @@ describe('workflow handlers over S3 (aws-sdk-client-mock)', () => {
   });
 
   it("a splice is written only over the version it read: the restarted primary's next upload, landing while a late failover execution splices that rendition, is not spliced over unread (no second STALLED)", async () => {
-    const { s3, run, start, key, primaryStops } = setUp('ch1', SPLICING);
+    const { s3, run, start, key, primaryStops, restartedWrite: write } = setUp('ch1', SPLICING);
     await start();
     await primaryStops();
     const at = (n: number) => Date.parse('2026-11-24T10:00:00Z') + n * TD * 1000;
-    const write = (encoder: string, rendition: string, n: number) => {
-      const first = encoder === 'primary' ? Math.max(19, n - 3) : n - 3; // restarted at 19
-      s3.upload(key(encoder, rendition), mediaPlaylist({ sequence: first, count: n - first + 1 }));
-    };
     const racing = key('primary', '720p.m3u8');
     const alerts: string[] = [];
     const ownSeen: number[] = [];
